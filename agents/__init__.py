@@ -1,0 +1,1 @@
+"""The Faust side of Switchyard: the app, its topics, the processing agent and the worker."""

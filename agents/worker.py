@@ -1,0 +1,29 @@
+"""Run a worker process: the Faust app with the processing agent, on uvloop when it is installed."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from faust.worker import Worker as FaustWorker
+
+from agents.app import build_worker
+from switchyard.settings import Settings
+
+
+def use_uvloop() -> bool:
+    try:
+        import uvloop
+    except ImportError:  # pragma: no cover - uvloop is a dependency, but the worker runs without it
+        return False
+    asyncio.set_event_loop_policy(uvloop.EventLoopPolicy())
+    return True
+
+
+def run_worker(settings: Settings) -> None:
+    """Block until the worker is stopped (SIGINT/SIGTERM)."""
+    use_uvloop()
+    asyncio.set_event_loop(asyncio.new_event_loop())
+    worker = build_worker(settings)
+    logging.getLogger("switchyard").info("worker %s on %s", settings.app_id, settings.bootstrap)
+    FaustWorker(worker.app, loglevel=settings.log_level, quiet=True).execute_from_commandline()

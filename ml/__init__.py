@@ -1,0 +1,1 @@
+"""Predictive scoring with River: features, online models, best send time, channel choice."""

@@ -1,0 +1,1 @@
+"""Action executors (webhook, email, SMS/push, tasks, notifications, CRM, documents) and the analytics writer."""

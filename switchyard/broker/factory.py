@@ -1,0 +1,16 @@
+"""The broker a Settings object describes."""
+
+from __future__ import annotations
+
+from switchyard.broker.launcher import KafkaBroker
+from switchyard.settings import Settings
+
+
+def broker_for(settings: Settings) -> KafkaBroker:
+    return KafkaBroker(
+        work_dir=settings.broker_dir,
+        cache_dir=settings.cache_dir,
+        port=settings.kafka_port,
+        controller_port=settings.kafka_controller_port,
+        partitions=settings.partitions,
+    )

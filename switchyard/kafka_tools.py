@@ -1,0 +1,92 @@
+"""Small Kafka admin chores used by the CLI, the demo, tests and benchmarks: topics, offsets, lag."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator, Iterable
+from contextlib import asynccontextmanager, suppress
+from typing import Any
+
+from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka.errors import TopicAlreadyExistsError, UnknownTopicOrPartitionError
+
+
+@asynccontextmanager
+async def metadata_consumer(bootstrap: str, **config: Any) -> AsyncIterator[AIOKafkaConsumer]:
+    """A started consumer that already knows every topic's partitions; stopped on exit."""
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False, **config)
+    await consumer.start()
+    try:
+        # aiokafka has no public call that refreshes the metadata partitions_for_topic() reads; with no
+        # subscription, this refresh asks for every topic.
+        await consumer._client.force_metadata_update()
+        yield consumer
+    finally:
+        await consumer.stop()
+
+
+async def create_topics(bootstrap: str, names: Iterable[str], partitions: int, compact: bool = False) -> None:
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    await admin.start()
+    try:
+        configs = {"cleanup.policy": "compact"} if compact else {}
+        existing = set(await admin.list_topics())
+        wanted = [
+            NewTopic(name=n, num_partitions=partitions, replication_factor=1, topic_configs=configs)
+            for n in names
+            if n not in existing
+        ]
+        if wanted:
+            with suppress(TopicAlreadyExistsError):
+                await admin.create_topics(wanted)
+    finally:
+        await admin.close()
+
+
+async def delete_topics(bootstrap: str, names: Iterable[str]) -> None:
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    await admin.start()
+    try:
+        existing = set(await admin.list_topics())
+        doomed = [n for n in names if n in existing]
+        if doomed:
+            with suppress(UnknownTopicOrPartitionError):
+                await admin.delete_topics(doomed)
+    finally:
+        await admin.close()
+
+
+async def end_offsets(bootstrap: str, topic: str) -> dict[int, int]:
+    async with metadata_consumer(bootstrap) as consumer:
+        partitions = consumer.partitions_for_topic(topic) or set()
+        tps = [TopicPartition(topic, p) for p in partitions]
+        ends = await consumer.end_offsets(tps) if tps else {}
+        return {tp.partition: off for tp, off in ends.items()}
+
+
+async def group_lag(bootstrap: str, group: str, topic: str) -> int:
+    """Records of `topic` that consumer group `group` has not committed yet."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    await admin.start()
+    try:
+        committed = await admin.list_consumer_group_offsets(group)
+    finally:
+        await admin.close()
+    ends = await end_offsets(bootstrap, topic)
+    lag = 0
+    for partition, end in ends.items():
+        meta = committed.get(TopicPartition(topic, partition))
+        done = meta.offset if meta is not None and meta.offset >= 0 else 0
+        lag += max(0, end - done)
+    return lag
+
+
+async def wait_for_lag_zero(bootstrap: str, group: str, topic: str, timeout: float) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if await group_lag(bootstrap, group, topic) == 0:
+            return True
+        await asyncio.sleep(0.5)
+    return False

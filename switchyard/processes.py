@@ -1,0 +1,84 @@
+"""Run `switchyard worker` (or another subcommand) as a child process and know when it is ready.
+
+The demo, the tests and the load tests all start real worker processes this way, so they can stop them
+cleanly or `kill -9` them.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from switchyard.settings import Settings
+
+REPO = Path(__file__).resolve().parents[1]
+READY_MARK = b"[^Worker]: Ready"
+
+
+class WorkerStartError(RuntimeError):
+    """A child worker that exited or did not become ready."""
+
+
+class WorkerProcess:
+    """`switchyard worker` in a child process, logging to its own file."""
+
+    def __init__(self, settings: Settings, log_path: Path, command: tuple[str, ...] = ("worker",)) -> None:
+        self.settings = settings
+        self.log_path = log_path
+        self.command = command
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    @property
+    def pid(self) -> int | None:
+        return self.proc.pid if self.proc else None
+
+    def start(self, timeout: float = 60.0, extra_env: dict[str, str] | None = None) -> WorkerProcess:
+        env = {**os.environ, **self.settings.to_env(), **(extra_env or {})}
+        self.log_path.parent.mkdir(parents=True, exist_ok=True)
+        start_at = self.log_path.stat().st_size if self.log_path.exists() else 0
+        with open(self.log_path, "ab") as log:
+            self.proc = subprocess.Popen(
+                [sys.executable, "-m", "switchyard", *self.command],
+                cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+            )  # fmt: skip
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise WorkerStartError(f"worker exited with {self.proc.returncode}:\n{self.log_tail()}")
+            with open(self.log_path, "rb") as handle:
+                handle.seek(start_at)
+                if READY_MARK in handle.read():
+                    return self
+            time.sleep(0.2)
+        self.kill9()
+        raise WorkerStartError(f"worker not ready within {timeout:.0f}s:\n{self.log_tail()}")
+
+    def alive(self) -> bool:
+        return self.proc is not None and self.proc.poll() is None
+
+    def stop(self, timeout: float = 30.0) -> None:
+        """SIGTERM and wait; SIGKILL if it does not exit in time."""
+        if not self.alive():
+            return
+        assert self.proc is not None
+        self.proc.send_signal(signal.SIGTERM)
+        try:
+            self.proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.kill9()
+
+    def kill9(self) -> None:
+        if self.alive():
+            assert self.proc is not None
+            self.proc.send_signal(signal.SIGKILL)
+            self.proc.wait()
+
+    def log_tail(self, lines: int = 40) -> str:
+        try:
+            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
+        except FileNotFoundError:
+            return "(no log)"

@@ -1,0 +1,125 @@
+"""Settings for every Switchyard process, read once from the environment at the front door.
+
+Packages never read the environment themselves: the front door builds a Settings and passes it down.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+DEFAULT_PORT = 9092
+DEFAULT_CONTROLLER_PORT = 9093
+
+
+class SettingsError(ValueError):
+    """An environment variable with a value we cannot use."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything a worker, a sink or a command needs to know about its surroundings."""
+
+    # Kafka: when `external_kafka` is set we use that broker and never start our own.
+    external_kafka: str | None = None
+    kafka_port: int = DEFAULT_PORT
+    kafka_controller_port: int = DEFAULT_CONTROLLER_PORT
+    # Where fetched broker jars live (outside the repo, shared between checkouts).
+    cache_dir: Path = field(default_factory=lambda: Path.home() / ".cache" / "switchyard")
+    # Worker state (RocksDB tables), broker data and logs.
+    data_dir: Path = field(default_factory=lambda: Path("var").resolve())
+    app_id: str = "switchyard"
+    topic_prefix: str = ""
+    partitions: int = 8
+    log_level: str = "info"
+    web_port: int = 6066
+    max_event_bytes: int = 65536
+    batch_size: int = 1000
+    batch_within_s: float = 0.05
+
+    @property
+    def bootstrap(self) -> str:
+        return self.external_kafka or f"127.0.0.1:{self.kafka_port}"
+
+    @property
+    def broker_dir(self) -> Path:
+        return self.data_dir / "kafka"
+
+    @property
+    def state_dir(self) -> Path:
+        return self.data_dir / "state"
+
+    def topic(self, name: str) -> str:
+        """The full name of one of our topics (tests give each run its own prefix)."""
+        return f"{self.topic_prefix}{name}"
+
+    def with_(self, **changes: object) -> Settings:
+        return replace(self, **changes)  # type: ignore[arg-type]
+
+    def to_env(self) -> dict[str, str]:
+        """The environment variables that give a child process these same settings."""
+        env = {
+            "SWITCHYARD_KAFKA_PORT": str(self.kafka_port),
+            "SWITCHYARD_KAFKA_CONTROLLER_PORT": str(self.kafka_controller_port),
+            "SWITCHYARD_CACHE": str(self.cache_dir),
+            "SWITCHYARD_DATA": str(self.data_dir),
+            "SWITCHYARD_APP_ID": self.app_id,
+            "SWITCHYARD_TOPIC_PREFIX": self.topic_prefix,
+            "SWITCHYARD_PARTITIONS": str(self.partitions),
+            "SWITCHYARD_LOG_LEVEL": self.log_level,
+            "SWITCHYARD_WEB_PORT": str(self.web_port),
+            "SWITCHYARD_MAX_EVENT_BYTES": str(self.max_event_bytes),
+            "SWITCHYARD_BATCH_SIZE": str(self.batch_size),
+            "SWITCHYARD_BATCH_WITHIN": str(self.batch_within_s),
+        }
+        if self.external_kafka:
+            env["SWITCHYARD_KAFKA"] = self.external_kafka
+        return env
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
+        env = os.environ if env is None else env
+        base = cls()
+        return cls(
+            external_kafka=env.get("SWITCHYARD_KAFKA") or None,
+            kafka_port=_int(env, "SWITCHYARD_KAFKA_PORT", base.kafka_port),
+            kafka_controller_port=_int(env, "SWITCHYARD_KAFKA_CONTROLLER_PORT", base.kafka_controller_port),
+            cache_dir=Path(env["SWITCHYARD_CACHE"]) if env.get("SWITCHYARD_CACHE") else base.cache_dir,
+            data_dir=Path(env.get("SWITCHYARD_DATA", str(base.data_dir))).resolve(),
+            app_id=env.get("SWITCHYARD_APP_ID", base.app_id),
+            topic_prefix=env.get("SWITCHYARD_TOPIC_PREFIX", base.topic_prefix),
+            partitions=_int(env, "SWITCHYARD_PARTITIONS", base.partitions),
+            log_level=env.get("SWITCHYARD_LOG_LEVEL", base.log_level).lower(),
+            web_port=_int(env, "SWITCHYARD_WEB_PORT", base.web_port),
+            max_event_bytes=_int(env, "SWITCHYARD_MAX_EVENT_BYTES", base.max_event_bytes),
+            batch_size=_int(env, "SWITCHYARD_BATCH_SIZE", base.batch_size),
+            batch_within_s=_float(env, "SWITCHYARD_BATCH_WITHIN", base.batch_within_s),
+        )
+
+
+def _int(env: Mapping[str, str], name: str, default: int) -> int:
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise SettingsError(f"{name}={raw!r} is not a whole number") from None
+    if value < 0:
+        raise SettingsError(f"{name}={raw!r} cannot be negative")
+    return value
+
+
+def _float(env: Mapping[str, str], name: str, default: float) -> float:
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise SettingsError(f"{name}={raw!r} is not a number") from None
+    if value <= 0:
+        raise SettingsError(f"{name}={raw!r} must be positive")
+    return value

@@ -1,0 +1,1 @@
+"""Faust table definitions and the orjson codecs for per-contact state (RocksDB through rocksdict)."""

@@ -1,0 +1,112 @@
+"""Fixtures for agent tests: real worker processes against the real broker, and topic helpers."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import orjson
+import pytest
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+
+from switchyard.kafka_tools import wait_for_lag_zero
+from switchyard.processes import WorkerProcess
+from switchyard.settings import Settings
+
+
+@pytest.fixture
+def worker_factory(tmp_path: Path) -> Iterator[type]:
+    started: list[WorkerProcess] = []
+
+    class Factory:
+        @staticmethod
+        def start(settings: Settings, name: str = "worker") -> WorkerProcess:
+            worker = WorkerProcess(settings, tmp_path / f"{name}.log").start()
+            started.append(worker)
+            return worker
+
+    yield Factory
+    for worker in started:
+        worker.stop()
+
+
+def event(contact_id: str, etype: str, ts: int, event_id: str | None = None, **props: object) -> bytes:
+    return orjson.dumps(
+        {"event_id": event_id or f"{contact_id}-{etype}-{ts}", "contact_id": contact_id, "type": etype,
+         "ts": ts, "properties": props}
+    )  # fmt: skip
+
+
+async def produce(bootstrap: str, topic: str, records: Iterable[tuple[bytes | None, bytes | None]]) -> None:
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, linger_ms=2)
+    await producer.start()
+    try:
+        for key, value in records:
+            await producer.send(topic, value=value, key=key)
+        await producer.flush()
+    finally:
+        await producer.stop()
+
+
+def produce_events(settings: Settings, events: Iterable[bytes]) -> None:
+    """Send contract events keyed by their contact_id."""
+    records = [(orjson.loads(e)["contact_id"].encode(), e) for e in events]
+    asyncio.run(produce(settings.bootstrap, settings.topic("events"), records))
+
+
+@dataclass
+class Consumed:
+    key: bytes | None
+    value: bytes | None
+    headers: dict[str, bytes]
+    partition: int
+    offset: int
+
+
+async def read_topic(bootstrap: str, topic: str, expect: int, timeout: float = 30.0) -> list[Consumed]:
+    """Read `topic` from the beginning until `expect` records arrived (or the timeout)."""
+    consumer = AIOKafkaConsumer(topic, bootstrap_servers=bootstrap, auto_offset_reset="earliest",
+                                enable_auto_commit=False, group_id=None)  # fmt: skip
+    await consumer.start()
+    out: list[Consumed] = []
+    deadline = time.monotonic() + timeout
+    try:
+        while len(out) < expect and time.monotonic() < deadline:
+            batch = await consumer.getmany(timeout_ms=500)
+            for tp, records in batch.items():
+                out.extend(
+                    Consumed(r.key, r.value, {k: v for k, v in r.headers}, tp.partition, r.offset)
+                    for r in records
+                )
+    finally:
+        await consumer.stop()
+    return out
+
+
+def wait_processed(settings: Settings, timeout: float = 60.0) -> None:
+    """Block until the worker's consumer group has committed everything in `events`."""
+    ok = asyncio.run(
+        wait_for_lag_zero(settings.bootstrap, settings.app_id, settings.topic("events"), timeout)
+    )
+    assert ok, f"worker did not catch up on {settings.topic('events')} within {timeout}s"
+
+
+def rewind_group(settings: Settings, topic: str) -> None:
+    """Commit offset 0 on every partition, as if the worker had crashed before committing anything."""
+
+    async def run() -> None:
+        consumer = AIOKafkaConsumer(bootstrap_servers=settings.bootstrap, group_id=settings.app_id,
+                                    enable_auto_commit=False)  # fmt: skip
+        await consumer.start()
+        try:
+            await consumer._client.force_metadata_update()
+            tps = [TopicPartition(topic, p) for p in consumer.partitions_for_topic(topic) or set()]
+            consumer.assign(tps)
+            await consumer.commit({tp: 0 for tp in tps})
+        finally:
+            await consumer.stop()
+
+    asyncio.run(run())

@@ -1,0 +1,58 @@
+"""Session-wide fixtures: the real Kafka broker every integration test talks to.
+
+`SWITCHYARD_KAFKA=host:port` points the suite at an external broker; otherwise one is started on test
+ports (19192/19193) in a temporary directory and stopped at the end of the session.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from switchyard.broker import KafkaBroker
+from switchyard.settings import Settings
+
+TEST_PORT = int(os.environ.get("SWITCHYARD_TEST_KAFKA_PORT", "19192"))
+
+
+@pytest.fixture(scope="session")
+def kafka_bootstrap(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    external = os.environ.get("SWITCHYARD_KAFKA")
+    if external:
+        yield external
+        return
+    broker = KafkaBroker(
+        work_dir=tmp_path_factory.mktemp("kafka"),
+        cache_dir=Settings.from_env().cache_dir,
+        port=TEST_PORT,
+        controller_port=TEST_PORT + 1,
+    )
+    broker.start()
+    try:
+        yield broker.bootstrap
+    finally:
+        broker.stop()
+
+
+def unique(prefix: str) -> str:
+    """A name no other test (or earlier run on the same broker) uses."""
+    return f"{prefix}-{uuid.uuid4().hex[:10]}"
+
+
+@pytest.fixture
+def test_settings(kafka_bootstrap: str, tmp_path: Path) -> Settings:
+    """Settings for one test: its own app id (consumer group), topic prefix and data dir."""
+    name = unique("t")
+    return Settings(
+        external_kafka=kafka_bootstrap,
+        data_dir=tmp_path / "data",
+        app_id=name,
+        topic_prefix=f"{name}.",
+        partitions=4,
+        web_port=0,
+        log_level="info",
+    )
