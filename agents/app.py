@@ -1,4 +1,5 @@
-"""Build the Faust app from Settings: broker, RocksDB store, topics, tables and the processing agent.
+"""Build a worker from Settings: the Faust app, its topics and tables, the processing agent, the timer
+service and the `/metrics` page.
 
 Every call builds a fresh app, so tests and benchmarks can run several apps with their own ids and topics.
 """
@@ -10,19 +11,24 @@ from typing import Any
 
 import faust
 
-from agents.processor import EventProcessor
-from agents.topics import Topics, declare_topics
+from agents.definitions import DefinitionCache
+from agents.metrics import Metrics
+from agents.processor import EventProcessor, Outputs
+from agents.timers import TimerService
+from agents.topics import WORKFLOWS, Topics, declare_topics
 from engine.events import Limits
 from switchyard.settings import Settings
 from tables.contacts import ContactStore, define_contacts_table
+from tables.timers import TimerStore, define_timers_table
 
 
 @dataclass
 class Worker:
     app: faust.App
     topics: Topics
-    contacts: Any
     processor: EventProcessor
+    timer_service: TimerService
+    metrics: Metrics
 
 
 def build_app(settings: Settings) -> faust.App:
@@ -52,16 +58,33 @@ def build_app(settings: Settings) -> faust.App:
 def build_worker(settings: Settings) -> Worker:
     app = build_app(settings)
     topics = declare_topics(app, settings.topic_prefix, settings.partitions)
+    metrics = Metrics()
     contacts = define_contacts_table(app, settings.partitions)
+    timers = TimerStore(define_timers_table(app, settings.partitions))
+    definitions = DefinitionCache(settings.bootstrap, settings.topic(WORKFLOWS))
+    timer_service = TimerService(app, timers, topics.events, metrics)
     processor = EventProcessor(
+        app=app,
         store=ContactStore(contacts),
-        dlq=topics.dlq,
+        timer_store=timers,
+        timer_service=timer_service,
+        definitions=definitions,
+        outputs=Outputs(dlq=topics.dlq, analytics=topics.analytics, actions=topics.actions),
         limits=Limits(max_bytes=settings.max_event_bytes),
+        metrics=metrics,
     )
 
     async def process_events(stream: Any) -> None:
+        await definitions.loaded.wait()  # no event may miss a trigger because definitions were still loading
         async for batch in stream.take_events(settings.batch_size, settings.batch_within_s):
             await processor.handle(batch)
 
     app.agent(topics.events, name="process_events", concurrency=1)(process_events)
-    return Worker(app=app, topics=topics, contacts=contacts, processor=processor)
+    app.task(timer_service.run)
+    app.task(definitions.run)
+
+    @app.page("/metrics")
+    async def metrics_page(web: Any, request: Any) -> Any:
+        return web.text(metrics.render(), content_type="text/plain; version=0.0.4")
+
+    return Worker(app=app, topics=topics, processor=processor, timer_service=timer_service, metrics=metrics)

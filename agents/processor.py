@@ -1,7 +1,14 @@
-"""The processing agent's batch step: decode, dead-letter, fold each contact's events into its state.
+"""The processing agent's batch step: decode, dead-letter, run the engine per contact, emit, persist.
 
-One state read and one write per contact per batch. Each contact's state remembers the offset of the
-last event applied to it, so a batch that is re-delivered after a crash changes nothing twice.
+Per batch and per contact: one state read, the engine's `step` for each of the contact's events in
+order, one state write. Actions go to `actions.<channel>`, step records to `analytics`, wake-ups to the
+`timers` table and the timer service.
+
+Crash safety without transactions: every action and step record of the batch is flushed to Kafka
+*before* any state that says "done" is written. A crash before the flush leaves the old state (and old
+offsets), so the events are processed again and re-emit actions with the same deterministic ids (the
+sinks drop them). A crash after it finds the new state, whose last applied offset makes the replayed
+events no-ops.
 """
 
 from __future__ import annotations
@@ -9,26 +16,30 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from typing import Any
 
+import orjson
+
+from agents.definitions import DefinitionCache, apply_migrations
+from agents.metrics import Metrics
+from agents.timers import TIMER_EVENT, TimerService
 from engine.events import DAY_MS, Limits, Malformed, decode_event
-from engine.profile import apply_event
+from engine.pending import pending_timers
+from engine.step import step
 from engine.types import ContactState, Event
 from tables.contacts import ContactStore
+from tables.timers import TimerStore
 
 log = logging.getLogger("switchyard.processor")
 MAX_FUTURE_MS = DAY_MS  # events stamped more than a day ahead of the worker's clock are refused
 
 
-@dataclass
-class ProcessorStats:
-    events: int = 0
-    applied: int = 0
-    replayed: int = 0
-    dead_lettered: int = 0
-    batches: int = 0
-    dead_letter_reasons: dict[str, int] = field(default_factory=dict)
+@dataclass(frozen=True)
+class Outputs:
+    dlq: Any
+    analytics: Any
+    actions: dict[str, Any]
 
 
 def dead_letter_headers(message: Any, problem: Malformed) -> list[tuple[str, bytes]]:
@@ -41,57 +52,146 @@ def dead_letter_headers(message: Any, problem: Malformed) -> list[tuple[str, byt
     ]
 
 
-def fold_profile(state: ContactState, event: Event) -> ContactState:
-    return {**state, "profile": apply_event(state["profile"], event)}
+@dataclass
+class Staged:
+    """A contact whose state changed in this batch, waiting for the flush before it is written."""
+
+    contact_id: str
+    anchor: Any
+    state: ContactState
+    timers_before: list[tuple[int, str, str]]
 
 
 class EventProcessor:
-    """Turns one batch of Faust events into state writes and dead letters."""
-
-    def __init__(self, store: ContactStore, dlq: Any, limits: Limits) -> None:
+    def __init__(
+        self,
+        app: Any,
+        store: ContactStore,
+        timer_store: TimerStore,
+        timer_service: TimerService,
+        definitions: DefinitionCache,
+        outputs: Outputs,
+        limits: Limits,
+        metrics: Metrics,
+    ) -> None:
+        self.app = app
         self.store = store
-        self.dlq = dlq
+        self.timer_store = timer_store
+        self.timer_service = timer_service
+        self.definitions = definitions
+        self.outputs = outputs
         self.limits = limits
-        self.stats = ProcessorStats()
+        self.metrics = metrics
 
     async def handle(self, batch: Sequence[Any]) -> None:
+        metrics = self.metrics
+        metrics.observe_batch(len(batch))
         limits = replace(self.limits, max_ts=min(self.limits.max_ts, int(time.time() * 1000) + MAX_FUTURE_MS))
+        workflows = self.definitions.current()
         by_contact: dict[str, list[tuple[Any, Event]]] = {}
-        stats = self.stats
-        replayed_before = stats.replayed
-        stats.batches += 1
-        stats.events += len(batch)
+        last_offsets: dict[Any, int] = {}
         for item in batch:
             message = item.message
+            last_offsets[message.tp] = message.offset
             decoded = decode_event(item.value, message.key, limits)
             if isinstance(decoded, Malformed):
-                await self._dead_letter(message, decoded)
+                self._dead_letter(message, decoded)
                 continue
             by_contact.setdefault(decoded["contact_id"], []).append((item, decoded))
+
+        staged: list[Staged] = []
+        replayed = 0
         for contact_id, items in by_contact.items():
-            anchor = items[-1][0]  # any event of this contact: they all share its partition
+            anchor = items[-1][0]  # any of the contact's events: they all share its partition
             state = self.store.load(contact_id, anchor)
+            timers_before = pending_timers(state)
+            migrated: list[dict[str, Any]] = []
+            if state is not None and self.definitions.migrations:
+                state, migrated = apply_migrations(
+                    state, workflows, self.definitions.migrations, items[0][1]["ts"]
+                )
             changed = False
             for item, event in items:
                 offset = item.message.offset
-                if offset <= state["offset"]:
-                    stats.replayed += 1
+                if state is not None and offset <= state["offset"]:
+                    replayed += 1
                     continue
-                state = fold_profile(state, event)
-                state["offset"] = offset
-                stats.applied += 1
+                state = self._apply(state, event, item.message)
                 changed = True
-            if changed:
-                self.store.save(state, anchor)
-        if stats.replayed > replayed_before:
-            log.info(
-                "skipped %d already-applied event(s) (re-delivered offsets)", stats.replayed - replayed_before
-            )
+            if changed and state is not None:
+                if migrated:
+                    self._emit_records(
+                        anchor.message.key, migrated, {"event_id": "", "event_type": "migration"}
+                    )
+                staged.append(Staged(contact_id, anchor, state, timers_before))
+        metrics.replayed_total += replayed
+        if replayed:
+            log.info("skipped %d already-applied event(s) (re-delivered offsets)", replayed)
 
-    async def _dead_letter(self, message: Any, problem: Malformed) -> None:
-        self.stats.dead_lettered += 1
-        reasons = self.stats.dead_letter_reasons
-        reasons[problem.reason] = reasons.get(problem.reason, 0) + 1
-        await self.dlq.send(
+        if staged:
+            await self.app.producer.flush()  # effects are in Kafka before any state says they happened
+        for entry in staged:
+            self.store.save(entry.state, entry.anchor)
+            timers_after = pending_timers(entry.state)
+            if timers_after != entry.timers_before:
+                self.timer_store.save(entry.contact_id, timers_after, entry.anchor)
+                for due, token, kind in set(timers_after) - set(entry.timers_before):
+                    self.timer_service.add(entry.contact_id, due, token, kind)
+        self._update_lag(last_offsets)
+
+    def _apply(self, state: ContactState | None, event: Event, message: Any) -> ContactState | None:
+        """One event through the engine; a failure dead-letters the event and keeps the state."""
+        try:
+            result = step(state, event, self.definitions.workflows, event["ts"])
+        except Exception as exc:  # an engine bug must not stop the partition; the event is kept in the DLQ
+            log.exception("step failed for event %s of contact %s", event["event_id"], event["contact_id"])
+            self._dead_letter(message, Malformed("processing_error", f"{type(exc).__name__}: {exc}"))
+            if state is not None:
+                state = {**state, "offset": message.offset}
+            return state
+        new_state = result.state
+        new_state["offset"] = message.offset
+        self.metrics.applied_total += 1
+        key = message.key
+        for action in result.actions:
+            channel = action["channel"]
+            self.outputs.actions[channel].send_soon(key=key, value=orjson.dumps(action))
+            self.metrics.observe_action(channel)
+        if result.trace:
+            self._emit_records(key, result.trace, self._record_context(event, message))
+        return new_state
+
+    def _emit_records(self, key: bytes, trace: list[dict[str, Any]], extra: dict[str, Any]) -> None:
+        analytics = self.outputs.analytics
+        for index, record in enumerate(trace):
+            analytics.send_soon(key=key, value=orjson.dumps({**record, **extra, "seq": index}))
+        self.metrics.step_records_total += len(trace)
+
+    @staticmethod
+    def _record_context(event: Event, message: Any) -> dict[str, Any]:
+        """What every step record carries besides the engine's trace: its cause, and its id for dedupe."""
+        extra: dict[str, Any] = {
+            "event_id": event["event_id"],
+            "event_type": event["type"],
+            "source": f"{message.partition}:{message.offset}",
+        }
+        if event["type"] == TIMER_EVENT:
+            props = event["properties"]
+            fired_at, due = props.get("fired_at"), props.get("due")
+            if isinstance(fired_at, int) and isinstance(due, int):
+                extra["late_ms"] = max(0, fired_at - due)
+        return extra
+
+    def _dead_letter(self, message: Any, problem: Malformed) -> None:
+        self.metrics.observe_dead_letter(problem.reason)
+        self.outputs.dlq.send_soon(
             key=message.key, value=message.value, headers=dead_letter_headers(message, problem)
         )
+
+    def _update_lag(self, last_offsets: dict[Any, int]) -> None:
+        consumer = self.app.consumer
+        for tp, offset in last_offsets.items():
+            try:
+                self.metrics.lag[tp.partition] = max(0, consumer.highwater(tp) - offset - 1)
+            except Exception:  # highwater is unknown right after a rebalance
+                continue

@@ -6,14 +6,15 @@ import asyncio
 import shutil
 import time
 
-from agents.topics import all_topic_names
+from agents.topics import WORKFLOWS, all_topic_names
 from switchyard.broker.factory import broker_for
 from switchyard.inspect import changelog_topic, read_contacts, read_dead_letters
-from switchyard.kafka_tools import create_topics, delete_topics, wait_for_lag_zero
+from switchyard.kafka_tools import delete_topics, ensure_worker_topics, wait_for_lag_zero
 from switchyard.processes import REPO, WorkerProcess
 from switchyard.produce import send_file_lines
 from switchyard.settings import Settings
 from tables.contacts import CONTACTS_TABLE
+from tables.timers import TIMERS_TABLE
 
 DEMO_EVENTS = REPO / "examples" / "demo" / "events.jsonl"
 DEMO_APP = "switchyard-demo"
@@ -53,13 +54,13 @@ def run_demo(base: Settings) -> int:
 
 
 def reset(settings: Settings) -> None:
-    topics = [*all_topic_names(settings.topic_prefix), changelog_topic(DEMO_APP, CONTACTS_TABLE)]
+    tables = (CONTACTS_TABLE, TIMERS_TABLE)
+    topics = [*all_topic_names(settings.topic_prefix), settings.topic(WORKFLOWS),
+              *(changelog_topic(DEMO_APP, t) for t in tables)]  # fmt: skip
     asyncio.run(delete_topics(settings.bootstrap, topics))
     shutil.rmtree(settings.data_dir, ignore_errors=True)
     settings.data_dir.mkdir(parents=True, exist_ok=True)
-    asyncio.run(
-        create_topics(settings.bootstrap, all_topic_names(settings.topic_prefix), settings.partitions)
-    )
+    asyncio.run(ensure_worker_topics(settings))
 
 
 def report(settings: Settings) -> None:

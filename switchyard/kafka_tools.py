@@ -12,6 +12,9 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import TopicAlreadyExistsError, UnknownTopicOrPartitionError
 
+from agents.topics import WORKFLOWS, all_topic_names
+from switchyard.settings import Settings
+
 
 @asynccontextmanager
 async def metadata_consumer(bootstrap: str, **config: Any) -> AsyncIterator[AIOKafkaConsumer]:
@@ -90,3 +93,11 @@ async def wait_for_lag_zero(bootstrap: str, group: str, topic: str, timeout: flo
             return True
         await asyncio.sleep(0.5)
     return False
+
+
+async def ensure_worker_topics(settings: Settings) -> None:
+    """Every topic up front, with the worker's partition count: one auto-created by a producer could get
+    another count, and Faust refuses a table whose changelog does not match its source topic. The
+    workflow catalog is one compacted partition."""
+    await create_topics(settings.bootstrap, all_topic_names(settings.topic_prefix), settings.partitions)
+    await create_topics(settings.bootstrap, [settings.topic(WORKFLOWS)], 1, compact=True)

@@ -82,6 +82,8 @@ class Settings:
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
         env = os.environ if env is None else env
         base = cls()
+        if _int(env, "SWITCHYARD_PARTITIONS", base.partitions) < 1:
+            raise SettingsError("SWITCHYARD_PARTITIONS must be at least 1")
         return cls(
             external_kafka=env.get("SWITCHYARD_KAFKA") or None,
             kafka_port=_int(env, "SWITCHYARD_KAFKA_PORT", base.kafka_port),

@@ -17,7 +17,7 @@ import faust
 from faust.streams import _current_event
 
 from engine.types import ContactState
-from tables.codec import decode_state, encode_state, new_state
+from tables.codec import decode_state, encode_state
 
 CONTACTS_TABLE = "contacts"
 
@@ -48,10 +48,11 @@ class ContactStore:
     def __init__(self, table: Any) -> None:
         self.table = table
 
-    def load(self, contact_id: str, event: Any) -> ContactState:
+    def load(self, contact_id: str, event: Any) -> ContactState | None:
+        """The contact's state, or None for a contact never seen."""
         with in_partition_of(event):
             raw = self.table.get(contact_id.encode())
-        return decode_state(raw) if raw is not None else new_state(contact_id)
+        return decode_state(raw) if raw is not None else None
 
     def save(self, state: ContactState, event: Any) -> None:
         with in_partition_of(event):

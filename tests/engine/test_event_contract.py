@@ -1,0 +1,99 @@
+"""The event contract: decode_event accepts exactly what schemas/event.schema.json describes."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import jsonschema
+import orjson
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from engine.events import MAX_TS, MIN_TS, Limits, Malformed, decode_event
+
+SCHEMA = json.loads((Path(__file__).resolve().parents[2] / "engine/schema/event.schema.json").read_text())
+LIMITS = Limits(max_bytes=2048)
+GOOD = {"event_id": "e1", "contact_id": "c1", "type": "email.opened", "ts": 1_763_900_000_000, "properties": {"a": 1}}
+
+
+def decode(doc: object, key: bytes | None = b"c1") -> object:
+    return decode_event(orjson.dumps(doc), key, LIMITS)
+
+
+def test_a_good_event_decodes_with_ts_in_ms() -> None:
+    assert decode(GOOD) == GOOD
+    assert decode({**GOOD, "ts": "2025-11-23T12:13:20Z"})["ts"] == 1_763_900_000_000  # type: ignore[index]
+    assert decode({k: v for k, v in GOOD.items() if k != "properties"})["properties"] == {}  # type: ignore[index]
+
+
+@pytest.mark.parametrize(
+    ("doc", "reason"),
+    [
+        ({k: v for k, v in GOOD.items() if k != "type"}, "missing_field"),
+        ({**GOOD, "extra": 1}, "unknown_field"),
+        ({**GOOD, "contact_id": 5}, "wrong_type"),
+        ({**GOOD, "contact_id": "   "}, "bad_contact_id"),
+        ({**GOOD, "contact_id": "a\nb"}, "bad_contact_id"),
+        ({**GOOD, "event_id": ""}, "bad_event_id"),
+        ({**GOOD, "type": "has space"}, "bad_type"),
+        ({**GOOD, "ts": True}, "wrong_type"),
+        ({**GOOD, "ts": 1.5e12}, "wrong_type"),
+        ({**GOOD, "ts": "2025-11-23T12:13:20"}, "bad_ts"),
+        ({**GOOD, "ts": 1_763_900_000}, "ts_out_of_range"),
+        ({**GOOD, "ts": MAX_TS + 1}, "ts_out_of_range"),
+        ({**GOOD, "properties": "x"}, "wrong_type"),
+        ({**GOOD, "properties": {"blob": "x" * 3000}}, "oversized"),
+    ],
+)
+def test_malformed_documents_name_their_reason(doc: dict[str, object], reason: str) -> None:
+    result = decode(doc)
+    assert isinstance(result, Malformed) and result.reason == reason, result
+    assert result.detail
+
+
+def test_bytes_level_problems() -> None:
+    assert decode_event(None, b"c1", LIMITS) == Malformed("empty", "the record has no value")
+    assert decode_event(b"\xff\xfe", b"c1", LIMITS).reason == "not_utf8"  # type: ignore[union-attr]
+    assert decode_event(b"{", b"c1", LIMITS).reason == "not_json"  # type: ignore[union-attr]
+    assert decode_event(b"[1]", b"c1", LIMITS).reason == "not_object"  # type: ignore[union-attr]
+    assert decode(GOOD, key=b"other").reason == "key_mismatch"  # type: ignore[union-attr]
+    assert decode(GOOD, key=None).reason == "key_mismatch"  # type: ignore[union-attr]
+
+
+def test_seconds_instead_of_milliseconds_gets_a_hint() -> None:
+    result = decode({**GOOD, "ts": 1_763_900_000})
+    assert isinstance(result, Malformed) and "seconds" in result.detail
+
+
+def test_a_future_limit_is_applied() -> None:
+    result = decode_event(orjson.dumps(GOOD), b"c1", Limits(max_ts=GOOD["ts"] - 1))  # type: ignore[operator]
+    assert isinstance(result, Malformed) and result.reason == "ts_out_of_range"
+
+
+documents = st.fixed_dictionaries(
+    {},
+    optional={
+        "event_id": st.one_of(st.text(max_size=5), st.integers(min_value=-(2**40), max_value=2**40)),
+        "contact_id": st.one_of(st.text(max_size=5), st.none()),
+        "type": st.one_of(st.sampled_from(["a.b", "purchase", "bad type", ""]), st.integers(0, 9)),
+        "ts": st.one_of(st.integers(min_value=0, max_value=2 * MAX_TS), st.booleans(), st.just("2025-01-01T00:00:00Z")),
+        "properties": st.one_of(st.dictionaries(st.text(max_size=3), st.integers(), max_size=2), st.lists(st.none())),
+        "other": st.integers(0, 9),
+    },
+)
+
+
+@given(documents)
+def test_decoder_and_published_schema_agree(doc: dict[str, object]) -> None:
+    key = doc["contact_id"].encode() if isinstance(doc.get("contact_id"), str) else b"k"  # type: ignore[union-attr]
+    accepted = not isinstance(decode_event(orjson.dumps(doc), key, Limits()), Malformed)
+    validator = jsonschema.Draft202012Validator(SCHEMA, format_checker=jsonschema.FormatChecker())
+    schema_ok = validator.is_valid(doc)
+    assert accepted == schema_ok, (doc, accepted, schema_ok)
+
+
+def test_min_and_max_ts_are_the_schema_bounds() -> None:
+    ts_int = SCHEMA["properties"]["ts"]["oneOf"][0]
+    assert (ts_int["minimum"], ts_int["maximum"]) == (MIN_TS, MAX_TS)

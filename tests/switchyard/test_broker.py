@@ -1,0 +1,83 @@
+"""The broker launcher: reuse, truthful status after a crash, clean stop, and one-line errors."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from switchyard.broker import BrokerError, KafkaBroker
+from switchyard.settings import Settings
+
+
+def test_status_reports_a_stale_pid_file_as_not_running(tmp_path: Path) -> None:
+    broker = KafkaBroker(tmp_path, tmp_path / "cache", port=19999, controller_port=19998)
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    broker.pid_file.parent.mkdir(parents=True, exist_ok=True)
+    broker.pid_file.write_text(str(dead.pid))
+    status = broker.status()
+    assert not status.running and status.pid is None
+    assert "stale pid file" in status.detail
+    assert not broker.pid_file.exists()
+
+
+def test_a_recycled_pid_of_another_program_is_not_taken_for_the_broker(tmp_path: Path) -> None:
+    broker = KafkaBroker(tmp_path, tmp_path / "cache", port=19999, controller_port=19998)
+    broker.pid_file.write_text(str(os.getpid()))  # alive, but it is pytest, not kafka.Kafka
+    assert not broker.status().running
+
+
+def test_missing_java_is_one_clear_line(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PATH", str(tmp_path))  # neither java nor mvn on it
+    broker = KafkaBroker(tmp_path / "w", tmp_path / "cache", port=19999, controller_port=19998)
+    with pytest.raises(BrokerError, match="apt-get install -y openjdk-17-jre-headless"):
+        broker.start()
+
+
+def test_cli_prints_missing_tools_without_a_traceback(tmp_path: Path) -> None:
+    env = {"PATH": str(tmp_path), "HOME": str(tmp_path), "SWITCHYARD_DATA": str(tmp_path / "d"),
+           "SWITCHYARD_KAFKA_PORT": "19999", "SWITCHYARD_KAFKA_CONTROLLER_PORT": "19998"}  # fmt: skip
+    proc = subprocess.run(
+        [sys.executable, "-m", "switchyard", "kafka", "start"], env=env, capture_output=True, text=True, check=False
+    )
+    assert proc.returncode == 1
+    assert proc.stderr.count("\n") == 1, proc.stderr
+    assert "Java 17 is needed" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_missing_maven_is_one_clear_line(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PATH", str(tmp_path))
+    broker = KafkaBroker(tmp_path / "w", tmp_path / "empty-cache", port=19999, controller_port=19998)
+    with pytest.raises(BrokerError, match="apt-get install -y maven"):
+        broker.ensure_jars()
+
+
+@pytest.mark.kafka
+def test_start_reuses_the_running_broker(kafka_broker: KafkaBroker | None) -> None:
+    if kafka_broker is None:
+        pytest.skip("SWITCHYARD_KAFKA points at an external broker; this session started none")
+    before = kafka_broker.status()
+    again = kafka_broker.start()
+    assert before.running and again.running and again.pid == before.pid
+
+
+@pytest.mark.kafka
+def test_crash_then_status_then_restart_then_stop(kafka_broker: KafkaBroker | None, tmp_path: Path) -> None:
+    if kafka_broker is None:
+        pytest.skip("SWITCHYARD_KAFKA points at an external broker; this test needs the local launcher")
+    broker = KafkaBroker(tmp_path, Settings().cache_dir, port=19292, controller_port=19293, heap="384m")
+    first = broker.start()
+    assert first.running and first.pid
+    os.kill(first.pid, 9)  # a crash: the pid file stays behind
+    os.waitpid(first.pid, 0)
+    crashed = broker.status()
+    assert not crashed.running and "stale" in crashed.detail
+    second = broker.start()  # same storage, formatted once, starts again
+    assert second.running and second.pid != first.pid
+    assert broker.stop() is True
+    assert not broker.status().running
+    assert broker.stop() is False
