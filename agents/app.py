@@ -46,6 +46,9 @@ def build_app(settings: Settings) -> faust.App:
         producer_linger_ms=5,
         stream_buffer_maxsize=max(4096, settings.batch_size * 2),
         broker_commit_interval=1.0,
+        # a killed worker's partitions move to the survivors within seconds, not the default minute
+        broker_session_timeout=10.0,
+        broker_heartbeat_interval=1.0,
         web_enabled=settings.web_port > 0,
         web_port=max(settings.web_port, 1),
         web_bind="127.0.0.1",

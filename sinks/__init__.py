@@ -1,1 +1,2 @@
-"""Action executors (webhook, email, SMS/push, tasks, notifications, CRM, documents) and the analytics writer."""
+"""Action executors (webhook, email, SMS/push, tasks, notifications, CRM, documents) and the
+analytics writer."""

@@ -20,10 +20,10 @@ TEST_PORT = int(os.environ.get("SWITCHYARD_TEST_KAFKA_PORT", "19192"))
 
 
 @pytest.fixture(scope="session")
-def kafka_bootstrap(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    external = os.environ.get("SWITCHYARD_KAFKA")
-    if external:
-        yield external
+def kafka_broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[KafkaBroker | None]:
+    """The broker this session started, or None when SWITCHYARD_KAFKA names an external one."""
+    if os.environ.get("SWITCHYARD_KAFKA"):
+        yield None
         return
     broker = KafkaBroker(
         work_dir=tmp_path_factory.mktemp("kafka"),
@@ -33,9 +33,14 @@ def kafka_bootstrap(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     )
     broker.start()
     try:
-        yield broker.bootstrap
+        yield broker
     finally:
         broker.stop()
+
+
+@pytest.fixture(scope="session")
+def kafka_bootstrap(kafka_broker: KafkaBroker | None) -> str:
+    return kafka_broker.bootstrap if kafka_broker else os.environ["SWITCHYARD_KAFKA"]
 
 
 def unique(prefix: str) -> str:

@@ -110,3 +110,48 @@ def rewind_group(settings: Settings, topic: str) -> None:
             await consumer.stop()
 
     asyncio.run(run())
+
+
+def publish(settings: Settings, *paths: Path | str, version: int | None = None, **changes: object) -> None:
+    """Publish workflows to the test's `workflows` topic, as `switchyard workflows publish` does."""
+    from agents.catalog import plan_publish, write_records
+    from engine.parser import parse_text
+    from switchyard.kafka_tools import ensure_worker_topics
+
+    records = []
+    for path in paths:
+        data = parse_text(Path(path).read_text(), str(path)).data
+        if version is not None:
+            data = {**data, "version": version}
+        records.append(plan_publish({}, {**data, **changes}))
+    asyncio.run(ensure_worker_topics(settings))
+    asyncio.run(write_records(settings.bootstrap, settings.topic("workflows"), records))
+
+
+def read_actions(settings: Settings, expect: int, timeout: float = 60.0) -> list[dict[str, object]]:
+    """Every action on every `actions.<channel>` topic, once `expect` of them arrived (or the timeout)."""
+    from agents.topics import ACTION_CHANNELS, action_topic
+
+    async def run() -> list[dict[str, object]]:
+        topics = [settings.topic(action_topic(c)) for c in ACTION_CHANNELS]
+        consumer = AIOKafkaConsumer(
+            *topics, bootstrap_servers=settings.bootstrap, auto_offset_reset="earliest",
+            enable_auto_commit=False, group_id=None, metadata_max_age_ms=1000,
+        )  # fmt: skip
+        await consumer.start()
+        out: list[dict[str, object]] = []
+        deadline = time.monotonic() + timeout
+        try:
+            while len(out) < expect and time.monotonic() < deadline:
+                for records in (await consumer.getmany(timeout_ms=300)).values():
+                    out.extend(orjson.loads(r.value) for r in records)
+        finally:
+            await consumer.stop()
+        return out
+
+    return asyncio.run(run())
+
+
+def read_step_records(settings: Settings, expect: int, timeout: float = 30.0) -> list[dict[str, object]]:
+    records = asyncio.run(read_topic(settings.bootstrap, settings.topic("analytics"), expect, timeout))
+    return [orjson.loads(r.value) for r in records if r.value]

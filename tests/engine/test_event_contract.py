@@ -15,7 +15,13 @@ from engine.events import MAX_TS, MIN_TS, Limits, Malformed, decode_event
 
 SCHEMA = json.loads((Path(__file__).resolve().parents[2] / "engine/schema/event.schema.json").read_text())
 LIMITS = Limits(max_bytes=2048)
-GOOD = {"event_id": "e1", "contact_id": "c1", "type": "email.opened", "ts": 1_763_900_000_000, "properties": {"a": 1}}
+GOOD = {
+    "event_id": "e1",
+    "contact_id": "c1",
+    "type": "email.opened",
+    "ts": 1_763_900_000_000,
+    "properties": {"a": 1},
+}
 
 
 def decode(doc: object, key: bytes | None = b"c1") -> object:
@@ -78,8 +84,13 @@ documents = st.fixed_dictionaries(
         "event_id": st.one_of(st.text(max_size=5), st.integers(min_value=-(2**40), max_value=2**40)),
         "contact_id": st.one_of(st.text(max_size=5), st.none()),
         "type": st.one_of(st.sampled_from(["a.b", "purchase", "bad type", ""]), st.integers(0, 9)),
-        "ts": st.one_of(st.integers(min_value=0, max_value=2 * MAX_TS), st.booleans(), st.just("2025-01-01T00:00:00Z")),
-        "properties": st.one_of(st.dictionaries(st.text(max_size=3), st.integers(), max_size=2), st.lists(st.none())),
+        "ts": st.one_of(
+            st.integers(min_value=0, max_value=2 * MAX_TS), st.booleans(), st.just("2025-01-01T00:00:00Z")
+        ),
+        "properties": st.one_of(
+            st.dictionaries(st.text(max_size=3), st.integers(-(2**63), 2**63 - 1), max_size=2),
+            st.lists(st.none()),
+        ),
         "other": st.integers(0, 9),
     },
 )
@@ -92,6 +103,12 @@ def test_decoder_and_published_schema_agree(doc: dict[str, object]) -> None:
     validator = jsonschema.Draft202012Validator(SCHEMA, format_checker=jsonschema.FormatChecker())
     schema_ok = validator.is_valid(doc)
     assert accepted == schema_ok, (doc, accepted, schema_ok)
+
+
+def test_integers_beyond_64_bits_become_floats_as_documented() -> None:
+    raw = b'{"event_id":"e","contact_id":"c1","type":"a","ts":1763900000000,"properties":{"n":1%s}}' % (b"0" * 20)
+    result = decode_event(raw, b"c1", LIMITS)
+    assert not isinstance(result, Malformed) and result["properties"]["n"] == 1e20
 
 
 def test_min_and_max_ts_are_the_schema_bounds() -> None:

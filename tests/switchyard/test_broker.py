@@ -42,7 +42,11 @@ def test_cli_prints_missing_tools_without_a_traceback(tmp_path: Path) -> None:
     env = {"PATH": str(tmp_path), "HOME": str(tmp_path), "SWITCHYARD_DATA": str(tmp_path / "d"),
            "SWITCHYARD_KAFKA_PORT": "19999", "SWITCHYARD_KAFKA_CONTROLLER_PORT": "19998"}  # fmt: skip
     proc = subprocess.run(
-        [sys.executable, "-m", "switchyard", "kafka", "start"], env=env, capture_output=True, text=True, check=False
+        [sys.executable, "-m", "switchyard", "kafka", "start"],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
     )
     assert proc.returncode == 1
     assert proc.stderr.count("\n") == 1, proc.stderr

@@ -6,7 +6,9 @@ from switchyard.settings import Settings, SettingsError
 
 
 def test_defaults_and_environment() -> None:
-    s = Settings.from_env({"SWITCHYARD_PARTITIONS": "12", "SWITCHYARD_LOG_LEVEL": "DEBUG", "SWITCHYARD_DATA": "/x"})
+    s = Settings.from_env(
+        {"SWITCHYARD_PARTITIONS": "12", "SWITCHYARD_LOG_LEVEL": "DEBUG", "SWITCHYARD_DATA": "/x"}
+    )
     assert s.partitions == 12 and s.log_level == "debug" and str(s.data_dir) == "/x"
     assert s.bootstrap == "127.0.0.1:9092" and s.external_kafka is None
     assert Settings.from_env({"SWITCHYARD_KAFKA": "10.0.0.1:9000"}).bootstrap == "10.0.0.1:9000"
@@ -18,8 +20,10 @@ def test_round_trip_through_the_environment() -> None:
     assert Settings.from_env(s.to_env()) == s
 
 
-@pytest.mark.parametrize(("name", "value"), [("SWITCHYARD_PARTITIONS", "eight"), ("SWITCHYARD_WEB_PORT", "-1"),
-                                             ("SWITCHYARD_BATCH_WITHIN", "soon")])  # fmt: skip
+BAD = [("SWITCHYARD_PARTITIONS", "eight"), ("SWITCHYARD_WEB_PORT", "-1"), ("SWITCHYARD_BATCH_WITHIN", "soon")]
+
+
+@pytest.mark.parametrize(("name", "value"), BAD)
 def test_bad_values_name_the_variable(name: str, value: str) -> None:
     with pytest.raises(SettingsError, match=name):
         Settings.from_env({name: value})

@@ -1,0 +1,178 @@
+"""StepContext: everything one step() call reads and the output it accumulates.
+
+State is copy-on-write: the input state is never modified; a key is copied the first time it changes,
+and the new state shares every part that did not change.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from engine.conditions import Scope
+from engine.model import Workflow
+from engine.types import ContactState, Event, Profile
+from engine.workflows import WorkflowSet
+
+Run = dict[str, Any]
+EMPTY: dict[str, Any] = {}
+
+
+class StepContext:
+    __slots__ = (
+        "action_count",
+        "actions",
+        "armed",
+        "changed",
+        "contact_id",
+        "event",
+        "input_profile",
+        "now",
+        "profile",
+        "runs",
+        "state",
+        "stopped",
+        "timers",
+        "trace",
+        "workflows",
+    )
+
+    def __init__(
+        self,
+        state: ContactState,
+        event: Event,
+        workflows: WorkflowSet,
+        now: int,
+        input_profile: Profile | None,
+    ) -> None:
+        self.state = state  # already a fresh shallow copy; top-level keys may be replaced
+        self.event = event
+        self.workflows = workflows
+        self.now = now
+        self.contact_id: str = state["contact_id"]
+        self.profile: Profile = state["profile"]
+        self.input_profile = input_profile
+        self.runs: dict[str, Run] = state.get("runs") or EMPTY
+        self.armed: dict[str, dict[str, Any]] = state.get("armed") or EMPTY
+        self.changed: set[str] = set()
+        self.actions: list[dict[str, Any]] = []
+        self.timers: list[dict[str, Any]] = []
+        self.trace: list[dict[str, Any]] = []
+        self.action_count = 0
+        self.stopped: set[str] = set()  # ids of runs ended during this step
+
+    # -- state -------------------------------------------------------------------------------------
+
+    def _own(self, key: str) -> dict[str, Any]:
+        """The mutable copy of a top-level mapping of the state."""
+        if key not in self.changed:
+            self.changed.add(key)
+            self.state[key] = dict(self.state.get(key) or EMPTY)
+        value: dict[str, Any] = self.state[key]
+        return value
+
+    def set_run(self, workflow_id: str, run: Run) -> None:
+        self.runs = self._own("runs")
+        self.runs[workflow_id] = run
+
+    def remove_run(self, workflow_id: str, run_id: str | None = None) -> None:
+        if run_id is not None:
+            self.stopped.add(run_id)
+        if workflow_id in self.runs:
+            self.runs = self._own("runs")
+            del self.runs[workflow_id]
+
+    def set_armed(self, slot: str, record: dict[str, Any] | None) -> None:
+        self.armed = self._own("armed")
+        if record is None:
+            self.armed.pop(slot, None)
+        else:
+            self.armed[slot] = record
+
+    def entries(self) -> dict[str, int]:
+        found: dict[str, int] = self.state.get("entries") or EMPTY
+        return found
+
+    def record_entry(self, workflow_id: str) -> None:
+        self._own("entries")[workflow_id] = self.now
+
+    def conds(self) -> dict[str, bool]:
+        found: dict[str, bool] = self.state.get("conds") or EMPTY
+        return found
+
+    def set_cond(self, key: str, value: bool) -> None:
+        self._own("conds")[key] = value
+
+    def sent(self, channel: str) -> list[int]:
+        found: list[int] = (self.state.get("sent") or EMPTY).get(channel, [])
+        return found
+
+    def record_send(self, channel: str) -> None:
+        window = self.workflows.cap_windows.get(channel)
+        if window is None:
+            return
+        horizon = self.now - window
+        kept = [ts for ts in self.sent(channel) if ts > horizon]
+        kept.append(self.now)
+        self._own("sent")[channel] = kept
+
+    def set_profile(self, profile: Profile) -> None:
+        self.profile = profile
+        self.state["profile"] = profile
+
+    def set_value(self, key: str, value: Any) -> None:
+        self.state[key] = value
+
+    # -- views -------------------------------------------------------------------------------------
+
+    def live_workflows(self) -> frozenset[str]:
+        return frozenset(self.runs)
+
+    def scope(self, run: Run | None = None, event: Any = None) -> Scope:
+        return Scope(
+            contact=self.profile,
+            event=self.event if event is None else event,
+            run=run,
+            now=self.now,
+            workflows=frozenset(self.runs),
+            contact_id=self.contact_id,
+        )
+
+    # -- output ------------------------------------------------------------------------------------
+
+    def note(
+        self,
+        workflow: Workflow | None,
+        run: Run | None,
+        node_id: str | None,
+        transition: str,
+        reason: str,
+        **details: Any,
+    ) -> None:
+        entry: dict[str, Any] = {
+            "ts": self.now,
+            "contact_id": self.contact_id,
+            "workflow_id": workflow.id if workflow is not None else details.pop("workflow_id", None),
+            "version": workflow.version if workflow is not None else details.pop("version", None),
+            "run_id": run["id"] if run is not None else None,
+            "node_id": node_id,
+            "transition": transition,
+            "reason": reason,
+        }
+        if details:
+            entry.update(details)
+        self.trace.append(entry)
+
+    def request_timer(
+        self, due: int, token: str, workflow_id: str, run_id: str | None, node_id: str | None, kind: str
+    ) -> None:
+        self.timers.append(
+            {
+                "due": due,
+                "token": token,
+                "contact_id": self.contact_id,
+                "workflow_id": workflow_id,
+                "run_id": run_id,
+                "node_id": node_id,
+                "kind": kind,
+            }
+        )

@@ -1,0 +1,290 @@
+"""Sandboxed templates: rendering, missing data, filters, sandbox escapes, syntax errors, params, context."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from engine import templates
+from engine.templates import (
+    TemplateError,
+    check_template,
+    render,
+    render_html,
+    render_params,
+    template_context,
+)
+from tests.engine.conditions_fixtures import NOW, SAMPLE_PROFILE, make_event, ms
+
+CONTEXT = template_context(
+    SAMPLE_PROFILE,
+    make_event("purchase", amount=1234.5, order_id="o-7", url="https://example.com/a?b=1"),
+    {"vars": {"cart_id": "cart-9"}, "started_at": NOW},
+    NOW,
+)
+
+
+# -- context ---------------------------------------------------------------------------------------------
+
+
+def test_context_flattens_attrs_and_event_properties() -> None:
+    contact = CONTEXT["contact"]
+    assert contact["first_name"] == SAMPLE_PROFILE["attrs"]["first_name"]
+    assert contact["tags"] == SAMPLE_PROFILE["tags"]
+    assert contact["scores"] == SAMPLE_PROFILE["scores"]
+    assert contact["attrs"] == SAMPLE_PROFILE["attrs"]
+    assert contact["id"] == "c-1"
+    assert contact["open_rate"] == pytest.approx(0.7)
+    assert CONTEXT["event"]["amount"] == 1234.5
+    assert CONTEXT["event"]["properties"]["order_id"] == "o-7"
+    assert CONTEXT["event"]["type"] == "purchase"
+    assert CONTEXT["run"]["vars"]["cart_id"] == "cart-9"
+    assert CONTEXT["now"] == NOW
+
+
+def test_context_profile_fields_win_and_missing_parts_are_empty() -> None:
+    profile = dict(SAMPLE_PROFILE, attrs={"tags": "attr", "first_name": "B"})
+    context = template_context(profile, None, None, NOW, contact_id="explicit")
+    assert context["contact"]["tags"] == SAMPLE_PROFILE["tags"]
+    assert context["contact"]["id"] == "explicit"
+    assert context["event"] == {}
+    assert context["run"] == {}
+    assert render("[{{ event.type }}][{{ run.vars.cart_id }}]", context) == "[][]"
+    assert template_context(None, None, None, 0)["contact"]["open_rate"] == 0.0
+
+
+# -- rendering -----------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("template", "expected"),
+    [
+        ("Hi {{ contact.first_name }}!", "Hi Ada!"),
+        ("{{ contact.company.name }} ({{ contact.company.size }})", "Acme (40)"),
+        ("Order {{ event.order_id }} / {{ event.properties.order_id }}", "Order o-7 / o-7"),
+        ("{{ contact.tags | join(', ') }}", "newsletter, vip"),
+        ("{% if 'vip' in contact.tags %}VIP{% else %}regular{% endif %}", "VIP"),
+        ("{% for tag in contact.tags %}[{{ tag }}]{% endfor %}", "[newsletter][vip]"),
+        ("{{ (contact.open_rate * 100) | round | int }}%", "70%"),
+        ("cart {{ run.vars.cart_id }}", "cart cart-9"),
+        ("no markup at all", "no markup at all"),
+        ("<b>{{ contact.first_name }} & co</b>", "<b>Ada & co</b>"),
+    ],
+)
+def test_render(template: str, expected: str) -> None:
+    assert render(template, CONTEXT) == expected
+
+
+@pytest.mark.parametrize(
+    "template",
+    [
+        "[{{ contact.nickname }}]",
+        "[{{ contact.nickname.first.second }}]",
+        "[{{ nothing }}]",
+        "[{{ run.vars.total + 1 }}]",
+        "[{{ 2 * missing }}]",
+        "[{% if missing > 3 %}big{% endif %}]",
+        "[{% for x in missing %}{{ x }}{% endfor %}]",
+        "[{{ missing | upper }}]",
+    ],
+)
+def test_missing_data_renders_empty(template: str) -> None:
+    assert render(template, CONTEXT) == "[]"
+
+
+def test_render_html_escapes_values_but_render_does_not() -> None:
+    context = {"contact": {"first_name": "<script>alert(1)</script>"}}
+    assert render("{{ contact.first_name }}", context) == "<script>alert(1)</script>"
+    assert (
+        render_html("<p>{{ contact.first_name }}</p>", context)
+        == "<p>&lt;script&gt;alert(1)&lt;/script&gt;</p>"
+    )
+
+
+# -- filters ------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("template", "expected"),
+    [
+        ("{{ contact.nickname | default('friend') }}", "friend"),
+        ("{{ contact.first_name | default('friend') }}", "Ada"),
+        ("{{ none_value | default('x') }}", "x"),
+        ("{{ '' | default('x') }}", ""),
+        ("{{ '' | default('x', true) }}", "x"),
+        ("{{ now | datetime('%Y-%m-%d') }}", "2026-02-02"),
+        ("{{ now | datetime }}", "2026-02-02 14:30"),
+        ("{{ now | datetime('%H:%M', contact.timezone) }}", "09:30"),
+        ("{{ now | datetime('%H:%M', 'Not/AZone') }}", "14:30"),
+        ("{{ contact.renewal_date | date('%d %b %Y') }}", "03 Feb 2026"),
+        ("{{ contact.renewal_date | date }}", "2026-02-03"),
+        ("{{ 'garbage' | date }}", ""),
+        ("{{ missing | datetime }}", ""),
+        ("{{ event.amount | money }}", "$1,234.50"),
+        ("{{ event.amount | money('EUR') }}", "€1,234.50"),
+        ("{{ 2.675 | money('GBP') }}", "£2.68"),
+        ("{{ -5 | money('CHF', 0) }}", "-5 CHF"),
+        ("{{ '19.9' | money }}", "$19.90"),
+        ("{{ missing | money }}", ""),
+        ("{{ 'abc' | money }}", ""),
+    ],
+)
+def test_filters(template: str, expected: str) -> None:
+    assert render(template, {**CONTEXT, "none_value": None}) == expected
+
+
+def test_date_filter_reads_epoch_ms_and_iso_text_alike() -> None:
+    stamp = ms("2026-05-04T03:02:01")
+    assert render("{{ t | datetime('%Y-%m-%dT%H:%M:%S') }}", {"t": stamp}) == "2026-05-04T03:02:01"
+    assert (
+        render("{{ t | datetime('%Y-%m-%dT%H:%M:%S') }}", {"t": "2026-05-04T03:02:01Z"})
+        == "2026-05-04T03:02:01"
+    )
+    assert render("{{ t | datetime('%S.%f') }}", {"t": stamp + 123}) == "01.123000"
+    assert render("{{ t | datetime('%Y') }}", {"t": 10**30}) == ""
+
+
+def test_no_clock_or_randomness_is_available() -> None:
+    for template in ("{{ lipsum() }}", "{{ [1, 2, 3] | random }}", "{{ now() }}"):
+        with pytest.raises(TemplateError):
+            render(template, {"now": NOW})
+
+
+# -- sandbox ----------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "template",
+    [
+        "{{ ''.__class__ }}",
+        "{{ ''.__class__.__mro__[1].__subclasses__() }}",
+        "{{ contact.__dict__ }}",
+        "{{ ''['__class__'] }}",
+        "{{ contact._private }}",
+        "{{ cycler.__init__.__globals__ }}",
+    ],
+)
+def test_private_attributes_are_rejected_before_rendering(template: str) -> None:
+    with pytest.raises(TemplateError) as caught:
+        check_template(template)
+    assert caught.value.line == 1
+    with pytest.raises(TemplateError):
+        render(template, CONTEXT)
+
+
+@pytest.mark.parametrize(
+    "template",
+    [
+        "{{ contact | attr('__class__') }}",
+        "{{ (contact | attr('__class__')).__name__ }}",
+        "{{ contact.tags.append('owned') }}",
+        "{{ contact.scores.update({'churn_risk': 0}) }}",
+        "{{ contact.tags.pop() }}",
+        "{{ contact.scores.clear() }}",
+        "{{ 'x' * 10000000 }}",
+        "{{ 2 ** 100000 }}",
+        "{{ range(10000000) | list }}",
+        "{{ '%*d' % (10000000, 1) }}",
+        "{{ 'x' | center(100000000) }}",
+    ],
+)
+def test_unsafe_operations_are_refused_at_render_time(template: str) -> None:
+    tags_before = list(CONTEXT["contact"]["tags"])
+    scores_before = dict(CONTEXT["contact"]["scores"])
+    if "center" in template:
+        # Padding is capped rather than refused.
+        assert len(render(template, CONTEXT)) == templates.MAX_OUTPUT_ITEMS
+        return
+    with pytest.raises(TemplateError):
+        render(template, CONTEXT)
+    assert CONTEXT["contact"]["tags"] == tags_before
+    assert CONTEXT["contact"]["scores"] == scores_before
+
+
+def test_read_only_methods_still_work() -> None:
+    assert (
+        render("{{ contact.first_name.upper() }} {{ contact.scores.get('churn_risk') }}", CONTEXT)
+        == "ADA 0.82"
+    )
+
+
+# -- errors -------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("template", "line"),
+    [
+        ("Hello {{ contact.first_name }", 1),
+        ("line one\nline two\n{% if contact.plan %}\nno end", 3),  # reported at the unclosed block
+        ("a\n\n{% if %}{% endif %}", 3),
+        ("{{ contact.first_name | no_such_filter }}", 1),
+        ("ok\n{% for %}", 2),
+        ("{% endfor %}", 1),
+    ],
+)
+def test_check_template_reports_syntax_errors_with_line(template: str, line: int) -> None:
+    with pytest.raises(TemplateError) as caught:
+        check_template(template)
+    assert caught.value.line == line
+    assert str(caught.value).startswith(f"line {line}: ")
+
+
+def test_check_template_accepts_valid_templates() -> None:
+    check_template("Hi {{ contact.first_name | default('there') }}, {{ now | datetime('%A') }}")
+    check_template("plain text")
+
+
+def test_runtime_failure_is_a_template_error_with_line() -> None:
+    with pytest.raises(TemplateError) as caught:
+        render("first\nsecond {{ 1 / 0 }}", CONTEXT)
+    assert caught.value.line == 2
+    assert "ZeroDivisionError" in caught.value.message
+
+
+def test_templates_are_compiled_once() -> None:
+    template = "cached {{ contact.first_name }} " + str(id(CONTEXT))
+    before = templates._compiled.cache_info()
+    render(template, CONTEXT)
+    render(template, CONTEXT)
+    after = templates._compiled.cache_info()
+    assert after.misses - before.misses == 1
+    assert after.hits - before.hits == 1
+    assert templates._compiled.cache_info().maxsize == templates.CACHE_SIZE
+
+
+# -- render_params ----------------------------------------------------------------------------------
+
+
+def test_render_params_renders_nested_strings_and_keeps_other_values() -> None:
+    params: dict[str, Any] = {
+        "to": "{{ contact.email | default('none') }}",
+        "subject": "Hi {{ contact.first_name }}",
+        "html": "<p>{{ event.url }}</p>",
+        "meta": {
+            "tags": ["{{ contact.tags | length }}", 3, None],
+            "flag": True,
+            "cart": "{{ run.vars.cart_id }}",
+        },
+        "retries": 2,
+    }
+    rendered = render_params(params, CONTEXT)
+    assert rendered == {
+        "to": "none",
+        "subject": "Hi Ada",
+        "html": "<p>https://example.com/a?b=1</p>",
+        "meta": {"tags": ["2", 3, None], "flag": True, "cart": "cart-9"},
+        "retries": 2,
+    }
+    assert params["subject"] == "Hi {{ contact.first_name }}"
+
+
+def test_render_params_escapes_html_keys() -> None:
+    context = {"event": {"note": "<i>&</i>"}}
+    rendered = render_params({"html_body": "{{ event.note }}", "text": "{{ event.note }}"}, context)
+    assert rendered == {"html_body": "&lt;i&gt;&amp;&lt;/i&gt;", "text": "<i>&</i>"}
+
+
+def test_rendering_is_deterministic() -> None:
+    template = "{{ contact.first_name }} {{ now | datetime }} {{ event.amount | money }} {{ contact.tags }}"
+    assert len({render(template, CONTEXT) for _ in range(5)}) == 1
