@@ -106,7 +106,8 @@ def test_decoder_and_published_schema_agree(doc: dict[str, object]) -> None:
 
 
 def test_integers_beyond_64_bits_become_floats_as_documented() -> None:
-    raw = b'{"event_id":"e","contact_id":"c1","type":"a","ts":1763900000000,"properties":{"n":1%s}}' % (b"0" * 20)
+    big = b"1" + b"0" * 20
+    raw = b'{"event_id":"e","contact_id":"c1","type":"a","ts":1763900000000,"properties":{"n":%s}}' % big
     result = decode_event(raw, b"c1", LIMITS)
     assert not isinstance(result, Malformed) and result["properties"]["n"] == 1e20
 
