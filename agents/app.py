@@ -19,6 +19,7 @@ from agents.topics import WORKFLOWS, Topics, declare_topics
 from engine.events import Limits
 from switchyard.settings import Settings
 from tables.contacts import ContactStore, define_contacts_table
+from tables.direct import DirectTable
 from tables.timers import TimerStore, define_timers_table
 
 
@@ -62,17 +63,21 @@ def build_worker(settings: Settings) -> Worker:
     app = build_app(settings)
     topics = declare_topics(app, settings.topic_prefix, settings.partitions)
     metrics = Metrics()
-    contacts = define_contacts_table(app, settings.partitions)
-    timers = TimerStore(define_timers_table(app, settings.partitions))
+    contacts = DirectTable(app, define_contacts_table(app, settings.partitions))
+    timers = TimerStore(DirectTable(app, define_timers_table(app, settings.partitions)))
     definitions = DefinitionCache(settings.bootstrap, settings.topic(WORKFLOWS))
-    timer_service = TimerService(app, timers, topics.events, metrics)
+    timer_service = TimerService(app, timers, topics.events.get_topic_name(), metrics)
     processor = EventProcessor(
         app=app,
         store=ContactStore(contacts),
         timer_store=timers,
         timer_service=timer_service,
         definitions=definitions,
-        outputs=Outputs(dlq=topics.dlq, analytics=topics.analytics, actions=topics.actions),
+        outputs=Outputs(
+            dlq=topics.dlq.get_topic_name(),
+            analytics=topics.analytics.get_topic_name(),
+            actions={channel: topic.get_topic_name() for channel, topic in topics.actions.items()},
+        ),
         limits=Limits(max_bytes=settings.max_event_bytes),
         metrics=metrics,
     )

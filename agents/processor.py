@@ -13,6 +13,7 @@ events no-ops.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections.abc import Sequence
@@ -37,9 +38,11 @@ MAX_FUTURE_MS = DAY_MS  # events stamped more than a day ahead of the worker's c
 
 @dataclass(frozen=True)
 class Outputs:
-    dlq: Any
-    analytics: Any
-    actions: dict[str, Any]
+    """Names of the topics the processor produces to."""
+
+    dlq: str
+    analytics: str
+    actions: dict[str, str]
 
 
 def dead_letter_headers(message: Any, problem: Malformed) -> list[tuple[str, bytes]]:
@@ -57,7 +60,7 @@ class Staged:
     """A contact whose state changed in this batch, waiting for the flush before it is written."""
 
     contact_id: str
-    anchor: Any
+    partition: int
     state: ContactState
     timers_before: list[tuple[int, str, str]]
 
@@ -82,6 +85,10 @@ class EventProcessor:
         self.outputs = outputs
         self.limits = limits
         self.metrics = metrics
+        self.sent: list[Any] = []  # delivery futures of this batch's actions, records and dead letters
+
+    async def send(self, topic: str, key: bytes | None, value: bytes | None, headers: Any = None) -> None:
+        self.sent.append(await self.app.producer.send(topic, key, value, None, None, headers))
 
     async def handle(self, batch: Sequence[Any]) -> None:
         metrics = self.metrics
@@ -95,15 +102,15 @@ class EventProcessor:
             last_offsets[message.tp] = message.offset
             decoded = decode_event(item.value, message.key, limits)
             if isinstance(decoded, Malformed):
-                self._dead_letter(message, decoded)
+                await self._dead_letter(message, decoded)
                 continue
             by_contact.setdefault(decoded["contact_id"], []).append((item, decoded))
 
         staged: list[Staged] = []
         replayed = 0
         for contact_id, items in by_contact.items():
-            anchor = items[-1][0]  # any of the contact's events: they all share its partition
-            state = self.store.load(contact_id, anchor)
+            partition = items[0][0].message.partition  # the key is the contact id: one partition per contact
+            state = self.store.load(partition, contact_id)
             timers_before = pending_timers(state)
             migrated: list[dict[str, Any]] = []
             if state is not None and self.definitions.migrations:
@@ -116,36 +123,39 @@ class EventProcessor:
                 if state is not None and offset <= state["offset"]:
                     replayed += 1
                     continue
-                state = self._apply(state, event, item.message)
+                state = await self._apply(state, event, item.message)
                 changed = True
             if changed and state is not None:
                 if migrated:
-                    self._emit_records(
-                        anchor.message.key, migrated, {"event_id": "", "event_type": "migration"}
+                    await self._emit_records(
+                        contact_id.encode(), migrated, {"event_id": "", "event_type": "migration"}
                     )
-                staged.append(Staged(contact_id, anchor, state, timers_before))
+                staged.append(Staged(contact_id, partition, state, timers_before))
         metrics.replayed_total += replayed
         if replayed:
             log.info("skipped %d already-applied event(s) (re-delivered offsets)", replayed)
 
-        if staged:
-            await self.app.producer.flush()  # effects are in Kafka before any state says they happened
+        if self.sent:
+            sent, self.sent = self.sent, []
+            await asyncio.gather(*sent)  # effects are in Kafka before any state says they happened
         for entry in staged:
-            self.store.save(entry.state, entry.anchor)
+            # Timers before state: a crash between the two leaves the old state, whose replay re-derives the
+            # same timers; the other order could leave a state waiting on a timer that was never stored.
             timers_after = pending_timers(entry.state)
             if timers_after != entry.timers_before:
-                self.timer_store.save(entry.contact_id, timers_after, entry.anchor)
-                for due, token, kind in set(timers_after) - set(entry.timers_before):
-                    self.timer_service.add(entry.contact_id, due, token, kind)
+                await self.timer_store.save(entry.partition, entry.contact_id, timers_after)
+            await self.store.save(entry.partition, entry.state)
+            for due, token, kind in set(timers_after) - set(entry.timers_before):
+                self.timer_service.add(entry.contact_id, due, token, kind)
         self._update_lag(last_offsets)
 
-    def _apply(self, state: ContactState | None, event: Event, message: Any) -> ContactState | None:
+    async def _apply(self, state: ContactState | None, event: Event, message: Any) -> ContactState | None:
         """One event through the engine; a failure dead-letters the event and keeps the state."""
         try:
             result = step(state, event, self.definitions.workflows, event["ts"])
         except Exception as exc:  # an engine bug must not stop the partition; the event is kept in the DLQ
             log.exception("step failed for event %s of contact %s", event["event_id"], event["contact_id"])
-            self._dead_letter(message, Malformed("processing_error", f"{type(exc).__name__}: {exc}"))
+            await self._dead_letter(message, Malformed("processing_error", f"{type(exc).__name__}: {exc}"))
             if state is not None:
                 state = {**state, "offset": message.offset}
             return state
@@ -155,16 +165,16 @@ class EventProcessor:
         key = message.key
         for action in result.actions:
             channel = action["channel"]
-            self.outputs.actions[channel].send_soon(key=key, value=orjson.dumps(action))
+            await self.send(self.outputs.actions[channel], key, orjson.dumps(action))
             self.metrics.observe_action(channel)
         if result.trace:
-            self._emit_records(key, result.trace, self._record_context(event, message))
+            await self._emit_records(key, result.trace, self._record_context(event, message))
         return new_state
 
-    def _emit_records(self, key: bytes, trace: list[dict[str, Any]], extra: dict[str, Any]) -> None:
+    async def _emit_records(self, key: bytes, trace: list[dict[str, Any]], extra: dict[str, Any]) -> None:
         analytics = self.outputs.analytics
         for index, record in enumerate(trace):
-            analytics.send_soon(key=key, value=orjson.dumps({**record, **extra, "seq": index}))
+            await self.send(analytics, key, orjson.dumps({**record, **extra, "seq": index}))
         self.metrics.step_records_total += len(trace)
 
     @staticmethod
@@ -182,11 +192,9 @@ class EventProcessor:
                 extra["late_ms"] = max(0, fired_at - due)
         return extra
 
-    def _dead_letter(self, message: Any, problem: Malformed) -> None:
+    async def _dead_letter(self, message: Any, problem: Malformed) -> None:
         self.metrics.observe_dead_letter(problem.reason)
-        self.outputs.dlq.send_soon(
-            key=message.key, value=message.value, headers=dead_letter_headers(message, problem)
-        )
+        await self.send(self.outputs.dlq, message.key, message.value, dead_letter_headers(message, problem))
 
     def _update_lag(self, last_offsets: dict[Any, int]) -> None:
         consumer = self.app.consumer

@@ -1,9 +1,10 @@
 """The timer service: fires each contact's durable wake-ups by producing `timer.fired` to `events`.
 
 It keeps an in-memory heap of the timers of the partitions this worker holds. The heap is rebuilt from
-the `timers` table after every rebalance (once recovery is done) and fed directly by the processing
-agent in between. A due timer becomes an event keyed by its contact, so it is processed in order with
-the contact's other events; a duplicate or stale wake-up is ignored by the step machine by its token.
+the `timers` table after every rebalance, when Faust signals that recovery is complete and streams
+resume (earlier, the table may not hold the partition's rows yet), and is fed directly by the
+processing agent in between. A due timer becomes an event keyed by its contact, so it is processed in
+order with the contact's other events; a duplicate or stale wake-up is ignored by the step machine.
 Timers never fire early: only when the wall clock has reached their due time.
 """
 
@@ -43,7 +44,7 @@ class TimerService:
         self,
         app: Any,
         store: TimerStore,
-        events_topic: Any,
+        events_topic: str,
         metrics: Metrics,
         clock: Callable[[], float] = time.time,
         tick_s: float = 0.02,
@@ -56,12 +57,21 @@ class TimerService:
         self.tick_s = tick_s
         self.heap: list[tuple[int, str, str, str]] = []  # (due, token, contact, kind)
         self.tokens: set[str] = set()
-        self.generation = -1
+        self.stale = False
+        app.on_rebalance_complete.connect(self._on_rebalance_complete)
+
+    async def _on_rebalance_complete(self, sender: Any = None, **kwargs: Any) -> None:
+        self.stale = True
 
     def add(self, contact_id: str, due: int, token: str, kind: str) -> None:
         if token not in self.tokens:
             self.tokens.add(token)
             heapq.heappush(self.heap, (due, token, contact_id, kind))
+
+    def assigned(self) -> list[int]:
+        """The partitions of `events` this worker holds now."""
+        actives = self.app.assignor.assigned_actives()
+        return sorted(tp.partition for tp in actives if tp.topic == self.events_topic)
 
     def ready(self) -> bool:
         return not (self.app.rebalancing or self.app.in_recovery)
@@ -76,7 +86,7 @@ class TimerService:
         self.metrics.timers_pending = len(self.heap)
         return len(self.heap)
 
-    def fire_due(self) -> int:
+    async def fire_due(self) -> int:
         """Produce a wake-up for every timer whose due time has passed; returns how many."""
         now_ms = int(self.clock() * 1000)
         heap = self.heap
@@ -85,9 +95,8 @@ class TimerService:
         while heap and heap[0][0] <= now_ms:
             due, token, contact_id, kind = heapq.heappop(heap)
             self.tokens.discard(token)
-            self.events_topic.send_soon(
-                key=contact_id.encode(), value=timer_event(contact_id, due, token, kind, now_ms)
-            )
+            value = timer_event(contact_id, due, token, kind, now_ms)
+            await self.app.producer.send(self.events_topic, contact_id.encode(), value, None, None, None)
             self.metrics.observe_timer_fired(now_ms - due)
             fired += 1
         self.metrics.timers_pending = len(heap)
@@ -98,10 +107,11 @@ class TimerService:
         while True:
             try:
                 if self.ready():
-                    if self.app.rebalancing_count != self.generation:
-                        self.generation = self.app.rebalancing_count
-                        log.info("timer heap rebuilt: %d pending", self.rebuild())
-                    self.fire_due()
+                    if self.stale:
+                        self.stale = False
+                        pending = self.rebuild()
+                        log.info("partitions %s: timer heap rebuilt, %d pending", self.assigned(), pending)
+                    await self.fire_due()
             except asyncio.CancelledError:
                 raise
             except Exception:  # a bad tick must not end the service; the next one tries again

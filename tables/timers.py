@@ -13,7 +13,7 @@ from typing import Any
 import faust
 import orjson
 
-from tables.contacts import in_partition_of
+from tables.direct import DirectTable
 
 TIMERS_TABLE = "timers"
 Pending = list[tuple[int, str, str]]
@@ -30,20 +30,16 @@ def define_timers_table(app: faust.App, partitions: int) -> Any:
 
 
 class TimerStore:
-    def __init__(self, table: Any) -> None:
+    def __init__(self, table: DirectTable) -> None:
         self.table = table
 
-    def save(self, contact_id: str, pending: Pending, event: Any) -> None:
+    async def save(self, partition: int, contact_id: str, pending: Pending) -> None:
         """Replace the contact's pending list; call only when it changed (an empty list deletes the row)."""
-        with in_partition_of(event):
-            key = contact_id.encode()
-            if pending:
-                self.table[key] = orjson.dumps(sorted(pending))
-            else:
-                del self.table[key]
+        value = orjson.dumps(sorted(pending)) if pending else None
+        await self.table.put(partition, contact_id.encode(), value)
 
     def scan(self) -> Iterator[tuple[str, int, str, str]]:
         """(contact, due, token, kind) for every timer in the partitions this worker holds."""
-        for key, value in self.table.data.items():
+        for _, key, value in self.table.scan():
             for due, token, kind in orjson.loads(value):
                 yield key.decode(), int(due), str(token), str(kind)

@@ -1,0 +1,116 @@
+"""Crash safety against the real broker: kill -9 mid-stream and restart gives the same action ids as an
+uninterrupted run; two workers share the partitions and a killed worker's waits fire on the survivor."""
+
+from __future__ import annotations
+
+import re
+import time
+from collections import Counter
+from pathlib import Path
+
+import orjson
+import pytest
+
+from switchyard.settings import Settings
+from tests.agents.fixtures import event, produce_events, publish, read_actions, wait_processed
+from tests.fixtures import unique
+
+pytestmark = [pytest.mark.kafka, pytest.mark.slow]
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "workflows"
+HOUR = 3_600_000
+DAY = 24 * HOUR
+
+
+def stream(contacts: int, t0: int) -> list[bytes]:
+    """Each contact: a profile, some activity, then an abandoned cart whose three steps are all due."""
+    out = []
+    for i in range(contacts):
+        c = f"c{i:05d}"
+        out.append(event(c, "contact.added", t0 - DAY, first_name=f"N{i}", email=f"{c}@example.com"))
+        out.append(event(c, "email.opened", t0 - DAY + 1000 + i))
+        out.append(event(c, "cart.created", t0, cart_id=f"cart-{c}", value=10 + i % 90))
+        if i % 3 == 0:
+            out.append(event(c, "document.requested", t0 + 1, document_id=f"doc-{c}"))
+    return out
+
+
+def settings_for(base: Settings, name: str) -> Settings:
+    tag = unique(name)
+    return base.with_(app_id=tag, topic_prefix=f"{tag}.", data_dir=base.data_dir / tag)
+
+
+def collect(settings: Settings, expected: int, timeout: float = 120.0) -> list[dict[str, object]]:
+    actions = read_actions(settings, expect=expected, timeout=timeout)
+    deadline = time.monotonic() + timeout
+    while len({a["action_id"] for a in actions}) < expected and time.monotonic() < deadline:
+        actions = read_actions(settings, expect=len(actions) + 1, timeout=5)
+    return actions
+
+
+def test_kill_9_mid_stream_gives_the_same_action_ids(test_settings: Settings, worker_factory: type) -> None:
+    contacts = 1200
+    t0 = int(time.time() * 1000) - 7 * DAY  # every wait is due: the timer service drives the rest
+    events = stream(contacts, t0)
+    # 3 per cart (reminder, discount, notify) + 5 per document (generate, request, remind, notify, task)
+    expected = contacts * 3 + len(range(0, contacts, 3)) * 5
+
+    calm = settings_for(test_settings, "calm")
+    publish(calm, EXAMPLES / "abandoned_cart.yaml", EXAMPLES / "document_workflow.yaml")
+    produce_events(calm, events)
+    worker_factory.start(calm, "calm")
+    reference = collect(calm, expected)
+    reference_ids = {a["action_id"] for a in reference}
+    assert len(reference_ids) == expected == len(reference)
+
+    crashy = settings_for(test_settings, "crashy")
+    publish(crashy, EXAMPLES / "abandoned_cart.yaml", EXAMPLES / "document_workflow.yaml")
+    produce_events(crashy, events)
+    for round_ in range(3):
+        worker = worker_factory.start(crashy, f"crashy-{round_}")
+        time.sleep(0.6 + 0.5 * round_)  # mid-batch, mid-timer-firing: wherever it happens to be
+        worker.kill9()
+    worker_factory.start(crashy, "crashy-final")
+    wait_processed(crashy, timeout=120)
+    crashed = collect(crashy, expected)
+
+    ids = Counter(a["action_id"] for a in crashed)
+    missing = [a for a in reference if a["action_id"] not in ids]
+    assert not missing, (len(missing), Counter(str(a["node_id"]) for a in missing), sorted({str(a["contact_id"]) for a in missing})[:20])
+    assert set(ids) == reference_ids
+    by_id: dict[object, bytes] = {}
+    for action in crashed:  # a duplicate is the very same action, never a different one under the same id
+        body = orjson.dumps(action, option=orjson.OPT_SORT_KEYS)
+        assert by_id.setdefault(action["action_id"], body) == body
+    print(f"duplicates after 3 kills: {sum(n - 1 for n in ids.values())} of {len(crashed)} actions")
+
+
+def assigned_partitions(log_path: Path) -> list[int]:
+    found = re.findall(r"partitions \[([0-9, ]*)\]: timer heap rebuilt", log_path.read_text())
+    return [int(p) for p in found[-1].split(",") if p.strip()] if found else []
+
+
+def test_two_workers_share_partitions_and_the_survivor_fires_the_waits(
+    test_settings: Settings, worker_factory: type
+) -> None:
+    publish(test_settings, EXAMPLES / "abandoned_cart.yaml")
+    first = worker_factory.start(test_settings.with_(data_dir=test_settings.data_dir / "w1"), "w1")
+    second = worker_factory.start(test_settings.with_(data_dir=test_settings.data_dir / "w2"), "w2")
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        one, two = assigned_partitions(first.log_path), assigned_partitions(second.log_path)
+        if one and two and sorted(one + two) == list(range(test_settings.partitions)):
+            break
+        time.sleep(0.5)
+    assert one and two and not set(one) & set(two), (one, two)
+
+    due_in = 20_000
+    t0 = int(time.time() * 1000) - 2 * HOUR + due_in  # the 2h waits fall due in 20 s
+    contacts = [f"k{i:03d}" for i in range(120)]
+    produce_events(test_settings, [event(c, "cart.created", t0, cart_id=f"cart-{c}") for c in contacts])
+    wait_processed(test_settings)
+    first.kill9()  # its partitions' timers are only in the timers table now
+
+    actions = read_actions(test_settings, expect=len(contacts), timeout=90)
+    reminders = {a["contact_id"] for a in actions if a["node_id"] == "reminder"}
+    assert reminders == set(contacts)
+    assert sorted(assigned_partitions(second.log_path)) == list(range(test_settings.partitions))
