@@ -63,7 +63,17 @@ class DefinitionCache:
         self.dirty = True
 
     async def run(self) -> None:
-        """Read the topic from the beginning, then keep following it."""
+        """Follow the topic for the life of the worker; a Kafka error restarts the read after a pause."""
+        while True:
+            try:
+                await self._follow()
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # e.g. the topic's leader is not known yet just after it was created
+                log.warning("reading %s failed (%s); retrying in 1 s", self.topic, exc)
+                await asyncio.sleep(1.0)
+
+    async def _follow(self) -> None:
         consumer = AIOKafkaConsumer(bootstrap_servers=self.bootstrap, enable_auto_commit=False, group_id=None)
         await consumer.start()
         try:

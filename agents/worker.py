@@ -8,6 +8,7 @@ import logging
 from faust.worker import Worker as FaustWorker
 
 from agents.app import build_worker
+from agents.logs import logging_config
 from switchyard.settings import Settings
 
 
@@ -26,4 +27,9 @@ def run_worker(settings: Settings) -> None:
     asyncio.set_event_loop(asyncio.new_event_loop())
     worker = build_worker(settings)
     logging.getLogger("switchyard").info("worker %s on %s", settings.app_id, settings.bootstrap)
-    FaustWorker(worker.app, loglevel=settings.log_level, quiet=True).execute_from_commandline()
+    FaustWorker(
+        worker.app,
+        loglevel=settings.log_level,
+        logging_config=logging_config(settings.log_level, settings.log_format),
+        quiet=True,
+    ).execute_from_commandline()

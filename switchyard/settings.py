@@ -34,6 +34,7 @@ class Settings:
     topic_prefix: str = ""
     partitions: int = 8
     log_level: str = "info"
+    log_format: str = "text"
     web_port: int = 6066
     max_event_bytes: int = 65536
     batch_size: int = 1000
@@ -69,6 +70,7 @@ class Settings:
             "SWITCHYARD_TOPIC_PREFIX": self.topic_prefix,
             "SWITCHYARD_PARTITIONS": str(self.partitions),
             "SWITCHYARD_LOG_LEVEL": self.log_level,
+            "SWITCHYARD_LOG_FORMAT": self.log_format,
             "SWITCHYARD_WEB_PORT": str(self.web_port),
             "SWITCHYARD_MAX_EVENT_BYTES": str(self.max_event_bytes),
             "SWITCHYARD_BATCH_SIZE": str(self.batch_size),
@@ -94,6 +96,7 @@ class Settings:
             topic_prefix=env.get("SWITCHYARD_TOPIC_PREFIX", base.topic_prefix),
             partitions=_int(env, "SWITCHYARD_PARTITIONS", base.partitions),
             log_level=env.get("SWITCHYARD_LOG_LEVEL", base.log_level).lower(),
+            log_format=_choice(env, "SWITCHYARD_LOG_FORMAT", base.log_format, ("text", "json")),
             web_port=_int(env, "SWITCHYARD_WEB_PORT", base.web_port),
             max_event_bytes=_int(env, "SWITCHYARD_MAX_EVENT_BYTES", base.max_event_bytes),
             batch_size=_int(env, "SWITCHYARD_BATCH_SIZE", base.batch_size),
@@ -112,6 +115,13 @@ def _int(env: Mapping[str, str], name: str, default: int) -> int:
     if value < 0:
         raise SettingsError(f"{name}={raw!r} cannot be negative")
     return value
+
+
+def _choice(env: Mapping[str, str], name: str, default: str, choices: tuple[str, ...]) -> str:
+    raw = env.get(name) or default
+    if raw.lower() not in choices:
+        raise SettingsError(f"{name}={raw!r} must be one of: {', '.join(choices)}")
+    return raw.lower()
 
 
 def _float(env: Mapping[str, str], name: str, default: float) -> float:
