@@ -3,6 +3,8 @@ and the longest path a run can take without waiting or repeating itself."""
 
 from __future__ import annotations
 
+from collections.abc import Collection
+
 from engine.compile_common import Reader
 from engine.issues import did_you_mean
 from engine.model import (
@@ -34,14 +36,20 @@ def successors(node: Node) -> list[str]:
     return []
 
 
-def analyse(reader: Reader, start: str | None, nodes: dict[str, Node], max_steps: int) -> None:
-    issues = reader.issues
+def report_dangling_edges(reader: Reader, node_ids: Collection[str]) -> bool:
+    """Report every edge to a node that does not exist; returns whether there was one."""
     dangling = False
     for source, path, target in reader.edges:
-        if target not in nodes:
+        if target not in node_ids:
             dangling = True
-            hint = did_you_mean(target, nodes) or "name one of the nodes under 'nodes'"
-            issues.add(path, f"edge leads to unknown node '{target}'", hint, node_id=source)
+            hint = did_you_mean(target, node_ids) or "name one of the nodes under 'nodes'"
+            reader.issues.add(path, f"edge leads to unknown node '{target}'", hint, node_id=source)
+    return dangling
+
+
+def analyse(reader: Reader, start: str | None, nodes: dict[str, Node], max_steps: int) -> None:
+    issues = reader.issues
+    dangling = report_dangling_edges(reader, nodes)
     if start is None:
         return
     if start not in nodes:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from engine.analysis import analyse
+from engine.analysis import analyse, report_dangling_edges
 from engine.compile_common import Reader
 from engine.compile_nodes import compile_node
 from engine.compile_settings import compile_settings
@@ -113,5 +113,8 @@ def _compile_nodes(reader: Reader, value: Any) -> dict[str, Node] | None:
         if node is not None:
             nodes[str(node_id)] = node
     if len(nodes) != len(mapping):
-        return None  # broken nodes are reported; graph checks would only pile up follow-on errors
+        # Broken nodes are reported; graph checks would only pile up follow-on errors, but an edge to a
+        # node that is nowhere in the file is a mistake of its own.
+        report_dangling_edges(reader, [str(node_id) for node_id in mapping])
+        return None
     return nodes

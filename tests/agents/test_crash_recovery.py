@@ -75,7 +75,8 @@ def test_kill_9_mid_stream_gives_the_same_action_ids(test_settings: Settings, wo
 
     ids = Counter(a["action_id"] for a in crashed)
     missing = [a for a in reference if a["action_id"] not in ids]
-    assert not missing, (len(missing), Counter(str(a["node_id"]) for a in missing), sorted({str(a["contact_id"]) for a in missing})[:20])
+    missed_contacts = sorted({str(a["contact_id"]) for a in missing})[:20]
+    assert not missing, (len(missing), Counter(str(a["node_id"]) for a in missing), missed_contacts)
     assert set(ids) == reference_ids
     by_id: dict[object, bytes] = {}
     for action in crashed:  # a duplicate is the very same action, never a different one under the same id
