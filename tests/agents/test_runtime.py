@@ -124,3 +124,35 @@ def test_republishing_leaves_runs_in_flight_on_their_version(
     actions = read_actions(test_settings, expect=2, timeout=60)
     versions = {a["contact_id"]: a["version"] for a in actions}
     assert versions == {"early": 1, "late": 2}
+
+
+def test_a_migration_moves_a_waiting_run_to_the_new_version(
+    test_settings: Settings, worker_factory: type
+) -> None:
+    import asyncio
+
+    from agents.catalog import plan_migration, write_records
+    from engine.parser import parse_text
+
+    publish(test_settings, EXAMPLES / "abandoned_cart.yaml")
+    worker_factory.start(test_settings)
+    soon = now_ms() - 2 * HOUR + 8000  # the 2h wait falls due 8 s from now
+    produce_events(test_settings, [event("mover", "cart.created", soon, cart_id="c1")])
+    wait_processed(test_settings)
+
+    v1 = (EXAMPLES / "abandoned_cart.yaml").read_text()
+    v2 = v1.replace("version: 1", "version: 2").replace("  reminder:\n", "  nudge:\n")
+    v2 = v2.replace("next: reminder\n", "next: nudge\n").replace("you left something", "your cart misses you")
+    v2_path = test_settings.data_dir / "abandoned_cart_v2.yaml"
+    v2_path.parent.mkdir(parents=True, exist_ok=True)
+    v2_path.write_text(v2)
+    publish(test_settings, v2_path)
+    definitions = {(d["id"], d["version"]): d for d in (parse_text(t).data for t in (v1, v2))}
+    record = plan_migration(definitions, "abandoned_cart", 2, [1], {"reminder": "nudge"})
+    asyncio.run(write_records(test_settings.bootstrap, test_settings.topic("workflows"), [record]))
+
+    actions = read_actions(test_settings, expect=1, timeout=60)
+    assert [(a["version"], a["node_id"]) for a in actions] == [(2, "nudge")]
+    assert "your cart misses you" in actions[0]["params"]["subject"]  # type: ignore[index]
+    records = read_step_records(test_settings, expect=1)
+    assert any(r["transition"] == "migrated" and r["contact_id"] == "mover" for r in records)
