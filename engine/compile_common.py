@@ -44,6 +44,33 @@ class Reader:
             return None
         return value
 
+    def entries(
+        self,
+        mapping: dict[str, Any],
+        key: str,
+        path: Path,
+        what: str,
+        example: str,
+        item: tuple[str, frozenset[str]],
+    ) -> tuple[list[tuple[Path, dict[str, Any]]], int] | None:
+        """The mappings of the non-empty list under ``key`` (each checked against its allowed fields), with
+        the list's length; None when the list is missing or not a non-empty list."""
+        items = self.require(mapping, key, path, what, example)
+        if items is None:
+            return None
+        if not isinstance(items, list) or not items:
+            self.issues.add((*path, key), f"'{key}' must be a non-empty list, got {type_name(items)}")
+            return None
+        item_what, fields = item
+        found: list[tuple[Path, dict[str, Any]]] = []
+        for index, value in enumerate(items):
+            item_path = (*path, key, index)
+            entry = self.mapping(value, item_path, item_what)
+            if entry is not None:
+                self.check_fields(entry, item_path, fields, item_what)
+                found.append((item_path, entry))
+        return found, len(items)
+
     def string(
         self, mapping: dict[str, Any], key: str, path: Path, what: str, required: bool = False
     ) -> str | None:

@@ -144,20 +144,13 @@ def _wait_for(reader: Reader, node_id: str, mapping: dict[str, Any], path: Path)
 
 def _branch(reader: Reader, node_id: str, mapping: dict[str, Any], path: Path) -> Node | None:
     what = "a branch node"
-    items = reader.require(mapping, "branches", path, what, 'e.g. branches: [{when: "...", next: node}]')
+    example = 'e.g. branches: [{when: "...", next: node}]'
+    found = reader.entries(mapping, "branches", path, what, example, ("a branch", BRANCH_FIELDS))
     default = reader.edge(node_id, mapping, "default", path, what, required=True)
-    if items is None:
-        return None
-    if not isinstance(items, list) or not items:
-        reader.issues.add((*path, "branches"), f"'branches' must be a non-empty list, got {type_name(items)}")
+    if found is None:
         return None
     branches: list[Branch] = []
-    for index, item in enumerate(items):
-        item_path = (*path, "branches", index)
-        branch = reader.mapping(item, item_path, "a branch")
-        if branch is None:
-            continue
-        reader.check_fields(branch, item_path, BRANCH_FIELDS, "a branch")
+    for item_path, branch in found[0]:
         when = reader.condition(branch, "when", item_path, "a branch", required=True)
         next_ = reader.edge(node_id, branch, "next", item_path, "a branch", required=True)
         if when is not None:
@@ -168,20 +161,13 @@ def _branch(reader: Reader, node_id: str, mapping: dict[str, Any], path: Path) -
 def _switch(reader: Reader, node_id: str, mapping: dict[str, Any], path: Path) -> Node | None:
     what = "a switch node"
     value = reader.condition(mapping, "value", path, what, required=True)
-    items = reader.require(mapping, "cases", path, what, "e.g. cases: [{equals: pro, next: node}]")
+    example = "e.g. cases: [{equals: pro, next: node}]"
+    found = reader.entries(mapping, "cases", path, what, example, ("a case", CASE_FIELDS))
     default = reader.edge(node_id, mapping, "default", path, what, required=True)
-    if items is None:
-        return None
-    if not isinstance(items, list) or not items:
-        reader.issues.add((*path, "cases"), f"'cases' must be a non-empty list, got {type_name(items)}")
+    if found is None:
         return None
     cases: list[Case] = []
-    for index, item in enumerate(items):
-        item_path = (*path, "cases", index)
-        case = reader.mapping(item, item_path, "a case")
-        if case is None:
-            continue
-        reader.check_fields(case, item_path, CASE_FIELDS, "a case")
+    for item_path, case in found[0]:
         if "equals" not in case:
             reader.issues.add(item_path, "a case needs 'equals'", at_key=True)
         next_ = reader.edge(node_id, case, "next", item_path, "a case", required=True)
@@ -191,21 +177,15 @@ def _switch(reader: Reader, node_id: str, mapping: dict[str, Any], path: Path) -
 
 def _split(reader: Reader, node_id: str, mapping: dict[str, Any], path: Path) -> Node | None:
     what = "a split node"
-    items = reader.require(mapping, "arms", path, what, "e.g. arms: [{name: a, weight: 50, next: x}, ...]")
+    example = "e.g. arms: [{name: a, weight: 50, next: x}, ...]"
+    found = reader.entries(mapping, "arms", path, what, example, ("an arm", ARM_FIELDS))
     holdout = reader.integer(mapping, "holdout", path, what, minimum=0) or 0
-    if items is None:
+    if found is None:
         return None
-    if not isinstance(items, list) or not items:
-        reader.issues.add((*path, "arms"), f"'arms' must be a non-empty list, got {type_name(items)}")
-        return None
+    entries, listed = found
     arms: list[Arm] = []
     names: set[str] = set()
-    for index, item in enumerate(items):
-        item_path = (*path, "arms", index)
-        arm = reader.mapping(item, item_path, "an arm")
-        if arm is None:
-            continue
-        reader.check_fields(arm, item_path, ARM_FIELDS, "an arm")
+    for item_path, arm in entries:
         name = reader.string(arm, "name", item_path, "an arm", required=True)
         weight = reader.integer(arm, "weight", item_path, "an arm", minimum=0)
         if weight is None and "weight" not in arm:
@@ -217,7 +197,7 @@ def _split(reader: Reader, node_id: str, mapping: dict[str, Any], path: Path) ->
             names.add(name)
             arms.append(Arm(name, weight, next_))
     total = sum(arm.weight for arm in arms) + holdout
-    if len(arms) == len(items) and total != 100:
+    if len(arms) == listed and total != 100:
         reader.issues.add(
             (*path, "arms"),
             f"split weights add up to {total}, not 100"

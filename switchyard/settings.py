@@ -105,13 +105,24 @@ class Settings:
 
 
 def _int(env: Mapping[str, str], name: str, default: int) -> int:
+    return int(_number(env, name, default, whole=True))
+
+
+def _float(env: Mapping[str, str], name: str, default: float) -> float:
+    value = _number(env, name, default, whole=False)
+    if value == 0:
+        raise SettingsError(f"{name}={env.get(name)!r} must be positive")
+    return value
+
+
+def _number(env: Mapping[str, str], name: str, default: float, whole: bool) -> float:
     raw = env.get(name)
     if raw is None or raw == "":
         return default
     try:
-        value = int(raw)
+        value = int(raw) if whole else float(raw)
     except ValueError:
-        raise SettingsError(f"{name}={raw!r} is not a whole number") from None
+        raise SettingsError(f"{name}={raw!r} is not a {'whole ' if whole else ''}number") from None
     if value < 0:
         raise SettingsError(f"{name}={raw!r} cannot be negative")
     return value
@@ -124,14 +135,3 @@ def _choice(env: Mapping[str, str], name: str, default: str, choices: tuple[str,
     return raw.lower()
 
 
-def _float(env: Mapping[str, str], name: str, default: float) -> float:
-    raw = env.get(name)
-    if raw is None or raw == "":
-        return default
-    try:
-        value = float(raw)
-    except ValueError:
-        raise SettingsError(f"{name}={raw!r} is not a number") from None
-    if value <= 0:
-        raise SettingsError(f"{name}={raw!r} must be positive")
-    return value
