@@ -63,6 +63,9 @@ class Staged:
     partition: int
     state: ContactState
     timers_before: list[tuple[int, str, str]]
+    # Re-delivered events met a state that had already applied them: that state may exist only in the
+    # local RocksDB file (a crash between the write and its changelog record), so it is written again.
+    republish: bool = False
 
 
 class EventProcessor:
@@ -117,20 +120,21 @@ class EventProcessor:
                 state, migrated = apply_migrations(
                     state, workflows, self.definitions.migrations, items[0][1]["ts"]
                 )
-            changed = False
+            changed = skipped = False
             for item, event in items:
                 offset = item.message.offset
                 if state is not None and offset <= state["offset"]:
                     replayed += 1
+                    skipped = True
                     continue
                 state = await self._apply(state, event, item.message)
                 changed = True
-            if changed and state is not None:
-                if migrated:
-                    await self._emit_records(
-                        contact_id.encode(), migrated, {"event_id": "", "event_type": "migration"}
-                    )
-                staged.append(Staged(contact_id, partition, state, timers_before))
+            if (changed or skipped) and state is not None:
+                if migrated:  # identified by the first event of the batch that moved the run
+                    source = f"{partition}:{items[0][0].message.offset}:m"
+                    context = {"event_id": "", "event_type": "migration", "source": source}
+                    await self._emit_records(contact_id.encode(), migrated, context)
+                staged.append(Staged(contact_id, partition, state, timers_before, republish=skipped))
         metrics.replayed_total += replayed
         if replayed:
             log.info("skipped %d already-applied event(s) (re-delivered offsets)", replayed)
@@ -142,7 +146,7 @@ class EventProcessor:
             # Timers before state: a crash between the two leaves the old state, whose replay re-derives the
             # same timers; the other order could leave a state waiting on a timer that was never stored.
             timers_after = pending_timers(entry.state)
-            if timers_after != entry.timers_before:
+            if timers_after != entry.timers_before or (entry.republish and timers_after):
                 await self.timer_store.save(entry.partition, entry.contact_id, timers_after)
             await self.store.save(entry.partition, entry.state)
             for due, token, kind in set(timers_after) - set(entry.timers_before):

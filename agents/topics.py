@@ -7,15 +7,9 @@ from typing import Any
 
 import faust
 
-EVENTS = "events"
-EVENTS_DLQ = "events.dlq"
-ANALYTICS = "analytics"
-WORKFLOWS = "workflows"
-ACTION_CHANNELS = ("email", "sms", "push", "webhook", "task", "notify", "crm", "document")
+from engine.topics import ACTION_CHANNELS, ANALYTICS, EVENTS, EVENTS_DLQ, WORKFLOWS, action_topic
 
-
-def action_topic(channel: str) -> str:
-    return f"actions.{channel}"
+__all__ = ["ACTION_CHANNELS", "ANALYTICS", "EVENTS", "EVENTS_DLQ", "WORKFLOWS", "Topics", "action_topic"]
 
 
 def all_topic_names(prefix: str) -> list[str]:

@@ -19,6 +19,8 @@ INTERNAL_ACTIONS = frozenset(
 ALL_ACTIONS = frozenset(EXTERNAL_ACTIONS) | INTERNAL_ACTIONS
 CHANNELS = frozenset(EXTERNAL_ACTIONS.values())
 CONTACT_CHANNELS = frozenset({"email", "sms", "push"})  # reach the contact: quiet hours apply by default
+# Where a contact channel's address comes from when the action names no `to`: a profile attribute.
+RECIPIENT_ATTRIBUTES = {"email": "email", "sms": "phone", "push": "push_token"}
 NOTIFY_REASONS = frozenset({"assignment", "stale", "deadline", "escalation", "alert"})
 
 # Each inner tuple is "one of these keys is required".

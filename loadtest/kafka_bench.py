@@ -11,7 +11,7 @@ import asyncio
 import math
 import random
 import time
-from collections.abc import Collection, Iterable, Mapping, Sequence
+from collections.abc import AsyncIterator, Collection, Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -20,7 +20,9 @@ import orjson
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.partitioner import murmur2
 
+from switchyard.broker.launcher import KafkaBroker
 from switchyard.kafka_tools import metadata_consumer
+from switchyard.settings import Settings
 
 Record = tuple[bytes, bytes]  # (key, value): key = contact_id, value = the event's JSON
 
@@ -347,3 +349,113 @@ def write_report(path: Path, report: Mapping[str, Any]) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(orjson.dumps(report, option=orjson.OPT_INDENT_2))
     return path
+
+
+# -- more reading back, and the benchmark broker ---------------------------------------------------
+
+
+TopicRecord = tuple[int, int, int, bytes | None, bytes | None]  # partition, offset, timestamp, key, value
+
+
+async def iter_records(
+    bootstrap: str, topic: str, start: Mapping[int, int] | None = None
+) -> AsyncIterator[list[TopicRecord]]:
+    """Batches of the records of `topic` from `start` (partition -> offset, 0 when absent) up to the end
+    offsets seen when the iteration began."""
+    starts = start or {}
+    async with metadata_consumer(bootstrap) as consumer:
+        ends = await topic_end_offsets(consumer, topic)
+        pending = {tp: end for tp, end in ends.items() if end > starts.get(tp.partition, 0)}
+        if not pending:
+            return
+        consumer.assign(list(pending))
+        for tp in pending:
+            consumer.seek(tp, starts.get(tp.partition, 0))
+        while pending:
+            batch = await consumer.getmany(*pending, timeout_ms=1000, max_records=10_000)
+            for tp, records in batch.items():
+                end = ends[tp]
+                yield [
+                    (tp.partition, r.offset, r.timestamp, r.key, r.value) for r in records if r.offset < end
+                ]
+            for tp in list(pending):
+                if await consumer.position(tp) >= pending[tp]:
+                    del pending[tp]
+
+
+async def read_from(bootstrap: str, topic: str, start: Mapping[int, int] | None = None) -> list[TopicRecord]:
+    """Every record of `iter_records`, in one list."""
+    return [record async for batch in iter_records(bootstrap, topic, start) for record in batch]
+
+
+async def edge_timestamps_from(bootstrap: str, topic: str, start: Mapping[int, int]) -> tuple[int, int, int]:
+    """Like `edge_timestamps`, for the records written after offsets `start` (partition -> offset)."""
+    first: list[int] = []
+    last: list[int] = []
+    count = 0
+    async with metadata_consumer(bootstrap) as consumer:
+        ends = await topic_end_offsets(consumer, topic)
+        live = {tp: end for tp, end in ends.items() if end > start.get(tp.partition, 0)}
+        if not live:
+            raise ValueError(f"topic {topic} has no records after {dict(start)}")
+        consumer.assign(list(live))
+        for tp, end in live.items():
+            begin = start.get(tp.partition, 0)
+            count += end - begin
+            for offset, into in ((begin, first), (end - 1, last)):
+                consumer.seek(tp, offset)
+                batch = await consumer.getmany(tp, timeout_ms=5000, max_records=1)
+                records = batch.get(tp, [])
+                if not records:
+                    raise TimeoutError(f"could not read {tp} at offset {offset}")
+                into.append(records[0].timestamp)
+    return min(first), max(last), count
+
+
+REBALANCE_DELAY_KEY = "group.initial.rebalance.delay.ms"
+
+
+class BenchBroker(KafkaBroker):
+    """The project's broker with Kafka's own default initial rebalance delay (3 s) instead of the
+    project's 0: workers started together then join one group generation before any of them fetches,
+    as they would against a production broker."""
+
+    def __init__(self, *args: Any, initial_rebalance_delay_ms: int = 3000, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.initial_rebalance_delay_ms = initial_rebalance_delay_ms
+
+    def _write_config(self) -> Path:
+        config = super()._write_config()
+        lines = [line for line in config.read_text().splitlines() if not line.startswith(REBALANCE_DELAY_KEY)]
+        lines.append(f"{REBALANCE_DELAY_KEY}={self.initial_rebalance_delay_ms}")
+        config.write_text("\n".join(lines) + "\n")
+        return config
+
+
+def configured_rebalance_delay(work_dir: Path) -> int | None:
+    """The initial rebalance delay in the config a broker in `work_dir` was last started with."""
+    try:
+        text = (work_dir / "server.properties").read_text()
+    except FileNotFoundError:
+        return None
+    values = [
+        line.split("=", 1)[1] for line in text.splitlines() if line.startswith(REBALANCE_DELAY_KEY + "=")
+    ]
+    return int(values[-1]) if values else None
+
+
+def start_bench_broker(
+    work_dir: Path, port: int, controller_port: int, keep: bool = False
+) -> tuple[str, KafkaBroker | None]:
+    """SWITCHYARD_KAFKA when set, else a BenchBroker on 127.0.0.1:`port` keeping its data in `work_dir`.
+    Returns the bootstrap address and the broker to stop at the end: None when it was already running
+    (someone else's), is external, or `keep` is set."""
+    settings = Settings.from_env()
+    if settings.external_kafka:
+        return settings.external_kafka, None
+    broker = BenchBroker(work_dir, settings.cache_dir, port=port, controller_port=controller_port)
+    already = broker.status().running
+    status = broker.start()
+    delay = configured_rebalance_delay(work_dir)
+    print(f"{status.detail}{' (reused)' if already else ''}; {REBALANCE_DELAY_KEY}={delay}", flush=True)
+    return broker.bootstrap, (None if already or keep else broker)

@@ -6,12 +6,16 @@ Errors a person can act on are printed as one line, without a traceback.
 from __future__ import annotations
 
 import argparse
+import importlib
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 
 from switchyard.broker import BrokerError
 from switchyard.settings import Settings, SettingsError
+
+# Subcommands kept in their own modules (switchyard/commands/<name>.py, each with register(subparsers)).
+COMMAND_MODULES = ("sinks", "tasks", "analytics", "report")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -74,6 +78,9 @@ def build_parser() -> argparse.ArgumentParser:
         "--map", action="append", default=[], metavar="OLD=NEW", help="node mapping (repeatable)"
     )
     migrate.set_defaults(run=cmd_workflows_migrate)
+
+    for name in COMMAND_MODULES:
+        importlib.import_module(f"switchyard.commands.{name}").register(sub)
 
     demo = sub.add_parser("demo", help="broker + worker + a demo stream, then print what happened")
     demo.set_defaults(run=cmd_demo)

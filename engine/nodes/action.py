@@ -6,6 +6,7 @@ from contextlib import suppress
 from typing import Any
 
 from engine import ids
+from engine.actions import RECIPIENT_ATTRIBUTES
 from engine.context import Run, StepContext
 from engine.durations import DurationError, format_duration, parse_duration
 from engine.guards import cap_reached, quiet_until
@@ -67,6 +68,9 @@ def run_action(ctx: StepContext, workflow: Workflow, run: Run, node: ActionNode)
     if params is None:
         ctx.note(workflow, run, node.id, "skipped", f"template failed: {error}", action=node.action)
         return node.next
+    recipient = RECIPIENT_ATTRIBUTES.get(node.channel)
+    if recipient and "to" not in params and ctx.profile["attrs"].get(recipient):
+        params["to"] = ctx.profile["attrs"][recipient]  # else the sink reports the missing address
     if node.action == "create_task" and "due" in params:
         with suppress(DurationError):  # validated at load time; a rendered template may still be bad
             params["due_at"] = ctx.now + parse_duration(params["due"])

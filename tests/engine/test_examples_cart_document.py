@@ -34,6 +34,7 @@ def test_abandoned_cart_no_purchase_goes_reminder_discount_sales() -> None:
         "template": "cart_reminder",
         "cart_id": "k1",
         "subject": "Ada, you left something in your cart",
+        "to": "ada@example.com",  # the contact's email attribute, as the action named no recipient
     }
     assert discount["params"]["discount_percent"] == 10 and discount["params"]["cart_id"] == "k1"
     assert notify["channel"] == "notify"

@@ -241,3 +241,30 @@ def test_event_for_another_contact_state_is_independent() -> None:
     result = step(None, make_event("go", T0, contact_id="zed"), workflows, T0)
     assert result.state["contact_id"] == "zed" and result.state["offset"] == -1
     assert result.trace[0]["contact_id"] == "zed"
+
+
+def test_contact_channel_actions_take_the_address_from_the_profile_unless_given() -> None:
+    from engine.step import step
+    from engine.workflows import WorkflowSet
+
+    definition = {
+        "id": "addr", "version": 1, "name": "Addresses", "status": "published", "trigger": {"event": "go"},
+        "start": "mail",
+        "nodes": {
+            "mail": {"type": "action", "action": "send_email", "params": {"subject": "Hi"}, "next": "text"},
+            "text": {"type": "action", "action": "send_sms", "params": {"body": "Hi"}, "next": "other"},
+            "other": {"type": "action", "action": "send_email", "params": {"subject": "Hi", "to": "x@y.z"}},
+        },
+    }  # fmt: skip
+    workflows = WorkflowSet.from_definitions([definition])
+    added = {
+        "event_id": "a",
+        "contact_id": "c",
+        "type": "contact.added",
+        "ts": 1,
+        "properties": {"email": "c@e.x"},
+    }
+    state = step(None, added, workflows, 1).state
+    go = {"event_id": "b", "contact_id": "c", "type": "go", "ts": 2, "properties": {}}
+    actions = step(state, go, workflows, 2).actions
+    assert [a["params"].get("to") for a in actions] == ["c@e.x", None, "x@y.z"]  # no phone: the sink says so

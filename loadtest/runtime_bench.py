@@ -1,0 +1,622 @@
+"""Runtime benchmark: the streaming worker's events/s with 20 active workflows over 100k contacts, next to
+baselines (a) raw aiokafka and (b) a bare Faust agent measured in the same run, then with N workers.
+
+    python -m loadtest.runtime_bench [--events 200000] [--contacts 100000] [--workers 1,2] [--baselines a,b]
+                                     [--rate 1000] [--paced-seconds 10] [--profile-dir DIR] [--keep-broker]
+
+Traffic: loadtest/runtime_workload.py (first sight of every contact, then a mixed stream in which most
+events match no trigger, some start runs, some resolve waits, a few are backdated so their timers fire
+during the run). Workflows: the 20 definitions of loadtest/step_bench.py. (a) and (b) are
+loadtest.baseline's own paths on the mixed stream and the paced events.
+
+Per runtime run (fresh topics, app id and data dirs; N workers share the app id, each has its own
+SWITCHYARD_DATA; state, timers, actions and step records are always on in the worker):
+1. publish the 20 workflows to the run's `workflows` topic (agents.catalog plan_publish/write_records);
+2. preload the first-sight events, start the N workers, wait for lag 0, stop them (first-sight figure);
+3. preload the mixed stream while no worker runs, start the N workers again. Every input event is in
+   the topic before any timer fires, so wake-ups land behind the input in every partition and the
+   input order is the same for any N. Throughput = mixed events / (first to last contacts-changelog
+   record timestamp of this phase); the wake-ups are processed inside that span too;
+4. paced phase: latency from each paced input record's create timestamp to its contact's changelog
+   record (every applied event rewrites its contact's state once);
+5. checks: committed lag 0, no dead letters, actions (records and distinct action ids), timers fired
+   and still pending, against the window in which a timer would make the result depend on timing.
+Results print as a table and go to reports/runtime.json. Broker: SWITCHYARD_KAFKA if set, else the
+project's launcher on 127.0.0.1:19692 (work dir /tmp/sy/benchbroker2), stopped at the end when this run
+started it. The run's topics and state directories are deleted at the end; logs stay in /tmp/sy/rtbench.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import hashlib
+import os
+import platform
+import pstats
+import shutil
+import time
+from collections.abc import Iterable, Sequence
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import orjson
+from aiokafka import TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient
+
+from agents.catalog import plan_publish, write_records
+from agents.timers import TIMER_EVENT
+from agents.topics import ACTION_CHANNELS, action_topic
+from loadtest.baseline import (
+    FAUST_READY,
+    STALL_S,
+    BenchConfig,
+    BenchError,
+    Child,
+    PathResult,
+    child_env,
+    delete_run_topics,
+    paced_latency,
+    python_cmd,
+    run_passthrough,
+)
+from loadtest.kafka_bench import (
+    LatencySummary,
+    edge_timestamps,
+    edge_timestamps_from,
+    iter_records,
+    latency_summary,
+    preload,
+    read_from,
+    start_bench_broker,
+    wait_for_leaders,
+    write_report,
+)
+from loadtest.runtime_workload import Workload, generate_workload
+from loadtest.step_bench import definitions
+from switchyard.inspect import changelog_topic
+from switchyard.kafka_tools import end_offsets, ensure_worker_topics, group_lag
+from switchyard.settings import Settings
+from tables.codec import decode_state
+from tables.contacts import CONTACTS_TABLE
+from tables.timers import TIMERS_TABLE
+
+REPO = Path(__file__).resolve().parents[1]
+BENCH_PORT = 19692
+BENCH_CONTROLLER_PORT = 19693
+BROKER_DIR = Path("/tmp/sy/benchbroker2")
+WORK_DIR = Path("/tmp/sy/rtbench")
+SETTLE_S = 2.0  # lag must stay 0 this long: the last batch's due timers are produced a tick later
+TARGET_EVENTS_PER_S = 5000.0
+
+
+@dataclass
+class Phase:
+    events: int
+    seconds: float
+
+    @property
+    def per_second(self) -> float:
+        return self.events / self.seconds if self.seconds > 0 else 0.0
+
+
+@dataclass
+class TimerCheck:
+    fired: int
+    fired_distinct: int
+    fired_due_max: int | None
+    pending: int
+    pending_due_min: int | None
+
+
+@dataclass
+class RuntimeResult:
+    workers: int
+    first_sight: Phase
+    mixed: Phase
+    processed: int  # mixed events + wake-ups taken from `events` in the throughput phase
+    lag_zero_s: float
+    latency: LatencySummary
+    paced_rate: float
+    action_records: int
+    actions_distinct: int
+    action_digest: str
+    actions_by_channel: dict[str, int]
+    step_records: int
+    dead_letters: int
+    timers: TimerCheck
+    lag_end: int
+    started_ms: int
+    ended_ms: int
+    logs: list[str]
+    applied: dict[str, dict[str, Any]] = field(default_factory=dict)
+    profile: str | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def as_dict(self) -> dict[str, Any]:
+        out = asdict(self)
+        out["first_sight"]["events_per_s"] = round(self.first_sight.per_second, 1)
+        out["mixed"]["events_per_s"] = round(self.mixed.per_second, 1)
+        out["processed_per_s"] = round(self.processed / self.mixed.seconds, 1) if self.mixed.seconds else None
+        out["latency_ms"] = self.latency.as_dict()
+        del out["latency"]
+        return out
+
+
+# -- pure helpers -----------------------------------------------------------------------------------
+
+
+def action_digest(action_ids: Iterable[str]) -> str:
+    """A short fingerprint of a set of action ids: equal sets, equal digests."""
+    return hashlib.blake2b("\n".join(sorted(set(action_ids))).encode(), digest_size=8).hexdigest()
+
+
+def timer_window_problems(check: TimerCheck, now_ms: int, first_start_ms: int, last_end_ms: int) -> list[str]:
+    """Why the set of fired timers could differ between runs: a timer fired that was not due before the
+    workload was generated, or one still pending that fell due before the last run ended."""
+    problems: list[str] = []
+    if check.fired_due_max is not None and check.fired_due_max >= min(now_ms, first_start_ms):
+        problems.append(
+            f"a fired timer was due at {check.fired_due_max}, after the workload's clock {now_ms}"
+        )
+    if check.pending_due_min is not None and check.pending_due_min <= last_end_ms:
+        problems.append(
+            f"a pending timer was due at {check.pending_due_min}, before the last run ended ({last_end_ms})"
+        )
+    return problems
+
+
+def ratio(numerator: float, denominator: float) -> float | None:
+    return round(numerator / denominator, 3) if denominator > 0 else None
+
+
+def format_latency(lat: LatencySummary) -> str:
+    missing = f"  ({lat.missing} missing)" if lat.missing else ""
+    return f"{lat.p50_ms:>7.0f} {lat.p95_ms:>7.0f} {lat.p99_ms:>7.0f} {lat.max_ms:>7.0f}{missing}"
+
+
+def table_lines(baselines: Sequence[PathResult], runs: Sequence[RuntimeResult]) -> list[str]:
+    lines = [f"{'path':<28} {'events/s':>10} {'p50 ms':>7} {'p95 ms':>7} {'p99 ms':>7} {'max ms':>7}"]
+    names = {"a": "(a) raw aiokafka", "b": "(b) bare Faust agent"}
+    for base in baselines:
+        lines.append(f"{names[base.path]:<28} {base.events_per_s:>10,.0f} {format_latency(base.latency)}")
+    for run in runs:
+        label = f"runtime, {run.workers} worker{'s' if run.workers > 1 else ''}"
+        lines.append(f"{label:<28} {run.mixed.per_second:>10,.0f} {format_latency(run.latency)}")
+    return lines
+
+
+# -- one runtime run --------------------------------------------------------------------------------
+
+
+class Stalled(BenchError):
+    """The group's committed lag stopped shrinking before it reached 0."""
+
+    def __init__(self, lag: int, partitions: dict[int, tuple[int, int]]) -> None:
+        stuck = {p: c for p, c in partitions.items() if c[0] != c[1]}
+        super().__init__(
+            f"lag {lag}, no longer shrinking; (committed, end) of the partitions behind: {stuck}"
+        )
+        self.lag = lag
+        self.partitions = partitions
+
+
+async def wait_lag_zero(
+    bootstrap: str, group: str, topic: str, children: Sequence[Child], events: int
+) -> int:
+    """Until the group's committed lag on `topic` is 0 and stays 0 for SETTLE_S; returns when (wall ms)."""
+    deadline = time.monotonic() + 120.0 + events / 300.0
+    last_lag, last_change = -1, time.monotonic()
+    zero_since: float | None = None
+    while True:
+        for child in children:
+            child.check_alive()
+        lag = await group_lag(bootstrap, group, topic)
+        now = time.monotonic()
+        if lag == 0:
+            zero_since = zero_since or now
+            if now - zero_since >= SETTLE_S:
+                return int((time.time() - (now - zero_since)) * 1000)
+        else:
+            zero_since = None
+        if lag != last_lag:
+            last_lag, last_change = lag, now
+        if now - last_change > STALL_S or now > deadline:
+            raise Stalled(lag, await partition_lag(bootstrap, group, topic))
+        await asyncio.sleep(0.25)
+
+
+async def partition_lag(bootstrap: str, group: str, topic: str) -> dict[int, tuple[int, int]]:
+    """partition -> (committed offset, end offset) of the group on `topic`."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    await admin.start()
+    try:
+        committed = await admin.list_consumer_group_offsets(group)
+    finally:
+        await admin.close()
+    ends = await end_offsets(bootstrap, topic)
+    out: dict[int, tuple[int, int]] = {}
+    for partition, end in sorted(ends.items()):
+        meta = committed.get(TopicPartition(topic, partition))
+        out[partition] = (meta.offset if meta is not None else -1, end)
+    return out
+
+
+async def start_workers(
+    settings: Sequence[Settings], logs: Sequence[Path], profile_to: Path | None
+) -> list[Child]:
+    children = []
+    for index, (worker_settings, log) in enumerate(zip(settings, logs, strict=True)):
+        profile = profile_to if index == 0 else None
+        cmd = [*python_cmd(profile), "-m", "switchyard", "worker"]
+        children.append(Child(f"runtime worker {index}", cmd, child_env(worker_settings.to_env()), log))
+    try:
+        await asyncio.gather(*(child.wait_for(FAUST_READY, 120.0) for child in children))
+    except BaseException:
+        await stop_workers(children)
+        raise
+    return children
+
+
+async def stop_workers(children: Sequence[Child]) -> None:
+    await asyncio.gather(*(asyncio.to_thread(child.stop, 60.0) for child in children))
+
+
+async def total_end(bootstrap: str, topic: str) -> int:
+    return sum((await end_offsets(bootstrap, topic)).values())
+
+
+async def read_actions(settings: Settings) -> tuple[int, set[str], dict[str, int]]:
+    records = 0
+    ids: set[str] = set()
+    by_channel: dict[str, int] = {}
+    for channel in ACTION_CHANNELS:
+        rows = await read_from(settings.bootstrap, settings.topic(action_topic(channel)))
+        by_channel[channel] = len(rows)
+        records += len(rows)
+        ids.update(orjson.loads(value)["action_id"] for *_, value in rows if value)
+    return records, ids, {c: n for c, n in by_channel.items() if n}
+
+
+async def check_timers(settings: Settings, fired_from: dict[int, int]) -> TimerCheck:
+    """Wake-ups on `events` after `fired_from`, and the timers still pending in the timers changelog."""
+    dues: list[int] = []
+    tokens: set[str] = set()
+    for *_, value in await read_from(settings.bootstrap, settings.topic("events"), fired_from):
+        event = orjson.loads(value) if value else {}
+        if event.get("type") == TIMER_EVENT:
+            dues.append(int(event["properties"]["due"]))
+            tokens.add(str(event["properties"]["token"]))
+    latest: dict[bytes, bytes | None] = {}
+    for *_, key, value in await read_from(settings.bootstrap, changelog_topic(settings.app_id, TIMERS_TABLE)):
+        if key is not None:
+            latest[key] = value
+    pending = [int(due) for value in latest.values() if value for due, _, _ in orjson.loads(value)]
+    return TimerCheck(
+        fired=len(dues), fired_distinct=len(tokens), fired_due_max=max(dues, default=None),
+        pending=len(pending), pending_due_min=min(pending, default=None),
+    )  # fmt: skip
+
+
+async def applied_events(bootstrap: str, changelog: str) -> tuple[int, dict[int, int]]:
+    """(contacts, events applied per partition) from the latest state of every contact in the contacts
+    changelog (whose partitions are the contacts' `events` partitions).
+    Every applied event, wake-ups included, adds one to its contact's profile counts, and a re-delivered
+    event is skipped by offset, so the total equals the records on `events` exactly when none was lost
+    or applied twice."""
+    latest: dict[bytes, tuple[int, int]] = {}
+    async for batch in iter_records(bootstrap, changelog):
+        for partition, _, _, key, value in batch:
+            if key is None:
+                continue
+            if value is None:
+                latest.pop(key, None)
+            else:
+                latest[key] = (partition, sum(decode_state(value)["profile"]["counts"].values()))
+    per_partition: dict[int, int] = {}
+    for partition, count in latest.values():
+        per_partition[partition] = per_partition.get(partition, 0) + count
+    return len(latest), per_partition
+
+
+async def check_applied(bootstrap: str, changelog: str, events_topic: str, phase: str) -> dict[str, Any]:
+    contacts, applied = await applied_events(bootstrap, changelog)
+    ends = await end_offsets(bootstrap, events_topic)
+    check: dict[str, Any] = {
+        "contacts": contacts, "events_applied": sum(applied.values()), "events_in_topic": sum(ends.values()),
+        "not_applied_by_partition": {p: end - applied.get(p, 0) for p, end in ends.items()
+                                     if end != applied.get(p, 0)},
+    }  # fmt: skip
+    if check["not_applied_by_partition"]:
+        print(f"   CHECK FAILED after {phase}: {check}", flush=True)
+    return check
+
+
+async def run_runtime(
+    bcfg: BenchConfig, workers: int, workload: Workload, profile_dir: Path | None
+) -> RuntimeResult:
+    tag = f"{bcfg.run_tag}-rt{workers}"
+    base = Settings(
+        external_kafka=bcfg.bootstrap, data_dir=bcfg.work_dir / tag / "w0", app_id=tag,
+        topic_prefix=f"{tag}.", partitions=bcfg.partitions, web_port=0, log_level="info",
+    )  # fmt: skip
+    per_worker = [base.with_(data_dir=bcfg.work_dir / tag / f"w{i}") for i in range(workers)]
+    events_topic = base.topic("events")
+    changelog = changelog_topic(base.app_id, CONTACTS_TABLE)
+    started_ms = int(time.time() * 1000)
+    await ensure_worker_topics(base)
+    published = [plan_publish({}, definition) for definition in definitions()]
+    await wait_for_leaders(bcfg.bootstrap, [base.topic("workflows")], 1)
+    await write_records(bcfg.bootstrap, base.topic("workflows"), published)
+    await wait_for_leaders(bcfg.bootstrap, [events_topic], bcfg.partitions)
+    profile_to = profile_dir / f"{tag}.prof" if profile_dir and workers == 1 else None
+
+    def logs(phase: str) -> list[Path]:
+        return [bcfg.work_dir / f"{tag}-{phase}-w{i}.log" for i in range(workers)]
+
+    # first sight
+    await preload(bcfg.bootstrap, events_topic, workload.first_sight, bcfg.partitions)
+    stalls: dict[str, str] = {}
+    children = await start_workers(per_worker, logs("first"), None)
+    try:
+        await wait_lag_zero(bcfg.bootstrap, tag, events_topic, children, len(workload.first_sight))
+    except Stalled as stall:
+        stalls["first_sight"] = str(stall)
+        print(f"   STALLED in the first-sight phase: {stall}", flush=True)
+    finally:
+        await stop_workers(children)
+    first, last, _ = await edge_timestamps(bcfg.bootstrap, changelog)
+    first_sight = Phase(len(workload.first_sight), max(last - first, 1) / 1000)
+    applied_first = await check_applied(bcfg.bootstrap, changelog, events_topic, "first sight")
+    loaded_before = await total_end(bcfg.bootstrap, events_topic)
+
+    # the mixed stream
+    changelog_start = await end_offsets(bcfg.bootstrap, changelog)
+    await preload(bcfg.bootstrap, events_topic, workload.mixed, bcfg.partitions)
+    fired_from = await end_offsets(bcfg.bootstrap, events_topic)
+    loaded = await total_end(bcfg.bootstrap, events_topic)
+    children = await start_workers(per_worker, logs("mixed"), profile_to)
+    try:
+        try:
+            lag_zero_ms = await wait_lag_zero(
+                bcfg.bootstrap, tag, events_topic, children, len(workload.mixed)
+            )
+        except Stalled as stall:
+            stalls["mixed"] = str(stall)
+            print(f"   STALLED in the mixed phase: {stall}", flush=True)
+            lag_zero_ms = int(time.time() * 1000)
+        first, last, _ = await edge_timestamps_from(bcfg.bootstrap, changelog, changelog_start)
+        processed = await total_end(bcfg.bootstrap, events_topic) - loaded_before
+        mixed = Phase(len(workload.mixed), max(last - first, 1) / 1000)
+        if "mixed" in stalls:  # no latency phase on a partition that is not consumed
+            latency, paced_rate = latency_summary([]), 0.0
+        else:
+            latency, paced_rate = await paced_latency(bcfg, events_topic, changelog, workload.paced)
+            await wait_lag_zero(bcfg.bootstrap, tag, events_topic, children, len(workload.paced))
+        lag_end = await group_lag(bcfg.bootstrap, tag, events_topic)
+    finally:
+        await stop_workers(children)
+    ended_ms = int(time.time() * 1000)
+    applied_end = await check_applied(bcfg.bootstrap, changelog, events_topic, "the run")
+    records, ids, by_channel = await read_actions(base)
+    timers = await check_timers(base, fired_from)
+    return RuntimeResult(
+        workers=workers, first_sight=first_sight, mixed=mixed, processed=processed,
+        lag_zero_s=round((lag_zero_ms - first) / 1000, 3), latency=latency, paced_rate=round(paced_rate, 1),
+        action_records=records, actions_distinct=len(ids), action_digest=action_digest(ids),
+        actions_by_channel=by_channel, step_records=await total_end(bcfg.bootstrap, base.topic("analytics")),
+        dead_letters=await total_end(bcfg.bootstrap, base.topic("events.dlq")), timers=timers,
+        lag_end=lag_end, started_ms=started_ms, ended_ms=ended_ms,
+        logs=[str(p) for p in logs("first") + logs("mixed")],
+        profile=str(profile_to) if profile_to else None,
+        applied={"after_first_sight": applied_first, "at_end": applied_end},
+        extra={"stalls": stalls, "events_in_topic_after_preload": loaded,
+               "wakeups_in_throughput_phase": processed - len(workload.mixed)},
+    )  # fmt: skip
+
+
+# -- the run ----------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Options:
+    events: int
+    contacts: int
+    workers: list[int]
+    baselines: list[str]
+    rate: float
+    paced_seconds: float
+    seed: int
+    profile_dir: Path | None
+    report: Path
+    keep_broker: bool
+    keep_topics: bool
+
+
+async def run_all(
+    bcfg: BenchConfig, opts: Options, workload: Workload
+) -> tuple[list[PathResult], list[RuntimeResult]]:
+    baselines: list[PathResult] = []
+    runs: list[RuntimeResult] = []
+    try:
+        for path in opts.baselines:
+            print(f"-- ({path}) on the mixed stream ...", flush=True)
+            result = await run_passthrough(bcfg, path, "uvloop", workload.mixed, workload.paced)
+            baselines.append(result)
+            print(f"   {result.events_per_s:,.0f} ev/s, latency {format_latency(result.latency)}", flush=True)
+        for workers in opts.workers:
+            print(f"-- runtime with {workers} worker(s) ...", flush=True)
+            run = await run_runtime(bcfg, workers, workload, opts.profile_dir)
+            runs.append(run)
+            print(f"   first sight {run.first_sight.per_second:,.0f} ev/s; "
+                  f"mixed {run.mixed.per_second:,.0f} ev/s; latency {format_latency(run.latency)}",
+                  flush=True)  # fmt: skip
+    finally:
+        if opts.keep_topics:
+            print(f"kept the topics of run {bcfg.run_tag}", flush=True)
+        else:
+            deleted = await delete_run_topics(bcfg.bootstrap, bcfg.run_tag)
+            print(f"deleted {len(deleted)} topic(s) of run {bcfg.run_tag}", flush=True)
+    return baselines, runs
+
+
+def summarise(
+    workload: Workload, baselines: Sequence[PathResult], runs: Sequence[RuntimeResult]
+) -> dict[str, Any]:
+    rate = {b.path: b.events_per_s for b in baselines}
+    out: dict[str, Any] = {}
+    if runs:
+        one = runs[0]
+        out["ratios"] = {f"runtime/{p}": ratio(one.mixed.per_second, rate[p]) for p in rate}
+        out["target_events_per_s"] = TARGET_EVENTS_PER_S
+        if one.workers == 1:
+            out["target_met"] = one.mixed.per_second >= TARGET_EVENTS_PER_S
+        out["all_events_applied"] = all(
+            not r.applied.get("at_end", {}).get("not_applied_by_partition") and r.lag_end == 0
+            and r.dead_letters == 0 and not r.extra.get("stalls")
+            for r in runs
+        )  # fmt: skip
+    if len(runs) > 1:
+        base = runs[0]
+        out["scaling"] = {
+            f"{r.workers}w/{base.workers}w": ratio(r.mixed.per_second, base.mixed.per_second)
+            for r in runs[1:]
+        }
+        first_start = min(r.started_ms for r in runs)
+        last_end = max(r.ended_ms for r in runs)
+        out["same_actions"] = len({r.action_digest for r in runs}) == 1
+        out["timer_window_problems"] = {
+            r.workers: timer_window_problems(r.timers, workload.now_ms, first_start, last_end) for r in runs
+        }
+    return out
+
+
+def print_report(opts: Options, workload: Workload, baselines: Sequence[PathResult],
+                 runs: Sequence[RuntimeResult], summary: dict[str, Any]) -> None:  # fmt: skip
+    print()
+    print(f"runtime bench: {len(workload.mixed):,} mixed events (+{len(workload.first_sight):,} first "
+          f"sights), {opts.contacts:,} contacts, 20 workflows, 8 partitions; paced {opts.rate:,.0f} ev/s "
+          f"for {opts.paced_seconds:g} s")  # fmt: skip
+    print("latency: input record create timestamp -> the contact's changelog record (a/b: output record)")
+    for line in table_lines(baselines, runs):
+        print(line)
+    for name, value in summary.get("ratios", {}).items():
+        print(f"{name} = {value}")
+    for name, value in summary.get("scaling", {}).items():
+        print(f"scaling {name} = {value}  (2 cores shared by the broker, the workers and this driver)")
+    if "target_met" in summary:
+        met = "met" if summary["target_met"] else "NOT met"
+        print(f"target >= {TARGET_EVENTS_PER_S:,.0f} ev/s in one worker: {met}")
+    if runs:
+        print(f"every event applied exactly once, lag 0, no dead letters: {summary['all_events_applied']}")
+    for r in runs:
+        tag = f"[{r.workers}w]"
+        print(f"{tag} first sight {r.first_sight.per_second:,.0f} ev/s ({r.first_sight.events:,} in "
+              f"{r.first_sight.seconds:.1f} s); mixed {r.mixed.events:,} in {r.mixed.seconds:.1f} s, "
+              f"processed {r.processed:,} incl. wake-ups; lag 0 after {r.lag_zero_s} s; lag at end "
+              f"{r.lag_end}; dead letters {r.dead_letters}")  # fmt: skip
+        print(f"{tag} actions {r.action_records:,} records / {r.actions_distinct:,} distinct "
+              f"(digest {r.action_digest}) {r.actions_by_channel}")  # fmt: skip
+        print(f"{tag} step records {r.step_records:,}; events applied (profile counts) vs in topic: "
+              f"{r.applied}")  # fmt: skip
+        print(f"{tag} timers fired {r.timers.fired:,} ({r.timers.fired_distinct:,} distinct), "
+              f"pending at end {r.timers.pending:,}")  # fmt: skip
+    if "same_actions" in summary:
+        print(f"same actions for every worker count: {summary['same_actions']}; timer window problems: "
+              f"{summary['timer_window_problems']}")  # fmt: skip
+
+
+def print_profile(path: str, limit: int = 25) -> None:
+    print(f"\nprofile {path} (top {limit} by own time):")
+    pstats.Stats(path).sort_stats("tottime").print_stats(limit)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="loadtest.runtime_bench", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)  # fmt: skip
+    parser.add_argument("--events", type=int, default=200_000, help="events of the mixed stream")
+    parser.add_argument("--contacts", type=int, default=100_000)
+    parser.add_argument("--workers", default="1,2", help="comma-separated worker counts, one run each")
+    parser.add_argument("--baselines", default="a,b", help="comma-separated subset of a,b ('' for none)")
+    parser.add_argument("--rate", type=float, default=1000.0, help="paced phase, events/s")
+    parser.add_argument("--paced-seconds", type=float, default=10.0)
+    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--report", type=Path, default=REPO / "reports" / "runtime.json")
+    parser.add_argument("--profile-dir", type=Path, default=None,
+                        help="run the 1-worker mixed phase under cProfile (slows it down)")  # fmt: skip
+    parser.add_argument("--keep-broker", action="store_true", help="leave the benchmark broker running")
+    parser.add_argument("--keep-topics", action="store_true", help="leave the run's topics (to inspect them)")
+    return parser
+
+
+def parse_options(argv: Sequence[str] | None) -> Options:
+    args = build_parser().parse_args(argv)
+    workers = [int(w) for w in args.workers.split(",") if w]
+    baselines = [b for b in args.baselines.split(",") if b]
+    n_paced = int(args.rate * args.paced_seconds)
+    if (
+        any(w < 1 for w in workers) or any(b not in ("a", "b") for b in baselines)
+        or args.events <= 0 or not 0 < n_paced <= args.contacts
+    ):  # fmt: skip
+        raise SystemExit("loadtest.runtime_bench: --workers takes counts >= 1, --baselines a,b; --events "
+                         "must be positive and rate x paced-seconds between 1 and --contacts")  # fmt: skip
+    return Options(args.events, args.contacts, workers, baselines, args.rate, args.paced_seconds, args.seed,
+                   args.profile_dir, args.report, args.keep_broker, args.keep_topics)  # fmt: skip
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    opts = parse_options(argv)
+    run_tag = f"rtbench-{datetime.now(UTC):%Y%m%d%H%M%S}-{os.getpid()}"
+    load_before = os.getloadavg()
+    started = datetime.now(UTC)
+    workload = generate_workload(
+        opts.events, opts.contacts, int(opts.rate * opts.paced_seconds), now_ms=int(time.time() * 1000),
+        seed=opts.seed,
+    )  # fmt: skip
+    print(f"workload: {workload.summary()}", flush=True)
+    bootstrap, broker_to_stop = start_bench_broker(
+        BROKER_DIR, BENCH_PORT, BENCH_CONTROLLER_PORT, opts.keep_broker
+    )
+    bcfg = BenchConfig(
+        bootstrap=bootstrap, run_tag=run_tag, events=len(workload.mixed), contacts=opts.contacts,
+        partitions=8, rate=opts.rate, paced_seconds=opts.paced_seconds, seed=opts.seed,
+        faust_send_mode="gather", work_dir=WORK_DIR / run_tag, profile_dir=opts.profile_dir,
+    )  # fmt: skip
+    if opts.profile_dir:
+        opts.profile_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        baselines, runs = asyncio.run(run_all(bcfg, opts, workload))
+    finally:
+        for child_dir in bcfg.work_dir.glob(f"{run_tag}-*"):
+            if child_dir.is_dir():
+                shutil.rmtree(child_dir, ignore_errors=True)
+        if broker_to_stop is not None:
+            broker_to_stop.stop()
+            print("benchmark broker stopped", flush=True)
+    summary = summarise(workload, baselines, runs)
+    print_report(opts, workload, baselines, runs, summary)
+    report = {
+        "benchmark": "runtime", "run": run_tag, "started_at": started.isoformat(), "bootstrap": bootstrap,
+        "workload": workload.summary(), "workflows": [d["id"] for d in definitions()],
+        "paced": {"rate": opts.rate, "seconds": opts.paced_seconds},
+        "machine": {"cpus": os.cpu_count(), "python": platform.python_version(),
+                    "platform": platform.platform(), "loadavg_before": load_before,
+                    "loadavg_after": os.getloadavg()},
+        "throughput_timing": "mixed events / (first to last contacts-changelog record timestamp of the "
+                             "phase; workers start on a preloaded topic); a/b: first to last output record",
+        "latency_timing": "input record create timestamp -> the contact's changelog record "
+                          "(a/b: output record)",
+        "baselines": [b.as_dict() for b in baselines], "runs": [r.as_dict() for r in runs], **summary,
+        "logs": str(bcfg.work_dir),
+    }  # fmt: skip
+    print(f"report: {write_report(opts.report, report)}")
+    for run in runs:
+        if run.profile:
+            print_profile(run.profile)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

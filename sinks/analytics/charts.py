@@ -1,0 +1,86 @@
+"""One PNG chart per report (matplotlib, Agg backend: no display needed)."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from pathlib import Path
+from typing import Any
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt
+
+from sinks.analytics.store import QueryResult
+
+
+def save_chart(report: str, result: QueryResult, path: Path, title: str | None = None) -> None:
+    rows = result.as_dicts()
+    figure, axes = plt.subplots(figsize=(10, max(3.0, 0.35 * len(rows) + 1.5)))
+    try:
+        draw = {"funnel": _funnel, "whereis": _whereis, "outcomes": _outcomes, "throughput": _throughput,
+                "lift": _lift, "tables": _tables}.get(report)  # fmt: skip
+        if draw is None or not rows:
+            axes.text(0.5, 0.5, "no data", ha="center", va="center")
+            axes.set_axis_off()
+        else:
+            draw(axes, rows)
+        axes.set_title(title or report)
+        figure.tight_layout()
+        figure.savefig(path, dpi=100)
+    finally:
+        plt.close(figure)
+
+
+def _label(row: dict[str, Any], *keys: str) -> str:
+    return " ".join(str(row[k]) for k in keys if row.get(k) not in (None, ""))
+
+
+def _funnel(axes: Any, rows: list[dict[str, Any]]) -> None:
+    labels = [_label(r, "workflow_id", "version", "step", "node", "why") for r in rows]
+    axes.barh(labels[::-1], [r["runs"] for r in rows][::-1])
+    axes.set_xlabel("runs")
+
+
+def _whereis(axes: Any, rows: list[dict[str, Any]]) -> None:
+    labels = [_label(r, "workflow_id", "version", "node") for r in rows]
+    axes.barh(labels[::-1], [r["live_runs"] for r in rows][::-1])
+    axes.set_xlabel("live runs")
+
+
+def _outcomes(axes: Any, rows: list[dict[str, Any]]) -> None:
+    labels = [_label(r, "workflow_id", "node", "channel") for r in rows][::-1]
+    left = [0.0] * len(rows)
+    for status in ("delivered", "sent", "failed", "pending"):
+        values = [float(r[status]) for r in rows][::-1]
+        axes.barh(labels, values, left=left, label=status)
+        left = [a + b for a, b in zip(left, values, strict=True)]
+    axes.set_xlabel("actions")
+    axes.legend()
+
+
+def _throughput(axes: Any, rows: list[dict[str, Any]]) -> None:
+    series: dict[str, tuple[list[str], list[int]]] = defaultdict(lambda: ([], []))
+    for r in rows:
+        series[r["type"]][0].append(str(r["minute"]))
+        series[r["type"]][1].append(r["events"])
+    for etype, (minutes, counts) in sorted(series.items()):
+        axes.plot(minutes, counts, marker=".", label=etype)
+    axes.set_ylabel("events / minute")
+    axes.tick_params(axis="x", labelrotation=45, labelsize=7)
+    axes.legend(fontsize=7)
+
+
+def _lift(axes: Any, rows: list[dict[str, Any]]) -> None:
+    shown = [r for r in rows if r.get("rate") is not None]
+    labels = [_label(r, "workflow_id", "split_node", "arm") for r in shown]
+    rates = [r["rate"] for r in shown]
+    low = [r["rate"] - r["rate_low"] for r in shown]
+    high = [r["rate_high"] - r["rate"] for r in shown]
+    axes.errorbar(rates, labels, xerr=[low, high], fmt="o", capsize=4)
+    axes.set_xlabel("conversion rate (95% Wilson interval)")
+
+
+def _tables(axes: Any, rows: list[dict[str, Any]]) -> None:
+    axes.barh([r["table_name"] for r in rows], [r["distinct_ids"] for r in rows])
+    axes.set_xlabel("rows (distinct ids)")

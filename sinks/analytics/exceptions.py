@@ -1,0 +1,27 @@
+"""Errors of the analytics package."""
+
+from __future__ import annotations
+
+
+class AnalyticsError(Exception):
+    """Base class of every analytics error."""
+
+
+class StoreUnavailable(AnalyticsError):
+    """ClickHouse could not be reached or refused a statement (the writer retries these)."""
+
+
+class MigrationError(AnalyticsError):
+    """A migration file that cannot be applied, or one changed after it was applied."""
+
+
+class UnknownReport(AnalyticsError):
+    """A report name that is not one of the named report queries."""
+
+
+class ReportUnavailable(AnalyticsError):
+    """No way to run a report: the writer's query endpoint and the store are both out of reach."""
+
+
+class UnusableRecord(AnalyticsError):
+    """A Kafka record the writer cannot turn into rows (it is logged, counted and skipped)."""

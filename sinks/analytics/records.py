@@ -1,0 +1,158 @@
+"""Kafka records to table rows: one pure function per topic kind.
+
+`events` records follow the event contract (engine.events decodes them exactly as the worker does; what
+the worker dead-letters is skipped here too). An event whose properties carry an `action_id` is also an
+action outcome; a `predicted.<model>` event with a numeric score also a prediction; a `task.*` event with a
+`task_id` also a task row. `analytics` records are the worker's step records, `actions.<channel>` its
+action records, `tasks` the task sink's rows.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Any, Final
+
+import orjson
+
+from engine.events import Limits, Malformed, decode_event
+from sinks.analytics.exceptions import UnusableRecord
+
+Row = tuple[Any, ...]
+TableRows = list[tuple[str, Row]]
+
+STEP_KEYS: Final = frozenset(
+    {"ts", "contact_id", "workflow_id", "version", "run_id", "node_id", "transition", "reason", "arm",
+     "goal", "event_id", "event_type", "source", "seq", "late_ms"}
+)  # fmt: skip
+ACTION_KEYS: Final = frozenset(
+    {"action_id", "channel", "type", "contact_id", "workflow_id", "version", "run_id", "node_id", "ts"}
+)
+DELIVERED_SUFFIXES: Final = frozenset({"delivered"})
+FAILED_SUFFIXES: Final = frozenset({"failed", "bounced", "rejected", "dead_lettered"})
+
+
+def outcome_status(event_type: str) -> str:
+    """delivered | failed | sent, from the outcome event's type (`webhook.delivered`, `email.bounced` ...)."""
+    suffix = event_type.rpartition(".")[2]
+    if suffix in DELIVERED_SUFFIXES:
+        return "delivered"
+    if suffix in FAILED_SUFFIXES:
+        return "failed"
+    return "sent"
+
+
+def event_rows(
+    value: bytes | None, key: bytes | None, partition: int, offset: int, limits: Limits
+) -> TableRows:
+    event = decode_event(value, key, limits)
+    if isinstance(event, Malformed):
+        raise UnusableRecord(f"event: {event.reason}")
+    props = event["properties"]
+    props_json = orjson.dumps(props).decode()
+    ts = event["ts"]
+    rows: TableRows = [
+        ("events", (event["event_id"], event["contact_id"], event["type"], ts, props_json, partition, offset))
+    ]
+    etype = event["type"]
+    action_id = props.get("action_id")
+    if isinstance(action_id, str) and action_id:
+        channel = _text(props.get("channel")) or etype.partition(".")[0]
+        rows.append(
+            ("action_results",
+             (action_id, etype, outcome_status(etype), channel, event["contact_id"], event["event_id"], ts,
+              props_json))
+        )  # fmt: skip
+    score = props.get("score")
+    if etype.startswith("predicted.") and isinstance(score, (int, float)) and not isinstance(score, bool):
+        model = etype[len("predicted.") :]
+        rows.append(
+            ("predictions", (event["event_id"], event["contact_id"], model, float(score), ts, props_json))
+        )
+    if etype.startswith("task.") and isinstance(props.get("task_id"), str):
+        status = etype.partition(".")[2]
+        rows.append(("tasks", _task_row({**props, "status": status, "contact_id": event["contact_id"]}, ts)))
+    return rows
+
+
+def step_rows(value: bytes | None, partition: int, offset: int) -> TableRows:
+    record = _object(value, "step record")
+    transition = record.get("transition")
+    ts = record.get("ts")
+    if not isinstance(transition, str) or not isinstance(ts, int):
+        raise UnusableRecord("step record without a transition or an integer ts")
+    source = _text(record.get("source"))
+    seq = record.get("seq") if isinstance(record.get("seq"), int) else 0
+    if source:
+        record_id = f"{source}/{seq}"
+    else:  # run migrations carry no source: their content names them
+        record_id = (
+            "h:"
+            + hashlib.blake2b(orjson.dumps(record, option=orjson.OPT_SORT_KEYS), digest_size=16).hexdigest()
+        )
+    late = record.get("late_ms")
+    details = {k: v for k, v in record.items() if k not in STEP_KEYS}
+    row = (
+        ts, _text(record.get("contact_id")), _text(record.get("workflow_id")), _uint(record.get("version")),
+        _text(record.get("run_id")), _text(record.get("node_id")), transition, _text(record.get("reason")),
+        _text(record.get("arm")), _text(record.get("goal")), _text(record.get("event_id")),
+        _text(record.get("event_type")), source, seq, record_id, late if isinstance(late, int) else None,
+        orjson.dumps(details).decode() if details else "", partition, offset,
+    )  # fmt: skip
+    return [("step_log", row)]
+
+
+def action_rows(value: bytes | None, partition: int, offset: int) -> TableRows:
+    record = _object(value, "action record")
+    action_id = record.get("action_id")
+    if not isinstance(action_id, str) or not action_id:
+        raise UnusableRecord("action record without an action_id")
+    ts = record.get("ts")
+    row = (
+        action_id, _text(record.get("channel")), _text(record.get("type")), _text(record.get("contact_id")),
+        _text(record.get("workflow_id")), _uint(record.get("version")), _text(record.get("run_id")),
+        _text(record.get("node_id")), ts if isinstance(ts, int) else 0,
+        orjson.dumps(record.get("params") or {}).decode(), partition, offset,
+    )  # fmt: skip
+    return [("actions", row)]
+
+
+def task_rows(value: bytes | None, timestamp_ms: int) -> TableRows:
+    record = _object(value, "task record")
+    if not isinstance(record.get("task_id"), str):
+        raise UnusableRecord("task record without a task_id")
+    updated = record.get("updated_at", record.get("ts"))
+    return [("tasks", _task_row(record, updated if isinstance(updated, int) else timestamp_ms))]
+
+
+def _task_row(record: dict[str, Any], updated_at: int) -> Row:
+    due = record.get("due_at")
+    known = {"task_id", "contact_id", "workflow_id", "action_id", "title", "assignee", "team", "status",
+             "due_at", "updated_at", "ts"}  # fmt: skip
+    details = {k: v for k, v in record.items() if k not in known}
+    return (
+        record["task_id"], _text(record.get("contact_id")), _text(record.get("workflow_id")),
+        _text(record.get("action_id")), _text(record.get("title")), _text(record.get("assignee")),
+        _text(record.get("team")), _text(record.get("status")) or "open",
+        due if isinstance(due, int) else None,
+        updated_at, orjson.dumps(details).decode() if details else "",
+    )  # fmt: skip
+
+
+def _object(value: bytes | None, what: str) -> dict[str, Any]:
+    try:
+        record = orjson.loads(value or b"")
+    except orjson.JSONDecodeError:
+        raise UnusableRecord(f"{what} is not JSON") from None
+    if not isinstance(record, dict):
+        raise UnusableRecord(f"{what} is not a JSON object")
+    return record
+
+
+def _text(value: object) -> str:
+    if value is None:
+        return ""
+    return value if isinstance(value, str) else str(value)
+
+
+def _uint(value: object) -> int:
+    return value if isinstance(value, int) and not isinstance(value, bool) and value >= 0 else 0

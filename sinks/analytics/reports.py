@@ -1,0 +1,136 @@
+"""The named report queries: the only SQL the report endpoint and `switchyard report` run.
+
+Each reads one of the views in sql/views with three bound parameters: `workflow` ('' = every workflow),
+`since_ms` (epoch ms; 0 = everything) and `as_of_ms` (the "now" ages are measured against).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from sinks.analytics.exceptions import UnknownReport
+from sinks.analytics.store import AnalyticsStore, QueryResult
+
+WORKFLOW = "({workflow:String} = '' OR workflow_id = {workflow:String})"
+SINCE_DAY = "day >= toDate(fromUnixTimestamp64Milli({since_ms:Int64}, 'UTC'))"
+AS_OF = "fromUnixTimestamp64Milli({as_of_ms:Int64}, 'UTC')"
+
+
+@dataclass(frozen=True)
+class Report:
+    name: str
+    description: str
+    sql: str
+
+
+REPORTS: dict[str, Report] = {
+    report.name: report
+    for report in (
+        Report(
+            "funnel",
+            "runs per funnel step over the period: entered, reached each node, goal, exited (why)",
+            f"""
+            SELECT workflow_id, version, step, node, why, uniqExactMerge(runs) AS runs
+            FROM funnel_daily_agg
+            WHERE {WORKFLOW} AND {SINCE_DAY}
+            GROUP BY workflow_id, version, step, node, why
+            ORDER BY workflow_id, version, indexOf(['entered', 'reached', 'goal', 'exited'], step),
+                     runs DESC, node, why
+            """,
+        ),
+        Report(
+            "whereis",
+            "live runs per node now, and how long they have been there (seconds)",
+            f"""
+            SELECT workflow_id, version, node_id AS node, count() AS live_runs,
+                   round(avg(dateDiff('millisecond', since, {AS_OF})) / 1000, 1) AS avg_age_s,
+                   round(max(dateDiff('millisecond', since, {AS_OF})) / 1000, 1) AS max_age_s
+            FROM whereis
+            WHERE {WORKFLOW}
+            GROUP BY workflow_id, version, node
+            ORDER BY workflow_id, version, live_runs DESC, node
+            """,
+        ),
+        Report(
+            "outcomes",
+            "actions per workflow node and channel: delivered, failed, sent, pending",
+            f"""
+            SELECT workflow_id, version, node_id AS node, channel, sum(actions) AS actions,
+                   sum(delivered) AS delivered, sum(failed) AS failed, sum(sent) AS sent,
+                   sum(pending) AS pending
+            FROM action_outcomes
+            WHERE {WORKFLOW} AND {SINCE_DAY}
+            GROUP BY workflow_id, version, node, channel
+            ORDER BY workflow_id, version, node, channel
+            """,
+        ),
+        Report(
+            "throughput",
+            "events per minute per type (event time)",
+            """
+            SELECT minute, type, events
+            FROM events_per_minute
+            WHERE minute >= fromUnixTimestamp64Milli({since_ms:Int64}, 'UTC')
+            ORDER BY minute, type
+            """,
+        ),
+        Report(
+            "lift",
+            "conversion of each split arm against the holdout, 95% intervals",
+            f"""
+            SELECT workflow_id, version, split_node, arm, contacts, conversions,
+                   round(rate, 4) AS rate, round(rate_low, 4) AS rate_low, round(rate_high, 4) AS rate_high,
+                   round(diff, 4) AS diff, round(diff_low, 4) AS diff_low, round(diff_high, 4) AS diff_high,
+                   round(lift, 4) AS lift
+            FROM split_lift
+            WHERE {WORKFLOW}
+            ORDER BY workflow_id, version, split_node, arm = 'holdout', arm
+            """,
+        ),
+        Report(
+            "tables",
+            "rows per table as stored, and distinct natural ids (their difference awaits a merge)",
+            """
+            SELECT 'events' AS table_name, count() AS stored_rows, uniqExact(event_id) AS distinct_ids
+            FROM events
+            UNION ALL SELECT 'step_log', count(), uniqExact(record_id) FROM step_log
+            UNION ALL SELECT 'actions', count(), uniqExact(action_id) FROM actions
+            UNION ALL SELECT 'action_results', count(), uniqExact(action_id, outcome) FROM action_results
+            UNION ALL SELECT 'predictions', count(), uniqExact(event_id) FROM predictions
+            UNION ALL SELECT 'tasks', count(), uniqExact(task_id) FROM tasks
+            """,
+        ),
+    )
+}
+
+
+def report_parameters(workflow: str | None, since_ms: int, as_of_ms: int) -> dict[str, Any]:
+    return {"workflow": workflow or "", "since_ms": int(since_ms), "as_of_ms": int(as_of_ms)}
+
+
+def run_report(store: AnalyticsStore, name: str, parameters: Mapping[str, Any]) -> QueryResult:
+    report = REPORTS.get(name)
+    if report is None:
+        raise UnknownReport(f"no report named {name!r}; known: {', '.join(REPORTS)}")
+    result = store.query(report.sql, parameters)
+    return QueryResult(result.columns, [tuple(plain(value) for value in row) for row in result.rows])
+
+
+def plain(value: Any) -> Any:
+    """A JSON-friendly value: times as ISO text (UTC), NaN as None, decimals as floats."""
+    if isinstance(value, dt.datetime):
+        if value.tzinfo is not None:
+            value = value.astimezone(dt.UTC).replace(tzinfo=None)
+        return value.isoformat(sep=" ", timespec="milliseconds")
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        return float(value)
+    if isinstance(value, float) and math.isnan(value):
+        return None
+    return value

@@ -1,0 +1,43 @@
+"""Which topics the writer reads, and which decoder turns a record of each into rows."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from engine.actions import CHANNELS
+from engine.events import Limits
+from sinks.analytics.exceptions import UnusableRecord
+from sinks.analytics.records import TableRows, action_rows, event_rows, step_rows, task_rows
+
+EVENTS = "events"
+ANALYTICS = "analytics"
+TASKS = "tasks"  # written by the task sink; read when it exists
+
+
+class TopicRouter:
+    def __init__(self, prefix: str, max_event_bytes: int) -> None:
+        self.prefix = prefix
+        self.limits = Limits(max_bytes=max_event_bytes)
+
+    def pattern(self) -> str:
+        """A subscription pattern for every topic we read, so topics created later are picked up too."""
+        channels = "|".join(sorted(re.escape(c) for c in CHANNELS))
+        return f"^{re.escape(self.prefix)}({EVENTS}|{ANALYTICS}|{TASKS}|actions\\.({channels}))$"
+
+    def topics(self) -> list[str]:
+        names = [EVENTS, ANALYTICS, TASKS, *(f"actions.{c}" for c in sorted(CHANNELS))]
+        return [self.prefix + name for name in names]
+
+    def rows(self, message: Any) -> TableRows:
+        """Rows of one aiokafka ConsumerRecord; raises UnusableRecord for one to skip."""
+        name = message.topic[len(self.prefix) :]
+        if name == EVENTS:
+            return event_rows(message.value, message.key, message.partition, message.offset, self.limits)
+        if name == ANALYTICS:
+            return step_rows(message.value, message.partition, message.offset)
+        if name.startswith("actions."):
+            return action_rows(message.value, message.partition, message.offset)
+        if name == TASKS:
+            return task_rows(message.value, int(message.timestamp))
+        raise UnusableRecord(f"no decoder for topic {message.topic}")

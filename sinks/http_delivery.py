@@ -1,0 +1,114 @@
+"""POSTing JSON to an HTTP endpoint and sorting the answer into delivered / retry / give up.
+
+- 2xx: delivered; 408, 429 and 5xx: retryable (Retry-After honoured by the runner, capped); any other
+  status (3xx are not followed, 4xx): permanent; connection errors and timeouts: retryable.
+- Signed requests carry ``X-Switchyard-Timestamp`` and ``X-Switchyard-Signature`` (sinks/signing.py);
+  every request carries ``Idempotency-Key`` = the action id, so a receiver can drop repeats.
+- With an AddressGuard, targets are checked before the request and again in the resolver (SSRF).
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from email.utils import parsedate_to_datetime
+from typing import Any
+
+import aiohttp
+import orjson
+
+from sinks.address_guard import AddressGuard, GuardedResolver
+from sinks.exceptions import PermanentFailure, RetryableFailure
+from sinks.signing import IDEMPOTENCY_HEADER, signed_headers
+
+RETRYABLE_4XX = frozenset({408, 429})
+MAX_BODY_EXCERPT = 200
+
+
+@dataclass(frozen=True)
+class HttpAnswer:
+    status: int
+    body: bytes
+
+    def json(self) -> Any:
+        try:
+            return orjson.loads(self.body)
+        except orjson.JSONDecodeError:
+            return None
+
+
+class HttpDelivery:
+    def __init__(
+        self,
+        connect_timeout_s: float,
+        total_timeout_s: float,
+        secret: str | None = None,
+        guard: AddressGuard | None = None,
+    ) -> None:
+        self.timeout = aiohttp.ClientTimeout(total=total_timeout_s, sock_connect=connect_timeout_s)
+        self.secret = secret
+        self.guard = guard
+        self.session: aiohttp.ClientSession | None = None
+
+    async def start(self) -> None:
+        resolver = GuardedResolver(self.guard) if self.guard is not None else None
+        connector = aiohttp.TCPConnector(resolver=resolver, limit=100, ttl_dns_cache=10)
+        self.session = aiohttp.ClientSession(timeout=self.timeout, connector=connector)
+
+    async def close(self) -> None:
+        if self.session is not None:
+            await self.session.close()
+
+    async def post_json(
+        self, url: str, payload: Any, idempotency_key: str, headers: dict[str, str] | None = None
+    ) -> HttpAnswer:
+        """One request. Returns the answer on 2xx; raises RetryableFailure / PermanentFailure otherwise."""
+        assert self.session is not None, "start() first"
+        if self.guard is not None:
+            self.guard.check_url(url)
+        body = orjson.dumps(payload)
+        all_headers = {
+            "Content-Type": "application/json",
+            IDEMPOTENCY_HEADER: idempotency_key,
+            **(headers or {}),
+        }
+        if self.secret is not None:
+            all_headers.update(signed_headers(self.secret, int(time.time()), body))
+        try:
+            async with self.session.post(
+                url, data=body, headers=all_headers, allow_redirects=False
+            ) as response:
+                answer = HttpAnswer(response.status, await response.read())
+                retry_after = parse_retry_after(response.headers.get("Retry-After"))
+        except TimeoutError:
+            raise RetryableFailure("timed out", details={"url": url}) from None
+        except aiohttp.ClientError as exc:
+            raise RetryableFailure(f"{type(exc).__name__}: {exc}", details={"url": url}) from None
+        return classify(url, answer, retry_after)
+
+
+def classify(url: str, answer: HttpAnswer, retry_after_s: float | None) -> HttpAnswer:
+    status = answer.status
+    if 200 <= status < 300:
+        return answer
+    excerpt = answer.body[:MAX_BODY_EXCERPT].decode("utf-8", "replace")
+    message = f"HTTP {status}" + (f": {excerpt}" if excerpt else "")
+    details = {"status": status, "url": url}
+    if status >= 500 or status in RETRYABLE_4XX:
+        raise RetryableFailure(message, retry_after_s, details)
+    raise PermanentFailure(message, details=details)
+
+
+def parse_retry_after(value: str | None, now_s: float | None = None) -> float | None:
+    """Retry-After as seconds from now: delta-seconds or an HTTP date; None if absent or unreadable."""
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    current = time.time() if now_s is None else now_s
+    return max(0.0, when.timestamp() - current)

@@ -1,0 +1,82 @@
+"""Sending MIME messages over SMTP (aiosmtplib) through a few reused connections, and sorting errors.
+
+- a 5xx rejection of the recipient or of the message is a bounce: final, reported as ``email.bounced``;
+- a rejected sender or failed login is final too, but an operator's problem (``email.failed``, DLQ);
+- 4xx replies, timeouts and dropped connections are retried (the connection is opened anew).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from email.message import EmailMessage
+
+import aiosmtplib
+
+from sinks.exceptions import PermanentFailure, RetryableFailure
+from sinks.settings import SmtpSettings
+
+
+class SmtpPool:
+    def __init__(self, settings: SmtpSettings) -> None:
+        self.settings = settings
+        self.idle: asyncio.Queue[aiosmtplib.SMTP] = asyncio.Queue()
+        for _ in range(settings.connections):
+            self.idle.put_nowait(self._client())
+
+    def _client(self) -> aiosmtplib.SMTP:
+        s = self.settings
+        return aiosmtplib.SMTP(
+            hostname=s.host, port=s.port, timeout=s.timeout_s, use_tls=s.use_tls, start_tls=s.starttls
+        )
+
+    async def close(self) -> None:
+        while not self.idle.empty():
+            client = self.idle.get_nowait()
+            if client.is_connected:
+                try:
+                    await client.quit()
+                except (aiosmtplib.SMTPException, OSError):
+                    client.close()
+
+    async def send(self, message: EmailMessage) -> str:
+        """Send once; returns the server's reply text, or raises RetryableFailure / PermanentFailure."""
+        client = await self.idle.get()
+        try:
+            if not client.is_connected:
+                await client.connect()
+                if self.settings.user:
+                    await client.login(self.settings.user, self.settings.password or "")
+            _, reply = await client.send_message(message)
+            return reply
+        except aiosmtplib.SMTPRecipientsRefused as exc:
+            codes = [refused.code for refused in exc.recipients]
+            raise _by_code(
+                max(codes, default=550), "; ".join(str(r) for r in exc.recipients), bounce=True
+            ) from None
+        except (aiosmtplib.SMTPAuthenticationError, aiosmtplib.SMTPSenderRefused) as exc:
+            raise _by_code(exc.code, f"SMTP {exc.code} {exc.message}", bounce=False) from None
+        except (
+            TimeoutError,
+            aiosmtplib.SMTPServerDisconnected,
+            aiosmtplib.SMTPConnectError,
+            aiosmtplib.SMTPTimeoutError,
+            OSError,
+        ) as exc:
+            client.close()
+            raise RetryableFailure(f"SMTP connection: {type(exc).__name__}: {exc}") from None
+        except aiosmtplib.SMTPResponseException as exc:  # DATA rejected, and other replies
+            raise _by_code(exc.code, f"SMTP {exc.code} {exc.message}", bounce=True) from None
+        except aiosmtplib.SMTPException as exc:
+            client.close()
+            raise RetryableFailure(f"SMTP: {type(exc).__name__}: {exc}") from None
+        finally:
+            self.idle.put_nowait(client)
+
+
+def _by_code(code: int, message: str, bounce: bool) -> PermanentFailure | RetryableFailure:
+    details = {"smtp_code": code}
+    if 400 <= code < 500:
+        return RetryableFailure(message, details=details)
+    if bounce:
+        return PermanentFailure(message, outcome="email.bounced", dead_letter=False, details=details)
+    return PermanentFailure(message, details=details)

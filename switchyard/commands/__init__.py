@@ -1,0 +1,1 @@
+"""Subcommands of the `switchyard` CLI, each a module with `register(subparsers)`."""

@@ -1,0 +1,105 @@
+"""`switchyard analytics`: run the ClickHouse writer (sinks/analytics) until SIGTERM / Ctrl-C.
+
+Wire-up: ``register(subparsers)`` adds the command; ``python -m switchyard.commands.analytics`` runs it
+alone. Environment (read here, at the front door; docs/analytics.md has the full table):
+
+- SWITCHYARD_ANALYTICS_DSN: `chdb:///path` (embedded; default `chdb://<data dir>/analytics`) or
+  `http(s)://user:pass@host:port/db`
+- SWITCHYARD_ANALYTICS_BATCH_ROWS (5000) / SWITCHYARD_ANALYTICS_BATCH_SECONDS (1.0): batch size and age
+- SWITCHYARD_ANALYTICS_PORT (6067, 0 = off): the loopback report endpoint; SWITCHYARD_API_TOKEN protects it
+- SWITCHYARD_ANALYTICS_RETRY_MAX (10 s): longest wait between attempts during a ClickHouse outage
+- SWITCHYARD_ANALYTICS_CRASH_AFTER_INSERTS: TEST ONLY, SIGKILL after N inserted batches, before the commit
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from sinks.analytics.config import WriterConfig
+from sinks.analytics.dsn import default_dsn
+from switchyard.settings import Settings, SettingsError
+
+
+def register(subparsers: Any) -> None:
+    parser = subparsers.add_parser("analytics", help="run the ClickHouse analytics writer until stopped")
+    parser.set_defaults(run=run_analytics)
+
+
+def analytics_dsn(settings: Settings, env: Mapping[str, str]) -> str:
+    return env.get("SWITCHYARD_ANALYTICS_DSN") or default_dsn(settings.data_dir)
+
+
+def analytics_port(env: Mapping[str, str]) -> int:
+    port: int = _number(env, "SWITCHYARD_ANALYTICS_PORT", 6067, int)
+    return port
+
+
+def writer_config(settings: Settings, env: Mapping[str, str]) -> WriterConfig:
+    crash = env.get("SWITCHYARD_ANALYTICS_CRASH_AFTER_INSERTS")
+    return WriterConfig(
+        bootstrap=settings.bootstrap,
+        topic_prefix=settings.topic_prefix,
+        group_id=f"{settings.app_id}-analytics",
+        dsn=analytics_dsn(settings, env),
+        batch_rows=max(1, _number(env, "SWITCHYARD_ANALYTICS_BATCH_ROWS", 5000, int)),
+        batch_seconds=_number(env, "SWITCHYARD_ANALYTICS_BATCH_SECONDS", 1.0, float),
+        max_event_bytes=settings.max_event_bytes,
+        retry_max_s=_number(env, "SWITCHYARD_ANALYTICS_RETRY_MAX", 10.0, float),
+        query_port=analytics_port(env),
+        api_token=env.get("SWITCHYARD_API_TOKEN") or None,
+        crash_after_inserts=int(crash) if crash else None,
+    )
+
+
+def run_analytics(args: argparse.Namespace, settings: Settings) -> int:
+    from sinks.analytics.service import run_service
+
+    configure_logging(settings.log_level, settings.log_format)
+    run_service(writer_config(settings, os.environ))
+    return 0
+
+
+def configure_logging(level: str, log_format: str) -> None:
+    handler = logging.StreamHandler(sys.stderr)
+    if log_format == "json":
+        from agents.logs import JsonFormatter
+
+        handler.setFormatter(JsonFormatter())
+    else:
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    logging.basicConfig(level=level.upper(), handlers=[handler], force=True)
+    logging.getLogger("aiokafka").setLevel(logging.WARNING)
+
+
+def _number(env: Mapping[str, str], name: str, default: Any, kind: type) -> Any:
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = kind(raw)
+    except ValueError:
+        raise SettingsError(f"{name}={raw!r} is not a number") from None
+    if value < 0:
+        raise SettingsError(f"{name}={raw!r} cannot be negative")
+    return value
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="switchyard")
+    register(parser.add_subparsers())
+    args = parser.parse_args(["analytics", *(argv if argv is not None else sys.argv[1:])])
+    try:
+        result = int(args.run(args, Settings.from_env()))
+    except SettingsError as exc:
+        print(f"switchyard analytics: {exc}", file=sys.stderr)
+        return 1
+    return result
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,90 @@
+"""`switchyard report NAME [--workflow W] [--since 7d] [--png FILE]`: funnel, whereis, outcomes, throughput,
+lift (and tables, the row counts).
+
+Prints the named report as a table (and saves a chart with --png). With the embedded store the query goes
+to the running writer's report endpoint (or opens the store when no writer runs); with a server DSN it
+goes to the server. Wire-up: ``register(subparsers)``; ``python -m switchyard.commands.report`` runs it alone.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from engine.durations import DurationError, parse_duration
+from sinks.analytics.exceptions import AnalyticsError
+from sinks.analytics.query_client import ReportSource, fetch_report
+from sinks.analytics.render import text_table
+from sinks.analytics.reports import REPORTS, report_parameters
+from switchyard.commands.analytics import analytics_dsn, analytics_port
+from switchyard.settings import Settings, SettingsError
+
+
+def register(subparsers: Any) -> None:
+    parser = subparsers.add_parser("report", help="analytics reports: " + ", ".join(REPORTS))
+    parser.add_argument("name", choices=list(REPORTS), help="which report")
+    parser.add_argument("--workflow", default="", help="only this workflow id")
+    parser.add_argument("--since", default="7d", help="period: a duration back from now (7d, 12h) or 'all'")
+    parser.add_argument("--png", type=Path, help="also save a chart to this PNG file")
+    parser.add_argument(
+        "--json", action="store_true", help="print {columns, rows} as JSON instead of a table"
+    )
+    parser.set_defaults(run=run_report_command)
+
+
+def since_ms(text: str, now_ms: int) -> int:
+    if text in ("all", "0"):
+        return 0
+    try:
+        return max(0, now_ms - parse_duration(text))
+    except DurationError as exc:
+        raise SettingsError(f"--since {text!r}: {exc}") from None
+
+
+def run_report_command(args: argparse.Namespace, settings: Settings) -> int:
+    now_ms = int(time.time() * 1000)
+    port = analytics_port(os.environ)
+    source = ReportSource(
+        dsn=analytics_dsn(settings, os.environ),
+        endpoint=f"http://127.0.0.1:{port}" if port else None,
+        token=os.environ.get("SWITCHYARD_API_TOKEN") or None,
+    )
+    parameters = report_parameters(args.workflow, since_ms(args.since, now_ms), now_ms)
+    try:
+        result = fetch_report(source, args.name, parameters)
+    except AnalyticsError as exc:
+        print(f"switchyard report: {exc}", file=sys.stderr)
+        return 1
+    if args.json:
+        print(json.dumps({"columns": result.columns, "rows": [list(row) for row in result.rows]}))
+    else:
+        print(text_table(result))
+    if args.png:
+        from sinks.analytics.charts import save_chart
+
+        title = f"{args.name}" + (f" — {args.workflow}" if args.workflow else "") + f" (since {args.since})"
+        save_chart(args.name, result, args.png, title)
+        print(f"chart: {args.png}", file=sys.stderr if args.json else sys.stdout)
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="switchyard")
+    register(parser.add_subparsers())
+    args = parser.parse_args(["report", *(argv if argv is not None else sys.argv[1:])])
+    try:
+        result = int(args.run(args, Settings.from_env()))
+    except SettingsError as exc:
+        print(f"switchyard report: {exc}", file=sys.stderr)
+        return 1
+    return result
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,176 @@
+"""The pure pieces of the runtime benchmark: its workload and its result checks (no Kafka)."""
+
+from __future__ import annotations
+
+import heapq
+from collections import Counter
+from typing import Any
+
+import orjson
+import pytest
+
+from engine.durations import HOUR, MINUTE
+from engine.events import Limits, Malformed, decode_event
+from engine.step import step
+from engine.types import ContactState, Event
+from engine.workflows import WorkflowSet
+from loadtest.kafka_bench import latency_summary
+from loadtest.runtime_bench import (
+    Phase,
+    RuntimeResult,
+    TimerCheck,
+    action_digest,
+    table_lines,
+    timer_window_problems,
+)
+from loadtest.runtime_workload import BACKDATED, DEFAULT_SPAN_MS, FOLLOW_UPS, Workload, generate_workload
+from loadtest.step_bench import definitions
+
+NOW = 1_795_449_787_876  # 2026-11-23 16:03 UTC: outside every quiet-hours window of the workflows
+
+
+def events_of(records: list[tuple[bytes, bytes]]) -> list[dict[str, Any]]:
+    return [orjson.loads(value) for _, value in records]
+
+
+@pytest.fixture(scope="module")
+def workload() -> Workload:
+    return generate_workload(6000, 1500, 300, now_ms=NOW, seed=3)
+
+
+def test_workload_is_deterministic_and_seeded(workload: Workload) -> None:
+    again = generate_workload(6000, 1500, 300, now_ms=NOW, seed=3)
+    assert again.first_sight == workload.first_sight and again.paced == workload.paced
+    assert again.mixed == workload.mixed
+    assert generate_workload(6000, 1500, 300, now_ms=NOW, seed=4).mixed != workload.mixed
+
+
+def test_every_event_follows_the_contract(workload: Workload) -> None:
+    for key, value in workload.first_sight + workload.mixed + workload.paced:
+        decoded = decode_event(value, key, Limits(max_ts=NOW + HOUR))
+        assert not isinstance(decoded, Malformed), decoded
+
+
+def test_first_sight_adds_every_contact_once(workload: Workload) -> None:
+    added = events_of(workload.first_sight)
+    assert {e["type"] for e in added} == {"contact.added"}
+    assert len({e["contact_id"] for e in added}) == 1500 == len(added)
+    assert max(e["ts"] for e in added) < NOW - DEFAULT_SPAN_MS
+
+
+def test_mixed_stream_mostly_matches_no_trigger(workload: Workload) -> None:
+    triggers = WorkflowSet.from_definitions(definitions()).event_types
+    types = Counter(e["type"] for e in events_of(workload.mixed))
+    assert sum(types.values()) == 6000
+    untriggered = sum(n for t, n in types.items() if t not in triggers)
+    assert 0.6 < untriggered / 6000 < 0.9, types
+
+
+def test_follow_ups_come_later_for_the_same_contact(workload: Workload) -> None:
+    mixed = events_of(workload.mixed)
+    origins: dict[tuple[str, Any], tuple[int, dict[str, Any]]] = {}
+    matched = 0
+    for position, event in enumerate(mixed):
+        for origin, (_, then, shared) in FOLLOW_UPS.items():
+            value = event["properties"].get(shared)
+            if event["type"] == origin:
+                origins[(shared, value)] = (position, event)
+            elif event["type"] == then and (shared, value) in origins:
+                at, first = origins[(shared, value)]
+                assert at < position and first["contact_id"] == event["contact_id"]
+                assert first["ts"] <= event["ts"]
+                matched += 1
+    assert matched == workload.follow_ups > 0
+
+
+def test_backdated_events_are_due_well_before_now(workload: Workload) -> None:
+    mixed = events_of(workload.mixed)
+    recent = [e for e in mixed if e["ts"] >= NOW - DEFAULT_SPAN_MS]
+    old = [e for e in mixed if e["ts"] < NOW - DEFAULT_SPAN_MS]
+    assert len(old) == workload.backdated > 0
+    assert all(e["ts"] <= NOW for e in recent)
+    for event in old:
+        wait = BACKDATED[event["type"]][1]
+        assert event["ts"] + wait <= NOW - 30 * MINUTE
+
+
+def test_paced_events_have_distinct_existing_contacts(workload: Workload) -> None:
+    keys = [key for key, _ in workload.paced]
+    assert len(keys) == len(set(keys)) == 300
+    assert set(keys) <= {key for key, _ in workload.first_sight}
+
+
+def test_generate_workload_rejects_bad_sizes() -> None:
+    with pytest.raises(ValueError):
+        generate_workload(10, 0, 0, now_ms=NOW)
+    with pytest.raises(ValueError):
+        generate_workload(10, 5, 6, now_ms=NOW)
+
+
+def test_timers_are_due_either_long_before_or_long_after_now(workload: Workload) -> None:
+    """Through the pure engine, as the runtime runs it: every input event, then the wake-ups due by now.
+    No timer may fall due in the hour after `now` (nor in the half hour before it), so which timers
+    fire does not depend on when or how fast the stream is processed; and the traffic does start runs,
+    resolve waits through follow-ups and fire timers."""
+    workflows = WorkflowSet.from_definitions(definitions())
+    states: dict[str, ContactState] = {}
+    timers: list[tuple[int, str, dict[str, Any]]] = []
+    transitions: Counter[tuple[str | None, str]] = Counter()
+    actions = 0
+
+    def run(event: Event) -> None:
+        nonlocal actions
+        result = step(states.get(event["contact_id"]), event, workflows, event["ts"])
+        states[event["contact_id"]] = result.state
+        actions += len(result.actions)
+        transitions.update((t["workflow_id"], t["transition"]) for t in result.trace)
+        for timer in result.timers:
+            heapq.heappush(timers, (timer["due"], timer["token"], timer))
+
+    for _, value in workload.first_sight + workload.mixed:
+        run(orjson.loads(value))
+    fired: list[int] = []
+    while timers and timers[0][0] <= NOW:
+        due, token, timer = heapq.heappop(timers)
+        fired.append(due)
+        props = {"token": token, "due": due, "fired_at": NOW}
+        contact = timer["contact_id"]
+        run({"event_id": f"timer:{token}", "contact_id": contact, "type": "timer.fired", "ts": due,
+             "properties": props})  # fmt: skip
+    assert fired and max(fired) <= NOW - 30 * MINUTE
+    assert min(due for due, _, _ in timers) > NOW + HOUR
+    assert transitions[("abandoned_cart", "goal")] > 0 and transitions[("document_workflow", "goal")] > 0
+    assert transitions[("abandoned_cart", "resumed")] > 0
+    assert actions > 0
+
+
+def result(workers: int) -> RuntimeResult:
+    return RuntimeResult(
+        workers=workers, first_sight=Phase(100, 1.0), mixed=Phase(1000, 0.5), processed=1010, lag_zero_s=1.0,
+        latency=latency_summary([10.0, 20.0, 30.0]), paced_rate=100.0, action_records=5, actions_distinct=5,
+        action_digest="d", actions_by_channel={"email": 5}, step_records=9, dead_letters=0,
+        timers=TimerCheck(3, 3, None, 7, None), lag_end=0, started_ms=0, ended_ms=0,
+        logs=[],
+    )  # fmt: skip
+
+
+def test_action_digest_depends_on_the_set_only() -> None:
+    assert action_digest(["b", "a", "a"]) == action_digest(["a", "b"])
+    assert action_digest(["a", "b"]) != action_digest(["a", "c"])
+
+
+def test_timer_window_problems_name_the_timing_dependent_timers() -> None:
+    fine = TimerCheck(3, 3, fired_due_max=900, pending=7, pending_due_min=5000)
+    assert timer_window_problems(fine, now_ms=1000, first_start_ms=1100, last_end_ms=4000) == []
+    late_fire = TimerCheck(3, 3, fired_due_max=1050, pending=7, pending_due_min=5000)
+    assert len(timer_window_problems(late_fire, now_ms=1000, first_start_ms=1100, last_end_ms=4000)) == 1
+    early_pending = TimerCheck(3, 3, fired_due_max=None, pending=7, pending_due_min=3000)
+    problems = timer_window_problems(early_pending, now_ms=1000, first_start_ms=1100, last_end_ms=4000)
+    assert len(problems) == 1 and "3000" in problems[0]
+
+
+def test_table_lists_every_run_with_its_rate() -> None:
+    lines = table_lines([], [result(1), result(2)])
+    assert len(lines) == 3
+    assert lines[1].split()[:3] == ["runtime,", "1", "worker"] and "2,000" in lines[1]
+    assert lines[2].split()[:3] == ["runtime,", "2", "workers"]

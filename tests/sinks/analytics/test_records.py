@@ -1,0 +1,86 @@
+"""Kafka records to rows: what each topic's records become, and what is skipped."""
+
+from __future__ import annotations
+
+import orjson
+import pytest
+
+from engine.events import Limits
+from sinks.analytics.exceptions import UnusableRecord
+from sinks.analytics.records import action_rows, event_rows, outcome_status, step_rows, task_rows
+from sinks.analytics.tables import TABLE_COLUMNS
+from tests.sinks.analytics.fixtures import action_doc, event_doc, outcome_doc
+
+
+def as_dict(table: str, row: tuple[object, ...]) -> dict[str, object]:
+    return dict(zip(TABLE_COLUMNS[table], row, strict=True))
+
+
+def test_an_event_becomes_an_events_row_with_its_kafka_position() -> None:
+    doc = event_doc("e1", "c1", "page.viewed", 1_767_225_600_000, page="pricing")
+    [(table, row)] = event_rows(orjson.dumps(doc), b"c1", 3, 17, Limits())
+    assert table == "events"
+    assert as_dict(table, row) == {
+        "event_id": "e1", "contact_id": "c1", "type": "page.viewed", "ts": 1_767_225_600_000,
+        "properties": '{"page":"pricing"}', "kafka_partition": 3, "kafka_offset": 17,
+    }  # fmt: skip
+
+
+def test_an_outcome_event_is_also_an_action_result() -> None:
+    doc = outcome_doc("a1", "c1", "webhook.failed", 1_767_225_600_000)
+    rows = dict(event_rows(orjson.dumps(doc), b"c1", 0, 0, Limits()))
+    result = as_dict("action_results", rows["action_results"])
+    assert (result["action_id"], result["outcome"], result["status"], result["channel"]) == (
+        "a1", "webhook.failed", "failed", "webhook",
+    )  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("etype", "status"),
+    [("email.sent", "sent"), ("webhook.delivered", "delivered"), ("email.bounced", "failed"),
+     ("action.failed", "failed"), ("task.created", "sent"), ("signature.requested", "sent")],
+)  # fmt: skip
+def test_outcome_status_follows_the_type_suffix(etype: str, status: str) -> None:
+    assert outcome_status(etype) == status
+
+
+def test_a_predicted_event_is_also_a_prediction() -> None:
+    doc = event_doc("p1", "c1", "predicted.churn_risk", 1_767_225_600_000, score=0.8)
+    rows = dict(event_rows(orjson.dumps(doc), b"c1", 0, 0, Limits()))
+    assert as_dict("predictions", rows["predictions"])["model"] == "churn_risk"
+    assert as_dict("predictions", rows["predictions"])["score"] == 0.8
+
+
+def test_events_the_worker_dead_letters_are_skipped() -> None:
+    with pytest.raises(UnusableRecord, match="not_json"):
+        event_rows(b"{nope", b"c1", 0, 0, Limits())
+    with pytest.raises(UnusableRecord, match="key_mismatch"):
+        event_rows(orjson.dumps(event_doc("e1", "c1", "x", 1_767_225_600_000)), b"c2", 0, 0, Limits())
+
+
+def test_step_records_are_named_by_source_and_seq_or_by_content_without_a_source() -> None:
+    record = {"ts": 1, "contact_id": "c", "workflow_id": "w", "version": 2, "run_id": "r", "node_id": None,
+              "transition": "entered", "reason": "trigger", "source": "4:99", "seq": 3,
+              "branch": 1}  # fmt: skip
+    [(table, row)] = step_rows(orjson.dumps(record), 1, 5)
+    step = as_dict(table, row)
+    assert (step["record_id"], step["node_id"], step["version"], step["log_offset"]) == ("4:99/3", "", 2, 5)
+    assert orjson.loads(str(step["details"])) == {"branch": 1}
+    migration = {"ts": 1, "contact_id": "c", "workflow_id": "w", "version": 2, "run_id": "r",
+                 "node_id": "n", "transition": "migrated", "reason": "moved", "seq": 0}  # fmt: skip
+    first = as_dict("step_log", step_rows(orjson.dumps(migration), 0, 1)[0][1])["record_id"]
+    again = as_dict("step_log", step_rows(orjson.dumps(migration), 0, 2)[0][1])["record_id"]
+    other = as_dict("step_log", step_rows(orjson.dumps({**migration, "run_id": "r2"}), 0, 3)[0][1])[
+        "record_id"
+    ]
+    assert first == again != other
+
+
+def test_action_and_task_records() -> None:
+    [(table, row)] = action_rows(orjson.dumps(action_doc("a1", "c1", "w", "n", "email", 10)), 0, 7)
+    assert as_dict(table, row)["node_id"] == "n"
+    with pytest.raises(UnusableRecord):
+        action_rows(orjson.dumps({"channel": "email"}), 0, 0)
+    [(table, row)] = task_rows(orjson.dumps({"task_id": "t1", "title": "Call", "team": "sales"}), 123)
+    task = as_dict(table, row)
+    assert (task["status"], task["updated_at"], task["team"]) == ("open", 123, "sales")

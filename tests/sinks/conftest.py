@@ -1,0 +1,3 @@
+from tests.sinks.fixtures import sink_settings
+
+__all__ = ["sink_settings"]
