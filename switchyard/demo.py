@@ -1,5 +1,5 @@
-"""`make run`: the local broker, the example workflows, a fresh worker, a demo stream, and a plain
-account of what happened to each contact.
+"""`make run`: the local broker, the example workflows, a worker, the action sinks (talking to loopback
+SMTP and HTTP peers), the analytics writer, a demo stream, and a plain account of what happened.
 
 The demo stream (examples/demo/events.jsonl) gives times relative to now ("-3d", "-5h"), so waits
 that fall due in the past fire as soon as the worker sees them and the whole journey shows at once.
@@ -8,8 +8,14 @@ that fall due in the past fire as soon as the worker sees them and the whole jou
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import os
 import shutil
+import subprocess
+import sys
+import textwrap
 import time
+from collections import Counter
 from collections.abc import Iterator
 from typing import Any
 
@@ -19,9 +25,12 @@ from agents.catalog import plan_publish, write_records
 from agents.topics import ACTION_CHANNELS, ANALYTICS, WORKFLOWS, action_topic, all_topic_names
 from engine.durations import DurationError, format_duration, parse_duration
 from engine.parser import parse_text
+from engine.profile import SYSTEM_EVENT_TYPES
+from engine.topics import ACTIONS_DLQ, TASKS
 from switchyard.broker.factory import broker_for
+from switchyard.demo_peers import DemoPeers, free_port
 from switchyard.inspect import changelog_topic, read_contacts, read_dead_letters, read_to_end
-from switchyard.kafka_tools import delete_topics, ensure_worker_topics, group_lag, wait_for_lag_zero
+from switchyard.kafka_tools import delete_topics, ensure_worker_topics, group_lag
 from switchyard.processes import REPO, WorkerProcess
 from switchyard.produce import send_file_lines
 from switchyard.settings import Settings
@@ -31,49 +40,74 @@ from tables.timers import TIMERS_TABLE
 DEMO_EVENTS = REPO / "examples" / "demo" / "events.jsonl"
 EXAMPLES = REPO / "examples" / "workflows"
 DEMO_APP = "switchyard-demo"
+SINKS_READY = b"switchyard sinks: ready"
+ANALYTICS_READY = b"analytics writer ready"
 
 
 def run_demo(base: Settings) -> int:
     settings = base.with_(app_id=DEMO_APP, topic_prefix="demo.", data_dir=base.data_dir / "demo", web_port=0)
-    say("1/6", "Kafka broker")
+    say("1/7", "Kafka broker")
     if base.external_kafka:
         print(f"      using SWITCHYARD_KAFKA={base.external_kafka}")
     else:
         print("      " + broker_for(base).start().detail)
 
-    say("2/6", "fresh demo topics and state (the demo starts from scratch each time)")
+    say("2/7", "fresh demo topics and state (the demo starts from scratch each time)")
     reset(settings)
 
-    say("3/6", f"publishing the example workflows from {EXAMPLES.relative_to(REPO)}/")
-    published = publish_examples(settings)
-    print("      " + ", ".join(published))
+    say("3/7", f"publishing the example workflows from {EXAMPLES.relative_to(REPO)}/")
+    print("      " + ", ".join(publish_examples(settings)))
 
-    say("4/6", "starting a worker")
-    worker = WorkerProcess(settings, settings.data_dir / "worker.log").start()
-    print(f"      worker pid {worker.pid}, log {worker.log_path}")
+    say("4/7", "starting a worker, the action sinks and the analytics writer")
+    peers = DemoPeers().start()
+    print(
+        f"      loopback peers: SMTP 127.0.0.1:{peers.smtp_port}, HTTP receiver 127.0.0.1:{peers.http_port}"
+    )
+    report_port = free_port()
+    processes = [
+        WorkerProcess(settings, settings.data_dir / "worker.log").start(),
+        WorkerProcess(settings, settings.data_dir / "sinks.log", ("sinks",), SINKS_READY).start(
+            extra_env=peers.env()
+        ),
+        WorkerProcess(settings, settings.data_dir / "analytics.log", ("analytics",), ANALYTICS_READY).start(
+            extra_env={
+                "SWITCHYARD_ANALYTICS_PORT": str(report_port),
+                "SWITCHYARD_ANALYTICS_BATCH_SECONDS": "0.3",
+            }
+        ),
+    ]
+    for process in processes:
+        print(f"      {' '.join(process.command):9} pid {process.pid}, log {process.log_path}")
     try:
-        say("5/6", f"sending {DEMO_EVENTS.relative_to(REPO)} (times relative to now)")
+        say("5/7", f"sending {DEMO_EVENTS.relative_to(REPO)} (times relative to now)")
         sent = send_file_lines(
             settings.bootstrap, settings.topic("events"), demo_lines(int(time.time() * 1000))
         )
         print(f"      {sent} records sent")
         started = time.monotonic()
         if not settle(settings):
-            print(f"      the worker did not catch up within 90 s; see {worker.log_path}")
+            print(f"      the stack did not settle within 120 s; see the logs in {settings.data_dir}")
             return 1
-        print(f"      processed, with every wake-up that was due, in {time.monotonic() - started:.1f} s")
-        say("6/6", "what happened")
+        print(
+            f"      done, with the wake-ups and outcomes that followed, in {time.monotonic() - started:.1f} s"
+        )
+        say("6/7", "what happened to each contact")
         report(settings)
+        say("7/7", "what the outside world received, and what analytics counted")
+        report_deliveries(settings, peers)
+        report_funnel(settings, report_port)
     finally:
-        worker.stop()
+        for process in reversed(processes):
+            process.stop()
+        peers.stop()
     print("\nThe broker keeps running for you: `switchyard kafka stop` stops it.")
     return 0
 
 
 def reset(settings: Settings) -> None:
     tables = (CONTACTS_TABLE, TIMERS_TABLE)
-    topics = [*all_topic_names(settings.topic_prefix), settings.topic(WORKFLOWS),
-              *(changelog_topic(DEMO_APP, t) for t in tables)]  # fmt: skip
+    topics = [*all_topic_names(settings.topic_prefix), settings.topic(WORKFLOWS), settings.topic(TASKS),
+              settings.topic(ACTIONS_DLQ), *(changelog_topic(DEMO_APP, t) for t in tables)]  # fmt: skip
     asyncio.run(delete_topics(settings.bootstrap, topics))
     shutil.rmtree(settings.data_dir, ignore_errors=True)
     settings.data_dir.mkdir(parents=True, exist_ok=True)
@@ -103,18 +137,25 @@ def demo_lines(now_ms: int) -> Iterator[bytes]:
         yield line
 
 
-def settle(settings: Settings, timeout: float = 90.0) -> bool:
-    """Wait until the worker has processed everything, including the wake-ups its timers produced."""
+def settle(settings: Settings, timeout: float = 120.0) -> bool:
+    """Wait until the worker, every sink and the analytics writer have caught up, including the wake-ups
+    the timers produced and the outcome events the sinks sent back, and it stays so for a moment."""
+    groups = [(DEMO_APP, settings.topic("events")), (f"{DEMO_APP}-analytics", settings.topic("events"))]
+    groups += [(f"{DEMO_APP}-sink-{c}", settings.topic(action_topic(c))) for c in ACTION_CHANNELS]
+
+    async def total_lag() -> int:
+        return sum([await group_lag(settings.bootstrap, group, topic) for group, topic in groups])
+
     deadline = time.monotonic() + timeout
-    events = settings.topic("events")
+    quiet_since: float | None = None
     while time.monotonic() < deadline:
-        if not asyncio.run(
-            wait_for_lag_zero(settings.bootstrap, DEMO_APP, events, deadline - time.monotonic())
-        ):
-            return False
-        time.sleep(1.5)  # a due timer fires within milliseconds: wake-ups would show up as new lag by now
-        if asyncio.run(group_lag(settings.bootstrap, DEMO_APP, events)) == 0:
-            return True
+        if asyncio.run(total_lag()) == 0:
+            quiet_since = quiet_since or time.monotonic()
+            if time.monotonic() - quiet_since >= 2.0:  # a due timer fires within milliseconds
+                return True
+        else:
+            quiet_since = None
+        time.sleep(0.5)
     return False
 
 
@@ -131,16 +172,16 @@ def report(settings: Settings) -> None:
             f"{k}={v}" for k, v in sorted(profile["attrs"].items()) if k not in ("email", "timezone")
         )
         print(f"\n  {contact_id}  ({attrs}; tags {profile['tags']})")
-        lines: list[tuple[int, str]] = []
+        lines: list[tuple[int, int, str]] = []  # (time, 0 for actions / 1 for run endings, text)
         for action in (a for a in actions if a["contact_id"] == contact_id):
             params = action["params"]
             what = params.get("subject") or params.get("title") or params.get("message")
-            lines.append((action["ts"], f"{action['workflow_id']}/{action['node_id']}: {action['type']}"
+            lines.append((action["ts"], 0, f"{action['workflow_id']}/{action['node_id']}: {action['type']}"
                                         f"{f' - {what}' if what else ''}"))  # fmt: skip
         for record in (r for r in endings if r["contact_id"] == contact_id):
-            lines.append((record["ts"], f"{record['workflow_id']}/{record['node_id'] or '-'}: "
+            lines.append((record["ts"], 1, f"{record['workflow_id']}/{record['node_id'] or '-'}: "
                                         f"{record['transition']} ({record['reason']})"))  # fmt: skip
-        for ts, text in sorted(lines):
+        for ts, _, text in sorted(lines):
             print(f"    {ago(now, ts):>9}  {text}")
         for workflow_id, run in sorted((state.get("runs") or {}).items()):
             wait = run.get("wait")
@@ -153,7 +194,9 @@ def read_json(settings: Settings, topics: list[str]) -> list[dict[str, Any]]:
     out: list[dict[str, Any]] = []
     for topic in topics:
         records = asyncio.run(read_to_end(settings.bootstrap, settings.topic(topic)))
-        out.extend(orjson.loads(r.value) for r in records if r.value)
+        for record in records:
+            with contextlib.suppress(orjson.JSONDecodeError):  # `events` keeps the demo's malformed lines
+                out.append(orjson.loads(record.value or b"null") or {})
     return out
 
 
@@ -165,6 +208,54 @@ def ago(now: int, ts: object) -> str:
 
 def format_due(now: int, due: int) -> str:
     return f"in {format_duration(max(0, due - now) // 60_000 * 60_000)}" if due > now else "now"
+
+
+def report_deliveries(settings: Settings, peers: DemoPeers) -> None:
+    received = peers.received
+    print(f"\n  SMTP server: {len(received.emails)} emails")
+    for email in sorted(received.emails, key=lambda e: (e["to"], e["subject"])):
+        print(f"    to {email['to']:22} {email['subject']}")
+    kinds = Counter(r["kind"] for r in received.requests)
+    print(f"\n  HTTP receiver: {len(received.requests)} signed requests ({dict(sorted(kinds.items()))}), "
+          f"{received.bad_signatures} with a bad signature")  # fmt: skip
+    for request in received.requests:
+        body = request["body"]
+        recipient = body.get("recipient")
+        if isinstance(recipient, dict):
+            recipient = ", ".join(f"{k} {v}" for k, v in recipient.items())
+        who = recipient or body.get("signer_email") or body.get("contact_id", "")
+        what = (
+            body.get("message") or body.get("reason") or body.get("document_id") or body.get("fields") or ""
+        )
+        print(f"    {request['kind']:9} {who}: {what}")
+    tasks = read_json(settings, [TASKS])
+    latest = {t["task_id"]: t for t in tasks}
+    print(f"\n  Tasks ({len(latest)}), assigned round-robin within each team:")
+    for task in latest.values():
+        print(f"    {task['title']} -> {task['assignee']} ({task['team'] or 'direct'}), {task['status']}")
+    outcomes = Counter(
+        e["type"]
+        for e in read_json(settings, ["events"])
+        if e.get("type") in SYSTEM_EVENT_TYPES - {"timer.fired"}
+    )
+    print(f"\n  Outcome events the sinks sent back to `events`: {dict(sorted(outcomes.items()))}")
+    print_dead_letters(settings)
+    failed = read_json(settings, [ACTIONS_DLQ])
+    print(f"\n  Dead-lettered actions in {settings.topic(ACTIONS_DLQ)}: {len(failed)}")
+    for letter in failed:
+        print(
+            f"    {letter['action'].get('type')} for {letter['action'].get('contact_id')}: {letter['error']}"
+        )
+
+
+def report_funnel(settings: Settings, port: int) -> None:
+    print("\n  `switchyard report funnel` (ClickHouse, embedded chdb, through the analytics writer):")
+    env = {**os.environ, **settings.to_env(), "SWITCHYARD_ANALYTICS_PORT": str(port)}
+    result = subprocess.run(
+        [sys.executable, "-m", "switchyard", "report", "funnel", "--since", "30d"],
+        env=env, capture_output=True, text=True, check=False, cwd=REPO, stdin=subprocess.DEVNULL,
+    )  # fmt: skip
+    print(textwrap.indent((result.stdout or result.stderr).rstrip(), "    "))
 
 
 def print_dead_letters(settings: Settings) -> None:

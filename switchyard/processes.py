@@ -24,12 +24,19 @@ class WorkerStartError(RuntimeError):
 
 
 class WorkerProcess:
-    """`switchyard worker` in a child process, logging to its own file."""
+    """`switchyard worker` (or `sinks`, `analytics` ...) in a child process, logging to its own file."""
 
-    def __init__(self, settings: Settings, log_path: Path, command: tuple[str, ...] = ("worker",)) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        log_path: Path,
+        command: tuple[str, ...] = ("worker",),
+        ready_mark: bytes = READY_MARK,
+    ) -> None:
         self.settings = settings
         self.log_path = log_path
         self.command = command
+        self.ready_mark = ready_mark
         self.proc: subprocess.Popen[bytes] | None = None
 
     @property
@@ -51,7 +58,7 @@ class WorkerProcess:
                 raise WorkerStartError(f"worker exited with {self.proc.returncode}:\n{self.log_tail()}")
             with open(self.log_path, "rb") as handle:
                 handle.seek(start_at)
-                if READY_MARK in handle.read():
+                if self.ready_mark in handle.read():
                     return self
             time.sleep(0.2)
         self.kill9()
