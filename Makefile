@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 PYTEST_ARGS ?=
 
-.PHONY: setup run test lint typecheck unit bench clean kafka-stop
+.PHONY: setup run test lint typecheck unit bench clean kafka-stop ui browser-deps
 
 $(STAMP): pyproject.toml
 	@scripts/ensure-system-packages.sh
@@ -16,8 +16,18 @@ $(STAMP): pyproject.toml
 
 setup: $(STAMP)
 
+## ui: build the workflow builder (React + React Flow, Vite) into ui/dist, served by the worker at /ui/
+ui: ui/dist/index.html
+
+ui/dist/index.html: ui/package.json ui/package-lock.json $(wildcard ui/src/*) ui/index.html ui/vite.config.js
+	cd ui && npm ci --no-audit --no-fund && npm run build
+
+## browser-deps: Debian's Chromium for the browser tests (never `playwright install`: it downloads)
+browser-deps:
+	-@command -v chromium >/dev/null 2>&1 || scripts/ensure-system-packages.sh chromium
+
 ## run: start the local broker, a worker, send the demo stream and show what happened
-run: setup
+run: setup ui
 	$(BIN)/switchyard demo
 
 lint: setup
@@ -27,7 +37,7 @@ typecheck: setup
 	$(BIN)/mypy engine agents tables sinks ml loadtest switchyard
 
 ## test: lint, type-check, then every test (a real Kafka broker is started for the session)
-test: lint typecheck
+test: lint typecheck ui browser-deps
 	$(BIN)/pytest -q $(PYTEST_ARGS)
 
 ## unit: only the tests that need no broker

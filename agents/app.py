@@ -1,16 +1,19 @@
 """Build a worker from Settings: the Faust app, its topics and tables, the processing agent, the timer
-service and the `/metrics` page.
+service, the `/metrics` page and the HTTP API (agents/api).
 
 Every call builds a fresh app, so tests and benchmarks can run several apps with their own ids and topics.
 """
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from typing import Any
 
 import faust
 
+from agents.api import register_api
+from agents.api.config import ApiConfig
 from agents.definitions import DefinitionCache
 from agents.metrics import Metrics
 from agents.processor import EventProcessor, Outputs
@@ -94,5 +97,7 @@ def build_worker(settings: Settings) -> Worker:
     @app.page("/metrics")
     async def metrics_page(web: Any, request: Any) -> Any:
         return web.text(metrics.render(), content_type="text/plain; version=0.0.4")
+
+    register_api(app, settings, definitions, ApiConfig.from_env(os.environ))
 
     return Worker(app=app, topics=topics, processor=processor, timer_service=timer_service, metrics=metrics)

@@ -1,5 +1,6 @@
 """The accuracy oracle: what the streaming system should have emitted, and how far it was from that.
 
+The replays live in engine/simulate.py (pure; the API's simulate and backtest use them too):
 - ``expected_actions`` replays each contact's events exactly as they were delivered (the `events` topic,
   timer wake-ups included) through ``engine.step`` in-process, as the runtime does per event.
 - ``simulate`` needs no recorded wake-ups: it fires each pending timer itself, in due order, before the
@@ -9,23 +10,31 @@
 
 from __future__ import annotations
 
-import heapq
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any
 
 import orjson
 
 from engine.parser import parse_text
-from engine.pending import pending_timers
-from engine.step import TIMER_EVENT, step
-from engine.types import ContactState, Event
+from engine.simulate import (
+    ContactReplay,
+    Simulation,
+    TimedReplay,
+    expected_actions,
+    simulate,
+    timer_event,
+)
 from engine.workflows import WorkflowSet
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples" / "workflows"
 EXAMPLE_LIMIT = 10  # action ids kept per problem kind, to show what went wrong
 Action = dict[str, Any]
+__all__ = [
+    "ContactReplay", "Simulation", "TimedReplay", "compare", "example_workflows", "expected_actions",
+    "load_workflows", "simulate", "timer_event",
+]  # fmt: skip
 
 
 def load_workflows(paths: Iterable[Path]) -> WorkflowSet:
@@ -39,106 +48,6 @@ def example_workflows(*names: str) -> WorkflowSet:
     """The shipped examples (all of them, or those named)."""
     paths = [EXAMPLES / f"{name}.yaml" for name in names] if names else list(EXAMPLES.glob("*.yaml"))
     return load_workflows(paths)
-
-
-class ContactReplay:
-    """One contact's state driven through engine.step, collecting actions and the timers it expects."""
-
-    def __init__(self, workflows: WorkflowSet) -> None:
-        self.workflows = workflows
-        self.state: ContactState | None = None
-        self.actions: list[Action] = []
-        self.failures = 0
-
-    def apply(self, event: Event) -> None:
-        try:
-            result = step(self.state, event, self.workflows, event["ts"])
-        except Exception:  # the runtime dead-letters the event and keeps the state; so do we
-            self.failures += 1
-            return
-        self.state = result.state
-        self.actions.extend(result.actions)
-
-
-def expected_actions(
-    events_by_contact: Mapping[str, Sequence[Event]], workflows: WorkflowSet
-) -> list[Action]:
-    """Every action the runtime should have emitted for these per-contact sequences (arrival order,
-    `timer.fired` included), contact by contact in id order."""
-    out: list[Action] = []
-    for contact in sorted(events_by_contact):
-        replay = ContactReplay(workflows)
-        for event in events_by_contact[contact]:
-            replay.apply(event)
-        out.extend(replay.actions)
-    return out
-
-
-def timer_event(contact_id: str, due: int, token: str, kind: str) -> Event:
-    """A wake-up as the timer service produces it, fired exactly at its due time."""
-    return {
-        "event_id": f"timer:{token}",
-        "contact_id": contact_id,
-        "type": TIMER_EVENT,
-        "ts": due,
-        "properties": {"token": token, "due": due, "kind": kind, "fired_at": due},
-    }
-
-
-class TimedReplay(ContactReplay):
-    """A ContactReplay that also plays the timer service: every timer the state expects is queued, and
-    ``run_until`` fires those due by then, in (due, token) order, as `timer.fired` at their due time."""
-
-    def __init__(self, workflows: WorkflowSet, contact_id: str) -> None:
-        super().__init__(workflows)
-        self.contact_id = contact_id
-        self.delivered: list[Event] = []
-        self.queue: list[tuple[int, str, str]] = []  # (due, token, kind)
-        self.queued: set[str] = set()
-        self.fired = 0
-
-    def apply(self, event: Event) -> None:
-        super().apply(event)
-        self.delivered.append(event)
-        for due, token, kind in pending_timers(self.state):
-            if token not in self.queued:
-                self.queued.add(token)
-                heapq.heappush(self.queue, (due, token, kind))
-
-    def run_until(self, moment: int) -> None:
-        while self.queue and self.queue[0][0] <= moment:
-            due, token, kind = heapq.heappop(self.queue)
-            # A token the state no longer expects would only be ignored by step(): skip it.
-            if any(token == pending[1] for pending in pending_timers(self.state)):
-                self.fired += 1
-                self.apply(timer_event(self.contact_id, due, token, kind))
-
-
-class Simulation(NamedTuple):
-    actions: list[Action]
-    delivered: dict[str, list[Event]]  # per contact, what was fed to step (wake-ups included)
-    timers_fired: int
-
-
-def simulate(events: Iterable[Event], workflows: WorkflowSet, until: int) -> Simulation:
-    """Run the events (in the given order per contact) with timer wake-ups interleaved by time: a timer
-    due at or before an event's ts fires first; the remaining ones fire up to ``until`` (inclusive)."""
-    by_contact: dict[str, list[Event]] = {}
-    for event in events:
-        by_contact.setdefault(event["contact_id"], []).append(event)
-    actions: list[Action] = []
-    delivered: dict[str, list[Event]] = {}
-    fired = 0
-    for contact in sorted(by_contact):
-        replay = TimedReplay(workflows, contact)
-        for event in by_contact[contact]:
-            replay.run_until(event["ts"])
-            replay.apply(event)
-        replay.run_until(until)
-        actions.extend(replay.actions)
-        delivered[contact] = replay.delivered
-        fired += replay.fired
-    return Simulation(actions, delivered, fired)
 
 
 # -- comparison ---------------------------------------------------------------------------------------

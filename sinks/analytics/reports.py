@@ -93,6 +93,16 @@ REPORTS: dict[str, Report] = {
             """,
         ),
         Report(
+            "events",
+            "recorded contact events since `since_ms`, in each contact's arrival order (for backtests)",
+            """
+            SELECT event_id, contact_id, type, toUnixTimestamp64Milli(ts) AS ts_ms, properties
+            FROM events FINAL
+            WHERE ts >= fromUnixTimestamp64Milli({since_ms:Int64}, 'UTC') AND type != 'timer.fired'
+            ORDER BY contact_id, kafka_partition, kafka_offset
+            """,
+        ),
+        Report(
             "tables",
             "rows per table as stored, and distinct natural ids (their difference awaits a merge)",
             """

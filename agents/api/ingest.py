@@ -1,0 +1,46 @@
+"""POST /v1/events: check a single event or a batch against the event contract, all or nothing."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+
+from engine.events import Limits, Malformed, validate_event
+from engine.types import Event
+
+
+def event_documents(body: Any) -> list[Any] | None:
+    """The list of event documents in a body: one event object, a JSON array, or {"events": [...]}."""
+    if isinstance(body, list):
+        return body
+    if isinstance(body, dict):
+        if set(body) == {"events"}:
+            events = body["events"]
+            return events if isinstance(events, list) else None
+        return [body]
+    return None
+
+
+def check_events(documents: list[Any], limits: Limits) -> tuple[list[Event], list[dict[str, Any]]]:
+    """Every valid event, and one error per bad document ({index, reason, detail}); the caller sends
+    nothing unless the error list is empty."""
+    events: list[Event] = []
+    errors: list[dict[str, Any]] = []
+    for index, doc in enumerate(documents):
+        problem = _check_one(doc, limits)
+        if isinstance(problem, Malformed):
+            errors.append({"index": index, "reason": problem.reason, "detail": problem.detail})
+        else:
+            events.append(problem)
+    return events, errors
+
+
+def _check_one(doc: Any, limits: Limits) -> Event | Malformed:
+    if not isinstance(doc, dict):
+        return Malformed("not_object", f"JSON {type(doc).__name__} where an event object was expected")
+    size = len(orjson.dumps(doc))
+    if size > limits.max_bytes:
+        return Malformed("oversized", f"{size} bytes is over the limit of {limits.max_bytes}")
+    contact = doc.get("contact_id")
+    return validate_event(doc, contact.encode() if isinstance(contact, str) else b"", limits)

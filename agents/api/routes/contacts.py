@@ -1,0 +1,39 @@
+"""GET /v1/contacts/{id}: the contact's state from the contacts table's changelog (what the worker has
+durably written, whichever worker owns the contact), and its recent step records from `analytics`.
+
+Only the partition the contact's key maps to is read, in both topics.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+from aiohttp import web
+
+from agents.api.contact_view import contact_json
+from agents.api.context import context_of
+from agents.api.http import json_response
+from agents.api.kafka_io import partition_for
+from tables.codec import decode_state
+
+
+async def get_contact(request: web.Request) -> web.Response:
+    ctx = context_of(request)
+    contact_id = request.match_info["id"]
+    key = contact_id.encode()
+    partition = partition_for(key, ctx.partitions)
+    state = None
+    for _, value, _ in await ctx.kafka.read(ctx.contacts_changelog, partition, key):
+        state = decode_state(value) if value is not None else None
+    steps: list[dict[str, Any]] = [
+        orjson.loads(value)
+        for _, value, _ in await ctx.kafka.read(ctx.analytics_topic, partition, key)
+        if value is not None
+    ]
+    source = f"changelog:{ctx.contacts_changelog}/{partition}"
+    return json_response(contact_json(contact_id, state, steps, source))
+
+
+def add_routes(router: web.UrlDispatcher) -> None:
+    router.add_get("/v1/contacts/{id}", get_contact)

@@ -1,0 +1,100 @@
+"""POST /v1/workflows/{id}/simulate and /backtest: run a draft offline; nothing is sent."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+from aiohttp import web
+
+from agents.api.analytics_client import fetch_report
+from agents.api.context import ApiContext, context_of
+from agents.api.exceptions import ApiError
+from agents.api.http import json_response, read_json
+from agents.api.routes.workflows import stored_definition
+from agents.api.trials import run_trial, scripted_events, trial_workflows
+from engine.durations import DAY
+from engine.events import Limits, decode_event
+from engine.types import Event
+
+RECORDED_EVENTS_REPORT = "events"  # asked of the analytics writer; the `events` topic when it has none
+MAX_BACKTEST_DAYS = 90
+
+
+async def simulate(request: web.Request) -> web.Response:
+    ctx = context_of(request)
+    body = await read_json(request, ctx.config.max_body_bytes)
+    definition = await _definition(request, body)
+    start = body.get("start", ctx.clock()) if isinstance(body, dict) else ctx.clock()
+    if not isinstance(start, int) or isinstance(start, bool):
+        raise ApiError(400, "bad_script", "`start` is epoch milliseconds")
+    events, until = scripted_events(body, start)
+    result = run_trial(trial_workflows(definition), events, until)
+    return json_response({"workflow_id": definition.get("id"), "start": start, **result})
+
+
+async def backtest(request: web.Request) -> web.Response:
+    ctx = context_of(request)
+    body = await read_json(request, ctx.config.max_body_bytes, required=False) or {}
+    if not isinstance(body, dict):
+        raise ApiError(400, "bad_body", 'send {"days": N} (and optionally "definition")')
+    days = body.get("days", 7)
+    if not isinstance(days, int) or isinstance(days, bool) or not 1 <= days <= MAX_BACKTEST_DAYS:
+        raise ApiError(400, "bad_days", f"`days` is a whole number from 1 to {MAX_BACKTEST_DAYS}")
+    definition = await _definition(request, body)
+    workflows = trial_workflows(definition)
+    now = ctx.clock()
+    since = now - days * DAY
+    events, source = await recorded_events(ctx, since)
+    result = run_trial(workflows, events, now)
+    return json_response(
+        {"workflow_id": definition.get("id"), "days": days, "since": since, "source": source, **result}
+    )
+
+
+async def recorded_events(ctx: ApiContext, since: int) -> tuple[list[Event], str]:
+    """Events with ts >= since, per contact in arrival order: from the analytics store when its writer
+    serves the `events` report, else from the `events` topic itself."""
+    try:
+        report = await fetch_report(
+            ctx.config.analytics_url, ctx.config.token, RECORDED_EVENTS_REPORT, {"since_ms": since}
+        )
+    except ApiError:
+        return await _events_from_topic(ctx, since), "kafka"
+    columns = report["columns"]
+    rows = [dict(zip(columns, row, strict=False)) for row in report["rows"]]
+    return [_event_from_row(row) for row in rows if int(row["ts_ms"]) >= since], "analytics"
+
+
+def _event_from_row(row: dict[str, Any]) -> Event:
+    properties = row.get("properties") or "{}"
+    return {
+        "event_id": str(row["event_id"]),
+        "contact_id": str(row["contact_id"]),
+        "type": str(row["type"]),
+        "ts": int(row["ts_ms"]),
+        "properties": orjson.loads(properties) if isinstance(properties, str) else dict(properties),
+    }
+
+
+async def _events_from_topic(ctx: ApiContext, since: int) -> list[Event]:
+    limits = Limits(max_bytes=ctx.max_event_bytes, max_ts=ctx.clock() + DAY)
+    out: list[Event] = []
+    for key, value, _ in await ctx.kafka.read(ctx.events_topic):
+        event = decode_event(value, key, limits)
+        if isinstance(event, dict) and event["ts"] >= since and event["type"] != "timer.fired":
+            out.append(event)
+    return out
+
+
+async def _definition(request: web.Request, body: Any) -> dict[str, Any]:
+    if isinstance(body, dict) and "definition" in body:
+        if not isinstance(body["definition"], dict):
+            raise ApiError(400, "bad_definition", "`definition` must be an object")
+        return dict(body["definition"])
+    return await stored_definition(request)
+
+
+def add_routes(router: web.UrlDispatcher) -> None:
+    router.add_post("/v1/workflows/{id}/simulate", simulate)
+    router.add_post("/v1/workflows/{id}/backtest", backtest)

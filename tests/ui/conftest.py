@@ -1,0 +1,3 @@
+from tests.agents.api.fixtures import api_worker
+
+__all__ = ["api_worker"]

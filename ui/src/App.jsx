@@ -1,0 +1,385 @@
+// The builder: palette, canvas (React Flow), config panel, validation overlay, simulate/backtest panes,
+// publishing with a version note, version history, live per-node counts and the contact path.
+import React, { useCallback, useEffect, useMemo, useRef, useState } from "react";
+import { ReactFlow, ReactFlowProvider, Background, Controls, useReactFlow } from "@xyflow/react";
+import { call, setToken, token } from "./api.js";
+import { NODE_TYPES, TRIGGER, positionsOf, references, setPath } from "./graph.js";
+import ConfigPanel from "./ConfigPanel.jsx";
+import FlowNode from "./FlowNode.jsx";
+
+const nodeTypes = { sy: FlowNode };
+const DEFAULTS = {
+  wait: { duration: "1h" },
+  wait_for: {},
+  branch: { branches: [{ when: "true", next: "" }], default: "" },
+  split: { arms: [{ name: "a", weight: 50, next: "" }, { name: "b", weight: 50, next: "" }] },
+  action: { action: "send_email", params: { template: "hello" } },
+  goal: {},
+  exit: {},
+};
+const SAMPLE_SCRIPT = {
+  horizon: "7d",
+  contacts: [{ contact_id: "sample-1", events: [{ type: "cart.created", properties: { cart_id: "k1" } }] }],
+};
+
+function emptyDefinition(id) {
+  return { id, name: id, status: "draft", nodes: {}, layout: {} };
+}
+
+function cleanForSave(definition) {
+  const { version, status, ...rest } = definition;
+  return rest;
+}
+
+function Builder() {
+  const flow = useReactFlow();
+  const [workflowId, setWorkflowId] = useState("my_workflow");
+  const [definition, setDefinition] = useState(emptyDefinition("my_workflow"));
+  const [schema, setSchema] = useState(null);
+  const [templates, setTemplates] = useState([]);
+  const [issues, setIssues] = useState([]);
+  const [selected, setSelected] = useState(null);
+  const [summary, setSummary] = useState(null);
+  const [stats, setStats] = useState(null);
+  const [note, setNote] = useState("");
+  const [message, setMessage] = useState("");
+  const [pane, setPane] = useState("issues");
+  const [script, setScript] = useState(JSON.stringify(SAMPLE_SCRIPT, null, 1));
+  const [trial, setTrial] = useState(null);
+  const [days, setDays] = useState(7);
+  const [contactId, setContactId] = useState("");
+  const [contact, setContact] = useState(null);
+  const [tokenText, setTokenText] = useState(token());
+  const counter = useRef(1);
+
+  useEffect(() => {
+    call("GET", "/v1/schema/workflow").then((r) => r.ok && setSchema(r.data));
+    call("GET", "/v1/templates").then((r) => r.ok && setTemplates(r.data.templates));
+  }, [tokenText]);
+
+  // validation overlay: every change is validated by the API (debounced)
+  useEffect(() => {
+    const timer = setTimeout(async () => {
+      const r = await call("POST", `/v1/workflows/${encodeURIComponent(workflowId)}/validate`, { definition });
+      if (r.ok) setIssues(r.data.issues);
+    }, 250);
+    return () => clearTimeout(timer);
+  }, [definition, workflowId]);
+
+  const refreshSummary = useCallback(async (id) => {
+    const r = await call("GET", `/v1/workflows/${encodeURIComponent(id)}`);
+    setSummary(r.ok ? r.data : null);
+    return r;
+  }, []);
+
+  // live per-node counts once a version is published
+  useEffect(() => {
+    if (!summary || summary.status === "draft") return undefined;
+    let stop = false;
+    const poll = async () => {
+      const r = await call("GET", `/v1/workflows/${encodeURIComponent(workflowId)}/stats`);
+      if (!stop && r.ok) setStats(r.data);
+    };
+    poll();
+    const timer = setInterval(poll, 1500);
+    return () => {
+      stop = true;
+      clearInterval(timer);
+    };
+  }, [summary, workflowId]);
+
+  const positions = useMemo(() => positionsOf(definition), [definition]);
+  const pathNodes = useMemo(() => {
+    const steps = contact?.trace || [];
+    return new Set(steps.filter((s) => s.workflow_id === workflowId && s.node_id).map((s) => s.node_id));
+  }, [contact, workflowId]);
+
+  const { nodes, edges } = useMemo(() => {
+    const all = { ...(definition.nodes || {}) };
+    const ids = new Set(Object.keys(all));
+    const entries = [];
+    if (definition.trigger) entries.push([TRIGGER, { type: "trigger", start: definition.start }]);
+    entries.push(...Object.entries(all));
+    const outNodes = [];
+    const outEdges = [];
+    for (const [id, node] of entries) {
+      const refs = references(id, node);
+      const broken = refs.filter((r) => r.target && !ids.has(r.target));
+      const nodeIssues = id === TRIGGER
+        ? issues.filter((i) => i.severity === "error" && (i.field.startsWith("trigger") || i.field === "start"))
+        : issues.filter((i) => i.node === id);
+      const label = id === TRIGGER ? (Array.isArray(definition.trigger) ? "several" : definition.trigger?.event || "?") : id;
+      outNodes.push({
+        id,
+        type: "sy",
+        position: positions[id] || { x: 0, y: 0 },
+        selected: selected === id,
+        data: {
+          kind: node.type, label, refs, issues: nodeIssues, broken,
+          counts: stats?.nodes?.[id] || (stats && id !== TRIGGER ? { reached: 0, live: 0 } : null),
+          onPath: pathNodes.has(id),
+        },
+      });
+      for (const ref of refs) {
+        if (ref.target && ids.has(ref.target)) {
+          outEdges.push({
+            id: `${id}:${ref.field}`, source: id, sourceHandle: ref.field, target: ref.target, label: ref.label,
+            animated: pathNodes.has(id) && pathNodes.has(ref.target),
+            className: pathNodes.has(id) && pathNodes.has(ref.target) ? "on-path" : "",
+          });
+        }
+      }
+    }
+    return { nodes: outNodes, edges: outEdges };
+  }, [definition, positions, issues, selected, stats, pathNodes]);
+
+  const update = (change) => setDefinition((d) => change(d));
+
+  const onDrop = (event) => {
+    event.preventDefault();
+    const kind = event.dataTransfer.getData("application/x-switchyard-node");
+    if (!kind) return;
+    const position = flow.screenToFlowPosition({ x: event.clientX, y: event.clientY });
+    if (kind === "trigger") {
+      update((d) => ({ ...d, trigger: d.trigger || { event: "" }, layout: { ...d.layout, [TRIGGER]: position } }));
+      setSelected(TRIGGER);
+      return;
+    }
+    let id = `${kind}_${counter.current++}`;
+    while (definition.nodes[id]) id = `${kind}_${counter.current++}`;
+    update((d) => ({
+      ...d,
+      nodes: { ...d.nodes, [id]: { type: kind, ...structuredClone(DEFAULTS[kind]) } },
+      layout: { ...d.layout, [id]: position },
+    }));
+    setSelected(id);
+  };
+
+  const onNodesChange = (changes) => {
+    for (const change of changes) {
+      if (change.type === "position" && change.position) {
+        update((d) => ({ ...d, layout: { ...positionsOf(d), ...d.layout, [change.id]: change.position } }));
+      }
+      if (change.type === "select" && change.selected) setSelected(change.id);
+    }
+  };
+
+  const onConnect = ({ source, sourceHandle, target }) => {
+    if (source === TRIGGER) return update((d) => ({ ...d, start: target }));
+    update((d) => ({ ...d, nodes: { ...d.nodes, [source]: setPath(d.nodes[source], sourceHandle, target) } }));
+  };
+
+  const loadDefinition = (loaded) => {
+    setDefinition(loaded);
+    setWorkflowId(loaded.id);
+    setSelected(null);
+    setStats(null);
+    refreshSummary(loaded.id);
+  };
+
+  const openWorkflow = async () => {
+    const r = await refreshSummary(workflowId);
+    if (r.ok) {
+      const latest = r.data.definitions[r.data.definitions.length - 1];
+      setDefinition(latest);
+      setMessage(`opened ${workflowId} v${latest.version}`);
+    } else {
+      setDefinition(emptyDefinition(workflowId));
+      setMessage(`new workflow ${workflowId}`);
+    }
+  };
+
+  const saveDraft = async () => {
+    const body = { ...cleanForSave(definition), id: workflowId };
+    let r = await call("PUT", `/v1/workflows/${encodeURIComponent(workflowId)}/draft`, body);
+    if (r.status === 404) r = await call("POST", "/v1/workflows", body);
+    setMessage(r.ok ? `draft v${r.data.definition.version} saved` : `save failed: ${r.data.message}`);
+    if (r.ok) setSummary(r.data);
+    return r;
+  };
+
+  const publish = async () => {
+    const saved = await saveDraft();
+    if (!saved.ok) return;
+    const r = await call("POST", `/v1/workflows/${encodeURIComponent(workflowId)}/publish`, { note });
+    setMessage(r.ok ? `published v${r.data.version}` : `publish refused: ${r.data.message}`);
+    if (r.ok) {
+      setSummary(r.data);
+      setDefinition(r.data.definition);
+      setPane("history");
+    }
+  };
+
+  const setStatus = async (change) => {
+    const r = await call("POST", `/v1/workflows/${encodeURIComponent(workflowId)}/${change}`);
+    setMessage(r.ok ? `${workflowId} is ${r.data.status}` : r.data.message);
+    if (r.ok) setSummary(r.data);
+  };
+
+  const runSimulation = async () => {
+    let parsed;
+    try {
+      parsed = JSON.parse(script);
+    } catch {
+      return setMessage("the script is not JSON");
+    }
+    const r = await call("POST", `/v1/workflows/${encodeURIComponent(workflowId)}/simulate`, { ...parsed, definition });
+    setTrial(r.ok ? r.data : { error: r.data.message });
+  };
+
+  const runBacktest = async () => {
+    const r = await call("POST", `/v1/workflows/${encodeURIComponent(workflowId)}/backtest`, { days: Number(days), definition });
+    setTrial(r.ok ? r.data : { error: r.data.message });
+  };
+
+  const lookUpContact = async () => {
+    const r = await call("GET", `/v1/contacts/${encodeURIComponent(contactId)}`);
+    setContact(r.ok ? r.data : null);
+  };
+
+  const errors = issues.filter((i) => i.severity === "error");
+
+  return (
+    <div className="app">
+      <header className="toolbar">
+        <strong>Switchyard builder</strong>
+        <input data-testid="workflow-id" value={workflowId} onChange={(e) => setWorkflowId(e.target.value)} />
+        <button data-testid="open" onClick={openWorkflow}>Open</button>
+        <select data-testid="template" value="" onChange={(e) => {
+          const t = templates.find((x) => x.name === e.target.value);
+          if (t) loadDefinition({ ...t.definition, status: "draft" });
+        }}>
+          <option value="">Start from a template…</option>
+          {templates.map((t) => <option key={t.name} value={t.name}>{t.title}</option>)}
+        </select>
+        <button data-testid="save" onClick={saveDraft}>Save draft</button>
+        <input data-testid="version-note" placeholder="version note" value={note} onChange={(e) => setNote(e.target.value)} />
+        <button data-testid="publish" onClick={publish} disabled={errors.length > 0}>Publish</button>
+        <button onClick={() => setStatus("pause")}>Pause</button>
+        <button onClick={() => setStatus("resume")}>Resume</button>
+        <button onClick={() => setStatus("archive")}>Archive</button>
+        <input className="token" placeholder="API token" value={tokenText}
+          onChange={(e) => { setTokenText(e.target.value); setToken(e.target.value); }} />
+        <span className="message" data-testid="message">{message}</span>
+      </header>
+      <div className="main">
+        <nav className="panel palette" data-testid="palette">
+          <h3>Palette</h3>
+          {NODE_TYPES.map((kind) => (
+            <div key={kind} className={`palette-item kind-${kind}`} draggable data-testid={`palette-${kind}`}
+              onDragStart={(e) => {
+                e.dataTransfer.setData("application/x-switchyard-node", kind);
+                e.dataTransfer.effectAllowed = "move";
+              }}>
+              {kind}
+            </div>
+          ))}
+          <h3>Validation</h3>
+          <div data-testid="validation-summary" className={errors.length ? "bad" : "good"}>
+            {errors.length ? `${errors.length} error(s)` : "valid"}
+          </div>
+        </nav>
+        <div className="canvas" data-testid="canvas" onDragOver={(e) => { e.preventDefault(); e.dataTransfer.dropEffect = "move"; }} onDrop={onDrop}>
+          <ReactFlow nodes={nodes} edges={edges} nodeTypes={nodeTypes} onNodesChange={onNodesChange}
+            onConnect={onConnect} onPaneClick={() => setSelected(null)} fitView={false}
+            defaultViewport={{ x: 0, y: 0, zoom: 1 }} deleteKeyCode={null}>
+            <Background />
+            <Controls />
+          </ReactFlow>
+        </div>
+        <ConfigPanel schema={schema} definition={definition} selected={selected} issues={issues}
+          onNodeChange={(id, name, value) => update((d) => ({ ...d, nodes: { ...d.nodes, [id]: setPath(d.nodes[id], name, value) } }))}
+          onTriggerChange={(trigger, start) => update((d) => ({ ...d, trigger, start: start === undefined ? d.start : start }))}
+          onRename={(old, fresh) => update((d) => {
+            if (!fresh || d.nodes[fresh]) return d;
+            const text = JSON.stringify({ ...d.nodes, [fresh]: d.nodes[old] }).replaceAll(`"${old}"`, `"${fresh}"`);
+            const nodesOut = JSON.parse(text);
+            delete nodesOut[old];
+            setSelected(fresh);
+            return { ...d, nodes: nodesOut, start: d.start === old ? fresh : d.start, layout: { ...d.layout, [fresh]: d.layout?.[old] } };
+          })}
+          onDelete={(id) => {
+            update((d) => {
+              if (id === TRIGGER) { const { trigger, start, ...rest } = d; return rest; }
+              const { [id]: _gone, ...rest } = d.nodes;
+              return { ...d, nodes: rest };
+            });
+            setSelected(null);
+          }} />
+      </div>
+      <footer className="panes">
+        <div className="tabs">
+          {["issues", "simulate", "backtest", "history", "contact"].map((p) => (
+            <button key={p} data-testid={`tab-${p}`} className={pane === p ? "active" : ""} onClick={() => setPane(p)}>{p}</button>
+          ))}
+          {stats && <span className="funnel" data-testid="funnel">entered {stats.entered} · goals {stats.goals} · conversion {stats.conversion == null ? "–" : `${Math.round(stats.conversion * 100)}%`}</span>}
+        </div>
+        {pane === "issues" && (
+          <ul data-testid="issues">
+            {issues.map((i, k) => (
+              <li key={k} className={i.severity} onClick={() => i.node && setSelected(i.node)}>
+                {i.node ? `${i.node}: ` : ""}{i.message}{i.hint ? ` (${i.hint})` : ""}
+              </li>
+            ))}
+            {!issues.length && <li className="muted">no issues</li>}
+          </ul>
+        )}
+        {(pane === "simulate" || pane === "backtest") && (
+          <div className="trial">
+            {pane === "simulate" ? (
+              <>
+                <textarea data-testid="script" rows={5} value={script} onChange={(e) => setScript(e.target.value)} />
+                <button data-testid="run-simulate" onClick={runSimulation}>Simulate</button>
+              </>
+            ) : (
+              <>
+                <label>days <input data-testid="backtest-days" type="number" value={days} onChange={(e) => setDays(e.target.value)} /></label>
+                <button data-testid="run-backtest" onClick={runBacktest}>Backtest</button>
+              </>
+            )}
+            {trial && (
+              <div data-testid="trial-result">
+                {trial.error ? <p className="bad">{trial.error}</p> : (
+                  <>
+                    <p>{trial.events} events, {trial.actions.length} actions{trial.source ? ` (from ${trial.source})` : ""}</p>
+                    <ul>{trial.actions.map((a) => <li key={a.action_id}>{a.contact_id}: {a.node_id} → {a.type}</li>)}</ul>
+                    <p className="muted">{Object.entries(trial.node_counts).map(([n, c]) => `${n}: ${Object.entries(c).map(([t, v]) => `${t} ${v}`).join(", ")}`).join(" | ")}</p>
+                  </>
+                )}
+              </div>
+            )}
+          </div>
+        )}
+        {pane === "history" && (
+          <table data-testid="history">
+            <tbody>
+              {(summary?.versions || []).map((v) => (
+                <tr key={v.version}><td>v{v.version}</td><td>{v.status}</td><td>{v.note}</td></tr>
+              ))}
+            </tbody>
+          </table>
+        )}
+        {pane === "contact" && (
+          <div className="contact">
+            <input data-testid="contact-id" placeholder="contact id" value={contactId} onChange={(e) => setContactId(e.target.value)} />
+            <button data-testid="lookup" onClick={lookUpContact}>Look up</button>
+            {contact && (
+              <div data-testid="contact-result">
+                {contact.found ? `${contact.runs.length} live run(s): ${contact.runs.map((r) => `${r.workflow_id} at ${r.node}`).join(", ")}` : "not found"}
+                <ol>{contact.trace.map((s, k) => <li key={k}>{s.workflow_id} {s.node_id || ""} {s.transition} {s.reason}</li>)}</ol>
+              </div>
+            )}
+          </div>
+        )}
+      </footer>
+    </div>
+  );
+}
+
+export default function App() {
+  return (
+    <ReactFlowProvider>
+      <Builder />
+    </ReactFlowProvider>
+  );
+}

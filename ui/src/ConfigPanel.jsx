@@ -1,0 +1,124 @@
+// The configuration panel of the selected node, generated from the workflow JSON Schema
+// ($defs/<type>_node); issues whose field points into a property are shown under that property.
+import React from "react";
+import { TRIGGER } from "./graph.js";
+
+const NODE_REF = "^[A-Za-z_][A-Za-z0-9_\\-]*$";
+const SKIP = new Set(["type", "layout"]);
+
+function kindOf(prop) {
+  if (!prop) return "json";
+  if (prop.enum) return "enum";
+  if (prop.pattern === NODE_REF) return "node";
+  if (prop.oneOf) return "text"; // durations: "2h" or ms
+  const t = Array.isArray(prop.type) ? prop.type[0] : prop.type;
+  if (t === "string") return "text";
+  if (t === "integer" || t === "number") return "number";
+  return "json";
+}
+
+function Field({ name, prop, value, required, nodeIds, issues, onChange }) {
+  const kind = kindOf(prop);
+  const id = `field-${name}`;
+  let input;
+  if (kind === "enum" || kind === "node") {
+    const options = kind === "enum" ? prop.enum : nodeIds;
+    input = (
+      <select id={id} data-testid={id} value={value ?? ""} onChange={(e) => onChange(e.target.value || undefined)}>
+        <option value="">—</option>
+        {options.map((o) => (
+          <option key={o} value={o}>{o}</option>
+        ))}
+      </select>
+    );
+  } else if (kind === "json") {
+    input = (
+      <textarea
+        id={id}
+        data-testid={id}
+        rows={3}
+        defaultValue={value === undefined ? "" : JSON.stringify(value, null, 1)}
+        onBlur={(e) => {
+          const text = e.target.value.trim();
+          if (!text) return onChange(undefined);
+          try {
+            onChange(JSON.parse(text));
+          } catch {
+            e.target.classList.add("bad-json");
+          }
+        }}
+      />
+    );
+  } else {
+    input = (
+      <input
+        id={id}
+        data-testid={id}
+        value={value ?? ""}
+        onChange={(e) => {
+          const raw = e.target.value;
+          onChange(kind === "number" && raw !== "" && !isNaN(Number(raw)) ? Number(raw) : raw || undefined);
+        }}
+      />
+    );
+  }
+  return (
+    <label className={`field ${issues.length ? "has-issue" : ""}`}>
+      <span>
+        {name}
+        {required ? " *" : ""}
+      </span>
+      {input}
+      {issues.map((issue, i) => (
+        <em key={i} className="field-issue" data-testid={`issue-${name}`}>
+          {issue.message}
+        </em>
+      ))}
+    </label>
+  );
+}
+
+export default function ConfigPanel({ schema, definition, selected, issues, onNodeChange, onTriggerChange, onRename, onDelete }) {
+  if (!selected) return <aside className="panel config"><p className="muted">Select a node to configure it.</p></aside>;
+  const nodeIds = Object.keys(definition.nodes || {});
+  if (selected === TRIGGER) {
+    const trigger = Array.isArray(definition.trigger) ? definition.trigger[0] || {} : definition.trigger || {};
+    const mine = issues.filter((i) => i.field.startsWith("trigger") || i.field === "start");
+    return (
+      <aside className="panel config" data-testid="config-panel">
+        <h3>trigger</h3>
+        {["event", "filter"].map((name) => (
+          <Field key={name} name={name} prop={{ type: "string" }} value={trigger[name]} required={name === "event"}
+            nodeIds={nodeIds} issues={mine.filter((i) => i.field.startsWith(`trigger.${name}`))}
+            onChange={(v) => onTriggerChange({ ...trigger, [name]: v })} />
+        ))}
+        <Field name="start" prop={{ pattern: NODE_REF }} value={definition.start} required nodeIds={nodeIds}
+          issues={mine.filter((i) => i.field === "start")} onChange={(v) => onTriggerChange(trigger, v)} />
+      </aside>
+    );
+  }
+  const node = definition.nodes[selected];
+  const nodeSchema = schema?.$defs?.[`${node.type}_node`] || { properties: {} };
+  const required = new Set(nodeSchema.required || []);
+  const prefix = `nodes.${selected}`;
+  const mine = issues.filter((i) => i.node === selected);
+  return (
+    <aside className="panel config" data-testid="config-panel">
+      <h3>
+        {node.type}: <input key={selected} className="rename" data-testid="node-id" defaultValue={selected}
+          onBlur={(e) => e.target.value !== selected && onRename(selected, e.target.value)} />
+      </h3>
+      {Object.entries(nodeSchema.properties || {})
+        .filter(([name]) => !SKIP.has(name))
+        .map(([name, prop]) => (
+          <Field key={`${selected}-${name}`} name={name} prop={prop} value={node[name]} required={required.has(name)}
+            nodeIds={nodeIds.filter((n) => n !== selected)}
+            issues={mine.filter((i) => i.field === `${prefix}.${name}` || i.field.startsWith(`${prefix}.${name}.`))}
+            onChange={(v) => onNodeChange(selected, name, v)} />
+        ))}
+      {mine.filter((i) => !Object.keys(nodeSchema.properties || {}).some((n) => i.field.startsWith(`${prefix}.${n}`)))
+        .map((i, k) => <em key={k} className="field-issue" data-testid="issue-node">{i.message}</em>)}
+      <button className="danger" data-testid="delete-node" onClick={() => onDelete(selected)}>Delete node</button>
+    </aside>
+  );
+}
