@@ -6,6 +6,7 @@ Every call builds a fresh app, so tests and benchmarks can run several apps with
 
 from __future__ import annotations
 
+import logging
 import os
 from dataclasses import dataclass
 from typing import Any
@@ -17,6 +18,7 @@ from agents.api.config import ApiConfig
 from agents.definitions import DefinitionCache
 from agents.metrics import Metrics
 from agents.processor import EventProcessor, Outputs
+from agents.scoring import Predictions
 from agents.timers import TimerService
 from agents.topics import WORKFLOWS, Topics, declare_topics
 from engine.events import Limits
@@ -69,6 +71,7 @@ def build_worker(settings: Settings) -> Worker:
     contacts = DirectTable(app, define_contacts_table(app, settings.partitions))
     timers = TimerStore(DirectTable(app, define_timers_table(app, settings.partitions)))
     definitions = DefinitionCache(settings.bootstrap, settings.topic(WORKFLOWS))
+    predictions = Predictions(settings.state_dir / settings.app_id / "ml") if settings.ml else None
     timer_service = TimerService(app, timers, topics.events.get_topic_name(), metrics)
     processor = EventProcessor(
         app=app,
@@ -77,12 +80,14 @@ def build_worker(settings: Settings) -> Worker:
         timer_service=timer_service,
         definitions=definitions,
         outputs=Outputs(
+            events=topics.events.get_topic_name(),
             dlq=topics.dlq.get_topic_name(),
             analytics=topics.analytics.get_topic_name(),
             actions={channel: topic.get_topic_name() for channel, topic in topics.actions.items()},
         ),
         limits=Limits(max_bytes=settings.max_event_bytes),
         metrics=metrics,
+        predictions=predictions,
     )
 
     async def process_events(stream: Any) -> None:
@@ -93,6 +98,19 @@ def build_worker(settings: Settings) -> Worker:
     app.agent(topics.events, name="process_events", concurrency=1)(process_events)
     app.task(timer_service.run)
     app.task(definitions.run)
+    if predictions is not None:
+        async def checkpoint_models() -> None:
+            predictions.save()
+
+        async def save_models(sender: Any, /, *args: Any, signal: Any, **kwargs: Any) -> None:
+            predictions.save(final=True)
+
+        async def announce_models() -> None:  # logging is configured by now, unlike at build time
+            logging.getLogger("switchyard.scoring").info("predictive scoring on: %s", predictions.origin)
+
+        app.task(announce_models)
+        app.timer(interval=60.0)(checkpoint_models)
+        app.on_before_shutdown.connect(save_models)
 
     @app.page("/metrics")
     async def metrics_page(web: Any, request: Any) -> Any:

@@ -52,6 +52,7 @@ class Metrics:
         self.dead_letters: dict[str, int] = {}
         self.actions: dict[str, int] = {}
         self.step_records_total = 0
+        self.predictions_total = 0
         self.timers_pending = 0
         self.timers_overdue = 0
         self.timers_fired_total = 0

@@ -24,6 +24,7 @@ import orjson
 
 from agents.definitions import DefinitionCache, apply_migrations
 from agents.metrics import Metrics
+from agents.scoring import Predictions, is_ml_wakeup, pending_ml_timers
 from agents.timers import TIMER_EVENT, TimerService
 from engine.events import DAY_MS, Limits, Malformed, decode_event
 from engine.pending import pending_timers
@@ -43,6 +44,7 @@ class Outputs:
     dlq: str
     analytics: str
     actions: dict[str, str]
+    events: str
 
 
 def dead_letter_headers(message: Any, problem: Malformed) -> list[tuple[str, bytes]]:
@@ -53,6 +55,11 @@ def dead_letter_headers(message: Any, problem: Malformed) -> list[tuple[str, byt
         ("x-switchyard-source-partition", str(message.partition).encode()),
         ("x-switchyard-source-offset", str(message.offset).encode()),
     ]
+
+
+def all_pending(state: ContactState | None) -> list[tuple[int, str, str]]:
+    """The wake-ups the state expects: the engine's (waits, trigger timers), the models' (label windows)."""
+    return sorted(pending_timers(state) + pending_ml_timers((state or {}).get("ml")))
 
 
 @dataclass
@@ -79,6 +86,7 @@ class EventProcessor:
         outputs: Outputs,
         limits: Limits,
         metrics: Metrics,
+        predictions: Predictions | None = None,
     ) -> None:
         self.app = app
         self.store = store
@@ -88,6 +96,7 @@ class EventProcessor:
         self.outputs = outputs
         self.limits = limits
         self.metrics = metrics
+        self.predictions = predictions
         self.sent: list[Any] = []  # delivery futures of this batch's actions, records and dead letters
 
     async def send(self, topic: str, key: bytes | None, value: bytes | None, headers: Any = None) -> None:
@@ -114,7 +123,7 @@ class EventProcessor:
         for contact_id, items in by_contact.items():
             partition = items[0][0].message.partition  # the key is the contact id: one partition per contact
             state = self.store.load(partition, contact_id)
-            timers_before = pending_timers(state)
+            timers_before = all_pending(state)
             migrated: list[dict[str, Any]] = []
             if state is not None and self.definitions.migrations:
                 state, migrated = apply_migrations(
@@ -145,7 +154,7 @@ class EventProcessor:
         for entry in staged:
             # Timers before state: a crash between the two leaves the old state, whose replay re-derives the
             # same timers; the other order could leave a state waiting on a timer that was never stored.
-            timers_after = pending_timers(entry.state)
+            timers_after = all_pending(entry.state)
             if timers_after != entry.timers_before or (entry.republish and timers_after):
                 await self.timer_store.save(entry.partition, entry.contact_id, timers_after)
             await self.store.save(entry.partition, entry.state)
@@ -154,7 +163,9 @@ class EventProcessor:
         self._update_lag(last_offsets)
 
     async def _apply(self, state: ContactState | None, event: Event, message: Any) -> ContactState | None:
-        """One event through the engine; a failure dead-letters the event and keeps the state."""
+        """One event through the engine and the models; an engine failure dead-letters the event."""
+        if state is not None and is_ml_wakeup(event):  # a label window closed: the models' business only
+            return await self._score({**state, "offset": message.offset}, event, message.key)
         try:
             result = step(state, event, self.definitions.workflows, event["ts"])
         except Exception as exc:  # an engine bug must not stop the partition; the event is kept in the DLQ
@@ -173,7 +184,20 @@ class EventProcessor:
             self.metrics.observe_action(channel)
         if result.trace:
             await self._emit_records(key, result.trace, self._record_context(event, message))
-        return new_state
+        return await self._score(new_state, event, key)
+
+    async def _score(self, state: ContactState, event: Event, key: bytes) -> ContactState:
+        if self.predictions is None:
+            return state
+        try:
+            state, predicted = self.predictions.observe(state, event)
+        except Exception:  # a model problem must not cost the event: it is applied, only unscored
+            log.exception("scoring failed for event %s", event["event_id"])
+            return state
+        for prediction in predicted:
+            await self.send(self.outputs.events, key, orjson.dumps(prediction))
+        self.metrics.predictions_total += len(predicted)
+        return state
 
     async def _emit_records(self, key: bytes, trace: list[dict[str, Any]], extra: dict[str, Any]) -> None:
         analytics = self.outputs.analytics

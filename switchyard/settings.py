@@ -39,6 +39,7 @@ class Settings:
     max_event_bytes: int = 65536
     batch_size: int = 1000
     batch_within_s: float = 0.05
+    ml: bool = True
 
     @property
     def bootstrap(self) -> str:
@@ -75,6 +76,7 @@ class Settings:
             "SWITCHYARD_MAX_EVENT_BYTES": str(self.max_event_bytes),
             "SWITCHYARD_BATCH_SIZE": str(self.batch_size),
             "SWITCHYARD_BATCH_WITHIN": str(self.batch_within_s),
+            "SWITCHYARD_ML": "on" if self.ml else "off",
         }
         if self.external_kafka:
             env["SWITCHYARD_KAFKA"] = self.external_kafka
@@ -101,6 +103,7 @@ class Settings:
             max_event_bytes=_int(env, "SWITCHYARD_MAX_EVENT_BYTES", base.max_event_bytes),
             batch_size=_int(env, "SWITCHYARD_BATCH_SIZE", base.batch_size),
             batch_within_s=_float(env, "SWITCHYARD_BATCH_WITHIN", base.batch_within_s),
+            ml=_choice(env, "SWITCHYARD_ML", "on", ("on", "off")) == "on",
         )
 
 
@@ -133,5 +136,3 @@ def _choice(env: Mapping[str, str], name: str, default: str, choices: tuple[str,
     if raw.lower() not in choices:
         raise SettingsError(f"{name}={raw!r} must be one of: {', '.join(choices)}")
     return raw.lower()
-
-

@@ -1,0 +1,47 @@
+"""Predictive scoring in the worker: the River models of ml/ score every event in the same pass as the
+engine, and a score crossing its threshold becomes a `predicted.<name>` event on `events`.
+
+One model set per worker, learning from the labels of its own partitions; checkpointed under
+`<data dir>/state/<app id>/ml/` every minute and on shutdown, restored on start (docs/ml.md has the
+trade-off). Predicted events go through Kafka rather than straight into the engine, so they are facts
+in the contact's event history like any other; their ids are derived from the event that caused them,
+and the engine's score trigger fires only on an upward crossing, so a prediction repeated after a crash
+starts nothing twice.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+from engine.types import ContactState, Event
+from ml.checkpoint import ModelCheckpoint
+from ml.labels import ML_TIMER_KIND, pending_ml_timers
+from ml.models import ModelSet
+from ml.scoring import Scorer
+
+__all__ = ["ML_TIMER_KIND", "Predictions", "is_ml_wakeup", "pending_ml_timers"]
+
+
+def is_ml_wakeup(event: Event) -> bool:
+    return event["type"] == "timer.fired" and event["properties"].get("kind") == ML_TIMER_KIND
+
+
+class Predictions:
+    def __init__(self, data_dir: Path) -> None:
+        self.checkpoint = ModelCheckpoint(data_dir)
+        restored = self.checkpoint.load()
+        self.origin = f"models restored from {data_dir}" if restored is not None else "new models"
+        self.scorer = Scorer(restored or ModelSet())
+
+    def observe(self, state: ContactState, event: Event) -> tuple[ContactState, list[Event]]:
+        """The state with its ml part updated, and the predicted events this event caused."""
+        ml_state, predicted, _ = self.scorer.observe(state.get("ml"), state["profile"], event, event["ts"])
+        return {**state, "ml": ml_state}, predicted
+
+    def save(self, final: bool = False) -> None:
+        now = time.time()
+        if final:
+            self.checkpoint.save(self.scorer.models, now)
+        else:
+            self.checkpoint.maybe_save(self.scorer.models, now)

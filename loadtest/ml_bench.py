@@ -1,0 +1,246 @@
+"""Benchmark of the ml package on the generator's ground truth: accuracy, lift, regret, throughput.
+
+A real-time stream (behaviour time = event time, so label windows and local hours mean what they say)
+is replayed through ml.scoring.Scorer the way the worker would run it (loadtest.ml_replay), then:
+
+1. prequential (test-then-train) AUC of churn and conversion for each model kind, next to
+   scikit-learn batch models trained on the earlier half of the same samples (test-only dependency);
+2. a checkpoint/restore halfway through, against no restart and a cold start;
+3. send-time lift: true engagement (Traits.affinity) at best_send_time vs a random hour;
+4. the bandit's regret against the best fixed channel, over time;
+5. throughput and latency: scores (features + both models), Scorer.observe, learning; a River dict
+   predict is the baseline measured in the same run.
+
+    .venv/bin/python -m loadtest.ml_bench [--contacts 3000] [--events 90000] [--days 90] [--seed 5]
+                                          [--kinds logreg,hoeffding,forest] [--rounds 20000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import time
+from collections.abc import Callable, Sequence
+
+import orjson
+
+from engine.types import Event
+from loadtest import ml_experiments as mx
+from loadtest.generator import StreamSpec, Traffic, generate
+from loadtest.report import format_table
+from ml.features import as_features, feature_vector
+from ml.labels import CHURN, CONVERT
+from ml.models import ModelSet
+
+T0 = 1_767_261_600_000  # 2026-01-01T10:00:00Z
+
+
+def _f4(value: float) -> str:
+    return f"{value:.4f}"
+
+
+def _percentiles_us(samples_ns: Sequence[int]) -> tuple[str, str, str]:
+    ordered = sorted(samples_ns)
+
+    def at(q: float) -> str:
+        return f"{ordered[min(len(ordered) - 1, int(q * len(ordered)))] / 1000:.1f}"
+
+    return at(0.5), at(0.99), at(0.999)
+
+
+def _timed(calls: int, body: Callable[[int], object]) -> tuple[float, list[int]]:
+    """(calls per second, per-call latencies ns)."""
+    latencies: list[int] = []
+    clock = time.perf_counter_ns
+    started = clock()
+    for index in range(calls):
+        before = clock()
+        body(index)
+        latencies.append(clock() - before)
+    elapsed = (clock() - started) / 1e9
+    return calls / elapsed, latencies
+
+
+def accuracy_section(runs: dict[str, mx.OnlineRun]) -> None:
+    print("\n## 1. prequential AUC (later half of the samples by snapshot time) vs offline batch models")
+    rows = []
+    for kind, run in runs.items():
+        for model in (CHURN, CONVERT):
+            figures = mx.compare_offline(run, model)
+            best = figures.best_offline()
+            rows.append(
+                (
+                    kind,
+                    model,
+                    figures.samples,
+                    f"{figures.positives:.1%}",
+                    _f4(figures.online_auc),
+                    _f4(figures.offline["sklearn_logreg"]),
+                    _f4(figures.offline["sklearn_gbdt"]),
+                    f"{figures.online_auc - best:+.4f}",
+                    "yes" if figures.online_auc >= best - 0.03 else "NO",
+                    _f4(figures.online_auc_all),
+                )
+            )
+    header = (
+        "kind",
+        "model",
+        "samples",
+        "positive",
+        "online",
+        "sk_logreg",
+        "sk_gbdt",
+        "vs best",
+        "ok",
+        "online(all)",
+    )
+    print(format_table(rows, header))
+
+
+def replay_section(runs: dict[str, mx.OnlineRun], events: int, contacts: int) -> None:
+    print("\n## replay through Scorer.observe (events + ml wake-ups, learning included)")
+    rows = []
+    for kind, run in runs.items():
+        calls = run.replay.events + run.replay.wakeups
+        rows.append(
+            (
+                kind,
+                f"{run.seconds:.1f}",
+                round(calls / run.seconds),
+                run.replay.wakeups,
+                f"{run.replay.wakeups / events:.2f}",
+                run.replay.predicted,
+                f"{run.replay.predicted / contacts:.2f}",
+                len(run.labels),
+            )
+        )
+    header = ("kind", "seconds", "observe/s", "wake-ups", "per event", "predicted", "per contact", "labels")
+    print(format_table(rows, header))
+    sizes = [len(orjson.dumps(state)) for state in next(iter(runs.values())).replay.ml_states.values()]
+    print(f"ml-state size (orjson bytes): mean {statistics.mean(sizes):,.0f}, max {max(sizes):,}")
+
+
+def restart_section(events: list[Event], kind: str) -> None:
+    print(f"\n## 2. checkpoint at the midpoint, restore, go on ({kind}); AUC on the second half")
+    rows = [
+        (f.model, f.restored_learned, _f4(f.continuous_auc), _f4(f.restored_auc), _f4(f.cold_auc))
+        for f in mx.restart_run(events, kind=kind)
+    ]
+    print(format_table(rows, ("model", "learned before", "no restart", "restored", "cold start")))
+
+
+def send_time_section(traffic: Traffic, run: mx.OnlineRun) -> None:
+    print("\n## 3. send-time lift: mean true engagement (affinity / peak) of contacts with >= 5 events")
+    rows = []
+    for horizon in (24, 168):
+        f = mx.send_time_lift(traffic, run, horizon_hours=horizon)
+        rows.append(
+            (
+                f"{horizon} h",
+                f.contacts,
+                _f4(f.random),
+                _f4(f.best),
+                f"{f.lift:+.1%}",
+                _f4(f.best_prior_only),
+                f"{f.prior_lift:+.1%}",
+                _f4(f.oracle),
+            )
+        )
+    header = ("horizon", "contacts", "random", "best_send", "lift", "prior only", "lift", "oracle")
+    print(format_table(rows, header))
+
+
+def bandit_section(rounds: int) -> None:
+    print(f"\n## 4. bandit regret (expected response lost) over {rounds:,} sends, 3 segments x 3 channels")
+    rows = [
+        (
+            p.rounds,
+            f"{p.regret:.1f}",
+            f"{p.regret / p.rounds:.4f}",
+            f"{p.regret_vs_global:.1f}",
+            f"{p.random_regret:.1f}",
+        )
+        for p in mx.bandit_regret(rounds)
+    ]
+    print(format_table(rows, ("sends", "regret", "per send", "vs best fixed", "random policy")))
+
+
+def throughput_section(run: mx.OnlineRun) -> None:
+    print("\n## 5. throughput and latency (one core)")
+    models: ModelSet = run.scorer.models
+    pool = [
+        (run.replay.profiles[contact], state, state["la"] + 3_600_000)
+        for contact, state in run.replay.ml_states.items()
+        if state["la"]
+    ]
+    vectors = [feature_vector(profile, state, now) for profile, state, now in pool]
+    dicts = [as_features(vector) for vector in vectors]
+    n = len(pool)
+    calls = max(100_000, n)
+    rows = []
+
+    def score(index: int) -> object:
+        profile, state, now = pool[index % n]
+        return models.score_vector(feature_vector(profile, state, now))
+
+    def features_only(index: int) -> object:
+        profile, state, now = pool[index % n]
+        return feature_vector(profile, state, now)
+
+    def models_only(index: int) -> object:
+        return models.score_vector(vectors[index % n])
+
+    def river_baseline(index: int) -> object:
+        return models.scores(dicts[index % n])
+
+    samples = [(c, item) for c, item in run.labels]
+
+    def learn(index: int) -> object:
+        _, item = samples[index % len(samples)]
+        models.learn(item.model, as_features(item.vector), item.label)
+        return None
+
+    for name, body, count in (
+        ("score: features + both models", score, calls),
+        ("  features only", features_only, calls),
+        ("  both models (folded linear view)", models_only, calls),
+        ("baseline: both models, River predict_proba_one", river_baseline, calls),
+        ("learn one label (River learn_one)", learn, min(50_000, calls)),
+    ):
+        rate, latencies = _timed(count, body)
+        rows.append((name, round(rate), *_percentiles_us(latencies)))
+    print(format_table(rows, ("operation", "per second", "p50 us", "p99 us", "p99.9 us")))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        prog="loadtest.ml_bench", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--contacts", type=int, default=3000)
+    parser.add_argument("--events", type=int, default=90_000)
+    parser.add_argument("--days", type=float, default=90.0)
+    parser.add_argument("--seed", type=int, default=5)
+    parser.add_argument("--kinds", default="logreg,hoeffding,forest")
+    parser.add_argument("--rounds", type=int, default=20_000)
+    args = parser.parse_args()
+    spec = StreamSpec.real_time(
+        contacts=args.contacts, events=args.events, days=args.days, start_ms=T0, seed=args.seed
+    )
+    started = time.perf_counter()
+    traffic = generate(spec)
+    print(
+        f"ml_bench: {args.events:,} events, {args.contacts:,} contacts, {args.days:g} days (real time), "
+        f"seed {args.seed}; generated in {time.perf_counter() - started:.1f} s"
+    )
+    kinds = [kind for kind in args.kinds.split(",") if kind]
+    runs = {kind: mx.run_online(traffic.events, kind=kind) for kind in kinds}
+    replay_section(runs, len(traffic.events), args.contacts)
+    accuracy_section(runs)
+    restart_section(traffic.events, kinds[0])
+    send_time_section(traffic, runs[kinds[0]])
+    bandit_section(args.rounds)
+    throughput_section(runs[kinds[0]])
+
+
+if __name__ == "__main__":
+    main()

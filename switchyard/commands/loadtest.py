@@ -1,0 +1,128 @@
+"""`switchyard loadtest`: synthetic traffic through a real worker, measured and checked by the oracle.
+
+    switchyard loadtest --rate 1000 --seconds 60             # open loop at a fixed rate
+    switchyard loadtest --max --events 100000                # preload, then drain; next to (a)
+    switchyard loadtest --rate 1000 --events 100000 --kills 5   # chaos: kill -9 and restart 5 times
+
+Broker: SWITCHYARD_KAFKA when set, else the project's broker on 127.0.0.1:--broker-port (started when not
+running; stopped at the end when this command started it, unless --keep-broker). Every run has its own
+app id and topic prefix (``lt-...``); its topics are deleted at the end unless --keep-topics. Reports go to
+``reports/<stem>.json`` and ``.png``; worker and producer logs to ``<data dir>/loadtest/<run>/``.
+Exit code 0 when the oracle found nothing missing, unexpected or conflicting and the lag drained to 0.
+Wire-up: ``register(subparsers)``; ``python -m switchyard.commands.loadtest`` runs it alone.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import sys
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from switchyard.broker import KafkaBroker
+from switchyard.settings import Settings, SettingsError
+
+REPO = Path(__file__).resolve().parents[2]
+DEFAULT_BROKER_PORT = 19992
+
+
+def register(subparsers: Any) -> None:
+    parser = subparsers.add_parser(
+        "loadtest", help="load test: rate or max throughput, latency, oracle, chaos"
+    )
+    parser.add_argument("--rate", type=float, default=1000.0, help="events per second (open loop)")
+    parser.add_argument("--seconds", type=float, default=60.0, help="how long to send (open loop)")
+    parser.add_argument("--events", type=int, default=0, help="how many events (overrides --seconds)")
+    parser.add_argument("--max", action="store_true", help="max-throughput: preload, then drain")
+    parser.add_argument("--kills", type=int, default=0, help="chaos: kill -9 the worker N times")
+    parser.add_argument("--contacts", type=int, default=0, help="distinct contacts (default: events / 20)")
+    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--partitions", type=int, default=0, help="default: SWITCHYARD_PARTITIONS")
+    parser.add_argument("--batch-size", type=int, default=0, help="worker batch size (default: settings)")
+    parser.add_argument("--batch-within", type=float, default=0.0,
+                        help="worker batch window in seconds (default: SWITCHYARD_BATCH_WITHIN)")  # fmt: skip
+    parser.add_argument("--report-dir", type=Path, default=REPO / "reports")
+    parser.add_argument("--name", default="", help="report file stem (default: loadtest-<mode>-<rate>)")
+    parser.add_argument("--broker-port", type=int, default=DEFAULT_BROKER_PORT)
+    parser.add_argument("--broker-dir", type=Path, default=None, help="default: <data dir>/loadtest-kafka")
+    parser.add_argument("--keep-broker", action="store_true", help="leave a broker this command started")
+    parser.add_argument("--keep-topics", action="store_true", help="leave the run's topics for inspection")
+    parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+    parser.set_defaults(run=run_loadtest)
+
+
+def start_broker(settings: Settings, args: argparse.Namespace) -> tuple[str, KafkaBroker | None]:
+    """The broker to use, and the one to stop at the end (None: external or already running)."""
+    if settings.external_kafka:
+        return settings.external_kafka, None
+    work_dir = args.broker_dir or settings.data_dir / "loadtest-kafka"
+    port = args.broker_port
+    broker = KafkaBroker(work_dir, settings.cache_dir, port=port, controller_port=port + 1)
+    already = broker.status().running
+    print(broker.start().detail + (" (reused)" if already else ""), flush=True)
+    return broker.bootstrap, (None if already or args.keep_broker else broker)
+
+
+def default_stem(args: argparse.Namespace) -> str:
+    if args.max:
+        return "loadtest-max"
+    stem = f"loadtest-{args.rate:g}eps"
+    return stem + (f"-chaos{args.kills}" if args.kills else "")
+
+
+def run_loadtest(args: argparse.Namespace, settings: Settings) -> int:
+    from loadtest.run import RunConfig, RunError, execute
+
+    if args.rate <= 0 or args.kills < 0 or (args.events <= 0 and args.seconds <= 0):
+        print("switchyard loadtest: --rate must be positive, --kills >= 0, and --events or --seconds > 0",
+              file=sys.stderr)  # fmt: skip
+        return 2
+    tag = f"lt-{datetime.now(UTC):%Y%m%d%H%M%S}-{os.getpid()}"
+    bootstrap, broker_to_stop = start_broker(settings, args)
+    run_dir = settings.data_dir / "loadtest" / tag
+    worker = settings.with_(
+        external_kafka=bootstrap, app_id=tag, topic_prefix=f"{tag}.", data_dir=run_dir / "data",
+        partitions=args.partitions or settings.partitions, web_port=0,
+        batch_size=args.batch_size or settings.batch_size,
+        batch_within_s=args.batch_within or settings.batch_within_s,
+    )  # fmt: skip
+    cfg = RunConfig(
+        settings=worker, mode="max" if args.max else "open", rate=args.rate, seconds=args.seconds,
+        events=args.events, contacts=args.contacts, seed=args.seed, kills=args.kills,
+        report_dir=args.report_dir, stem=args.name or default_stem(args), log_dir=run_dir,
+        keep_topics=args.keep_topics, show_progress=not args.no_progress,
+    )  # fmt: skip
+    print(f"run {tag}: load average {os.getloadavg()[0]:.2f} on {os.cpu_count()} cpus", flush=True)
+    try:
+        result = asyncio.run(execute(cfg))
+    except RunError as exc:
+        print(f"switchyard loadtest: {exc}", file=sys.stderr)
+        return 1
+    finally:
+        if broker_to_stop is not None:
+            broker_to_stop.stop()
+            print("load-test broker stopped", flush=True)
+    print()
+    print(result.table)
+    print(f"report: {result.json_path}  plot: {result.png_path}  logs: {run_dir}")
+    return 0 if result.ok else 1
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="switchyard")
+    register(parser.add_subparsers())
+    args = parser.parse_args(["loadtest", *(argv if argv is not None else sys.argv[1:])])
+    try:
+        result = int(args.run(args, Settings.from_env()))
+    except SettingsError as exc:
+        print(f"switchyard loadtest: {exc}", file=sys.stderr)
+        return 1
+    return result
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,50 @@
+"""The models in the worker: every event is scored in the same pass, ml state and label wake-ups are kept
+with the contact, and the models are checkpointed on shutdown and restored on start."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from switchyard.inspect import read_contacts
+from switchyard.settings import Settings
+from tests.agents.fixtures import event, produce_events, wait_processed
+
+pytestmark = pytest.mark.kafka
+DAY = 86_400_000
+
+
+def test_events_are_scored_and_models_survive_a_restart(
+    test_settings: Settings, worker_factory: type
+) -> None:
+    first = worker_factory.start(test_settings, "first")
+    t0 = int(time.time() * 1000) - 3 * DAY
+    produce_events(
+        test_settings,
+        [
+            event(f"s{i}", "contact.added", t0, email=f"s{i}@example.com", timezone="Europe/Paris")
+            for i in range(20)
+        ]
+        + [event(f"s{i}", "page.viewed", t0 + DAY, page="pricing") for i in range(20)],
+    )
+    wait_processed(test_settings)
+    first.stop()
+    states = read_contacts(test_settings.bootstrap, test_settings.app_id)
+    ml = states["s3"]["ml"]
+    assert set(ml["sc"]) == {"churn_risk", "likely_to_convert"}  # scored after each event
+    assert 0.0 <= ml["sc"]["churn_risk"] <= 1.0 and ml["n_pricing"] == 1
+    assert ml["tm"]["due"] > t0  # the next label window's wake-up, kept with the contact
+    checkpoint = test_settings.state_dir / test_settings.app_id / "ml"
+    assert any(checkpoint.iterdir()), "no model checkpoint written on shutdown"
+
+    second = worker_factory.start(test_settings, "second")
+    assert "models restored" in second.log_path.read_text()
+
+
+def test_scoring_can_be_switched_off(test_settings: Settings, worker_factory: type) -> None:
+    settings = test_settings.with_(ml=False)
+    worker_factory.start(settings)
+    produce_events(settings, [event("q", "contact.added", int(time.time() * 1000), email="q@example.com")])
+    wait_processed(settings)
+    assert "ml" not in read_contacts(settings.bootstrap, settings.app_id)["q"]
