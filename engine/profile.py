@@ -3,8 +3,8 @@
 Rules (also in the README's event contract):
 - every event counts toward ``counts[type]`` and ``last_by_type[type]``;
 - ``first_seen``/``last_seen`` follow the contact's own activity, so events that
-  Switchyard itself produces (timer wake-ups, sink outcomes such as ``email.sent``)
-  do not make a contact look active;
+  Switchyard itself produces (timer wake-ups, sink outcomes such as ``email.sent``,
+  ``predicted.*`` scores) do not make a contact look active;
 - ``contact.added``, ``contact.updated`` and ``crm.updated`` merge their properties
   into ``attrs`` (a ``null`` value removes the attribute);
 - any event may carry ``add_tags`` / ``remove_tags`` (lists of strings);
@@ -79,7 +79,7 @@ def apply_event(profile: Profile | None, event: Event) -> Profile:
         "first_seen": base["first_seen"],
         "last_seen": base["last_seen"],
     }
-    if etype not in SYSTEM_EVENT_TYPES:
+    if etype not in SYSTEM_EVENT_TYPES and not etype.startswith("predicted."):
         out["first_seen"] = ts if not base["first_seen"] else min(base["first_seen"], ts)
         out["last_seen"] = max(base["last_seen"], ts)
     if etype in PROFILE_EVENT_TYPES:

@@ -47,6 +47,7 @@ def test_predicted_scores() -> None:
     p = apply_event(None, ev("predicted.churn_risk", 1, score=0.83))
     p = apply_event(p, ev("predicted.likely_to_convert", 2, score="high"))  # not a number: ignored
     assert p["scores"] == {"churn_risk": 0.83}
+    assert p["last_seen"] == 0  # a prediction is not the contact's activity
 
 
 events = st.builds(
