@@ -25,6 +25,7 @@ from engine.events import Limits
 from switchyard.settings import Settings
 from tables.contacts import ContactStore, define_contacts_table
 from tables.direct import DirectTable
+from tables.progress import ProgressStore, define_progress_table
 from tables.timers import TimerStore, define_timers_table
 
 
@@ -35,6 +36,19 @@ class Worker:
     processor: EventProcessor
     timer_service: TimerService
     metrics: Metrics
+
+
+def drop_first_records(batch: Any, count: int) -> list[Any]:
+    """TEST ONLY: the batch without the first `count` records of each partition, as if the consumer had
+    never delivered them (what faust-streaming's rebalance race does; agents/gaps.py must notice)."""
+    seen: dict[Any, int] = {}
+    kept = []
+    for item in batch:
+        tp = item.message.tp
+        seen[tp] = seen.get(tp, 0) + 1
+        if seen[tp] > count:
+            kept.append(item)
+    return kept
 
 
 def build_app(settings: Settings) -> faust.App:
@@ -87,12 +101,17 @@ def build_worker(settings: Settings) -> Worker:
         ),
         limits=Limits(max_bytes=settings.max_event_bytes),
         metrics=metrics,
+        progress=ProgressStore(DirectTable(app, define_progress_table(app, settings.partitions))),
         predictions=predictions,
     )
 
     async def process_events(stream: Any) -> None:
         await definitions.loaded.wait()  # no event may miss a trigger because definitions were still loading
+        skip, batches = settings.test_skip_records, 0
         async for batch in stream.take_events(settings.batch_size, settings.batch_within_s):
+            batches += 1
+            if skip and batches == 2:  # fault injection for tests: records lost between consumer and agent
+                batch = drop_first_records(batch, skip)
             await processor.handle(batch)
 
     app.agent(topics.events, name="process_events", concurrency=1)(process_events)

@@ -23,6 +23,7 @@ from typing import Any
 import orjson
 
 from agents.definitions import DefinitionCache, apply_migrations
+from agents.gaps import GapGuard
 from agents.metrics import Metrics
 from agents.scoring import Predictions, is_ml_wakeup, pending_ml_timers
 from agents.timers import TIMER_EVENT, TimerService
@@ -31,6 +32,7 @@ from engine.pending import pending_timers
 from engine.step import step
 from engine.types import ContactState, Event
 from tables.contacts import ContactStore
+from tables.progress import ProgressStore
 from tables.timers import TimerStore
 
 log = logging.getLogger("switchyard.processor")
@@ -86,6 +88,7 @@ class EventProcessor:
         outputs: Outputs,
         limits: Limits,
         metrics: Metrics,
+        progress: ProgressStore | None = None,
         predictions: Predictions | None = None,
     ) -> None:
         self.app = app
@@ -97,6 +100,9 @@ class EventProcessor:
         self.limits = limits
         self.metrics = metrics
         self.predictions = predictions
+        self.progress = progress
+        self.gaps = GapGuard(progress.load) if progress is not None else None
+        self.generation = -1
         self.sent: list[Any] = []  # delivery futures of this batch's actions, records and dead letters
 
     async def send(self, topic: str, key: bytes | None, value: bytes | None, headers: Any = None) -> None:
@@ -105,6 +111,13 @@ class EventProcessor:
     async def handle(self, batch: Sequence[Any]) -> None:
         metrics = self.metrics
         metrics.observe_batch(len(batch))
+        if self.gaps is not None:
+            if self.app.rebalancing_count != self.generation:
+                self.generation = self.app.rebalancing_count
+                self.gaps.reset()
+            batch, seeks = self.gaps.admit(batch)
+            for tp, offset in seeks.items():
+                await self.app.consumer.seek(tp, offset)
         limits = replace(self.limits, max_ts=min(self.limits.max_ts, int(time.time() * 1000) + MAX_FUTURE_MS))
         workflows = self.definitions.current()
         by_contact: dict[str, list[tuple[Any, Event]]] = {}
@@ -160,6 +173,11 @@ class EventProcessor:
             await self.store.save(entry.partition, entry.state)
             for due, token, kind in set(timers_after) - set(entry.timers_before):
                 self.timer_service.add(entry.contact_id, due, token, kind)
+        if self.progress is not None:
+            for tp, offset in last_offsets.items():
+                done = self.progress.load(tp.partition)
+                if done is None or offset > done:  # re-deliveries below it never move it back
+                    await self.progress.save(tp.partition, offset)
         self._update_lag(last_offsets)
 
     async def _apply(self, state: ContactState | None, event: Event, message: Any) -> ContactState | None:

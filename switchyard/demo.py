@@ -35,6 +35,7 @@ from switchyard.processes import REPO, WorkerProcess
 from switchyard.produce import send_file_lines
 from switchyard.settings import Settings
 from tables.contacts import CONTACTS_TABLE
+from tables.progress import PROGRESS_TABLE
 from tables.timers import TIMERS_TABLE
 
 DEMO_EVENTS = REPO / "examples" / "demo" / "events.jsonl"
@@ -105,7 +106,7 @@ def run_demo(base: Settings) -> int:
 
 
 def reset(settings: Settings) -> None:
-    tables = (CONTACTS_TABLE, TIMERS_TABLE)
+    tables = (CONTACTS_TABLE, TIMERS_TABLE, PROGRESS_TABLE)
     topics = [*all_topic_names(settings.topic_prefix), settings.topic(WORKFLOWS), settings.topic(TASKS),
               settings.topic(ACTIONS_DLQ), *(changelog_topic(DEMO_APP, t) for t in tables)]  # fmt: skip
     asyncio.run(delete_topics(settings.bootstrap, topics))
