@@ -347,7 +347,7 @@ def match_latencies(sent_ts: Mapping[bytes, int], arrived_ts: Mapping[bytes, int
 
 def write_report(path: Path, report: Mapping[str, Any]) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(orjson.dumps(report, option=orjson.OPT_INDENT_2))
+    path.write_bytes(orjson.dumps(report, option=orjson.OPT_INDENT_2 | orjson.OPT_NON_STR_KEYS))
     return path
 
 

@@ -1,0 +1,191 @@
+"""The load test's rate-controlled producer, run in its own process so that it never shares an event loop
+(or a core's worth of Python) with the measuring side.
+
+    python -m loadtest.producer_proc --bootstrap 127.0.0.1:19992 --topic T --partitions 8 \
+        --rate 1000 --seconds 60 --contacts 3000 [--events N] [--seed 7] [--preload]
+
+It generates the traffic (loadtest.generator: realistic contacts, reproducible from the seed), then
+prints ``READY <events>`` and waits for one line on stdin before it sends anything, so the caller decides
+when the clock starts. Every event is stamped with ``ts`` = the wall-clock time at which it is sent (the
+record's timestamp is the same), so event time is produce time and an immediate action's ``ts`` tells
+when its triggering event was produced.
+
+- paced (default): ``rate`` events per second, open loop (the schedule never waits for the consumer);
+  ``PROGRESS <sent> <acked>`` every 0.25 s.
+- ``--preload``: everything as fast as aiokafka can write it (loadtest.kafka_bench.preload).
+
+It ends with ``DONE <json>`` (sent, acked, seconds, achieved rate, first/last ts) and exit code 0, or
+``FAILED <reason>`` and exit code 1 when a delivery fails.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+import time
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+from typing import Any
+
+import orjson
+from aiokafka import AIOKafkaProducer
+
+from engine.types import Event
+from loadtest.generator import StreamSpec, generate
+from loadtest.kafka_bench import Record, encode_event, preload
+
+PROGRESS_EVERY_S = 0.25
+TICK_S = 0.001
+
+
+@dataclass(frozen=True)
+class Produced:
+    sent: int
+    acked: int
+    seconds: float
+    first_ts: int
+    last_ts: int
+
+    @property
+    def rate(self) -> float:
+        return self.sent / self.seconds if self.seconds > 0 else 0.0
+
+
+def now_ms() -> int:
+    return int(time.time() * 1000)
+
+
+def stamped(event: Event, ts: int) -> Record:
+    """The event as a (key, value) record, with its event time replaced by ``ts``."""
+    value = encode_event(event["event_id"], event["contact_id"], event["type"], ts, event["properties"])
+    return event["contact_id"].encode(), value
+
+
+def say(line: str) -> None:
+    sys.stdout.write(line + "\n")
+    sys.stdout.flush()
+
+
+async def send_paced(bootstrap: str, topic: str, events: Sequence[Event], rate: float) -> Produced:
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks=1, linger_ms=0)
+    await producer.start()
+    acked = 0
+    failures: list[BaseException] = []
+
+    def delivered(future: asyncio.Future[Any]) -> None:
+        nonlocal acked
+        if future.cancelled():
+            failures.append(asyncio.CancelledError())
+        elif future.exception() is not None:
+            failures.append(future.exception())  # type: ignore[arg-type]
+        else:
+            acked += 1
+
+    futures: list[asyncio.Future[Any]] = []
+    first_ts = last_ts = 0
+    sent = 0
+    try:
+        started = time.monotonic()
+        next_progress = started
+        while sent < len(events):
+            now = time.monotonic()
+            due = min(len(events), int((now - started) * rate) + 1)
+            while sent < due:
+                ts = now_ms()
+                key, value = stamped(events[sent], ts)
+                future = await producer.send(topic, value, key=key, timestamp_ms=ts)
+                future.add_done_callback(delivered)
+                futures.append(future)
+                first_ts = first_ts or ts
+                last_ts = ts
+                sent += 1
+            if failures:
+                raise RuntimeError(f"delivery failed: {failures[0]!r}")
+            if now >= next_progress:
+                say(f"PROGRESS {sent} {acked}")
+                next_progress = now + PROGRESS_EVERY_S
+            await asyncio.sleep(TICK_S)
+        seconds = time.monotonic() - started
+        while acked + len(failures) < sent:  # the client may still hold a backlog: keep reporting it
+            say(f"PROGRESS {sent} {acked}")
+            if futures:
+                await asyncio.wait(futures, timeout=PROGRESS_EVERY_S)
+            else:  # all done; their callbacks run on the next turn of the loop
+                await asyncio.sleep(0)
+            futures = [future for future in futures if not future.done()]
+        await asyncio.gather(*futures)
+        if failures:
+            raise RuntimeError(f"delivery failed: {failures[0]!r}")
+    finally:
+        await producer.stop()
+    return Produced(sent, acked, seconds, first_ts, last_ts)
+
+
+async def send_preloaded(bootstrap: str, topic: str, events: Sequence[Event], partitions: int) -> Produced:
+    first_ts = now_ms()
+    records = [stamped(event, now_ms()) for event in events]
+    result = await preload(bootstrap, topic, records, partitions)
+    last_ts = int(orjson.loads(records[-1][1])["ts"]) if records else first_ts
+    return Produced(result.records, result.records, result.seconds, first_ts, last_ts)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="loadtest.producer_proc", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)  # fmt: skip
+    parser.add_argument("--bootstrap", required=True)
+    parser.add_argument("--topic", required=True)
+    parser.add_argument("--partitions", type=int, required=True)
+    parser.add_argument("--rate", type=float, required=True, help="events per second (paced mode)")
+    parser.add_argument("--seconds", type=float, default=0.0, help="how long to send (rate x seconds events)")
+    parser.add_argument("--events", type=int, default=0, help="how many events (instead of --seconds)")
+    parser.add_argument("--contacts", type=int, required=True)
+    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--prefix", default="lt", help="contact and event id prefix")
+    parser.add_argument("--preload", action="store_true", help="send everything as fast as possible")
+    return parser
+
+
+def plan(args: argparse.Namespace) -> list[Event]:
+    start = now_ms()
+    if args.events > 0:
+        spec = StreamSpec.for_events(
+            args.events, args.rate, contacts=args.contacts, start_ms=start, seed=args.seed, prefix=args.prefix
+        )
+    else:
+        spec = StreamSpec.at_rate(
+            args.rate,
+            args.seconds,
+            contacts=args.contacts,
+            start_ms=start,
+            seed=args.seed,
+            prefix=args.prefix,
+        )
+    return generate(spec).events
+
+
+async def run(args: argparse.Namespace) -> Produced:
+    events = plan(args)
+    say(f"READY {len(events)}")
+    await asyncio.to_thread(sys.stdin.readline)  # the caller's "go"
+    if args.preload:
+        return await send_preloaded(args.bootstrap, args.topic, events, args.partitions)
+    return await send_paced(args.bootstrap, args.topic, events, args.rate)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    if args.rate <= 0 or (args.events <= 0 and args.seconds <= 0):
+        say("FAILED the rate and either --seconds or --events must be positive")
+        return 1
+    try:
+        produced = asyncio.run(run(args))
+    except Exception as exc:  # reported to the caller on stdout, which is all it reads
+        say(f"FAILED {type(exc).__name__}: {exc}")
+        return 1
+    say("DONE " + orjson.dumps({**asdict(produced), "rate": produced.rate}).decode())
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
