@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import logging
 import os
+import sys
 from datetime import UTC, datetime
 from typing import Any
 
@@ -40,3 +41,16 @@ def logging_config(level: str, log_format: str) -> dict[str, Any] | None:
         },
         "root": {"level": level.upper(), "handlers": ["stderr"]},
     }
+
+
+def configure_logging(level: str, log_format: str) -> None:
+    """Logging for the processes that are not Faust workers (sinks, the analytics writer): readable
+    lines, or JSON with SWITCHYARD_LOG_FORMAT=json; aiokafka's chatter only from warnings up."""
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(
+        JsonFormatter()
+        if log_format == "json"
+        else logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s")
+    )
+    logging.basicConfig(level=level.upper(), handlers=[handler], force=True)
+    logging.getLogger("aiokafka").setLevel(max(logging.WARNING, logging.getLogger().level))

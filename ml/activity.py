@@ -1,40 +1,19 @@
 """Which events are the contact's own activity, and which feature group an event type feeds.
 
 Switchyard's own events (sends, deliveries, wake-ups, predictions) are not activity: a contact does not
-look alive because we emailed it or scored it. This list is kept a superset of the engine profile's
-system events (a test checks it), plus every ``predicted.*`` event, which the profile does count.
+look alive because we emailed it or scored it. The list is the engine profile's, plus every
+``predicted.*`` event.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from engine.profile import SYSTEM_EVENT_TYPES
 from engine.types import Event
 
 TIMER_EVENT = "timer.fired"
 PREDICTED_PREFIX = "predicted."
-SYSTEM_EVENT_TYPES = frozenset(
-    {
-        "timer.fired",
-        "email.sent",
-        "email.bounced",
-        "email.failed",
-        "sms.sent",
-        "sms.failed",
-        "push.sent",
-        "push.failed",
-        "webhook.delivered",
-        "webhook.failed",
-        "task.created",
-        "notification.sent",
-        "notification.failed",
-        "crm.synced",
-        "crm.failed",
-        "document.generated",
-        "signature.requested",
-        "action.failed",
-    }
-)
 GROUP_OF_TYPE = {
     "email.opened": "open",
     "push.opened": "open",

@@ -14,12 +14,12 @@ alone. Environment (read here, at the front door; docs/analytics.md has the full
 from __future__ import annotations
 
 import argparse
-import logging
 import os
 import sys
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from agents.logs import configure_logging
 from sinks.analytics.config import WriterConfig
 from sinks.analytics.dsn import default_dsn
 from switchyard.settings import Settings, SettingsError
@@ -62,18 +62,6 @@ def run_analytics(args: argparse.Namespace, settings: Settings) -> int:
     configure_logging(settings.log_level, settings.log_format)
     run_service(writer_config(settings, os.environ))
     return 0
-
-
-def configure_logging(level: str, log_format: str) -> None:
-    handler = logging.StreamHandler(sys.stderr)
-    if log_format == "json":
-        from agents.logs import JsonFormatter
-
-        handler.setFormatter(JsonFormatter())
-    else:
-        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
-    logging.basicConfig(level=level.upper(), handlers=[handler], force=True)
-    logging.getLogger("aiokafka").setLevel(logging.WARNING)
 
 
 def _number(env: Mapping[str, str], name: str, default: Any, kind: type) -> Any:

@@ -7,13 +7,13 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import logging
 import os
 import signal
 import sys
 from collections.abc import Sequence
 from typing import Any
 
+from agents.logs import configure_logging
 from sinks.channels import CHANNELS, DLQ_TOPIC, EVENTS_TOPIC, TASKS_TOPIC, action_topic
 from sinks.exceptions import SinkConfigError
 from sinks.service import SinkService
@@ -63,18 +63,6 @@ async def _serve(config: SinkSettings, partitions: int, channels: list[str], str
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, stop.set)
     await SinkService(config, channels, strict).run(stop)
-
-
-def configure_logging(level: str, log_format: str) -> None:
-    handler = logging.StreamHandler(sys.stderr)
-    if log_format == "json":
-        from agents.logs import JsonFormatter
-
-        handler.setFormatter(JsonFormatter())
-    else:
-        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
-    logging.basicConfig(level=level.upper(), handlers=[handler], force=True)
-    logging.getLogger("aiokafka").setLevel(max(logging.WARNING, logging.getLogger().level))
 
 
 def main(argv: Sequence[str] | None = None) -> int:
