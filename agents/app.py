@@ -116,8 +116,15 @@ def build_worker(settings: Settings) -> Worker:
 
     app.agent(topics.events, name="process_events", concurrency=1)(process_events)
     app.task(timer_service.run)
+
+    async def check_stalls() -> None:
+        if not (app.rebalancing or app.in_recovery):
+            await processor.unstall(timer_service.assigned_tps())
+
+    app.timer(interval=5.0)(check_stalls)
     app.task(definitions.run)
     if predictions is not None:
+
         async def checkpoint_models() -> None:
             predictions.save()
 

@@ -1,13 +1,15 @@
 """Guard against records the consumer skipped: each partition's offsets must continue from where its
 processing stopped (tables/progress.py says why this can fail). A batch whose records of a partition
 start past the next expected offset is a hole: the guard seeks the consumer back and drops that
-partition's records until the first missing one arrives again. Records below the expected offset are
-re-deliveries and pass (the contacts' own offsets make them no-ops).
+partition's records until the first missing one arrives again. A hole at a partition's tail shows as
+no records arriving while the log has more: `stalled_partitions` finds those for a periodic check.
+Records below the expected offset are re-deliveries and pass (the contacts' offsets make them no-ops).
 """
 
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -20,6 +22,7 @@ class GapGuard:
         self.rewinding: dict[Any, int] = {}  # tp -> the offset we sought back to and wait for
         self.seeks_total = 0
         self.dropped_total = 0
+        self.seen_at: dict[Any, float] = {}  # tp -> when a record of it last came (monotonic)
 
     def reset(self) -> None:
         """After a rebalance: what this worker was waiting for may now be another worker's business."""
@@ -33,6 +36,7 @@ class GapGuard:
         for item in batch:
             message = item.message
             tp, offset = message.tp, message.offset
+            self.seen_at[tp] = time.monotonic()
             waiting = self.rewinding.get(tp)
             if waiting is not None:
                 if offset != waiting:
@@ -53,3 +57,17 @@ class GapGuard:
             expected[tp] = max(offset + 1, next_offset or 0)
             admitted.append(item)
         return admitted, seeks
+
+
+def stalled_partitions(
+    positions: dict[Any, tuple[int | None, int | None, float]], now: float, quiet_s: float
+) -> dict[Any, int]:
+    """Partitions whose records stopped arriving although more are there: tp -> offset to seek to.
+
+    `positions` maps tp -> (highest processed offset, log end offset, time its last record came). The
+    hole can be at the tail, where no later record would reveal it to `GapGuard.admit`."""
+    stalled: dict[Any, int] = {}
+    for tp, (done, end, seen_at) in positions.items():
+        if done is not None and end is not None and end > done + 1 and now - seen_at >= quiet_s:
+            stalled[tp] = done + 1
+    return stalled

@@ -23,7 +23,7 @@ from typing import Any
 import orjson
 
 from agents.definitions import DefinitionCache, apply_migrations
-from agents.gaps import GapGuard
+from agents.gaps import GapGuard, stalled_partitions
 from agents.metrics import Metrics
 from agents.scoring import Predictions, is_ml_wakeup, pending_ml_timers
 from agents.timers import TIMER_EVENT, TimerService
@@ -107,6 +107,26 @@ class EventProcessor:
 
     async def send(self, topic: str, key: bytes | None, value: bytes | None, headers: Any = None) -> None:
         self.sent.append(await self.app.producer.send(topic, key, value, None, None, headers))
+
+    async def unstall(self, assigned: list[Any], quiet_s: float = 10.0) -> None:
+        """Seek back partitions that stopped delivering although their log has more (a hole at the tail)."""
+        if self.gaps is None or self.progress is None:
+            return
+        now = time.monotonic()
+        positions = {}
+        for tp in assigned:
+            try:
+                end = self.app.consumer.highwater(tp)
+            except Exception:  # not known right after an assignment
+                continue
+            seen_at = self.gaps.seen_at.setdefault(tp, now)
+            positions[tp] = (self.progress.load(tp.partition), end, seen_at)
+        for tp, offset in stalled_partitions(positions, now, quiet_s).items():
+            log.warning("partition %s: no records for %.0f s although the log has more; seeking back to %d",
+                        tp.partition, quiet_s, offset)  # fmt: skip
+            self.gaps.rewinding[tp] = offset
+            self.gaps.seen_at[tp] = now
+            await self.app.consumer.seek(tp, offset)
 
     async def handle(self, batch: Sequence[Any]) -> None:
         metrics = self.metrics

@@ -68,10 +68,12 @@ class TimerService:
             self.tokens.add(token)
             heapq.heappush(self.heap, (due, token, contact_id, kind))
 
-    def assigned(self) -> list[int]:
+    def assigned_tps(self) -> list[Any]:
         """The partitions of `events` this worker holds now."""
-        actives = self.app.assignor.assigned_actives()
-        return sorted(tp.partition for tp in actives if tp.topic == self.events_topic)
+        return sorted(tp for tp in self.app.assignor.assigned_actives() if tp.topic == self.events_topic)
+
+    def assigned(self) -> list[int]:
+        return [tp.partition for tp in self.assigned_tps()]
 
     def ready(self) -> bool:
         return not (self.app.rebalancing or self.app.in_recovery)

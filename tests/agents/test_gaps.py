@@ -56,3 +56,15 @@ def test_a_rebalance_forgets_what_was_awaited() -> None:
     guard.reset()
     admitted, _ = guard.admit(batch((0, 10)))
     assert offsets(admitted) == [(0, 10)]
+
+
+def test_a_partition_that_stopped_short_of_its_log_end_is_found() -> None:
+    from agents.gaps import stalled_partitions
+
+    positions = {
+        "caught-up": (99, 100, 0.0),  # processed everything there is
+        "stuck": (49, 100, 0.0),  # quiet for 30 s with 50 records left: a hole at the tail
+        "busy": (49, 100, 25.0),  # records came 5 s ago: just behind
+        "fresh": (None, 100, 0.0),  # never processed here: nothing to compare with
+    }
+    assert stalled_partitions(positions, now=30.0, quiet_s=10.0) == {"stuck": 50}
