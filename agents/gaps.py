@@ -14,6 +14,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 log = logging.getLogger("switchyard.gaps")
+MAX_SEEKS = 3
 
 
 class GapGuard:
@@ -23,6 +24,17 @@ class GapGuard:
         self.seeks_total = 0
         self.dropped_total = 0
         self.seen_at: dict[Any, float] = {}  # tp -> when a record of it last came (monotonic)
+        self.attempts: dict[tuple[Any, int], int] = {}  # (tp, offset sought) -> how often
+
+    def _should_seek(self, tp: Any, missing_from: int, arrived: int) -> bool:
+        """Seek back at most three times for the same hole: records removed by retention never return."""
+        tries = self.attempts.get((tp, missing_from), 0) + 1
+        self.attempts[(tp, missing_from)] = tries
+        if tries > MAX_SEEKS:
+            log.error("partition %s: records %d..%d are gone from the log (retention?); going on",
+                      tp, missing_from, arrived - 1)  # fmt: skip
+            return False
+        return True
 
     def reset(self) -> None:
         """After a rebalance: what this worker was waiting for may now be another worker's business."""
@@ -47,7 +59,11 @@ class GapGuard:
                 progress = self.load_progress(message.partition)
                 expected[tp] = None if progress is None else progress + 1
             next_offset = expected[tp]
-            if next_offset is not None and offset > next_offset:
+            if (
+                next_offset is not None
+                and offset > next_offset
+                and self._should_seek(tp, next_offset, offset)
+            ):
                 log.warning("partition %s: records %d..%d were skipped by the consumer; seeking back",
                             message.partition, next_offset, offset - 1)  # fmt: skip
                 self.rewinding[tp] = seeks[tp] = next_offset

@@ -68,3 +68,14 @@ def test_a_partition_that_stopped_short_of_its_log_end_is_found() -> None:
         "fresh": (None, 100, 0.0),  # never processed here: nothing to compare with
     }
     assert stalled_partitions(positions, now=30.0, quiet_s=10.0) == {"stuck": 50}
+
+
+def test_a_hole_that_never_refills_is_given_up_after_three_seeks() -> None:
+    guard = GapGuard({0: 9}.get)
+    for _ in range(3):
+        guard.reset()  # e.g. the records were removed by retention: the log now starts at 50
+        admitted, seeks = guard.admit(batch((0, 50)))
+        assert admitted == [] and seeks == {("events", 0): 10}
+    guard.reset()
+    admitted, seeks = guard.admit(batch((0, 50), (0, 51)))
+    assert offsets(admitted) == [(0, 50), (0, 51)] and seeks == {}
