@@ -1,12 +1,14 @@
 """Session-wide fixtures: the real Kafka broker every integration test talks to.
 
-`SWITCHYARD_KAFKA=host:port` points the suite at an external broker; otherwise one is started on test
-ports (19192/19193) in a temporary directory and stopped at the end of the session.
+`SWITCHYARD_KAFKA=host:port` points the suite at an external broker; otherwise one is started on free
+loopback ports (or SWITCHYARD_TEST_KAFKA_PORT and the next one) in a temporary directory and stopped at
+the end of the session.
 """
 
 from __future__ import annotations
 
 import os
+import socket
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -16,7 +18,18 @@ import pytest
 from switchyard.broker import KafkaBroker
 from switchyard.settings import Settings
 
-TEST_PORT = int(os.environ.get("SWITCHYARD_TEST_KAFKA_PORT", "19192"))
+
+
+def free_ports(count: int) -> list[int]:
+    """Ports nobody listens on now (a broker left over by a killed run must not stop the next one)."""
+    socks = [socket.socket() for _ in range(count)]
+    try:
+        for sock in socks:
+            sock.bind(("127.0.0.1", 0))
+        return [int(sock.getsockname()[1]) for sock in socks]
+    finally:
+        for sock in socks:
+            sock.close()
 
 
 @pytest.fixture(scope="session")
@@ -25,11 +38,13 @@ def kafka_broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[KafkaBrok
     if os.environ.get("SWITCHYARD_KAFKA"):
         yield None
         return
+    fixed = os.environ.get("SWITCHYARD_TEST_KAFKA_PORT")
+    port, controller_port = (int(fixed), int(fixed) + 1) if fixed else free_ports(2)
     broker = KafkaBroker(
         work_dir=tmp_path_factory.mktemp("kafka"),
         cache_dir=Settings.from_env().cache_dir,
-        port=TEST_PORT,
-        controller_port=TEST_PORT + 1,
+        port=port,
+        controller_port=controller_port,
     )
     broker.start()
     try:
