@@ -19,7 +19,6 @@ from switchyard.broker import KafkaBroker
 from switchyard.settings import Settings
 
 
-
 def free_ports(count: int) -> list[int]:
     """Ports nobody listens on now (a broker left over by a killed run must not stop the next one)."""
     socks = [socket.socket() for _ in range(count)]

@@ -11,6 +11,7 @@ import pytest
 
 from switchyard.broker import BrokerError, KafkaBroker
 from switchyard.settings import Settings
+from tests.fixtures import free_ports
 
 
 def test_status_reports_a_stale_pid_file_as_not_running(tmp_path: Path) -> None:
@@ -73,7 +74,9 @@ def test_start_reuses_the_running_broker(kafka_broker: KafkaBroker | None) -> No
 def test_crash_then_status_then_restart_then_stop(kafka_broker: KafkaBroker | None, tmp_path: Path) -> None:
     if kafka_broker is None:
         pytest.skip("SWITCHYARD_KAFKA points at an external broker; this test needs the local launcher")
-    broker = KafkaBroker(tmp_path, Settings().cache_dir, port=19292, controller_port=19293, heap="384m")
+    port, controller_port = free_ports(2)
+    cache = Settings().cache_dir
+    broker = KafkaBroker(tmp_path, cache, port=port, controller_port=controller_port, heap="384m")
     first = broker.start()
     assert first.running and first.pid
     os.kill(first.pid, 9)  # a crash: the pid file stays behind
