@@ -39,7 +39,10 @@ def test_events_are_scored_and_models_survive_a_restart(
     assert any(checkpoint.iterdir()), "no model checkpoint written on shutdown"
 
     second = worker_factory.start(test_settings, "second")
-    assert "models restored" in second.log_path.read_text()
+    deadline = time.monotonic() + 15  # the start-up task that says so may log just after "Ready"
+    while "predictive scoring on" not in second.log_path.read_text() and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert "predictive scoring on: models restored" in second.log_path.read_text()
 
 
 def test_scoring_can_be_switched_off(test_settings: Settings, worker_factory: type) -> None:
