@@ -14,7 +14,7 @@ Per path and event loop:
    each input record's create timestamp to its output record's timestamp (c: its changelog record).
 For c the contacts changelog is also read back: one key per contact, and the profiles' event counts
 add up to N. Results print as a table and go to reports/baseline.json. Broker: SWITCHYARD_KAFKA if set,
-else the project's launcher on 127.0.0.1:19592 (work dir /tmp/sy/benchbroker), stopped at the end when
+else the project's launcher on 127.0.0.1:19592 (work dir BENCH_ROOT/benchbroker), stopped at the end when
 this run started it, unless --keep-broker. The run's topics and state directories are deleted at the end.
 
 The flag is --event-loop, not --loop: `import faust` reads `--loop X` from sys.argv itself, switches the
@@ -41,6 +41,7 @@ from typing import Any
 from aiokafka.admin import AIOKafkaAdminClient
 
 from loadtest.kafka_bench import (
+    BENCH_ROOT,
     LatencySummary,
     Record,
     collect_timestamps,
@@ -69,8 +70,8 @@ from tables.contacts import CONTACTS_TABLE
 REPO = Path(__file__).resolve().parents[1]
 BENCH_PORT = 19592
 BENCH_CONTROLLER_PORT = 19593
-BROKER_DIR = Path("/tmp/sy/benchbroker")
-WORK_DIR = Path("/tmp/sy/bench")
+BROKER_DIR = BENCH_ROOT / "benchbroker"
+WORK_DIR = BENCH_ROOT / "bench"
 FAUST_READY = b"[^Worker]: Ready"
 RAW_READY = b"READY"
 STALL_S = 60.0

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import math
 import random
+import tempfile
 import time
 from collections.abc import AsyncIterator, Collection, Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass
@@ -40,6 +41,10 @@ SOURCES = ("webinar", "signup_form", "import", "referral", "trade_show")
 PAGES = ("pricing", "features", "docs/getting-started", "blog/automation-101", "customers", "contact")
 CAMPAIGNS = tuple(f"cmp-2025-{n:03d}" for n in range(1, 25))
 MAIL_CLIENTS = ("gmail", "outlook", "apple_mail", "thunderbird")
+
+
+# Scratch space of the benchmarks (brokers, worker state, logs); never inside the repository.
+BENCH_ROOT = Path(tempfile.gettempdir()) / "switchyard-bench"
 
 
 def contact_id(prefix: str, index: int) -> str:

@@ -22,8 +22,8 @@ SWITCHYARD_DATA; state, timers, actions and step records are always on in the wo
 5. checks: committed lag 0, no dead letters, actions (records and distinct action ids), timers fired
    and still pending, against the window in which a timer would make the result depend on timing.
 Results print as a table and go to reports/runtime.json. Broker: SWITCHYARD_KAFKA if set, else the
-project's launcher on 127.0.0.1:19692 (work dir /tmp/sy/benchbroker2), stopped at the end when this run
-started it. The run's topics and state directories are deleted at the end; logs stay in /tmp/sy/rtbench.
+project's launcher on 127.0.0.1:19692 (work dir BENCH_ROOT/benchbroker2), stopped at the end when this run
+started it. The run's topics and state directories are deleted at the end; logs stay in BENCH_ROOT/rtbench.
 """
 
 from __future__ import annotations
@@ -63,6 +63,7 @@ from loadtest.baseline import (
     run_passthrough,
 )
 from loadtest.kafka_bench import (
+    BENCH_ROOT,
     LatencySummary,
     edge_timestamps,
     edge_timestamps_from,
@@ -86,8 +87,8 @@ from tables.timers import TIMERS_TABLE
 REPO = Path(__file__).resolve().parents[1]
 BENCH_PORT = 19692
 BENCH_CONTROLLER_PORT = 19693
-BROKER_DIR = Path("/tmp/sy/benchbroker2")
-WORK_DIR = Path("/tmp/sy/rtbench")
+BROKER_DIR = BENCH_ROOT / "benchbroker2"
+WORK_DIR = BENCH_ROOT / "rtbench"
 SETTLE_S = 2.0  # lag must stay 0 this long: the last batch's due timers are produced a tick later
 TARGET_EVENTS_PER_S = 5000.0
 

@@ -12,8 +12,8 @@
    and every action exists once with ts == due. Printed: lateness (fired_at - due) and action lateness
    (action record timestamp - due) percentiles, and the time to drain (last due -> last action).
 Results go to reports/timers.json. Broker: SWITCHYARD_KAFKA if set, else the project's launcher on
-127.0.0.1:19692 (work dir /tmp/sy/benchbroker2), stopped at the end when this run started it. The run's
-topics and state directory are deleted at the end; the worker's log stays in /tmp/sy/tmbench.
+127.0.0.1:19692 (work dir BENCH_ROOT/benchbroker2), stopped at the end when this run started it. The run's
+topics and state directory are deleted at the end; the worker's log stays in BENCH_ROOT/tmbench.
 """
 
 from __future__ import annotations
@@ -38,6 +38,7 @@ from agents.timers import TIMER_EVENT
 from agents.topics import action_topic
 from loadtest.baseline import delete_run_topics
 from loadtest.kafka_bench import (
+    BENCH_ROOT,
     LatencySummary,
     Record,
     contact_id,
@@ -56,8 +57,8 @@ from switchyard.settings import Settings
 REPO = Path(__file__).resolve().parents[1]
 BENCH_PORT = 19692
 BENCH_CONTROLLER_PORT = 19693
-BROKER_DIR = Path("/tmp/sy/benchbroker2")
-WORK_DIR = Path("/tmp/sy/tmbench")
+BROKER_DIR = BENCH_ROOT / "benchbroker2"
+WORK_DIR = BENCH_ROOT / "tmbench"
 TRIGGER = "bench.wait"
 CHANNEL = "notify"
 WORKFLOW: dict[str, Any] = {
