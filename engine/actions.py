@@ -16,7 +16,11 @@ EXTERNAL_ACTIONS: dict[str, str] = {
 INTERNAL_ACTIONS = frozenset(
     {"update_contact", "add_tag", "remove_tag", "update_score", "start_workflow", "stop_workflow"}
 )
-ALL_ACTIONS = frozenset(EXTERNAL_ACTIONS) | INTERNAL_ACTIONS
+# send_best sends one message on the channel it picks at step time (the channel-choice hint, else the
+# first channel the contact is reachable on), as the matching send action of SEND_ACTIONS would.
+SEND_BEST = "send_best"
+SEND_ACTIONS = {"email": "send_email", "sms": "send_sms", "push": "send_push"}
+ALL_ACTIONS = frozenset(EXTERNAL_ACTIONS) | INTERNAL_ACTIONS | {SEND_BEST}
 CHANNELS = frozenset(EXTERNAL_ACTIONS.values())
 CONTACT_CHANNELS = frozenset({"email", "sms", "push"})  # reach the contact: quiet hours apply by default
 # Where a contact channel's address comes from when the action names no `to`: a profile attribute.
@@ -28,6 +32,7 @@ REQUIRED_PARAMS: dict[str, tuple[tuple[str, ...], ...]] = {
     "send_email": (("template", "subject"),),
     "send_sms": (("body", "template"),),
     "send_push": (("title", "template"),),
+    SEND_BEST: (("messages",),),
     "webhook": (("url",),),
     "crm_update": (("fields",),),
     "generate_document": (("template",),),

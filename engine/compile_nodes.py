@@ -5,11 +5,15 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from engine.actions import ALL_ACTIONS, EXTERNAL_ACTIONS, NOTIFY_REASONS, missing_params
+from engine.actions import ALL_ACTIONS, EXTERNAL_ACTIONS, NOTIFY_REASONS, SEND_BEST, missing_params
 from engine.compile_common import Reader, type_name
+from engine.compile_send_best import send_best_channels
 from engine.compile_triggers import DATE_PREFIXES, offset_of
+from engine.durations import WEEK, format_duration
 from engine.issues import did_you_mean
 from engine.model import (
+    DEFAULT_BEST_WITHIN_MS,
+    DEFAULT_FALLBACK_TIME,
     ActionNode,
     Arm,
     Branch,
@@ -28,7 +32,9 @@ from engine.timecalc import parse_time_of_day, parse_weekday
 
 _COMMON = frozenset({"type", "description", "label", "layout"})
 NODE_FIELDS: dict[str, frozenset[str]] = {
-    "wait": _COMMON | {"next", "duration", "until_time", "days", "until_date", "before", "after"},
+    "wait": _COMMON
+    | {"next", "duration", "until_time", "days", "until_date", "before", "after"}
+    | {"until", "within", "fallback"},
     "wait_for": _COMMON | {"event", "filter", "key", "timeout", "on_event", "on_timeout"},
     "branch": _COMMON | {"branches", "default"},
     "switch": _COMMON | {"value", "cases", "default"},
@@ -71,18 +77,30 @@ def compile_node(reader: Reader, node_id: str, value: Any, path: Path) -> Node |
 def _wait(reader: Reader, node_id: str, mapping: dict[str, Any], path: Path) -> Node | None:
     what = "a wait node"
     next_ = reader.edge(node_id, mapping, "next", path, what)
-    modes: list[str] = [key for key in ("duration", "until_time", "until_date") if key in mapping]
-    if not modes and "days" in mapping:
-        modes = ["days"]
+    modes: list[str] = [key for key in ("duration", "until_time", "until_date", "until") if key in mapping]
+    if "days" in mapping and (not modes or modes == ["until"]):
+        modes.append("days")
     if len(modes) != 1:
         reader.issues.add(
             path,
-            f"a wait node needs exactly one of duration, until_time/days or until_date"
+            f"a wait node needs exactly one of duration, until_time/days, until_date or until"
             f" (found {', '.join(modes) or 'none'})",
-            "e.g. duration: 2h",
+            "until: best_send_time picks its own day and hour: drop the other one"
+            if "until" in modes
+            else "e.g. duration: 2h",
             at_key=not modes,
         )
         return None
+    if modes[0] == "until":
+        return _wait_best_send_time(reader, node_id, mapping, path, next_)
+    for key in ("within", "fallback"):
+        if key in mapping:
+            reader.issues.add(
+                (*path, key),
+                f"'{key}' only goes with 'until: best_send_time'",
+                f"remove '{key}', or wait with 'until: best_send_time'",
+                at_key=True,
+            )
     if modes[0] == "duration":
         duration = reader.duration(mapping, "duration", path, what)
         return WaitNode(node_id, next_, duration_ms=duration) if duration is not None else None
@@ -118,6 +136,43 @@ def _wait(reader: Reader, node_id: str, mapping: dict[str, Any], path: Path) -> 
             reader.issues.add((*path, "days"), str(err))
             return None
     return WaitNode(node_id, next_, until_time=minutes, days=days)
+
+
+def _wait_best_send_time(
+    reader: Reader, node_id: str, mapping: dict[str, Any], path: Path, next_: str | None
+) -> Node | None:
+    """``until: best_send_time`` with optional ``within`` (0 < within <= 7d) and ``fallback`` (HH:MM)."""
+    ok = True
+    if mapping["until"] != "best_send_time":
+        reader.issues.add(
+            (*path, "until"),
+            f"unknown wait target {mapping['until']!r}",
+            did_you_mean(str(mapping["until"]), ("best_send_time",))
+            or "the only one is best_send_time; for a time of day use until_time, for a date until_date",
+        )
+        ok = False
+    within = DEFAULT_BEST_WITHIN_MS
+    if "within" in mapping:
+        parsed = reader.duration(mapping, "within", path, "a wait node", required=True)
+        if parsed is not None and not 0 < parsed <= WEEK:
+            reader.issues.add(
+                (*path, "within"),
+                f"'within' must be more than 0 and at most 7d, got {format_duration(parsed)}",
+                "it is how far ahead to look for a hinted hour, e.g. within: 24h",
+            )
+            parsed = None
+        ok = ok and parsed is not None
+        within = parsed or within
+    fallback = DEFAULT_FALLBACK_TIME
+    if "fallback" in mapping:
+        try:
+            fallback = parse_time_of_day(mapping["fallback"])
+        except ValueError as err:
+            reader.issues.add((*path, "fallback"), f"'fallback': {err}", 'e.g. fallback: "10:00"')
+            ok = False
+    if not ok:
+        return None
+    return WaitNode(node_id, next_, until="best_send_time", within_ms=within, fallback_time=fallback)
 
 
 def _wait_for(reader: Reader, node_id: str, mapping: dict[str, Any], path: Path) -> Node | None:
@@ -238,8 +293,14 @@ def _action(reader: Reader, node_id: str, mapping: dict[str, Any], path: Path) -
         )
     if action == "create_task" and "due" in params:
         reader.duration(params, "due", (*path, "params"), "create_task")
+    choices: tuple[str, ...] = ()
+    if action == SEND_BEST:
+        found = send_best_channels(reader, params, (*path, "params"))
+        if found is None:
+            return None
+        choices = found
     templated = reader.templates(params, (*path, "params"))
-    return ActionNode(node_id, action, params, next_, EXTERNAL_ACTIONS.get(action), templated)
+    return ActionNode(node_id, action, params, next_, EXTERNAL_ACTIONS.get(action), templated, choices)
 
 
 def _goal(reader: Reader, node_id: str, mapping: dict[str, Any], path: Path) -> Node | None:

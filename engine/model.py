@@ -114,10 +114,15 @@ Trigger = EventTrigger | ScheduleTrigger | DateTrigger | InactivityTrigger | Con
 # ------------------------------------------------------------------------------------------------ nodes
 
 
+DEFAULT_BEST_WITHIN_MS = 24 * 60 * 60 * 1000
+DEFAULT_FALLBACK_TIME = 10 * 60  # 10:00 local
+
+
 @dataclass(frozen=True, slots=True)
 class WaitNode:
     """Pause the run. Exactly one mode: ``duration_ms``; ``until_time``/``days`` (contact's timezone);
-    ``until_date`` (a date path) shifted by ``offset_ms``."""
+    ``until_date`` (a date path) shifted by ``offset_ms``; ``until == "best_send_time"``: the best hinted
+    hour of the week that comes within ``within_ms``, else the next local ``fallback_time``."""
 
     id: str
     next: str | None
@@ -126,6 +131,9 @@ class WaitNode:
     days: frozenset[int] | None = None  # 0 = Monday ... 6 = Sunday
     until_date: str | None = None
     offset_ms: int = 0
+    until: Literal["best_send_time"] | None = None
+    within_ms: int = DEFAULT_BEST_WITHIN_MS
+    fallback_time: int = DEFAULT_FALLBACK_TIME  # minutes after local midnight
     type: Literal["wait"] = "wait"
 
 
@@ -195,14 +203,19 @@ class SplitNode:
 
 @dataclass(frozen=True, slots=True)
 class ActionNode:
-    """Do something. External actions are emitted on ``channel``; internal ones change the state."""
+    """Do something. External actions are emitted on ``channel``; internal ones change the state.
+
+    send_best has no fixed channel: ``choices`` lists the channels of ``params["messages"]`` in definition
+    order, and the step picks one of them.
+    """
 
     id: str
     action: str
     params: dict[str, Any]
     next: str | None
-    channel: str | None  # None for internal actions
+    channel: str | None  # None for internal actions and for send_best
     templated: bool = False  # params contain template markup (render at step time)
+    choices: tuple[str, ...] = ()  # send_best only
     type: Literal["action"] = "action"
 
 

@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from engine.durations import DAY, MINUTE
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+HOURS_PER_WEEK = 7 * 24
 _TIME_OF_DAY = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)$")
 _DATE_ONLY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
@@ -99,10 +100,35 @@ def in_quiet_hours(now: int, start: int, end: int, tz: tzinfo) -> bool:
     return minute >= start or minute < end
 
 
+def next_time_after(now: int, minutes: int, tz: tzinfo) -> int:
+    """The next local ``minutes`` after midnight strictly after now."""
+    due = next_time_of_day(now, minutes, None, tz)
+    return due if due > now else next_time_of_day(now + MINUTE, minutes, None, tz)
+
+
 def quiet_hours_end(now: int, end: int, tz: tzinfo) -> int:
     """The next local ``end`` time strictly after now."""
-    due = next_time_of_day(now, end, None, tz)
-    return due if due > now else next_time_of_day(now + MINUTE, end, None, tz)
+    return next_time_after(now, end, tz)
+
+
+def next_hour_of_week(now: int, hour_of_week: int, tz: tzinfo) -> int:
+    """The start of the next local hour ``hour_of_week`` (0 = Monday 00:00-01:00 ... 167) strictly after
+    now. A local hour skipped by a DST change starts when the clocks have gone forward."""
+    weekday, hour = divmod(hour_of_week % HOURS_PER_WEEK, 24)
+    today = _local(now, tz).date()
+    day = today + timedelta(days=(weekday - today.weekday()) % 7)
+    due = _at(day, hour * 60, tz)
+    return due if due > now else _at(day + timedelta(days=7), hour * 60, tz)
+
+
+def hour_of_week_label(hour_of_week: int) -> str:
+    """ "Tue 09:00" for 33."""
+    weekday, hour = divmod(hour_of_week % HOURS_PER_WEEK, 24)
+    return f"{WEEKDAYS[weekday].title()} {hour:02d}:00"
+
+
+def time_of_day_label(minutes: int) -> str:
+    return f"{minutes // 60:02d}:{minutes % 60:02d}"
 
 
 def parse_date_value(value: Any, tz: tzinfo) -> int | None:

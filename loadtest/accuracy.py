@@ -2,9 +2,12 @@
 
 - ``delivered_events`` reads the run's `events` topic partition by partition in offset order (so the
   worker's own `timer.fired` wake-ups are where the worker met them), decodes every record as the worker
-  does, and groups the events by contact in that order.
+  does, and groups the events by contact in that order, with each one's ``partition:offset``.
 - ``replay`` is ``oracle.expected_actions`` that also remembers which event caused each action (a
-  wake-up or a produced event), for the latency split in loadtest.meter.
+  wake-up or a produced event), for the latency split in loadtest.meter, and keeps the step records
+  with the ids the worker gives them (``<partition:offset of the cause>/<index in its trace>``), for
+  loadtest.analytics_check. Like the worker, it hands a model wake-up of a known contact to nobody: the
+  worker gives those to its models only and never to ``step``.
 - ``emitted_actions`` reads every `actions.<channel>` topic to its end: after a crash the same ids come
   again, so nothing here counts records to decide when to stop.
 """
@@ -23,6 +26,7 @@ from engine.step import TIMER_EVENT
 from engine.types import Event
 from engine.workflows import WorkflowSet
 from loadtest.oracle import Action, Comparison, ContactReplay, compare
+from ml.labels import ML_TIMER_KIND
 from switchyard.inspect import read_to_end
 
 
@@ -32,11 +36,18 @@ class Delivered:
     records: int
     wakeups: int
     malformed: int
+    sources: dict[str, list[str]] = field(default_factory=dict)  # "partition:offset", as by_contact
+
+
+def source_of(partition: int, offset: int) -> str:
+    """How the worker names the cause of a step record (agents/processor.py)."""
+    return f"{partition}:{offset}"
 
 
 async def delivered_events(bootstrap: str, topic: str) -> Delivered:
     records = sorted(await read_to_end(bootstrap, topic), key=lambda r: (r.partition, r.offset))
     by_contact: dict[str, list[Event]] = {}
+    sources: dict[str, list[str]] = {}
     wakeups = malformed = 0
     limits = Limits()
     for record in records:
@@ -46,21 +57,35 @@ async def delivered_events(bootstrap: str, topic: str) -> Delivered:
             continue
         wakeups += event["type"] == TIMER_EVENT
         by_contact.setdefault(event["contact_id"], []).append(event)
-    return Delivered(by_contact, len(records), wakeups, malformed)
+        sources.setdefault(event["contact_id"], []).append(source_of(record.partition, record.offset))
+    return Delivered(by_contact, len(records), wakeups, malformed, sources)
+
+
+def is_model_wakeup(event: Event) -> bool:
+    """A wake-up of the models' label windows (agents.scoring.is_ml_wakeup, without importing the models)."""
+    return event["type"] == TIMER_EVENT and event["properties"].get("kind") == ML_TIMER_KIND
 
 
 class AttributedReplay(ContactReplay):
-    """A ContactReplay that notes, per action id, whether a wake-up caused it."""
+    """A ContactReplay that notes, per action id, whether a wake-up caused it, and keeps every step record
+    as the worker emits it (the trace entry plus its ``source`` and ``seq``)."""
 
-    def __init__(self, workflows: WorkflowSet, timer_caused: dict[str, bool]) -> None:
+    def __init__(
+        self, workflows: WorkflowSet, timer_caused: dict[str, bool], step_records: list[dict[str, Any]]
+    ) -> None:
         super().__init__(workflows)
         self.timer_caused = timer_caused
+        self.step_records = step_records
 
-    def apply(self, event: Event) -> None:
-        before = len(self.actions)
+    def apply(self, event: Event, source: str = "") -> None:
+        if self.state is not None and is_model_wakeup(event):
+            return
+        before, traced = len(self.actions), len(self.trace)
         super().apply(event)
         for action in self.actions[before:]:
             self.timer_caused.setdefault(str(action["action_id"]), event["type"] == TIMER_EVENT)
+        for seq, record in enumerate(self.trace[traced:]):
+            self.step_records.append({**record, "source": source, "seq": seq})
 
 
 @dataclass
@@ -68,20 +93,30 @@ class Expected:
     actions: list[Action]
     timer_caused: dict[str, bool]
     step_failures: int
+    step_records: list[dict[str, Any]] = field(default_factory=list)
 
 
-def replay(events_by_contact: Mapping[str, Sequence[Event]], workflows: WorkflowSet) -> Expected:
-    """The same actions as ``oracle.expected_actions``, plus what caused each one."""
+def replay(
+    events_by_contact: Mapping[str, Sequence[Event]],
+    workflows: WorkflowSet,
+    sources: Mapping[str, Sequence[str]] | None = None,
+) -> Expected:
+    """The same actions as ``oracle.expected_actions``, plus what caused each one, and the step records
+    (``sources``: each event's ``partition:offset``, as ``events_by_contact``; without them the records'
+    sources are empty)."""
     timer_caused: dict[str, bool] = {}
     actions: list[Action] = []
+    step_records: list[dict[str, Any]] = []
     failures = 0
     for contact in sorted(events_by_contact):
-        contact_replay = AttributedReplay(workflows, timer_caused)
-        for event in events_by_contact[contact]:
-            contact_replay.apply(event)
+        contact_replay = AttributedReplay(workflows, timer_caused, step_records)
+        events = events_by_contact[contact]
+        causes = sources.get(contact, ()) if sources is not None else ()
+        for index, event in enumerate(events):
+            contact_replay.apply(event, causes[index] if index < len(causes) else "")
         actions.extend(contact_replay.actions)
         failures += contact_replay.failures
-    return Expected(actions, timer_caused, failures)
+    return Expected(actions, timer_caused, failures, step_records)
 
 
 @dataclass
@@ -124,6 +159,6 @@ class Verdict:
 
 async def check(bootstrap: str, prefix: str, workflows: WorkflowSet) -> Verdict:
     delivered = await delivered_events(bootstrap, prefix + "events")
-    expected = replay(delivered.by_contact, workflows)
+    expected = replay(delivered.by_contact, workflows, delivered.sources)
     emitted = await emitted_actions(bootstrap, prefix)
     return Verdict(compare(expected.actions, emitted.actions), expected, emitted, delivered)

@@ -1,6 +1,6 @@
 """One load-test run against a real broker and a real worker process, from empty topics to the report.
 
-1. Fresh topics for the run (the action topics with LogAppendTime, see loadtest.meter), the 11 example
+1. Fresh topics for the run (the action topics with LogAppendTime, see loadtest.meter), the 12 example
    workflows published to its `workflows` topic.
 2. The producer (loadtest.producer_proc, its own process) generates the traffic while the worker
    (``switchyard worker``, a child process) starts.
@@ -11,6 +11,10 @@
 4. Drain: until the group's committed lag has stayed 0 for a few seconds; the worker is stopped.
 5. The oracle (loadtest.accuracy) over the `events` topic as delivered and every action record; latency
    of the actions by cause (loadtest.meter); JSON + PNG report (loadtest.report).
+With ``analytics``, the analytics writer (loadtest.analytics_writer) runs next to the worker from its
+start on its own store under ``log_dir``; after the drain the run waits until it has committed every
+record, reads the funnel, step, action and table counts from its report endpoint, and checks them against
+the oracle's replay (loadtest.analytics_check): every count must be equal.
 The run's topics are deleted at the end (unless kept); its worker logs stay in ``log_dir``.
 """
 
@@ -22,7 +26,7 @@ import os
 import shutil
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -34,7 +38,8 @@ from aiokafka.errors import TopicAlreadyExistsError
 from agents.catalog import plan_publish, write_records
 from agents.topics import ACTION_CHANNELS, action_topic
 from engine.parser import parse_text
-from loadtest import accuracy, meter, verdict
+from loadtest import accuracy, analytics_check, meter, verdict
+from loadtest.analytics_writer import AnalyticsChild, Reading, read_after_drain
 from loadtest.baseline import BenchConfig, PathResult, delete_run_topics, run_passthrough
 from loadtest.exceptions import LoadtestError
 from loadtest.kafka_bench import (
@@ -47,7 +52,7 @@ from loadtest.oracle import EXAMPLES, example_workflows
 from loadtest.report import ProgressBar, Sample, build_report, format_table, summarise, write
 from switchyard.inspect import changelog_topic, read_to_end
 from switchyard.kafka_tools import ensure_worker_topics
-from switchyard.processes import WorkerProcess
+from switchyard.processes import WorkerProcess, WorkerStartError
 from switchyard.settings import Settings
 from tables.contacts import CONTACTS_TABLE
 
@@ -77,6 +82,8 @@ class RunConfig:
     show_progress: bool = True
     settle_s: float = 3.0  # lag 0 for this long ends the drain
     stall_s: float = 120.0  # lag unchanged this long ends the drain as stalled
+    analytics: bool = False  # also run the analytics writer and check its counts against the oracle
+    after_drain: Callable[[], Awaitable[None]] | None = None  # tests: runs once the worker has stopped
 
     @property
     def planned_events(self) -> int:
@@ -349,11 +356,15 @@ async def execute(cfg: RunConfig) -> RunResult:
     producer = ProducerChild(cfg, preload=cfg.mode == "max")
     await producer.spawn()
     worker = WorkerHolder(WorkerProcess(s, cfg.log_dir / "worker.log"))
+    writer = AnalyticsChild(s, cfg.log_dir) if cfg.analytics else None
     extra: dict[str, Any] = {}
     clock = RunClock()
+    reading: Reading | None = None
     try:
         if cfg.mode == "open":
-            worker_start_s, planned = await asyncio.gather(worker.start(), producer.wait_ready())
+            worker_start_s, planned, writer_start_s = await asyncio.gather(
+                worker.start(), producer.wait_ready(), start_writer(writer)
+            )
         else:
             planned = await producer.wait_ready()
             producer.go()
@@ -361,20 +372,46 @@ async def execute(cfg: RunConfig) -> RunResult:
             ceiling_result = await ceiling(cfg)
             extra["ceiling_a"] = ceiling_result.as_dict()
             clock = RunClock()
-            worker_start_s = await worker.start()
+            worker_start_s, writer_start_s = await asyncio.gather(worker.start(), start_writer(writer))
         extra["worker_start_s"] = round(worker_start_s, 2)
         sent, drained, ticks, window = await measure(cfg, clock, producer, worker, planned)
         worker.process.stop()
         extra["producer"] = sent
+        if cfg.after_drain is not None:
+            await cfg.after_drain()
+        if writer is not None:
+            reading = await read_after_drain(writer, writer_start_s)
     finally:
         worker.process.stop()
+        if writer is not None:
+            writer.stop()
         await producer.close()
     try:
-        return await conclude(cfg, clock, ticks, window, worker, drained, published, extra, load_before)
+        return await conclude(
+            cfg, clock, ticks, window, worker, drained, published, extra, load_before, reading
+        )
     finally:
         if not cfg.keep_topics:
             await delete_run_topics(s.bootstrap, s.app_id)
         shutil.rmtree(s.data_dir, ignore_errors=True)
+
+
+async def start_writer(writer: AnalyticsChild | None) -> float:
+    """Start the analytics writer when the run has one; the seconds until it joined its group."""
+    if writer is None:
+        return 0.0
+    try:
+        return await writer.start()
+    except WorkerStartError as exc:
+        raise RunError(f"the analytics writer did not start: {exc}") from None
+
+
+def check_analytics(reading: Reading, checked: accuracy.Verdict) -> analytics_check.AnalyticsCheck:
+    """The writer's counts against the oracle's replay of the same run."""
+    replayed = checked.expected
+    event_ids = (event["event_id"] for events in checked.delivered.by_contact.values() for event in events)
+    expected = analytics_check.oracle_side(replayed.step_records, replayed.actions, event_ids)
+    return analytics_check.check_run(expected, reading.reports, reading.error, reading.details)
 
 
 async def measure(
@@ -424,9 +461,11 @@ async def conclude(
     published: list[str],
     extra: dict[str, Any],
     load_before: tuple[float, float, float],
+    reading: Reading | None = None,
 ) -> RunResult:
     s = cfg.settings
     checked = await accuracy.check(s.bootstrap, s.topic_prefix, example_workflows())
+    analytics = check_analytics(reading, checked) if reading is not None else None
     arrivals = meter.first_arrivals(zip(checked.emitted.actions, checked.emitted.timestamps, strict=True))
     latency = meter.latency_figures(arrivals, checked.expected.timer_caused, clock.started_ms)
     rows = meter.samples(ticks, latency.arrivals)
@@ -442,6 +481,8 @@ async def conclude(
         "drained": drained, "latency": latency.as_dict(), "oracle": checked.as_dict(),
         "chaos": [kill.__dict__ for kill in worker.kills], **extra,
     }  # fmt: skip
+    if analytics is not None:
+        sections["analytics"] = analytics.as_dict()
     if cfg.mode == "open":
         sections["keep_up"] = verdict.keep_up(judged, cfg.rate).as_dict()
     else:
@@ -449,7 +490,9 @@ async def conclude(
     report = build_report(title, rows, **sections)
     json_path, png_path = write(cfg.report_dir, cfg.stem, report, rows)
     table = render_table(cfg, report, judged, latency)
-    ok = checked.comparison.ok and drained
+    if analytics is not None:
+        table += "\n" + analytics.summary()
+    ok = checked.comparison.ok and drained and (analytics is None or analytics.ok)
     return RunResult(report, json_path, png_path, table, ok)
 
 

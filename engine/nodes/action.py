@@ -1,31 +1,51 @@
-"""action: emit an external action (after quiet hours and caps) or apply an internal one."""
+"""action: emit an external action (after quiet hours and caps) or apply an internal one.
+
+send_best first picks its channel (engine.nodes.channel_choice) and then behaves exactly like the send
+action of that channel: same quiet hours, caps, rendering, recipient and action id.
+"""
 
 from __future__ import annotations
 
 from contextlib import suppress
-from typing import Any
+from typing import Any, NamedTuple
 
 from engine import ids
-from engine.actions import RECIPIENT_ATTRIBUTES
+from engine.actions import RECIPIENT_ATTRIBUTES, SEND_ACTIONS
 from engine.context import Run, StepContext
 from engine.durations import DurationError, format_duration, parse_duration
 from engine.guards import cap_reached, quiet_until
 from engine.model import ActionNode, Workflow
+from engine.nodes.channel_choice import ChannelChoice, choose_channel
 from engine.nodes.internal import apply_internal
 from engine.run_state import Halt, Outcome, end_run, park
 from engine.templates import TemplateError, render_params, template_context
 
 
+class Send(NamedTuple):
+    """What an external action node sends this time: its own action, or send_best's chosen one."""
+
+    action: str
+    channel: str
+    params: dict[str, Any]  # before rendering
+    choice: ChannelChoice | None = None
+
+
 def render(ctx: StepContext, run: Run, node: ActionNode) -> tuple[dict[str, Any] | None, str | None]:
     """Rendered params (a fresh dict), or None and the error when a template fails at step time."""
-    if not node.templated:
-        return dict(node.params), None
+    return render_with(ctx, run, node.params, node.templated)
+
+
+def render_with(
+    ctx: StepContext, run: Run, params: dict[str, Any], templated: bool
+) -> tuple[dict[str, Any] | None, str | None]:
+    if not templated:
+        return dict(params), None
     context = template_context(ctx.profile, ctx.event, run, ctx.now, ctx.contact_id)
     try:
-        rendered = render_params(node.params, context)
+        rendered = render_params(params, context)
     except TemplateError as err:
         return None, str(err)
-    return (rendered if isinstance(rendered, dict) else dict(node.params)), None
+    return (rendered if isinstance(rendered, dict) else dict(params)), None
 
 
 def run_action(ctx: StepContext, workflow: Workflow, run: Run, node: ActionNode) -> Outcome:
@@ -33,54 +53,58 @@ def run_action(ctx: StepContext, workflow: Workflow, run: Run, node: ActionNode)
     if ctx.action_count >= settings.max_actions_per_event:
         ctx.note(workflow, run, node.id, "skipped", "action limit reached", action=node.action)
         return end_run(ctx, workflow, run, "action_limit", limit=settings.max_actions_per_event)
+    if node.choices:
+        choice = choose_channel(ctx, node)
+        message = node.params["messages"][choice.channel]
+        chosen = Send(SEND_ACTIONS[choice.channel], choice.channel, message, choice)
+        return send(ctx, workflow, run, node, chosen)
     if node.channel is None:
         ctx.action_count += 1
         return apply_internal(ctx, workflow, run, node)
-    due = quiet_until(ctx, settings.quiet_hours, node.channel)
+    return send(ctx, workflow, run, node, Send(node.action, node.channel, node.params))
+
+
+def send(ctx: StepContext, workflow: Workflow, run: Run, node: ActionNode, what: Send) -> Outcome:
+    settings = workflow.settings
+    # Trace details naming what was sent and, for send_best, how its channel was chosen.
+    about: dict[str, Any] = {"action": what.action}
+    prefix = ""
+    if what.choice is not None:
+        about["chosen_by"] = what.choice.chosen_by
+        prefix = f"{node.action}: {what.choice.reason}; "
+    due = quiet_until(ctx, settings.quiet_hours, what.channel)
     if due is not None and settings.quiet_hours is not None:
         if settings.quiet_hours.fallback == "skip":
-            ctx.note(workflow, run, node.id, "skipped", "quiet hours", action=node.action)
+            ctx.note(workflow, run, node.id, "skipped", f"{prefix}quiet hours", **about)
             return node.next
         park(ctx, workflow, run, node.id, due, "quiet")
-        ctx.note(
-            workflow,
-            run,
-            node.id,
-            "waited",
-            "quiet hours: delayed until they end",
-            due=due,
-            action=node.action,
-            token=run["wait"]["token"],
-        )
+        reason = f"{prefix}quiet hours: delayed until they end"
+        ctx.note(workflow, run, node.id, "waited", reason, due=due, **about, token=run["wait"]["token"])
         return Halt.PARKED
-    cap = cap_reached(ctx, settings.frequency_caps, node.channel)
+    cap = cap_reached(ctx, settings.frequency_caps, what.channel)
     if cap is not None:
-        ctx.note(
-            workflow,
-            run,
-            node.id,
-            "capped",
-            f"frequency cap: {cap.max} {node.channel} per {format_duration(cap.per_ms)}",
-            action=node.action,
-        )
+        reason = f"{prefix}frequency cap: {cap.max} {what.channel} per {format_duration(cap.per_ms)}"
+        ctx.note(workflow, run, node.id, "capped", reason, **about)
         return node.next
-    params, error = render(ctx, run, node)
+    params, error = render_with(ctx, run, what.params, node.templated)
     if params is None:
-        ctx.note(workflow, run, node.id, "skipped", f"template failed: {error}", action=node.action)
+        ctx.note(workflow, run, node.id, "skipped", f"{prefix}template failed: {error}", **about)
         return node.next
-    recipient = RECIPIENT_ATTRIBUTES.get(node.channel)
+    recipient = RECIPIENT_ATTRIBUTES.get(what.channel)
     if recipient and "to" not in params and ctx.profile["attrs"].get(recipient):
         params["to"] = ctx.profile["attrs"][recipient]  # else the sink reports the missing address
-    if node.action == "create_task" and "due" in params:
+    if what.action == "create_task" and "due" in params:
         with suppress(DurationError):  # validated at load time; a rendered template may still be bad
             params["due_at"] = ctx.now + parse_duration(params["due"])
+    if what.choice is not None:
+        params["chosen_by"] = what.choice.chosen_by
     visit = run["visits"].get(node.id, 1)
     action_id = ids.action_id(workflow.id, workflow.version, run["id"], node.id, visit)
     ctx.actions.append(
         {
             "action_id": action_id,
-            "channel": node.channel,
-            "type": node.action,
+            "channel": what.channel,
+            "type": what.action,
             "contact_id": ctx.contact_id,
             "workflow_id": workflow.id,
             "version": workflow.version,
@@ -91,15 +115,7 @@ def run_action(ctx: StepContext, workflow: Workflow, run: Run, node: ActionNode)
         }
     )
     ctx.action_count += 1
-    ctx.record_send(node.channel)
-    ctx.note(
-        workflow,
-        run,
-        node.id,
-        "acted",
-        node.action,
-        action=node.action,
-        action_id=action_id,
-        channel=node.channel,
-    )
+    ctx.record_send(what.channel)
+    reason = f"{node.action}: {what.choice.reason}" if what.choice is not None else node.action
+    ctx.note(workflow, run, node.id, "acted", reason, **about, action_id=action_id, channel=what.channel)
     return node.next

@@ -18,8 +18,8 @@ def save_chart(report: str, result: QueryResult, path: Path, title: str | None =
     rows = result.as_dicts()
     figure, axes = plt.subplots(figsize=(10, max(3.0, 0.35 * len(rows) + 1.5)))
     try:
-        draw = {"funnel": _funnel, "whereis": _whereis, "outcomes": _outcomes, "throughput": _throughput,
-                "lift": _lift, "tables": _tables}.get(report)  # fmt: skip
+        draw = {"funnel": _funnel, "steps": _steps, "whereis": _whereis, "outcomes": _outcomes,
+                "throughput": _throughput, "lift": _lift, "tables": _tables}.get(report)  # fmt: skip
         if draw is None or not rows:
             axes.text(0.5, 0.5, "no data", ha="center", va="center")
             axes.set_axis_off()
@@ -40,6 +40,12 @@ def _funnel(axes: Any, rows: list[dict[str, Any]]) -> None:
     labels = [_label(r, "workflow_id", "version", "step", "node", "why") for r in rows]
     axes.barh(labels[::-1], [r["runs"] for r in rows][::-1])
     axes.set_xlabel("runs")
+
+
+def _steps(axes: Any, rows: list[dict[str, Any]]) -> None:
+    labels = [_label(r, "workflow_id", "version", "node", "transition") for r in rows]
+    axes.barh(labels[::-1], [r["records"] for r in rows][::-1])
+    axes.set_xlabel("step records")
 
 
 def _whereis(axes: Any, rows: list[dict[str, Any]]) -> None:

@@ -18,6 +18,7 @@ from sinks.analytics.store import AnalyticsStore, QueryResult
 
 WORKFLOW = "({workflow:String} = '' OR workflow_id = {workflow:String})"
 SINCE_DAY = "day >= toDate(fromUnixTimestamp64Milli({since_ms:Int64}, 'UTC'))"
+SINCE_TS = "ts >= fromUnixTimestamp64Milli({since_ms:Int64}, 'UTC')"
 AS_OF = "fromUnixTimestamp64Milli({as_of_ms:Int64}, 'UTC')"
 
 
@@ -41,6 +42,17 @@ REPORTS: dict[str, Report] = {
             GROUP BY workflow_id, version, step, node, why
             ORDER BY workflow_id, version, indexOf(['entered', 'reached', 'goal', 'exited'], step),
                      runs DESC, node, why
+            """,
+        ),
+        Report(
+            "steps",
+            "step records per workflow node and transition over the period (distinct record ids)",
+            f"""
+            SELECT workflow_id, version, node_id AS node, transition, uniqExact(record_id) AS records
+            FROM step_log
+            WHERE {WORKFLOW} AND {SINCE_TS}
+            GROUP BY workflow_id, version, node, transition
+            ORDER BY workflow_id, version, node, transition
             """,
         ),
         Report(

@@ -3,12 +3,16 @@
     switchyard loadtest --rate 1000 --seconds 60             # open loop at a fixed rate
     switchyard loadtest --max --events 100000                # preload, then drain; next to (a)
     switchyard loadtest --rate 1000 --events 100000 --kills 5   # chaos: kill -9 and restart 5 times
+    switchyard loadtest --rate 200 --seconds 10 --analytics     # also check ClickHouse's counts
 
 Broker: SWITCHYARD_KAFKA when set, else the project's broker on 127.0.0.1:--broker-port (started when not
 running; stopped at the end when this command started it, unless --keep-broker). Every run has its own
 app id and topic prefix (``lt-...``); its topics are deleted at the end unless --keep-topics. Reports go to
 ``reports/<stem>.json`` and ``.png``; worker and producer logs to ``<data dir>/loadtest/<run>/``.
-Exit code 0 when the oracle found nothing missing, unexpected or conflicting and the lag drained to 0.
+With --analytics the analytics writer runs too (its store: ``<run dir>/analytics``, kept) and its funnel,
+step, action and table counts must equal the oracle's.
+Exit code 0 when the oracle found nothing missing, unexpected or conflicting and the lag drained to 0
+(and, with --analytics, every count equal).
 Wire-up: ``register(subparsers)``; ``python -m switchyard.commands.loadtest`` runs it alone.
 """
 
@@ -52,6 +56,10 @@ def register(subparsers: Any) -> None:
     parser.add_argument("--keep-broker", action="store_true", help="leave a broker this command started")
     parser.add_argument("--keep-topics", action="store_true", help="leave the run's topics for inspection")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+    parser.add_argument(
+        "--analytics", action="store_true",
+        help="also run the analytics writer; its ClickHouse counts must equal the oracle's",
+    )  # fmt: skip
     parser.set_defaults(run=run_loadtest)
 
 
@@ -94,7 +102,7 @@ def run_loadtest(args: argparse.Namespace, settings: Settings) -> int:
         settings=worker, mode="max" if args.max else "open", rate=args.rate, seconds=args.seconds,
         events=args.events, contacts=args.contacts, seed=args.seed, kills=args.kills,
         report_dir=args.report_dir, stem=args.name or default_stem(args), log_dir=run_dir,
-        keep_topics=args.keep_topics, show_progress=not args.no_progress,
+        keep_topics=args.keep_topics, show_progress=not args.no_progress, analytics=args.analytics,
     )  # fmt: skip
     print(f"run {tag}: load average {os.getloadavg()[0]:.2f} on {os.cpu_count()} cpus", flush=True)
     try:

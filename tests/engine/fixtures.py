@@ -29,6 +29,7 @@ EXAMPLE_NAMES = (
     "stale_lead_alert",
     "deadline_reminder",
     "document_workflow",
+    "best_time_nudge",
 )
 __all__ = ["DAY", "HOUR", "MINUTE", "T0", "Harness", "example", "example_set", "make_event", "workflow_text"]
 
