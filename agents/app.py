@@ -9,14 +9,16 @@ from __future__ import annotations
 import logging
 import os
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 import faust
 
 from agents.api import register_api
 from agents.api.config import ApiConfig
+from agents.consumer import install as install_safe_consumer
 from agents.definitions import DefinitionCache
 from agents.metrics import Metrics
+from agents.outbox import Outbox
 from agents.processor import EventProcessor, Outputs
 from agents.scoring import Predictions
 from agents.timers import TimerService
@@ -51,10 +53,13 @@ def drop_first_records(batch: Any, count: int) -> list[Any]:
     return kept
 
 
+OUTPUT_BATCH_BYTES = 512 * 1024  # below the producer's and the broker's 1 MB request and message limits
+
+
 def build_app(settings: Settings) -> faust.App:
     datadir = settings.state_dir / settings.app_id
     datadir.mkdir(parents=True, exist_ok=True)
-    return faust.App(
+    app = faust.App(
         settings.app_id,
         broker=f"kafka://{settings.bootstrap}",
         store="rocksdb://",
@@ -64,6 +69,8 @@ def build_app(settings: Settings) -> faust.App:
         table_standby_replicas=0,
         consumer_auto_offset_reset="earliest",
         producer_linger_ms=5,
+        # the processor hands each topic partition's records to the producer as one batch (agents/outbox.py)
+        producer_max_batch_size=OUTPUT_BATCH_BYTES,
         stream_buffer_maxsize=max(4096, settings.batch_size * 2),
         broker_commit_interval=1.0,
         # a killed worker's partitions move to the survivors within seconds, not the default minute
@@ -76,14 +83,20 @@ def build_app(settings: Settings) -> faust.App:
         loghandlers=[],
         autodiscover=False,
     )
+    install_safe_consumer(app)
+    return app
 
 
 def build_worker(settings: Settings) -> Worker:
     app = build_app(settings)
     topics = declare_topics(app, settings.topic_prefix, settings.partitions)
     metrics = Metrics()
-    contacts = DirectTable(app, define_contacts_table(app, settings.partitions))
-    timers = TimerStore(DirectTable(app, define_timers_table(app, settings.partitions)))
+    def kafka_producer() -> Any:  # the aiokafka producer under Faust's, once the app has started it
+        return cast(Any, app.producer)._ensure_producer()
+
+    effects, changelog = Outbox(kafka_producer), Outbox(kafka_producer)
+    contacts = DirectTable(app, define_contacts_table(app, settings.partitions), changelog)
+    timers = TimerStore(DirectTable(app, define_timers_table(app, settings.partitions), changelog))
     definitions = DefinitionCache(settings.bootstrap, settings.topic(WORKFLOWS))
     predictions = Predictions(settings.state_dir / settings.app_id / "ml") if settings.ml else None
     timer_service = TimerService(app, timers, topics.events.get_topic_name(), metrics)
@@ -101,7 +114,9 @@ def build_worker(settings: Settings) -> Worker:
         ),
         limits=Limits(max_bytes=settings.max_event_bytes),
         metrics=metrics,
-        progress=ProgressStore(DirectTable(app, define_progress_table(app, settings.partitions))),
+        effects=effects,
+        changelog=changelog,
+        progress=ProgressStore(DirectTable(app, define_progress_table(app, settings.partitions), changelog)),
         predictions=predictions,
     )
 
@@ -112,7 +127,14 @@ def build_worker(settings: Settings) -> Worker:
             batches += 1
             if skip and batches == 2:  # fault injection for tests: records lost between consumer and agent
                 batch = drop_first_records(batch, skip)
+            # take_events acks its batch in a `finally`, so a batch whose processing is cancelled (shutdown,
+            # rebalance) would be committed unprocessed. Holding one reference until `handle` has finished
+            # leaves such a batch un-acked: its offsets are not committed and it is processed again.
+            for event in batch:
+                event.message.incref()
             await processor.handle(batch)
+            for event in batch:
+                event.ack()
 
     app.agent(topics.events, name="process_events", concurrency=1)(process_events)
     app.task(timer_service.run)

@@ -60,6 +60,7 @@ class Metrics:
         self.event_rate = Window()
         self.timer_lateness_ms = Window(span_s=300.0)
         self.lag: dict[int, int] = {}
+        self.stale_discarded_total = 0  # fetched records discarded because their partition was sought
 
     def observe_batch(self, size: int) -> None:
         self.batches_total += 1
@@ -132,6 +133,9 @@ class Metrics:
                [('{quantile="0.5"}', percentile(lateness, 0.5)),
                 ('{quantile="0.99"}', percentile(lateness, 0.99)),
                 ('{quantile="1"}', lateness[-1] if lateness else 0.0)])  # fmt: skip
+        metric("consumer_stale_records_total", "counter",
+               "Fetched records discarded because a seek of their partition came after the fetch.",
+               [("", self.stale_discarded_total)])  # fmt: skip
         metric(
             "consumer_lag",
             "gauge",

@@ -25,6 +25,7 @@ import orjson
 from agents.definitions import DefinitionCache, apply_migrations
 from agents.gaps import GapGuard, stalled_partitions
 from agents.metrics import Metrics
+from agents.outbox import Outbox
 from agents.scoring import Predictions, is_ml_wakeup, pending_ml_timers
 from agents.timers import TIMER_EVENT, TimerService
 from engine.events import DAY_MS, Limits, Malformed, decode_event
@@ -32,6 +33,7 @@ from engine.pending import pending_timers
 from engine.step import step
 from engine.types import ContactState, Event
 from tables.contacts import ContactStore
+from tables.direct import DirectTable
 from tables.progress import ProgressStore
 from tables.timers import TimerStore
 
@@ -88,6 +90,8 @@ class EventProcessor:
         outputs: Outputs,
         limits: Limits,
         metrics: Metrics,
+        effects: Outbox,
+        changelog: Outbox,
         progress: ProgressStore | None = None,
         predictions: Predictions | None = None,
     ) -> None:
@@ -103,10 +107,14 @@ class EventProcessor:
         self.progress = progress
         self.gaps = GapGuard(progress.load) if progress is not None else None
         self.generation = -1
-        self.sent: list[Any] = []  # delivery futures of this batch's actions, records and dead letters
+        self.effects = effects  # the batch's actions, step records, predictions and dead letters
+        self.changelog = changelog  # the batch's table changelog records (sent after the effects)
+        self.tables: list[DirectTable] = [store.table, timer_store.table]
+        if progress is not None:
+            self.tables.append(progress.table)
 
-    async def send(self, topic: str, key: bytes | None, value: bytes | None, headers: Any = None) -> None:
-        self.sent.append(await self.app.producer.send(topic, key, value, None, None, headers))
+    def send(self, topic: str, key: bytes | None, value: bytes | None, headers: Any = None) -> None:
+        self.effects.add(topic, key, value, headers)
 
     async def unstall(self, assigned: list[Any], quiet_s: float = 10.0) -> None:
         """Seek back partitions that stopped delivering although their log has more (a hole at the tail)."""
@@ -147,15 +155,16 @@ class EventProcessor:
             last_offsets[message.tp] = message.offset
             decoded = decode_event(item.value, message.key, limits)
             if isinstance(decoded, Malformed):
-                await self._dead_letter(message, decoded)
+                self._dead_letter(message, decoded)
                 continue
             by_contact.setdefault(decoded["contact_id"], []).append((item, decoded))
 
         staged: list[Staged] = []
         replayed = 0
+        states = self._load(by_contact)
         for contact_id, items in by_contact.items():
             partition = items[0][0].message.partition  # the key is the contact id: one partition per contact
-            state = self.store.load(partition, contact_id)
+            state = states[contact_id]
             timers_before = all_pending(state)
             migrated: list[dict[str, Any]] = []
             if state is not None and self.definitions.migrations:
@@ -169,46 +178,63 @@ class EventProcessor:
                     replayed += 1
                     skipped = True
                     continue
-                state = await self._apply(state, event, item.message)
+                state = self._apply(state, event, item.message)
                 changed = True
             if (changed or skipped) and state is not None:
                 if migrated:  # identified by the first event of the batch that moved the run
                     source = f"{partition}:{items[0][0].message.offset}:m"
                     context = {"event_id": "", "event_type": "migration", "source": source}
-                    await self._emit_records(contact_id.encode(), migrated, context)
+                    self._emit_records(contact_id.encode(), migrated, context)
                 staged.append(Staged(contact_id, partition, state, timers_before, republish=skipped))
         metrics.replayed_total += replayed
         if replayed:
             log.info("skipped %d already-applied event(s) (re-delivered offsets)", replayed)
 
-        if self.sent:
-            sent, self.sent = self.sent, []
-            await asyncio.gather(*sent)  # effects are in Kafka before any state says they happened
+        for table in self.tables:  # what was acknowledged while the batch was being processed
+            table.note_persisted()
+        delivered = await self.effects.flush()
+        if delivered:
+            await asyncio.gather(*delivered)  # effects are in Kafka before any state says they happened
         for entry in staged:
             # Timers before state: a crash between the two leaves the old state, whose replay re-derives the
             # same timers; the other order could leave a state waiting on a timer that was never stored.
             timers_after = all_pending(entry.state)
             if timers_after != entry.timers_before or (entry.republish and timers_after):
-                await self.timer_store.save(entry.partition, entry.contact_id, timers_after)
-            await self.store.save(entry.partition, entry.state)
+                self.timer_store.save(entry.partition, entry.contact_id, timers_after)
+            self.store.save(entry.partition, entry.state)
             for due, token, kind in set(timers_after) - set(entry.timers_before):
                 self.timer_service.add(entry.contact_id, due, token, kind)
         if self.progress is not None:
             for tp, offset in last_offsets.items():
+                # Written for every batch, even when re-deliveries leave it where it was: the local row can
+                # be ahead of its changelog after a crash, and the changelog is what a restore reads.
                 done = self.progress.load(tp.partition)
-                if done is None or offset > done:  # re-deliveries below it never move it back
-                    await self.progress.save(tp.partition, offset)
+                self.progress.save(tp.partition, offset if done is None else max(done, offset))
+        # Not awaited: Faust flushes the producer before it commits the batch's offsets.
+        await self.changelog.flush()
+        for table in self.tables:
+            table.note_persisted()
         self._update_lag(last_offsets)
 
-    async def _apply(self, state: ContactState | None, event: Event, message: Any) -> ContactState | None:
+    def _load(self, by_contact: dict[str, list[tuple[Any, Event]]]) -> dict[str, ContactState | None]:
+        """Every contact's state, read with one multi-get per partition."""
+        by_partition: dict[int, list[str]] = {}
+        for contact_id, items in by_contact.items():
+            by_partition.setdefault(items[0][0].message.partition, []).append(contact_id)
+        states: dict[str, ContactState | None] = {}
+        for partition, contact_ids in by_partition.items():
+            states.update(zip(contact_ids, self.store.load_many(partition, contact_ids), strict=True))
+        return states
+
+    def _apply(self, state: ContactState | None, event: Event, message: Any) -> ContactState | None:
         """One event through the engine and the models; an engine failure dead-letters the event."""
         if state is not None and is_ml_wakeup(event):  # a label window closed: the models' business only
-            return await self._score({**state, "offset": message.offset}, event, message.key)
+            return self._score({**state, "offset": message.offset}, event, message.key)
         try:
             result = step(state, event, self.definitions.workflows, event["ts"])
         except Exception as exc:  # an engine bug must not stop the partition; the event is kept in the DLQ
             log.exception("step failed for event %s of contact %s", event["event_id"], event["contact_id"])
-            await self._dead_letter(message, Malformed("processing_error", f"{type(exc).__name__}: {exc}"))
+            self._dead_letter(message, Malformed("processing_error", f"{type(exc).__name__}: {exc}"))
             if state is not None:
                 state = {**state, "offset": message.offset}
             return state
@@ -218,13 +244,13 @@ class EventProcessor:
         key = message.key
         for action in result.actions:
             channel = action["channel"]
-            await self.send(self.outputs.actions[channel], key, orjson.dumps(action))
+            self.send(self.outputs.actions[channel], key, orjson.dumps(action))
             self.metrics.observe_action(channel)
         if result.trace:
-            await self._emit_records(key, result.trace, self._record_context(event, message))
-        return await self._score(new_state, event, key)
+            self._emit_records(key, result.trace, self._record_context(event, message))
+        return self._score(new_state, event, key)
 
-    async def _score(self, state: ContactState, event: Event, key: bytes) -> ContactState:
+    def _score(self, state: ContactState, event: Event, key: bytes) -> ContactState:
         if self.predictions is None:
             return state
         try:
@@ -233,14 +259,14 @@ class EventProcessor:
             log.exception("scoring failed for event %s", event["event_id"])
             return state
         for prediction in predicted:
-            await self.send(self.outputs.events, key, orjson.dumps(prediction))
+            self.send(self.outputs.events, key, orjson.dumps(prediction))
         self.metrics.predictions_total += len(predicted)
         return state
 
-    async def _emit_records(self, key: bytes, trace: list[dict[str, Any]], extra: dict[str, Any]) -> None:
+    def _emit_records(self, key: bytes, trace: list[dict[str, Any]], extra: dict[str, Any]) -> None:
         analytics = self.outputs.analytics
         for index, record in enumerate(trace):
-            await self.send(analytics, key, orjson.dumps({**record, **extra, "seq": index}))
+            self.send(analytics, key, orjson.dumps({**record, **extra, "seq": index}))
         self.metrics.step_records_total += len(trace)
 
     @staticmethod
@@ -258,12 +284,13 @@ class EventProcessor:
                 extra["late_ms"] = max(0, fired_at - due)
         return extra
 
-    async def _dead_letter(self, message: Any, problem: Malformed) -> None:
+    def _dead_letter(self, message: Any, problem: Malformed) -> None:
         self.metrics.observe_dead_letter(problem.reason)
-        await self.send(self.outputs.dlq, message.key, message.value, dead_letter_headers(message, problem))
+        self.send(self.outputs.dlq, message.key, message.value, dead_letter_headers(message, problem))
 
     def _update_lag(self, last_offsets: dict[Any, int]) -> None:
         consumer = self.app.consumer
+        self.metrics.stale_discarded_total = getattr(consumer, "discarded_total", 0)
         for tp, offset in last_offsets.items():
             try:
                 self.metrics.lag[tp.partition] = max(0, consumer.highwater(tp) - offset - 1)

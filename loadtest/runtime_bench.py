@@ -352,13 +352,14 @@ async def check_applied(
 
 
 async def run_runtime(
-    bcfg: BenchConfig, workers: int, workload: Workload, profile_dir: Path | None
-) -> RuntimeResult:
+    bcfg: BenchConfig, workers: int, workload: Workload, profile_dir: Path | None,
+    overrides: dict[str, Any] | None = None,
+) -> RuntimeResult:  # fmt: skip
     tag = f"{bcfg.run_tag}-rt{workers}"
     base = Settings(
         external_kafka=bcfg.bootstrap, data_dir=bcfg.work_dir / tag / "w0", app_id=tag,
         topic_prefix=f"{tag}.", partitions=bcfg.partitions, web_port=0, log_level="info",
-    )  # fmt: skip
+    ).with_(**(overrides or {}))  # fmt: skip
     per_worker = [base.with_(data_dir=bcfg.work_dir / tag / f"w{i}") for i in range(workers)]
     events_topic = base.topic("events")
     changelog = changelog_topic(base.app_id, CONTACTS_TABLE)
@@ -450,6 +451,7 @@ class Options:
     report: Path
     keep_broker: bool
     keep_topics: bool
+    worker: dict[str, Any] = field(default_factory=dict)  # Settings overrides for the workers
 
 
 async def run_all(
@@ -465,7 +467,7 @@ async def run_all(
             print(f"   {result.events_per_s:,.0f} ev/s, latency {format_latency(result.latency)}", flush=True)
         for workers in opts.workers:
             print(f"-- runtime with {workers} worker(s) ...", flush=True)
-            run = await run_runtime(bcfg, workers, workload, opts.profile_dir)
+            run = await run_runtime(bcfg, workers, workload, opts.profile_dir, opts.worker)
             runs.append(run)
             print(f"   first sight {run.first_sight.per_second:,.0f} ev/s; "
                   f"mixed {run.mixed.per_second:,.0f} ev/s; latency {format_latency(run.latency)}",
@@ -569,6 +571,11 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--report", type=Path, default=REPO / "reports" / "runtime.json")
     parser.add_argument("--profile-dir", type=Path, default=None,
                         help="run the 1-worker mixed phase under cProfile (slows it down)")  # fmt: skip
+    parser.add_argument("--ml", choices=("on", "off"), default="on", help="predictive scoring in the workers")
+    parser.add_argument("--batch-size", type=int, default=Settings.batch_size,
+                        help="events per take_events batch")
+    parser.add_argument("--batch-within", type=float, default=Settings.batch_within_s,
+                        help="seconds take_events waits to fill a batch")
     parser.add_argument("--keep-broker", action="store_true", help="leave the benchmark broker running")
     parser.add_argument("--keep-topics", action="store_true", help="leave the run's topics (to inspect them)")
     return parser
@@ -586,7 +593,9 @@ def parse_options(argv: Sequence[str] | None) -> Options:
         raise SystemExit("loadtest.runtime_bench: --workers takes counts >= 1, --baselines a,b; --events "
                          "must be positive and rate x paced-seconds between 1 and --contacts")  # fmt: skip
     return Options(args.events, args.contacts, workers, baselines, args.rate, args.paced_seconds, args.seed,
-                   args.profile_dir, args.report, args.keep_broker, args.keep_topics)  # fmt: skip
+                   args.profile_dir, args.report, args.keep_broker, args.keep_topics,
+                   {"ml": args.ml == "on", "batch_size": args.batch_size,
+                    "batch_within_s": args.batch_within})  # fmt: skip
 
 
 def main(argv: Sequence[str] | None = None) -> int:

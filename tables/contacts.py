@@ -33,5 +33,10 @@ class ContactStore:
         raw = self.table.get(partition, contact_id.encode())
         return decode_state(raw) if raw is not None else None
 
-    async def save(self, partition: int, state: ContactState) -> None:
-        await self.table.put(partition, state["contact_id"].encode(), encode_state(state))
+    def load_many(self, partition: int, contact_ids: list[str]) -> list[ContactState | None]:
+        """The states of ``contact_ids`` (None for a contact never seen), read in one go."""
+        raws = self.table.get_many(partition, [contact_id.encode() for contact_id in contact_ids])
+        return [decode_state(raw) if raw is not None else None for raw in raws]
+
+    def save(self, partition: int, state: ContactState) -> None:
+        self.table.put(partition, state["contact_id"].encode(), encode_state(state))

@@ -5,7 +5,8 @@ derives the partition from the stream's current event; for batched processing we
 still owns the table's lifecycle: it opens a partition's RocksDB file on assignment, restores it from
 the changelog, and closes it on revocation. We read and write those same files, send the changelog
 record ourselves with the partition named, and record the persisted changelog offset when Kafka acks it,
-exactly as Faust does, so its recovery finds what it expects.
+as Faust does, so its recovery finds what it expects. Changelog records are not sent one by one:
+they go to a `ChangelogSink` and leave with the batch's other records.
 
 This touches two private members of Faust's RocksDB store (`_db_for_partition`, `_dbs`); the tests of
 recovery from the changelog (tests/agents) would fail if a Faust upgrade changed them.
@@ -13,17 +14,30 @@ recovery from the changelog (tests/agents) would fail if a Faust upgrade changed
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from functools import partial
-from typing import Any
+from collections.abc import Callable, Iterator, Sequence
+from typing import Any, Protocol
 
 from faust.types import TP
 
 
+class ChangelogSink(Protocol):
+    """Where changelog records go (agents.outbox.Outbox): collected now, sent with the batch."""
+
+    def add(
+        self, topic: str, key: bytes | None, value: bytes | None,
+        headers: list[tuple[str, bytes]] | None = None, partition: int | None = None,
+    ) -> None: ...  # fmt: skip
+
+    def on_delivered(self, topic: str, callback: Callable[[int, int], None]) -> None: ...
+
+
 class DirectTable:
-    def __init__(self, app: Any, table: Any) -> None:
+    def __init__(self, app: Any, table: Any, changelog: ChangelogSink) -> None:
         self.app = app
         self.table = table
+        self.changelog = changelog
+        self._acked: dict[int, int] = {}  # partition -> highest changelog offset acknowledged, not yet noted
+        changelog.on_delivered(self.changelog_topic, self._delivered)
 
     @property
     def changelog_topic(self) -> str:
@@ -33,20 +47,33 @@ class DirectTable:
         value: bytes | None = self.table.data._db_for_partition(partition).get(key)
         return value
 
-    async def put(self, partition: int, key: bytes, value: bytes | None) -> None:
-        """Write locally now; the changelog record is sent (not awaited: offsets commit after a flush)."""
+    def get_many(self, partition: int, keys: Sequence[bytes]) -> list[bytes | None]:
+        """The values of ``keys`` (None where missing), in one RocksDB multi-get."""
+        values: list[bytes | None] = self.table.data._db_for_partition(partition).get(list(keys))
+        return values
+
+    def put(self, partition: int, key: bytes, value: bytes | None) -> None:
+        """Write locally now; the changelog record goes out with the batch's flush (offsets are committed
+        only after a producer flush, so it is in Kafka before the events that caused it count as done)."""
         db = self.table.data._db_for_partition(partition)
         if value is None:
             db.delete(key)
         else:
             db.put(key, value)
-        future = await self.app.producer.send(self.changelog_topic, key, value, partition, None, None)
-        future.add_done_callback(partial(self._persisted, partition))
+        self.changelog.add(self.changelog_topic, key, value, partition=partition)
 
-    def _persisted(self, partition: int, future: Any) -> None:
-        if future.cancelled() or future.exception() is not None:
-            return  # the commit's flush raises instead; recovery then replays from the older offset
-        self.table.data.set_persisted_offset(TP(self.changelog_topic, partition), future.result().offset)
+    def _delivered(self, partition: int, offset: int) -> None:
+        if offset > self._acked.get(partition, -1):
+            self._acked[partition] = offset
+
+    def note_persisted(self) -> None:
+        """Record the acknowledged changelog offsets in the partitions' files, as Faust does for its own
+        writes, so recovery replays the changelog only past them. Once per batch: it is a RocksDB write."""
+        acked, self._acked = self._acked, {}
+        held = self.table.data._dbs
+        for partition, offset in acked.items():
+            if partition in held:  # not for a partition revoked meanwhile (that would reopen its file)
+                self.table.data.set_persisted_offset(TP(self.changelog_topic, partition), offset)
 
     def scan(self) -> Iterator[tuple[int, bytes, bytes]]:
         """(partition, key, value) for every row in the partitions this worker holds now."""

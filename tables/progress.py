@@ -37,5 +37,5 @@ class ProgressStore:
         raw = self.table.get(partition, KEY)
         return int(raw) if raw is not None else None
 
-    async def save(self, partition: int, offset: int) -> None:
-        await self.table.put(partition, KEY, str(offset).encode())
+    def save(self, partition: int, offset: int) -> None:
+        self.table.put(partition, KEY, str(offset).encode())

@@ -33,10 +33,10 @@ class TimerStore:
     def __init__(self, table: DirectTable) -> None:
         self.table = table
 
-    async def save(self, partition: int, contact_id: str, pending: Pending) -> None:
+    def save(self, partition: int, contact_id: str, pending: Pending) -> None:
         """Replace the contact's pending list; call only when it changed (an empty list deletes the row)."""
         value = orjson.dumps(sorted(pending)) if pending else None
-        await self.table.put(partition, contact_id.encode(), value)
+        self.table.put(partition, contact_id.encode(), value)
 
     def scan(self) -> Iterator[tuple[str, int, str, str]]:
         """(contact, due, token, kind) for every timer in the partitions this worker holds."""

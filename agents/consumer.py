@@ -1,0 +1,102 @@
+"""The worker's Kafka consumer: Faust's aiokafka consumer with its own loop that feeds fetched records to
+the streams, because Faust's loop (faust-streaming 0.15) loses records and is slow.
+
+Faust's loop hands each record to the streams inside `wait_first(deliver, flow suspended)`: two tasks and
+an `asyncio.wait` per record, and when a rebalance suspends the flow mid-record the record is dropped
+while the partition's read offset still moves past it, so the re-fetched record is then dropped as
+"already read". A seek has the same hole: records of the fetch that was being handed out when the seek
+came keep moving the read offset past the seek target. Both leave holes that nothing re-reads.
+
+This loop:
+- awaits the delivery directly; while the flow is suspended it holds the record until the flow resumes;
+- after a seek of a partition to X (ours, or Faust's own seek to the committed offsets when partitions
+  are assigned) hands out nothing of that partition until the record at X arrives, or any record from a
+  fetch that started after the seek (X itself may be gone, e.g. by retention), and never lets a
+  discarded record move the read offset.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any
+
+from faust.transport.drivers.aiokafka import Consumer as FaustConsumer
+from faust.types import TP
+
+log = logging.getLogger("switchyard.consumer")
+YIELD_EVERY = 100  # records handed out between two trips through the event loop
+
+
+class SafeConsumer(FaustConsumer):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.seeks_done = 0  # counts completed seeks; a fetch that starts later is past all of them
+        self.sought: dict[TP, tuple[int, int]] = {}  # tp -> (target offset, seeks_done after that seek)
+        self.discarded_total = 0
+
+    async def seek(self, partition: TP, offset: int) -> None:
+        await super().seek(partition, offset)
+        self._sought(partition, offset)
+
+    async def seek_to_committed(self) -> Any:
+        """Faust's seek of the assigned partitions to their committed offsets (on assignment, recovery)."""
+        offsets = await super().seek_to_committed()
+        for tp, offset in offsets.items():
+            if offset is not None and offset >= 0:
+                self._sought(tp, offset)
+        return offsets
+
+    def _sought(self, tp: TP, offset: int) -> None:
+        self.seeks_done += 1
+        self.sought[tp] = (offset, self.seeks_done)
+
+    def _current(self, tp: TP, offset: int, fetched_after: int) -> bool:
+        """Is this record from where the partition's last seek put it (not left over from before it)?"""
+        sought = self.sought.get(tp)
+        if sought is None:
+            return True
+        target, seek_number = sought
+        if offset == target or (fetched_after >= seek_number and offset > target):
+            del self.sought[tp]
+            return True
+        self.discarded_total += 1
+        return False
+
+    async def _drain_messages(self, fetcher: Any) -> None:  # pragma: no cover - runs in the worker
+        deliver = self.callback
+        read_offset = self._read_offset
+        acks_enabled_for = self.app.topics.acks_enabled_for
+        consumer_stopped, fetcher_stopped = self._stopped.is_set, fetcher._stopped.is_set
+        while not (consumer_stopped() or fetcher_stopped()):
+            fetched_after = self.seeks_done
+            await asyncio.sleep(0)
+            if self.should_stop:
+                break
+            handed = 0
+            async for tp, message in self.getmany(timeout=1.0):
+                offset = message.offset
+                if not self._current(tp, offset, fetched_after):
+                    continue
+                last = read_offset[tp]
+                if last is not None and offset < last:
+                    continue  # handed out already
+                if last and offset - last > 1 and acks_enabled_for(message.topic):
+                    await self._add_gap(tp, last + 1, offset)  # offsets without records: commit past them
+                if self._commit_every is not None and self._n_acked >= self._commit_every:
+                    self._n_acked = 0
+                    await self.commit()
+                if not self.flow_active:
+                    await self.can_resume_flow.wait()
+                    if not self._current(tp, offset, fetched_after):
+                        continue  # the partition was sought while the flow was suspended
+                await deliver(message)
+                read_offset[tp] = offset
+                handed += 1
+                if handed % YIELD_EVERY == 0:
+                    await asyncio.sleep(0)
+
+
+def install(app: Any) -> None:
+    """Make ``app`` build its consumer from SafeConsumer (call before the app starts)."""
+    app.transport.Consumer = SafeConsumer

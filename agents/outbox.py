@@ -1,0 +1,105 @@
+"""A batch's outgoing Kafka records, handed to the producer as one record batch per topic partition.
+
+A plain `send` per record costs a delivery future, a partitioner call and an accumulator append each; the
+processor emits several records per event (actions, step records, state changelogs), so that per-record
+cost was a large share of its time. Here records are collected while the batch is processed (no await per
+record) and `flush` submits each topic partition's records as a few record batches. Order within a topic
+partition is kept. A keyed record without an explicit partition goes where a plain send would put it
+(the producer's default partitioner over the topic's partitions).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from aiokafka.partitioner import DefaultPartitioner
+
+log = logging.getLogger("switchyard.outbox")
+
+Headers = list[tuple[str, bytes]]
+Record = tuple[bytes | None, bytes | None, Headers | None]
+Delivered = Callable[[int, int], None]  # (partition, offset of the last record of a delivered batch)
+
+
+class Outbox:
+    def __init__(self, producer: Callable[[], Any]) -> None:
+        self._producer = producer  # the aiokafka producer, looked up at flush (it exists once the app runs)
+        self._pending: dict[tuple[str, int | None], list[Record]] = {}
+        self._partitions: dict[str, list[int]] = {}
+        self._partitioner = DefaultPartitioner()
+        self._watchers: dict[str, Delivered] = {}
+
+    def __len__(self) -> int:
+        return sum(len(records) for records in self._pending.values())
+
+    def add(
+        self, topic: str, key: bytes | None, value: bytes | None,
+        headers: Headers | None = None, partition: int | None = None,
+    ) -> None:  # fmt: skip
+        self._pending.setdefault((topic, partition), []).append((key, value, headers))
+
+    def on_delivered(self, topic: str, callback: Delivered) -> None:
+        """Call ``callback(partition, last offset)`` whenever a batch of ``topic`` is acknowledged."""
+        self._watchers[topic] = callback
+
+    async def flush(self) -> list[asyncio.Future[Any]]:
+        """Submit everything collected so far; the delivery futures, one per record batch."""
+        if not self._pending:
+            return []
+        pending, self._pending = self._pending, {}
+        producer = self._producer()
+        routed: dict[tuple[str, int], list[Record]] = {}
+        for (topic, partition), records in pending.items():
+            if partition is not None:
+                routed.setdefault((topic, partition), []).extend(records)
+                continue
+            partitions = await self._partitions_of(producer, topic)
+            for record in records:
+                chosen = self._partitioner(record[0], partitions, partitions)
+                routed.setdefault((topic, chosen), []).append(record)
+        futures: list[asyncio.Future[Any]] = []
+        for (topic, partition), records in routed.items():
+            for batch, count in self._batches(producer, records):
+                future = await producer.send_batch(batch, topic, partition=partition)
+                future.add_done_callback(_report(self._watchers.get(topic), topic, partition, count))
+                futures.append(future)
+        return futures
+
+    async def _partitions_of(self, producer: Any, topic: str) -> list[int]:
+        found = self._partitions.get(topic)
+        if found is None:
+            found = self._partitions[topic] = sorted(await producer.partitions_for(topic))
+        return found
+
+    @staticmethod
+    def _batches(producer: Any, records: list[Record]) -> list[tuple[Any, int]]:
+        """The records packed into as few record batches as the producer's batch size allows."""
+        out: list[tuple[Any, int]] = []
+        batch, count = producer.create_batch(), 0
+        for key, value, headers in records:
+            if batch.append(timestamp=None, key=key, value=value, headers=headers or []) is None:
+                batch.close()
+                out.append((batch, count))
+                batch, count = producer.create_batch(), 0
+                batch.append(timestamp=None, key=key, value=value, headers=headers or [])
+            count += 1
+        batch.close()
+        out.append((batch, count))
+        return out
+
+
+def _report(
+    watcher: Delivered | None, topic: str, partition: int, count: int
+) -> Callable[[asyncio.Future[Any]], None]:
+    def done(future: asyncio.Future[Any]) -> None:
+        if future.cancelled():
+            log.error("%d record(s) for %s[%d] were cancelled before delivery", count, topic, partition)
+        elif (error := future.exception()) is not None:
+            log.error("%d record(s) for %s[%d] were not delivered: %r", count, topic, partition, error)
+        elif watcher is not None:
+            watcher(partition, future.result().offset + count - 1)
+
+    return done
