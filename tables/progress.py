@@ -1,9 +1,10 @@
 """The `progress` table: per partition of `events`, the highest offset the worker has processed.
 
-It exists because Faust (0.15.3) can skip records when partitions move between workers: a fetch that is
-in flight while a rebalance suspends the flow advances the consumer's read offset past records it never
-delivered, and later commits step over the hole. The processor compares each partition's first offset
-in a batch with this table and seeks back over any hole (agents/gaps.py). Kept per partition, in that
+It exists because Faust's own consumer loop (0.15.3) skips records when partitions move or are sought:
+records it drops while the flow is suspended, or that were fetched before a seek, still advance its read
+offset, and later commits step over the hole. agents/consumer.py replaces that loop; this table is the
+second line: the processor compares each partition's first offset in a batch with it and seeks back
+over any hole (agents/gaps.py). Kept per partition, in that
 partition, so it moves with the partition and is restored from its changelog like the contacts.
 """
 

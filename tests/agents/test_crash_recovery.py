@@ -133,15 +133,10 @@ def test_two_workers_share_partitions_and_the_survivor_fires_the_waits(
     assert sorted(assigned_partitions(second.log_path)) == list(range(test_settings.partitions))
 
 
-@pytest.mark.xfail(
-    strict=False,
-    reason="faust-streaming 0.15.3 can skip records across this rebalance; agents/gaps.py recovers holes in "
-    "partitions it has processed before, not one at the very start of a partition no worker processed yet, "
-    "and then the commit stays stuck. Open: see the issue 5 note.",
-)
 def test_a_worker_joining_mid_stream_loses_no_event(test_settings: Settings, worker_factory: type) -> None:
     """Partitions moving to a second worker while the first is busy: every event is applied exactly once
-    (faust-streaming can skip records across such a rebalance; agents/gaps.py seeks back over them)."""
+    (faust-streaming's own consumer loop skips records across such a rebalance; agents/consumer.py's
+    does not, and agents/gaps.py would seek back over a hole if one appeared)."""
     settings = test_settings.with_(ml=False)
     asyncio.run(ensure_worker_topics(settings))  # before producing, so `events` has the worker's partitions
     contacts, per_contact = 4000, 5
