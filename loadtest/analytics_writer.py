@@ -20,7 +20,6 @@ from pathlib import Path
 from typing import Any
 
 from aiokafka import TopicPartition
-from aiokafka.admin import AIOKafkaAdminClient
 
 from sinks.analytics.dsn import default_dsn
 from sinks.analytics.exceptions import AnalyticsError
@@ -28,7 +27,7 @@ from sinks.analytics.query_client import ReportSource, fetch_report
 from sinks.analytics.reports import report_parameters
 from sinks.analytics.routing import TopicRouter
 from sinks.analytics.writer import READY_LINE
-from switchyard.kafka_tools import metadata_consumer
+from switchyard.kafka_tools import committed_offsets, metadata_consumer
 from switchyard.processes import WorkerProcess
 from switchyard.settings import Settings
 
@@ -48,12 +47,7 @@ def free_port() -> int:
 
 async def committed_lag(bootstrap: str, group: str, topics: list[str]) -> int:
     """Records of ``topics`` (those that exist) that ``group`` has not committed."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
-    await admin.start()
-    try:
-        committed = await admin.list_consumer_group_offsets(group)
-    finally:
-        await admin.close()
+    committed = await committed_offsets(bootstrap, group)
     async with metadata_consumer(bootstrap) as consumer:
         tps = [
             TopicPartition(topic, partition)

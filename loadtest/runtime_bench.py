@@ -44,7 +44,6 @@ from typing import Any
 
 import orjson
 from aiokafka import TopicPartition
-from aiokafka.admin import AIOKafkaAdminClient
 
 from agents.catalog import plan_publish, write_records
 from agents.timers import TIMER_EVENT
@@ -78,7 +77,7 @@ from loadtest.kafka_bench import (
 from loadtest.runtime_workload import Workload, generate_workload
 from loadtest.step_bench import definitions
 from switchyard.inspect import changelog_topic
-from switchyard.kafka_tools import end_offsets, ensure_worker_topics, group_lag
+from switchyard.kafka_tools import committed_offsets, end_offsets, ensure_worker_topics, group_lag
 from switchyard.settings import Settings
 from tables.codec import decode_state
 from tables.contacts import CONTACTS_TABLE
@@ -231,12 +230,7 @@ async def wait_lag_zero(
 
 async def partition_lag(bootstrap: str, group: str, topic: str) -> dict[int, tuple[int, int]]:
     """partition -> (committed offset, end offset) of the group on `topic`."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
-    await admin.start()
-    try:
-        committed = await admin.list_consumer_group_offsets(group)
-    finally:
-        await admin.close()
+    committed = await committed_offsets(bootstrap, group)
     ends = await end_offsets(bootstrap, topic)
     out: dict[int, tuple[int, int]] = {}
     for partition, end in sorted(ends.items()):

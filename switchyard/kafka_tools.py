@@ -69,14 +69,19 @@ async def end_offsets(bootstrap: str, topic: str) -> dict[int, int]:
         return {tp.partition: off for tp, off in ends.items()}
 
 
-async def group_lag(bootstrap: str, group: str, topic: str) -> int:
-    """Records of `topic` that consumer group `group` has not committed yet."""
+async def committed_offsets(bootstrap: str, group: str) -> dict[TopicPartition, Any]:
+    """The offsets consumer group `group` has committed (OffsetAndMetadata per topic partition)."""
     admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
     await admin.start()
     try:
-        committed = await admin.list_consumer_group_offsets(group)
+        return dict(await admin.list_consumer_group_offsets(group))
     finally:
         await admin.close()
+
+
+async def group_lag(bootstrap: str, group: str, topic: str) -> int:
+    """Records of `topic` that consumer group `group` has not committed yet."""
+    committed = await committed_offsets(bootstrap, group)
     ends = await end_offsets(bootstrap, topic)
     lag = 0
     for partition, end in ends.items():
