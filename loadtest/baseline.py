@@ -64,10 +64,10 @@ from switchyard.kafka_tools import (
     group_lag,
     metadata_consumer,
 )
+from switchyard.processes import REPO
 from switchyard.settings import Settings
 from tables.contacts import CONTACTS_TABLE
 
-REPO = Path(__file__).resolve().parents[1]
 BENCH_PORT = 19592
 BENCH_CONTROLLER_PORT = 19593
 BROKER_DIR = BENCH_ROOT / "benchbroker"

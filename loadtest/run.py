@@ -52,11 +52,10 @@ from loadtest.oracle import EXAMPLES, example_workflows
 from loadtest.report import ProgressBar, Sample, build_report, format_table, summarise, write
 from switchyard.inspect import changelog_topic, read_to_end
 from switchyard.kafka_tools import ensure_worker_topics
-from switchyard.processes import WorkerProcess, WorkerStartError
+from switchyard.processes import REPO, WorkerProcess, WorkerStartError
 from switchyard.settings import Settings
 from tables.contacts import CONTACTS_TABLE
 
-REPO = Path(__file__).resolve().parents[1]
 TICK_S = 1.0
 CEILING_PACED_EVENTS = 500  # (a)'s own latency phase, kept short: only its throughput is wanted here
 

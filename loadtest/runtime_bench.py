@@ -78,12 +78,12 @@ from loadtest.runtime_workload import Workload, generate_workload
 from loadtest.step_bench import definitions
 from switchyard.inspect import changelog_topic
 from switchyard.kafka_tools import committed_offsets, end_offsets, ensure_worker_topics, group_lag
+from switchyard.processes import REPO
 from switchyard.settings import Settings
 from tables.codec import decode_state
 from tables.contacts import CONTACTS_TABLE
 from tables.timers import TIMERS_TABLE
 
-REPO = Path(__file__).resolve().parents[1]
 BENCH_PORT = 19692
 BENCH_CONTROLLER_PORT = 19693
 BROKER_DIR = BENCH_ROOT / "benchbroker2"
@@ -566,10 +566,15 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--profile-dir", type=Path, default=None,
                         help="run the 1-worker mixed phase under cProfile (slows it down)")  # fmt: skip
     parser.add_argument("--ml", choices=("on", "off"), default="on", help="predictive scoring in the workers")
-    parser.add_argument("--batch-size", type=int, default=Settings.batch_size,
-                        help="events per take_events batch")
-    parser.add_argument("--batch-within", type=float, default=Settings.batch_within_s,
-                        help="seconds take_events waits to fill a batch")
+    parser.add_argument(
+        "--batch-size", type=int, default=Settings.batch_size, help="events per take_events batch"
+    )
+    parser.add_argument(
+        "--batch-within",
+        type=float,
+        default=Settings.batch_within_s,
+        help="seconds take_events waits to fill a batch",
+    )
     parser.add_argument("--keep-broker", action="store_true", help="leave the benchmark broker running")
     parser.add_argument("--keep-topics", action="store_true", help="leave the run's topics (to inspect them)")
     return parser

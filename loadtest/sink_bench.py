@@ -38,8 +38,8 @@ from aiosmtpd.smtp import SMTP, Envelope, Session
 
 from loadtest.kafka_bench import percentile, start_bench_broker
 from sinks.signing import IDEMPOTENCY_HEADER, SIGNATURE_HEADER, TIMESTAMP_HEADER, verify_signature
+from switchyard.processes import REPO
 
-REPO = Path(__file__).resolve().parents[1]
 SECRET = "bench-secret"
 SMTP_CONNECTIONS = 4
 IN_FLIGHT = 64

@@ -50,14 +50,11 @@ from loadtest.kafka_bench import (
     wait_for_leaders,
     write_report,
 )
+from loadtest.runtime_bench import BENCH_CONTROLLER_PORT, BENCH_PORT, BROKER_DIR  # the same broker
 from switchyard.kafka_tools import end_offsets, ensure_worker_topics
-from switchyard.processes import WorkerProcess
+from switchyard.processes import REPO, WorkerProcess
 from switchyard.settings import Settings
 
-REPO = Path(__file__).resolve().parents[1]
-BENCH_PORT = 19692
-BENCH_CONTROLLER_PORT = 19693
-BROKER_DIR = BENCH_ROOT / "benchbroker2"
 WORK_DIR = BENCH_ROOT / "tmbench"
 TRIGGER = "bench.wait"
 CHANNEL = "notify"
