@@ -248,13 +248,15 @@ class EventProcessor:
             self.metrics.observe_action(channel)
         if result.trace:
             self._emit_records(key, result.trace, self._record_context(event, message))
-        return self._score(new_state, event, key)
+        return self._score(new_state, event, key, result.actions)
 
-    def _score(self, state: ContactState, event: Event, key: bytes) -> ContactState:
+    def _score(
+        self, state: ContactState, event: Event, key: bytes, actions: Sequence[dict[str, Any]] = ()
+    ) -> ContactState:
         if self.predictions is None:
             return state
         try:
-            state, predicted = self.predictions.observe(state, event)
+            state, predicted = self.predictions.observe(state, event, actions)
         except Exception:  # a model problem must not cost the event: it is applied, only unscored
             log.exception("scoring failed for event %s", event["event_id"])
             return state

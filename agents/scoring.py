@@ -7,12 +7,19 @@ trade-off). Predicted events go through Kafka rather than straight into the engi
 in the contact's event history like any other; their ids are derived from the event that caused them,
 and the engine's score trigger fires only on an upward crossing, so a prediction repeated after a crash
 starts nothing twice.
+
+Each contact's state also carries ``hints`` (ml.hints): its best local send hours and the bandit's
+channel pick, which the engine reads for ``wait until: best_send_time`` and ``action: send_best``; with
+scoring off there are none and the engine falls back. Sends among the step's actions open bandit trials
+that the contact's outcome events reward (ml.trials).
 """
 
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from engine.types import ContactState, Event
 from ml.checkpoint import ModelCheckpoint
@@ -34,10 +41,18 @@ class Predictions:
         self.origin = f"models restored from {data_dir}" if restored is not None else "new models"
         self.scorer = Scorer(restored or ModelSet())
 
-    def observe(self, state: ContactState, event: Event) -> tuple[ContactState, list[Event]]:
-        """The state with its ml part updated, and the predicted events this event caused."""
-        ml_state, predicted, _ = self.scorer.observe(state.get("ml"), state["profile"], event, event["ts"])
-        return {**state, "ml": ml_state}, predicted
+    def observe(
+        self, state: ContactState, event: Event, actions: Sequence[dict[str, Any]] = ()
+    ) -> tuple[ContactState, list[Event]]:
+        """The state with its ml part and its ``hints`` updated, and the predicted events this event
+        caused; ``actions`` are what the engine's step emitted for the event (sends open bandit trials)."""
+        result = self.scorer.observe_with_hints(
+            state.get("ml"), state["profile"], event, event["ts"], actions, state.get("hints")
+        )
+        out = {**state, "ml": result.ml_state}
+        if result.hints is not None:
+            out["hints"] = result.hints
+        return out, result.predicted
 
     def save(self, final: bool = False) -> None:
         now = time.time()

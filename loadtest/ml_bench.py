@@ -7,12 +7,17 @@ is replayed through ml.scoring.Scorer the way the worker would run it (loadtest.
    scikit-learn batch models trained on the earlier half of the same samples (test-only dependency);
 2. a checkpoint/restore halfway through, against no restart and a cold start;
 3. send-time lift: true engagement (Traits.affinity) at best_send_time vs a random hour;
-4. the bandit's regret against the best fixed channel, over time;
+4. the bandit's regret against the best fixed channel, over time: alone with instant rewards, and fed
+   through the real path (sends as step actions, outcome events, trials closed by ml wake-ups;
+   loadtest.ml_bandit_path);
 5. throughput and latency: scores (features + both models), Scorer.observe, learning; a River dict
-   predict is the baseline measured in the same run.
+   predict is the baseline measured in the same run;
+6. observe throughput on the runtime mix: ``Predictions.observe`` as the worker calls it, hints and
+   trials included, over loadtest.runtime_workload's events (loadtest.ml_observe).
 
     .venv/bin/python -m loadtest.ml_bench [--contacts 3000] [--events 90000] [--days 90] [--seed 5]
                                           [--kinds logreg,hoeffding,forest] [--rounds 20000]
+                                          [--mix-events 200000] [--sections replay,accuracy,...]
 """
 
 from __future__ import annotations
@@ -26,7 +31,9 @@ import orjson
 
 from engine.types import Event
 from loadtest import ml_experiments as mx
+from loadtest import ml_observe
 from loadtest.generator import StreamSpec, Traffic, generate
+from loadtest.ml_bandit_path import bandit_through_scorer
 from loadtest.report import format_table
 from ml.features import as_features, feature_vector
 from ml.labels import CHURN, CONVERT
@@ -98,7 +105,7 @@ def accuracy_section(runs: dict[str, mx.OnlineRun]) -> None:
 
 
 def replay_section(runs: dict[str, mx.OnlineRun], events: int, contacts: int) -> None:
-    print("\n## replay through Scorer.observe (events + ml wake-ups, learning included)")
+    print("\n## replay through Scorer.observe (events + ml wake-ups, learning and hints included)")
     rows = []
     for kind, run in runs.items():
         calls = run.replay.events + run.replay.wakeups
@@ -116,8 +123,11 @@ def replay_section(runs: dict[str, mx.OnlineRun], events: int, contacts: int) ->
         )
     header = ("kind", "seconds", "observe/s", "wake-ups", "per event", "predicted", "per contact", "labels")
     print(format_table(rows, header))
-    sizes = [len(orjson.dumps(state)) for state in next(iter(runs.values())).replay.ml_states.values()]
+    replay = next(iter(runs.values())).replay
+    sizes = [len(orjson.dumps(state)) for state in replay.ml_states.values()]
     print(f"ml-state size (orjson bytes): mean {statistics.mean(sizes):,.0f}, max {max(sizes):,}")
+    hint_sizes = [len(orjson.dumps(hints)) for hints in replay.hints.values()]
+    print(f"hints size (orjson bytes): mean {statistics.mean(hint_sizes):,.0f}, max {max(hint_sizes):,}")
 
 
 def restart_section(events: list[Event], kind: str) -> None:
@@ -163,6 +173,53 @@ def bandit_section(rounds: int) -> None:
         for p in mx.bandit_regret(rounds)
     ]
     print(format_table(rows, ("sends", "regret", "per send", "vs best fixed", "random policy")))
+
+
+def bandit_path_section(rounds: int) -> None:
+    print(f"\n## 4b. the bandit fed through the real path: {rounds:,} sends, 3,000 contacts, 120 days")
+    print("sends are step actions on the contact's hinted channel; clicks come within 2 days, 2 % fail;")
+    print("a trial closes 72 h after its send (on the contact's daily ml wake-up slot): then it is learned")
+    started = time.perf_counter()
+    run = bandit_through_scorer(rounds)
+    rows = [
+        (
+            p.rounds,
+            f"{p.regret:.1f}",
+            f"{p.regret / p.rounds:.4f}",
+            f"{p.regret_vs_global:.1f}",
+            f"{p.random_regret:.1f}",
+        )
+        for p in run.points
+    ]
+    print(format_table(rows, ("sends", "regret", "per send", "vs best fixed", "random policy")))
+    closed = ", ".join(f"{why} {count:,}" for why, count in sorted(run.closed.items()))
+    print(
+        f"responses {run.responses:,}, failures {run.failures:,}; trials closed: {closed}; last fifth of "
+        f"sends on the segment's best channel: {run.best_share_late:.1%}; {run.events:,} observe calls in "
+        f"{time.perf_counter() - started:.1f} s"
+    )
+
+
+def runtime_mix_section(events: int, rounds: int = 3) -> None:
+    contacts = events // 2
+    print(f"\n## 6. observe throughput on the runtime mix: {events:,} events, {contacts:,} first sights")
+    pairs = ml_observe.runtime_mix(events, contacts)
+    figures = ml_observe.measure(pairs, rounds=rounds)
+    row = (
+        figures.observes,
+        round(figures.per_second),
+        f"{figures.p50_us:.1f}",
+        f"{figures.p99_us:.1f}",
+        f"{figures.p999_us:.1f}",
+        f"{figures.activity_share:.0%}",
+        figures.sends,
+        round(figures.hints_bytes_mean),
+        round(figures.ml_state_bytes_mean),
+    )
+    header = ["observes", "per second", "p50 us", "p99 us", "p99.9 us", "activity", "sends", "hints B"]
+    header.append("ml B")
+    print(format_table([row], header))
+    print(f"(Predictions.observe, hints and trials included; best of {rounds} rounds; states kept as bytes)")
 
 
 def throughput_section(run: mx.OnlineRun) -> None:
@@ -212,6 +269,11 @@ def throughput_section(run: mx.OnlineRun) -> None:
     print(format_table(rows, ("operation", "per second", "p50 us", "p99 us", "p99.9 us")))
 
 
+SECTIONS = (
+    "replay", "accuracy", "restart", "send_time", "bandit", "bandit_path", "throughput", "runtime_mix",
+)  # fmt: skip
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         prog="loadtest.ml_bench", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -222,24 +284,45 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=5)
     parser.add_argument("--kinds", default="logreg,hoeffding,forest")
     parser.add_argument("--rounds", type=int, default=20_000)
+    parser.add_argument("--mix-events", type=int, default=200_000, help="mixed events of the runtime mix")
+    parser.add_argument("--sections", default=",".join(SECTIONS), help=f"subset of {','.join(SECTIONS)}")
     args = parser.parse_args()
+    sections = {name for name in args.sections.split(",") if name}
+    if not sections <= set(SECTIONS):
+        unknown = ", ".join(sorted(sections - set(SECTIONS)))
+        raise SystemExit(f"loadtest.ml_bench: unknown section(s) {unknown}")
+    if "bandit" in sections:
+        bandit_section(args.rounds)
+    if "bandit_path" in sections:
+        bandit_path_section(args.rounds)
+    if "runtime_mix" in sections:
+        runtime_mix_section(args.mix_events)
+    stream_sections = sections & {"replay", "accuracy", "restart", "send_time", "throughput"}
+    if not stream_sections:
+        return
     spec = StreamSpec.real_time(
         contacts=args.contacts, events=args.events, days=args.days, start_ms=T0, seed=args.seed
     )
     started = time.perf_counter()
     traffic = generate(spec)
     print(
-        f"ml_bench: {args.events:,} events, {args.contacts:,} contacts, {args.days:g} days (real time), "
+        f"\nml_bench: {args.events:,} events, {args.contacts:,} contacts, {args.days:g} days (real time), "
         f"seed {args.seed}; generated in {time.perf_counter() - started:.1f} s"
     )
     kinds = [kind for kind in args.kinds.split(",") if kind]
+    if stream_sections <= {"send_time", "throughput", "restart"}:
+        kinds = kinds[:1]  # the other kinds are only compared in the replay and accuracy sections
     runs = {kind: mx.run_online(traffic.events, kind=kind) for kind in kinds}
-    replay_section(runs, len(traffic.events), args.contacts)
-    accuracy_section(runs)
-    restart_section(traffic.events, kinds[0])
-    send_time_section(traffic, runs[kinds[0]])
-    bandit_section(args.rounds)
-    throughput_section(runs[kinds[0]])
+    if "replay" in sections:
+        replay_section(runs, len(traffic.events), args.contacts)
+    if "accuracy" in sections:
+        accuracy_section(runs)
+    if "restart" in sections:
+        restart_section(traffic.events, kinds[0])
+    if "send_time" in sections:
+        send_time_section(traffic, runs[kinds[0]])
+    if "throughput" in sections:
+        throughput_section(runs[kinds[0]])
 
 
 if __name__ == "__main__":

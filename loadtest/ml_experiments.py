@@ -178,7 +178,7 @@ def restart_run(events: Sequence[Event], *, kind: str = "logreg", seed: int = 1)
 
 def _copy_replay(source: Replay) -> Replay:
     # states are never mutated in place (the scorer returns new dicts), so a shallow copy is a snapshot
-    return Replay(dict(source.profiles), dict(source.ml_states))
+    return Replay(dict(source.profiles), dict(source.ml_states), dict(source.hints))
 
 
 @dataclass

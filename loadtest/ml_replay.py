@@ -1,6 +1,6 @@
 """Play a time-ordered event stream through the profile fold and an ml Scorer, the way the worker would.
 
-The runtime's part is imitated in process: each contact keeps its profile and ml-state, the ml
+The runtime's part is imitated in process: each contact keeps its profile, ml-state and hints, the ml
 wake-up a state asks for is kept in a heap and delivered as a ``timer.fired`` event (kind ``ml_label``,
 event time = due time) before any later event, a superseded wake-up is dropped (the runtime derives its
 timers from the state), and predicted events are folded back into the profile (so ``scores`` follow).
@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 
 from engine.profile import apply_event
 from engine.types import Event, Profile
+from ml.hints import Hints
 from ml.labels import ML_TIMER_KIND
 from ml.scoring import Scorer
 from ml.state import MLState
@@ -27,6 +28,7 @@ class Replay:
 
     profiles: dict[str, Profile] = field(default_factory=dict)
     ml_states: dict[str, MLState] = field(default_factory=dict)
+    hints: dict[str, Hints] = field(default_factory=dict)
     events: int = 0
     wakeups: int = 0
     predicted: int = 0
@@ -65,7 +67,11 @@ def replay(
     def deliver(event: Event) -> None:
         contact = event["contact_id"]
         profile = apply_event(result.profiles.get(contact), event)
-        state, predicted, timers = scorer.observe(result.ml_states.get(contact), profile, event, event["ts"])
+        state, predicted, timers, hints = scorer.observe_with_hints(
+            result.ml_states.get(contact), profile, event, event["ts"], (), result.hints.get(contact)
+        )
+        if hints is not None:
+            result.hints[contact] = hints
         for item in predicted:
             profile = apply_event(profile, item)
             result.predicted += 1

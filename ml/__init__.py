@@ -10,11 +10,14 @@ Modules, one job each:
 - ``models``: River pipelines and the worker's ModelSet;
 - ``scoring``: ``Scorer.observe``: the per-event integration point, threshold crossings with hysteresis;
 - ``checkpoint``: atomic pickles of a ModelSet under ``<data dir>/ml/``;
-- ``send_time``: hour-of-week engagement, population prior, ``best_send_time``;
-- ``bandit``: Thompson sampling over channels per segment;
+- ``send_time``: hour-of-week engagement, population prior, ``best_send_time``, ranked hours;
+- ``bandit``: Thompson sampling over channels per segment, deterministic per-contact picks;
+- ``trials``: sends waiting for their outcomes, closed into bandit rewards;
+- ``hints``: the per-contact hints the engine reads (best send hours, channel);
 - ``recommend``: plain suggestions with numbers from per-node funnel figures;
 - ``rows``: rows for the analytics ``predictions`` table;
 - ``metrics``: exact ROC AUC.
 
-Imports: engine.types only (plus River); no Faust, no Kafka, no clocks.
+Imports: the engine's pure modules only (types, profile, actions) plus River; no Faust, no Kafka, no
+clocks.
 """

@@ -22,16 +22,27 @@ def empty_bag() -> DecayedBag:
 
 def add(bag: DecayedBag, key: str, weight: float, ts: int, half_life_ms: int) -> DecayedBag:
     """``bag`` with ``weight`` added to ``key`` at time ``ts``."""
+    return add_keys(bag, (key,), weight, ts, half_life_ms)
+
+
+def add_keys(bag: DecayedBag, keys: tuple[str, ...], weight: float, ts: int, half_life_ms: int) -> DecayedBag:
+    """``bag`` with ``weight`` added to each of ``keys`` at time ``ts``: the same result as ``add`` once
+    per key, with one copy of the values instead of one per key."""
     base: int = bag["b"]
     values: dict[str, float] = bag["v"]
     if not values:
         base = ts
+        values = {}
     elif (ts - base) / half_life_ms > REBASE_AFTER_HALF_LIVES:
         shrink = 2.0 ** (-(ts - base) / half_life_ms)
         values = {k: v * shrink for k, v in values.items() if v * shrink > 1e-12}
         base = ts
+    else:
+        values = values.copy()
     inflated = weight * 2.0 ** ((ts - base) / half_life_ms)
-    return {"b": base, "v": {**values, key: values.get(key, 0.0) + inflated}}
+    for key in keys:
+        values[key] = values.get(key, 0.0) + inflated
+    return {"b": base, "v": values}
 
 
 def read(bag: DecayedBag, key: str, now: int, half_life_ms: int) -> float:

@@ -67,13 +67,22 @@ def take_snapshot(
     ml_state: MLState, now: int, vector: list[float], scores: tuple[float, float], config: LabelConfig
 ) -> MLState:
     """``ml_state`` with a snapshot at ``now`` added, when spacing and the bound allow it."""
-    pending: list[dict[str, Any]] = ml_state.get("pend") or []
+    snapshot = new_snapshot(ml_state, now, vector, scores, config)
+    if snapshot is None:
+        return ml_state
+    return {**ml_state, "pend": [*(ml_state.get("pend") or []), snapshot], "ls": now}
+
+
+def new_snapshot(
+    ml_state: MLState, now: int, vector: list[float], scores: tuple[float, float], config: LabelConfig
+) -> dict[str, Any] | None:
+    """The snapshot ``take_snapshot`` would add (to ``"pend"``, with ``"ls"`` = ``now``), or None."""
     last = ml_state.get("ls")
     if last is not None and now - last < config.snapshot_every_ms:
-        return ml_state
-    if len(pending) >= config.max_pending:
-        return ml_state
-    snapshot = {
+        return None
+    if len(ml_state.get("pend") or ()) >= config.max_pending:
+        return None
+    return {
         "t": now,
         "x": vector,
         "p": [scores[0], scores[1]],
@@ -82,7 +91,6 @@ def take_snapshot(
         "ce": False,
         "he": False,
     }
-    return {**ml_state, "pend": [*pending, snapshot], "ls": now}
 
 
 def resolve(
@@ -93,58 +101,66 @@ def resolve(
     pending: list[dict[str, Any]] = ml_state.get("pend") or []
     if not pending:
         return ml_state, []
+    kept, out = resolve_pending(pending, event, now, config)
+    if kept is pending:
+        return ml_state, out
+    return {**ml_state, "pend": kept}, out
+
+
+def resolve_pending(
+    pending: list[dict[str, Any]], event: Event | None, now: int, config: LabelConfig
+) -> tuple[list[dict[str, Any]], list[Resolved]]:
+    """``resolve`` on the pending list itself: (the list after ``event`` - ``pending`` itself when
+    nothing changed -, the released labels)."""
     etype = event["type"] if event is not None else None
     active = etype is not None and is_activity(etype)
     bought = etype == "purchase"
     ts = event["ts"] if event is not None else now
+    convert_window, churn_window = config.convert_window_ms, config.churn_window_ms
     out: list[Resolved] = []
     kept: list[dict[str, Any]] = []
     changed = False
     for snapshot in pending:
         t = snapshot["t"]
         conv, churn, conv_out, churn_out = snapshot["conv"], snapshot["churn"], snapshot["ce"], snapshot["he"]
-        convert_end, churn_end = t + config.convert_window_ms, t + config.churn_window_ms
+        convert_end, churn_end = t + convert_window, t + churn_window
+        dirty = False
         if conv is None and bought and t < ts <= convert_end:
-            conv = 1
+            conv, dirty = 1, True
         if churn is None and active and t < ts <= churn_end:
-            churn = 0
+            churn, dirty = 0, True
         if not conv_out and convert_end < now:
-            conv_out = True
+            conv_out = dirty = True
             out.append(Resolved(CONVERT, t, snapshot["x"], snapshot["p"][1], conv or 0, now))
         if not churn_out and churn_end < now:
-            churn_out = True
+            churn_out = dirty = True
             out.append(
                 Resolved(CHURN, t, snapshot["x"], snapshot["p"][0], 1 if churn is None else churn, now)
             )
         if conv_out and churn_out:
             changed = True
             continue
-        if (conv, churn, conv_out, churn_out) != (
-            snapshot["conv"],
-            snapshot["churn"],
-            snapshot["ce"],
-            snapshot["he"],
-        ):
+        if dirty:
             changed = True
             snapshot = {**snapshot, "conv": conv, "churn": churn, "ce": conv_out, "he": churn_out}
         kept.append(snapshot)
-    if not changed:
-        return ml_state, out
-    return {**ml_state, "pend": kept}, out
+    return (kept if changed else pending), out
 
 
 def next_label_due(ml_state: MLState, config: LabelConfig) -> int | None:
     """The earliest time at which a pending label's window closes."""
-    dues = [
-        snapshot["t"] + window + 1
-        for snapshot in ml_state.get("pend") or []
-        for window, released in (
-            (config.convert_window_ms, snapshot["ce"]),
-            (config.churn_window_ms, snapshot["he"]),
-        )
-        if not released
-    ]
-    return min(dues) if dues else None
+    due: int | None = None
+    convert_window, churn_window = config.convert_window_ms + 1, config.churn_window_ms + 1
+    for snapshot in ml_state.get("pend") or ():
+        if not snapshot["ce"]:
+            closes = snapshot["t"] + convert_window
+            if due is None or closes < due:
+                due = closes
+        if not snapshot["he"]:
+            closes = snapshot["t"] + churn_window
+            if due is None or closes < due:
+                due = closes
+    return due
 
 
 def timer_token(contact_id: str, due: int) -> str:
@@ -152,14 +168,26 @@ def timer_token(contact_id: str, due: int) -> str:
     return blake2b(raw, digest_size=12).hexdigest()
 
 
-def schedule(ml_state: MLState, contact_id: str, due: int | None) -> tuple[MLState, list[dict[str, Any]]]:
+def schedule(
+    ml_state: MLState, contact_id: str, due: int | None, *, trials_only: bool = False
+) -> tuple[MLState, list[dict[str, Any]]]:
     """Keep one ml wake-up per contact at ``due``: returns the state (``"tm"`` updated) and the timer
-    request to store when it changed (none when it did not, or when nothing is due)."""
-    current = ml_state.get("tm")
+    request to store when it changed (none when it did not, or when nothing is due). ``trials_only``
+    marks a wake-up that only closes channel trials (``"o"``): it does not re-score (ml.scoring)."""
+    changed, timer, requests = wakeup(ml_state.get("tm"), contact_id, due, trials_only)
+    return ({**ml_state, "tm": timer}, requests) if changed else (ml_state, [])
+
+
+def wakeup(
+    current: dict[str, Any] | None, contact_id: str, due: int | None, trials_only: bool = False
+) -> tuple[bool, dict[str, Any] | None, list[dict[str, Any]]]:
+    """``schedule`` on the ``"tm"`` value itself: (changed, the new value, the timer requests)."""
     if due is None:
-        return ({**ml_state, "tm": None}, []) if current else (ml_state, [])
+        return (True, None, []) if current else (False, current, [])
     if current is not None and current["due"] == due:
-        return ml_state, []
+        if bool(current.get("o")) == trials_only:
+            return False, current, []
+        return True, _timer(due, current["token"], trials_only), []  # same timer, other purpose
     token = timer_token(contact_id, due)
     request = {
         "due": due,
@@ -170,7 +198,17 @@ def schedule(ml_state: MLState, contact_id: str, due: int | None) -> tuple[MLSta
         "node_id": None,
         "kind": ML_TIMER_KIND,
     }
-    return {**ml_state, "tm": {"due": due, "token": token}}, [request]
+    return True, _timer(due, token, trials_only), [request]
+
+
+def _timer(due: int, token: str, trials_only: bool) -> dict[str, Any]:
+    return {"due": due, "token": token, "o": True} if trials_only else {"due": due, "token": token}
+
+
+def is_trials_only(ml_state: MLState, event: Event) -> bool:
+    """Whether ``event`` is the contact's current ml wake-up and that one only closes trials."""
+    timer = ml_state.get("tm")
+    return bool(timer and timer.get("o") and timer["token"] == event["properties"].get("token"))
 
 
 def pending_ml_timers(ml_state: MLState | None) -> list[tuple[int, str, str]]:

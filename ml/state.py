@@ -25,13 +25,17 @@ from typing import Any
 from engine.types import Event
 from ml import decay, send_time
 from ml.activity import GROUP_OF_TYPE, PRICING, is_activity, is_pricing_view
-from ml.clock import DAY_MS, hour_of_week
+from ml.clock import DAY_MS, HOURS_PER_WEEK, hour_of_week
 
 MLState = dict[str, Any]
 ML_STATE_VERSION = 1
 MAX_OPEN_CARTS = 5
 HALF_LIVES_MS = {"d1": DAY_MS, "d7": 7 * DAY_MS, "d30": 30 * DAY_MS}
 ACTIVITY = "act"
+_ACTIVITY_ONLY = (ACTIVITY,)
+_H1, _H7, _H30 = HALF_LIVES_MS["d1"], HALF_LIVES_MS["d7"], HALF_LIVES_MS["d30"]
+_HOW = send_time.HALF_LIFE_MS
+_HOUR_KEYS = tuple((str(hour),) for hour in range(HOURS_PER_WEEK))
 
 
 def new_ml_state() -> MLState:
@@ -59,23 +63,22 @@ def absorb(ml_state: MLState | None, event: Event, timezone: str) -> MLState:
     if not is_activity(etype):
         return state
     ts = event["ts"]
-    out = {**state}
-    out["fa"] = ts if not state["fa"] else min(state["fa"], ts)
-    out["la"] = max(state["la"], ts)
+    out = state.copy()
+    first, last = state["fa"], state["la"]
+    out["fa"] = ts if not first or ts < first else first
+    out["la"] = ts if ts > last else last
     out["n_act"] = state["n_act"] + 1
-    d7 = decay.add(state["d7"], ACTIVITY, 1.0, ts, HALF_LIVES_MS["d7"])
     group = GROUP_OF_TYPE.get(etype)
-    if group is not None:
-        d7 = decay.add(d7, group, 1.0, ts, HALF_LIVES_MS["d7"])
+    week_keys: tuple[str, ...] = (ACTIVITY,) if group is None else (ACTIVITY, group)
     if is_pricing_view(event):
-        d7 = decay.add(d7, PRICING, 1.0, ts, HALF_LIVES_MS["d7"])
+        week_keys += (PRICING,)
         out["n_pricing"] = state["n_pricing"] + 1
-        out["lp"] = max(state["lp"], ts)
-    out["d7"] = d7
-    out["d1"] = decay.add(state["d1"], ACTIVITY, 1.0, ts, HALF_LIVES_MS["d1"])
-    out["d30"] = decay.add(state["d30"], ACTIVITY, 1.0, ts, HALF_LIVES_MS["d30"])
-    out["how"] = send_time.record(
-        state["how"], hour_of_week(ts, timezone), send_time.engagement_weight(etype), ts
+        out["lp"] = ts if ts > state["lp"] else state["lp"]
+    out["d7"] = decay.add_keys(state["d7"], week_keys, 1.0, ts, _H7)
+    out["d1"] = decay.add_keys(state["d1"], _ACTIVITY_ONLY, 1.0, ts, _H1)
+    out["d30"] = decay.add_keys(state["d30"], _ACTIVITY_ONLY, 1.0, ts, _H30)
+    out["how"] = decay.add_keys(  # send_time.record, inlined
+        state["how"], _HOUR_KEYS[hour_of_week(ts, timezone)], send_time.engagement_weight(etype), ts, _HOW
     )
     if etype in ("cart.created", "cart.updated"):
         out.update(_cart_changed(state, event["properties"]))

@@ -4,15 +4,17 @@ with the contact, and the models are checkpointed on shutdown and restored on st
 from __future__ import annotations
 
 import time
+from pathlib import Path
 
 import pytest
 
 from switchyard.inspect import read_contacts
 from switchyard.settings import Settings
-from tests.agents.fixtures import event, produce_events, wait_processed
+from tests.agents.fixtures import event, produce_events, publish, read_actions, wait_processed
 
 pytestmark = pytest.mark.kafka
 DAY = 86_400_000
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "workflows"
 
 
 def test_events_are_scored_and_models_survive_a_restart(
@@ -51,3 +53,30 @@ def test_scoring_can_be_switched_off(test_settings: Settings, worker_factory: ty
     produce_events(settings, [event("q", "contact.added", int(time.time() * 1000), email="q@example.com")])
     wait_processed(settings)
     assert "ml" not in read_contacts(settings.bootstrap, settings.app_id)["q"]
+
+
+def test_hints_drive_best_time_and_channel_and_sends_open_bandit_trials(
+    test_settings: Settings, worker_factory: type
+) -> None:
+    """The ML-assisted example end to end: the worker keeps each contact's hints, the engine's
+    `until: best_send_time` wait and `send_best` read them, and the send opens a bandit trial."""
+    publish(test_settings, EXAMPLES / "best_time_nudge.yaml")
+    worker_factory.start(test_settings)
+    t0 = int(time.time() * 1000) - 3 * DAY  # the best hour within a day of the trial is long past
+    contacts = [f"b{i}" for i in range(5)]
+    produce_events(
+        test_settings,
+        [event(c, "contact.added", t0, email=f"{c}@example.com", timezone="Europe/Paris") for c in contacts]
+        + [event(c, "email.opened", t0 + 1000) for c in contacts]
+        + [event(c, "trial.started", t0 + 2000) for c in contacts],
+    )
+    nudges = [a for a in read_actions(test_settings, expect=len(contacts)) if a["node_id"] == "nudge"]
+    assert {a["contact_id"] for a in nudges} == set(contacts)
+    assert {a["channel"] for a in nudges} == {"email"}  # the only channel these contacts can be reached on
+    assert {a["params"]["chosen_by"] for a in nudges} == {"bandit"}
+    wait_processed(test_settings)
+    state = read_contacts(test_settings.bootstrap, test_settings.app_id)["b0"]
+    hours = state["hints"]["send_hours"]
+    assert 0 < len(hours) <= 24 and all(0 <= h < 168 for h in hours)
+    assert state["hints"]["channel"] == "email"
+    assert [trial for trial in state["ml"]["tr"] if trial["c"] == "email"], state["ml"]["tr"]

@@ -76,3 +76,38 @@ def test_a_failed_write_keeps_the_previous_checkpoint(tmp_path, monkeypatch) -> 
         checkpoint.save(_trained(20), now=2.0)
     assert checkpoint.path.read_bytes() == before
     assert [p.name for p in checkpoint.directory.iterdir()] == ["models.pkl"]
+
+
+def test_the_bandit_and_the_prior_view_round_trip_and_picks_go_on_the_same(tmp_path) -> None:
+    models = _trained(10)
+    for k in range(40):
+        models.bandit.update("emea", ("email", "sms", "push")[k % 3], (k % 5) / 4)
+    table = models.bandit.table("emea")
+    view = models.prior.view()
+    ModelCheckpoint(tmp_path).save(models, now=1.0)
+    restored = ModelCheckpoint(tmp_path).load()
+    assert restored is not None
+    assert restored.bandit.updates == models.bandit.updates == {"emea": 41}
+    assert restored.bandit.table("emea").rows == table.rows
+    assert [restored.bandit.pick("emea", key) for key in range(64)] == [
+        models.bandit.pick("emea", key) for key in range(64)
+    ]
+    assert restored.prior.view().order == view.order and restored.prior.version == models.prior.version
+    for _ in range(8):  # and both redraw alike once the posterior moves
+        for bandit in (models.bandit, restored.bandit):
+            bandit.update("emea", "push", 1.0)
+    assert restored.bandit.table("emea").rows == models.bandit.table("emea").rows != table.rows
+
+
+def test_a_checkpoint_from_before_picks_and_views_still_loads(tmp_path) -> None:
+    models = _trained(10)
+    for name in ("updates", "tables", "seed"):
+        delattr(models.bandit, name)
+    for name in ("version", "_view", "_unchecked"):
+        delattr(models.prior, name)
+    ModelCheckpoint(tmp_path).save(models, now=1.0)
+    restored = ModelCheckpoint(tmp_path).load()
+    assert restored is not None
+    assert restored.bandit.pick("emea", 5)[0] in ("email", "sms", "push")
+    assert restored.prior.version == 0 and len(restored.prior.view().order) == 168
+    restored.prior.record(3, 1.0, 2_000)
