@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 
 from faust.worker import Worker as FaustWorker
@@ -21,11 +22,23 @@ def use_uvloop() -> bool:
     return True
 
 
+def tune_garbage_collector() -> None:
+    """Collect young objects less often and keep what start-up built out of every later collection.
+
+    The processor allocates many short-lived dicts per event, and the default threshold (700) runs a
+    young collection every few events; every tenth of those also walks the older generations, which
+    hold Faust, aiokafka and the River models. Reference counting frees almost everything anyway."""
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(50_000, 20, 100)
+
+
 def run_worker(settings: Settings) -> None:
     """Block until the worker is stopped (SIGINT/SIGTERM)."""
     use_uvloop()
     asyncio.set_event_loop(asyncio.new_event_loop())
     worker = build_worker(settings)
+    tune_garbage_collector()
     logging.getLogger("switchyard").info("worker %s on %s", settings.app_id, settings.bootstrap)
     FaustWorker(
         worker.app,
