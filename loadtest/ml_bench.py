@@ -151,12 +151,15 @@ def send_time_section(traffic: Traffic, run: mx.OnlineRun) -> None:
                 _f4(f.random),
                 _f4(f.best),
                 f"{f.lift:+.1%}",
+                _f4(f.engine_wait),
+                f"{f.engine_lift:+.1%}",
                 _f4(f.best_prior_only),
                 f"{f.prior_lift:+.1%}",
                 _f4(f.oracle),
             )
         )
-    header = ("horizon", "contacts", "random", "best_send", "lift", "prior only", "lift", "oracle")
+    header = ("horizon", "contacts", "random", "best_send", "lift", "engine wait", "lift",
+              "prior only", "lift", "oracle")  # fmt: skip
     print(format_table(rows, header))
 
 

@@ -22,7 +22,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from engine import step as engine_step
 from engine.types import Event
+from engine.workflows import WorkflowSet
 from loadtest.generator import Traffic
 from loadtest.ml_replay import Replay, replay
 from ml.activity import is_activity
@@ -189,6 +191,7 @@ class SendTimeFigures:
     random: float  # ... at a uniformly random time in the horizon
     oracle: float  # ... at the truly best hour in the horizon
     best_prior_only: float  # ... at the best send time for a contact without history (population prior)
+    engine_wait: float  # ... when the engine's `wait until: best_send_time` on the worker's hints ends
 
     @property
     def lift(self) -> float:
@@ -197,6 +200,31 @@ class SendTimeFigures:
     @property
     def prior_lift(self) -> float:
         return self.best_prior_only / self.random - 1
+
+    @property
+    def engine_lift(self) -> float:
+        return self.engine_wait / self.random - 1
+
+
+def best_time_workflow(horizon_hours: int) -> WorkflowSet:
+    """A one-wait workflow: on ``nudge.now``, `wait until: best_send_time` within the horizon, then send."""
+    return WorkflowSet.from_definitions([{
+        "id": "best_time_probe", "version": 1, "status": "published", "trigger": {"event": "nudge.now"},
+        "start": "wait", "nodes": {
+            "wait": {"type": "wait", "until": "best_send_time", "within": f"{horizon_hours}h",
+                     "next": "send"},
+            "send": {"type": "action", "action": "send_email", "params": {"template": "x"}},
+        },
+    }])  # fmt: skip
+
+
+def engine_wait_due(workflows: WorkflowSet, contact: str, profile: Any, hints: Any, now: int) -> int:
+    """When the engine's best-send-time wait ends for a contact with this profile and these hints."""
+    state = {"v": 1, "contact_id": contact, "profile": profile, "offset": -1, "hints": hints}
+    event: Event = {"event_id": f"probe-{contact}", "contact_id": contact, "type": "nudge.now", "ts": now,
+                    "properties": {}}  # fmt: skip
+    wait = engine_step.step(state, event, workflows, now).state["runs"]["best_time_probe"]["wait"]
+    return int(wait["due"])
 
 
 def send_time_lift(
@@ -207,8 +235,9 @@ def send_time_lift(
     rng = random.Random(seed)
     decide_at = traffic.events[-1]["ts"]
     prior = run.scorer.models.prior.shares()
-    best_sum = random_sum = oracle_sum = prior_sum = 0.0
+    best_sum = random_sum = oracle_sum = prior_sum = engine_sum = 0.0
     contacts = 0
+    probe = best_time_workflow(horizon_hours)
     for contact, truth in traffic.truth.items():
         state = run.replay.ml_states.get(contact)
         if state is None or state["n_act"] < min_events:
@@ -224,13 +253,16 @@ def send_time_lift(
         prior_only = best_send_time(None, timezone, decide_at, prior=prior, horizon_hours=horizon_hours)
         hours = [decide_at + k * HOUR_MS for k in range(horizon_hours)]
         best_sum += engagement(chosen)
+        profile = run.replay.profiles[contact]
+        hints = run.replay.hints.get(contact)
+        engine_sum += engagement(engine_wait_due(probe, contact, profile, hints, decide_at))
         prior_sum += engagement(prior_only)
         random_sum += engagement(decide_at + int(rng.random() * horizon_hours * HOUR_MS))
         oracle_sum += max(engagement(ts) for ts in hours)
         contacts += 1
     n = max(1, contacts)
     return SendTimeFigures(
-        horizon_hours, contacts, best_sum / n, random_sum / n, oracle_sum / n, prior_sum / n
+        horizon_hours, contacts, best_sum / n, random_sum / n, oracle_sum / n, prior_sum / n, engine_sum / n
     )
 
 

@@ -68,6 +68,9 @@ def test_best_send_time_lifts_engagement_over_a_random_hour_on_generated_contact
     assert figures.lift > 0.25, figures
     assert figures.prior_lift > 0.0, figures  # the population prior alone beats chance
     assert figures.random < figures.best <= figures.oracle
+    # the engine's `wait until: best_send_time`, fed the hints the worker keeps, earns the lift too
+    assert figures.engine_lift > 0.25, figures
+    assert figures.engine_wait <= figures.oracle
 
 
 def test_ranked_hours_put_the_habit_first() -> None:
