@@ -8,11 +8,13 @@ while the partition's read offset still moves past it, so the re-fetched record 
 came keep moving the read offset past the seek target. Both leave holes that nothing re-reads.
 
 This loop:
-- awaits the delivery directly; while the flow is suspended it holds the record until the flow resumes;
+- awaits the delivery directly; once the flow is suspended it hands out nothing more of the fetch and
+  leaves the read offsets alone (Faust's next fetch waits for the flow and seeks to the committed offsets);
 - after a seek of a partition to X (ours, or Faust's own seek to the committed offsets when partitions
   are assigned) hands out nothing of that partition until the record at X arrives, or any record from a
   fetch that started after the seek (X itself may be gone, e.g. by retention), and never lets a
-  discarded record move the read offset.
+  discarded record move the read offset. A discarded record means a fetch was in flight during the seek,
+  and aiokafka can then leave positions past their targets; those partitions are sought once more.
 """
 
 from __future__ import annotations
@@ -34,6 +36,8 @@ class SafeConsumer(FaustConsumer):
         self.seeks_done = 0  # counts completed seeks; a fetch that starts later is past all of them
         self.sought: dict[TP, tuple[int, int]] = {}  # tp -> (target offset, seeks_done after that seek)
         self.discarded_total = 0
+        self.reseek_for: set[int] = set()  # seek numbers already repeated once
+        self.reseeks: list[tuple[TP, int]] = []  # seeks to repeat before the next fetch
 
     async def seek(self, partition: TP, offset: int) -> None:
         await super().seek(partition, offset)
@@ -61,6 +65,16 @@ class SafeConsumer(FaustConsumer):
             del self.sought[tp]
             return True
         self.discarded_total += 1
+        if seek_number not in self.reseek_for:
+            # A fetch that was in flight during the seek can still move positions past it, for every
+            # partition it covered, with or without records; seeking every partition still waiting for its
+            # first record again, now that this fetch has come back, makes the seeks stick.
+            log.info("partition %s: record %d was fetched before the seek to %d; seeking again",
+                     tp.partition, offset, target)  # fmt: skip
+            for other, (other_target, other_number) in self.sought.items():
+                if other_number not in self.reseek_for:
+                    self.reseek_for.add(other_number)
+                    self.reseeks.append((other, other_target))
         return False
 
     async def _drain_messages(self, fetcher: Any) -> None:  # pragma: no cover - runs in the worker
@@ -69,6 +83,9 @@ class SafeConsumer(FaustConsumer):
         acks_enabled_for = self.app.topics.acks_enabled_for
         consumer_stopped, fetcher_stopped = self._stopped.is_set, fetcher._stopped.is_set
         while not (consumer_stopped() or fetcher_stopped()):
+            while self.reseeks:
+                tp, target = self.reseeks.pop()
+                await FaustConsumer.seek(self, tp, target)  # the same target: `sought` stays as it is
             fetched_after = self.seeks_done
             await asyncio.sleep(0)
             if self.should_stop:
@@ -87,9 +104,10 @@ class SafeConsumer(FaustConsumer):
                     self._n_acked = 0
                     await self.commit()
                 if not self.flow_active:
-                    await self.can_resume_flow.wait()
-                    if not self._current(tp, offset, fetched_after):
-                        continue  # the partition was sought while the flow was suspended
+                    # Suspended (a rebalance or recovery): hand out nothing more of this fetch and leave the
+                    # read offsets alone. Faust's next fetch waits for the flow and seeks to the committed
+                    # offsets, so these records come again.
+                    break
                 await deliver(message)
                 read_offset[tp] = offset
                 handed += 1

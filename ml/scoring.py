@@ -183,7 +183,15 @@ class Scorer:
         scores = self.models.score_vector(vector)
         out["sc"] = {CHURN: scores[0], CONVERT: scores[1]}
         predicted = self._crossings(out, event, now, scores)
-        snapshot = labels.new_snapshot(out, now, vector, scores, config.labels)
+        # Wake-ups of a contact silent for longer than re-scoring and a churn window take no snapshot:
+        # each snapshot's label window schedules the next wake-up, so without this bound a contact whose
+        # last event is a year old would be woken every few days up to today.
+        silent_for = now - out["la"] if out.get("la") else 0
+        snapshot = (
+            labels.new_snapshot(out, now, vector, scores, config.labels)
+            if etype != TIMER_EVENT or silent_for <= config.rescore_for_ms + config.labels.churn_window_ms
+            else None
+        )
         if snapshot is not None:
             out["pend"] = [*(out.get("pend") or []), snapshot]
             out["ls"] = now
