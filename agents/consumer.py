@@ -8,8 +8,7 @@ while the partition's read offset still moves past it, so the re-fetched record 
 came keep moving the read offset past the seek target. Both leave holes that nothing re-reads.
 
 This loop:
-- awaits the delivery directly; once the flow is suspended it hands out nothing more of the fetch and
-  leaves the read offsets alone (Faust's next fetch waits for the flow and seeks to the committed offsets);
+- awaits the delivery directly; while the flow is suspended it holds the record until the flow resumes;
 - after a seek of a partition to X (ours, or Faust's own seek to the committed offsets when partitions
   are assigned) hands out nothing of that partition until the record at X arrives, or any record from a
   fetch that started after the seek (X itself may be gone, e.g. by retention), and never lets a
@@ -104,10 +103,11 @@ class SafeConsumer(FaustConsumer):
                     self._n_acked = 0
                     await self.commit()
                 if not self.flow_active:
-                    # Suspended (a rebalance or recovery): hand out nothing more of this fetch and leave the
-                    # read offsets alone. Faust's next fetch waits for the flow and seeks to the committed
-                    # offsets, so these records come again.
-                    break
+                    # Suspended (a rebalance or recovery): hold the record. Dropping it would lose it when
+                    # recovery has already sought the partition and only resumes the flow afterwards.
+                    await self.can_resume_flow.wait()
+                    if not self._current(tp, offset, fetched_after):
+                        continue  # the partition was sought while the flow was suspended
                 await deliver(message)
                 read_offset[tp] = offset
                 handed += 1
