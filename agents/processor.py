@@ -190,7 +190,7 @@ class EventProcessor:
         if replayed:
             log.info("skipped %d already-applied event(s) (re-delivered offsets)", replayed)
 
-        for table in self.tables:  # what was acknowledged while the batch was being processed
+        for table in self.tables:  # changelog records acknowledged since the last batch
             table.note_persisted()
         delivered = await self.effects.flush()
         if delivered:
@@ -212,8 +212,6 @@ class EventProcessor:
                 self.progress.save(tp.partition, offset if done is None else max(done, offset))
         # Not awaited: Faust flushes the producer before it commits the batch's offsets.
         await self.changelog.flush()
-        for table in self.tables:
-            table.note_persisted()
         self._update_lag(last_offsets)
 
     def _load(self, by_contact: dict[str, list[tuple[Any, Event]]]) -> dict[str, ContactState | None]:

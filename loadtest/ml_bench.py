@@ -26,6 +26,7 @@ import argparse
 import statistics
 import time
 from collections.abc import Callable, Sequence
+from typing import Any
 
 import orjson
 
@@ -163,18 +164,18 @@ def send_time_section(traffic: Traffic, run: mx.OnlineRun) -> None:
     print(format_table(rows, header))
 
 
+def regret_rows(points: Sequence[mx.RegretPoint]) -> list[tuple[Any, ...]]:
+    """One table row per point of a regret curve."""
+    return [
+        (p.rounds, f"{p.regret:.1f}", f"{p.regret / p.rounds:.4f}", f"{p.regret_vs_global:.1f}",
+         f"{p.random_regret:.1f}")
+        for p in points
+    ]  # fmt: skip
+
+
 def bandit_section(rounds: int) -> None:
     print(f"\n## 4. bandit regret (expected response lost) over {rounds:,} sends, 3 segments x 3 channels")
-    rows = [
-        (
-            p.rounds,
-            f"{p.regret:.1f}",
-            f"{p.regret / p.rounds:.4f}",
-            f"{p.regret_vs_global:.1f}",
-            f"{p.random_regret:.1f}",
-        )
-        for p in mx.bandit_regret(rounds)
-    ]
+    rows = regret_rows(mx.bandit_regret(rounds))
     print(format_table(rows, ("sends", "regret", "per send", "vs best fixed", "random policy")))
 
 
@@ -184,16 +185,7 @@ def bandit_path_section(rounds: int) -> None:
     print("a trial closes 72 h after its send (on the contact's daily ml wake-up slot): then it is learned")
     started = time.perf_counter()
     run = bandit_through_scorer(rounds)
-    rows = [
-        (
-            p.rounds,
-            f"{p.regret:.1f}",
-            f"{p.regret / p.rounds:.4f}",
-            f"{p.regret_vs_global:.1f}",
-            f"{p.random_regret:.1f}",
-        )
-        for p in run.points
-    ]
+    rows = regret_rows(run.points)
     print(format_table(rows, ("sends", "regret", "per send", "vs best fixed", "random policy")))
     closed = ", ".join(f"{why} {count:,}" for why, count in sorted(run.closed.items()))
     print(

@@ -28,11 +28,6 @@ class ContactStore:
     def __init__(self, table: DirectTable) -> None:
         self.table = table
 
-    def load(self, partition: int, contact_id: str) -> ContactState | None:
-        """The contact's state, or None for a contact never seen."""
-        raw = self.table.get(partition, contact_id.encode())
-        return decode_state(raw) if raw is not None else None
-
     def load_many(self, partition: int, contact_ids: list[str]) -> list[ContactState | None]:
         """The states of ``contact_ids`` (None for a contact never seen), read in one go."""
         raws = self.table.get_many(partition, [contact_id.encode() for contact_id in contact_ids])
