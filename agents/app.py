@@ -132,7 +132,8 @@ def build_worker(settings: Settings) -> Worker:
             # leaves such a batch un-acked: its offsets are not committed and it is processed again.
             for event in batch:
                 event.message.incref()
-            await processor.handle(batch)
+            # Until every record it produced is in Kafka: a batch whose delivery failed is processed again.
+            await processor.handle_until_delivered(batch)
             for event in batch:
                 event.ack()
 

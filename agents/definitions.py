@@ -5,7 +5,9 @@ for runs of older versions to be moved (see agents/catalog.py). Every worker rea
 its own consumer (no consumer group), from the beginning, and keeps following it: a global table.
 The agent waits until the topic has been read to its end once, so no event is processed before the
 definitions that existed when the worker started. A definition that does not compile is logged and left
-out, never allowed to stop the worker.
+out, never allowed to stop the worker. A reader that fails, or stays behind the topic's end without
+moving, is started again with a growing pause (a fresh topic's first offset requests can fail with
+NotLeaderForPartition), so a workflow saved after start-up always takes effect.
 
 Why not Faust's GlobalTable: here it hangs the partition assignment at start-up, and its upstream issues
 (faust-streaming #283) report workers that see only part of a global table; a plain reader is simpler.
@@ -15,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from typing import Any
 
 import orjson
@@ -29,6 +32,9 @@ from engine.workflows import WorkflowSet
 
 log = logging.getLogger("switchyard.definitions")
 Migrations = dict[tuple[str, int], tuple[int, dict[str, str]]]  # (workflow, from version) -> (to, nodes)
+RETRY_FIRST_S, RETRY_MAX_S = 0.5, 10.0
+MISSING_POLL_S = 1.0  # how often a worker looks for a catalog topic that does not exist yet
+STALL_CHECK_S = 5.0  # how often the reader checks that it keeps up with the topic
 
 
 class DefinitionCache:
@@ -63,35 +69,98 @@ class DefinitionCache:
         self.dirty = True
 
     async def run(self) -> None:
-        """Follow the topic for the life of the worker; a Kafka error restarts the read after a pause."""
+        """Follow the topic for the life of the worker. Any failure (a Kafka error, a reader that stopped
+        making progress) restarts the read after a pause that grows up to `RETRY_MAX_S`; never silently."""
+        failures = 0
         while True:
             try:
                 await self._follow()
             except asyncio.CancelledError:
                 raise
-            except Exception as exc:  # e.g. the topic's leader is not known yet just after it was created
-                log.warning("reading %s failed (%s); retrying in 1 s", self.topic, exc)
-                await asyncio.sleep(1.0)
+            except TopicMissing:  # nobody has published yet: look again soon, quietly
+                await asyncio.sleep(MISSING_POLL_S)
+            except Exception as exc:  # e.g. NotLeaderForPartition just after the topic was created
+                failures += 1
+                delay = min(RETRY_MAX_S, RETRY_FIRST_S * 2 ** (failures - 1))
+                log.warning("reading %s failed (%s: %s); reading it again in %.1f s",
+                            self.topic, type(exc).__name__, exc, delay)  # fmt: skip
+                await asyncio.sleep(delay)
+            else:
+                failures = 0
 
     async def _follow(self) -> None:
-        consumer = AIOKafkaConsumer(bootstrap_servers=self.bootstrap, enable_auto_commit=False, group_id=None)
+        consumer = AIOKafkaConsumer(
+            bootstrap_servers=self.bootstrap, enable_auto_commit=False, group_id=None,
+            metadata_max_age_ms=5000,  # leadership of a topic created a moment ago settles within seconds
+        )  # fmt: skip
         await consumer.start()
         try:
-            await consumer._client.force_metadata_update()  # see switchyard/kafka_tools.py
-            tps = [TopicPartition(self.topic, p) for p in consumer.partitions_for_topic(self.topic) or {0}]
+            tps = await self._partitions(consumer)
             consumer.assign(tps)
-            await consumer.seek_to_beginning(*tps)
+            # Explicit offsets instead of the consumer's own reset: its reset of a partition whose leader
+            # was not known yet retried a stale leader without refreshing metadata, and never caught up.
+            starts = await consumer.beginning_offsets(tps)
+            for tp in tps:
+                consumer.seek(tp, starts[tp])
             ends = await consumer.end_offsets(tps)
+            watch = Progress(tps, time.monotonic())
             while True:
                 batch = await consumer.getmany(timeout_ms=500)
                 for records in batch.values():
                     for record in records:
                         self.apply(record.key, record.value)
-                if not self.loaded.is_set() and all([await consumer.position(tp) >= ends[tp] for tp in tps]):
+                positions = {tp: await consumer.position(tp) for tp in tps}
+                if not self.loaded.is_set() and all(positions[tp] >= ends[tp] for tp in tps):
                     self.current()
                     self.loaded.set()
+                if watch.due(time.monotonic()):
+                    watch.check(positions, await consumer.end_offsets(tps), time.monotonic())
         finally:
             await consumer.stop()
+
+    async def _partitions(self, consumer: AIOKafkaConsumer) -> list[TopicPartition]:
+        """The topic's partitions; TopicMissing while it does not exist."""
+        await consumer._client.force_metadata_update()  # see switchyard/kafka_tools.py
+        partitions = consumer.partitions_for_topic(self.topic)
+        if not partitions:
+            if not self.loaded.is_set():  # no catalog at all: there is nothing to wait for
+                self.current()
+                self.loaded.set()
+            raise TopicMissing(self.topic)
+        return [TopicPartition(self.topic, p) for p in sorted(partitions)]
+
+
+class TopicMissing(RuntimeError):
+    """The topic does not exist (yet)."""
+
+
+class ReaderStalled(RuntimeError):
+    """The topic's reader is not getting anywhere: it is started again."""
+
+
+class Progress:
+    """Notices a reader whose position stays behind the end of the log without moving."""
+
+    def __init__(self, tps: list[TopicPartition], now: float, every_s: float = STALL_CHECK_S) -> None:
+        self.every_s = every_s
+        self.next_at = now + every_s
+        self.last: dict[TopicPartition, int] = {}
+        self.tps = tps
+
+    def due(self, now: float) -> bool:
+        return now >= self.next_at
+
+    def check(
+        self, positions: dict[TopicPartition, int], ends: dict[TopicPartition, int], now: float
+    ) -> None:
+        """Raise ReaderStalled if a partition is behind its end and has not moved since the last check."""
+        self.next_at = now + self.every_s
+        stuck = [tp for tp in self.tps
+                 if positions[tp] < ends[tp] and self.last.get(tp) == positions[tp]]  # fmt: skip
+        self.last = dict(positions)
+        if stuck:
+            tp = stuck[0]
+            raise ReaderStalled(f"{tp.topic}[{tp.partition}] stays at {positions[tp]} of {ends[tp]}")
 
 
 def compile_all(items: list[tuple[bytes, bytes]]) -> tuple[WorkflowSet, Migrations, dict[str, str]]:

@@ -3,3 +3,7 @@
 
 class WorkerConfigError(RuntimeError):
     """The worker cannot start with the settings it was given."""
+
+
+class DeliveryFailed(RuntimeError):
+    """Records of a batch that Kafka did not acknowledge: the batch's offsets must not be committed."""

@@ -1,14 +1,24 @@
 """Worker metrics, served in the Prometheus text format on the worker's web port (`/metrics`).
 
-Counters only ever grow; gauges are set by their owners; rates and percentiles are computed over a short
-sliding window so a person reading `/metrics` by hand sees current figures too.
+The owners (processor, timer service) keep plain Python integers on a `Metrics` object, which costs
+nothing per event; a prometheus_client collector reads them at scrape time into the worker's own
+CollectorRegistry, and `generate_latest` writes the text, so counters stay exact however large they grow.
+Rates and percentiles are computed over a short sliding window so a person reading `/metrics` by hand
+sees current figures too.
 """
 
 from __future__ import annotations
 
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+
+from prometheus_client import CollectorRegistry, generate_latest
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
+from prometheus_client.registry import Collector
+
+# The text format generate_latest writes; no charset in it (aiohttp adds that itself).
+CONTENT_TYPE = "text/plain; version=0.0.4"
 
 
 def percentile(sorted_values: list[float], q: float) -> float:
@@ -50,6 +60,8 @@ class Metrics:
         self.replayed_total = 0
         self.batches_total = 0
         self.dead_letters: dict[str, int] = {}
+        self.processing_errors: dict[str, int] = {}
+        self.batch_retries_total = 0  # batches processed again because a record was not delivered
         self.actions: dict[str, int] = {}
         self.step_records_total = 0
         self.predictions_total = 0
@@ -61,6 +73,8 @@ class Metrics:
         self.timer_lateness_ms = Window(span_s=300.0)
         self.lag: dict[int, int] = {}
         self.stale_discarded_total = 0  # fetched records discarded because their partition was sought
+        self.registry = CollectorRegistry(auto_describe=False)
+        self.registry.register(_Exporter(self))
 
     def observe_batch(self, size: int) -> None:
         self.batches_total += 1
@@ -71,6 +85,10 @@ class Metrics:
     def observe_dead_letter(self, reason: str) -> None:
         self.dead_letters[reason] = self.dead_letters.get(reason, 0) + 1
 
+    def observe_processing_error(self, reason: str) -> None:
+        """A contact's events failed in processing (not in decoding); they are dead-lettered too."""
+        self.processing_errors[reason] = self.processing_errors.get(reason, 0) + 1
+
     def observe_action(self, channel: str) -> None:
         self.actions[channel] = self.actions.get(channel, 0) + 1
 
@@ -79,67 +97,84 @@ class Metrics:
         self.timer_lateness_ms.add(float(lateness_ms))
 
     def render(self) -> str:
-        lines: list[str] = []
+        """The Prometheus text exposition (content type `CONTENT_TYPE`)."""
+        return generate_latest(self.registry).decode()
 
-        def metric(name: str, kind: str, help_text: str, samples: list[tuple[str, float]]) -> None:
-            lines.append(f"# HELP switchyard_{name} {help_text}")
-            lines.append(f"# TYPE switchyard_{name} {kind}")
-            for labels, value in samples:
-                lines.append(f"switchyard_{name}{labels} {value:g}")
 
-        sizes = self.batch_sizes.values()
-        lateness = self.timer_lateness_ms.values()
-        metric("events_total", "counter", "Events taken from the events topic.", [("", self.events_total)])
-        metric(
-            "events_applied_total", "counter", "Events applied to contact state.", [("", self.applied_total)]
+class _Exporter(Collector):
+    """Reads a Metrics object's current figures into metric families, at every scrape."""
+
+    def __init__(self, metrics: Metrics) -> None:
+        self.metrics = metrics
+
+    def collect(self) -> Iterator[Metric]:
+        m = self.metrics
+        yield _counter("events", "Events taken from the events topic.", m.events_total)
+        yield _counter("events_applied", "Events applied to contact state.", m.applied_total)
+        yield _counter("events_replayed", "Re-delivered events skipped by offset.", m.replayed_total)
+        yield _gauge(
+            "events_per_second", "Events per second over the last 10 s.", m.event_rate.total_per_second()
         )
-        metric("events_replayed_total", "counter", "Re-delivered events skipped by offset.",
-               [("", self.replayed_total)])  # fmt: skip
-        metric("events_per_second", "gauge", "Events per second over the last 10 s.",
-               [("", self.event_rate.total_per_second())])  # fmt: skip
-        metric("batches_total", "counter", "Batches processed.", [("", self.batches_total)])
-        metric(
-            "batch_size",
-            "summary",
-            "Events per batch over the last 10 s.",
-            [('{quantile="0.5"}', percentile(sizes, 0.5)), ('{quantile="0.99"}', percentile(sizes, 0.99))],
+        yield _counter("batches", "Batches processed.", m.batches_total)
+        yield _counter(
+            "batch_retries", "Batches processed again because one of their records was not delivered.",
+            m.batch_retries_total,
+        )  # fmt: skip
+        yield _quantiles(
+            "batch_size", "Events per batch over the last 10 s.", m.batch_sizes.values(), (0.5, 0.99)
         )
-        metric(
-            "dead_letters_total",
-            "counter",
-            "Events sent to the dead-letter topic, by reason.",
-            [(f'{{reason="{r}"}}', n) for r, n in sorted(self.dead_letters.items())] or [("", 0)],
+        yield _by_label(
+            CounterMetricFamily, "dead_letters", "Events sent to the dead-letter topic, by reason.", "reason",
+            m.dead_letters,
+        )  # fmt: skip
+        yield _by_label(
+            CounterMetricFamily, "processing_errors",
+            "Contacts' events that failed in processing (engine, scoring, state, records), by reason.",
+            "reason", m.processing_errors,
+        )  # fmt: skip
+        yield _by_label(CounterMetricFamily, "actions", "Actions produced, by channel.", "channel", m.actions)
+        yield _counter("step_records", "Step records produced to analytics.", m.step_records_total)
+        yield _counter("predictions", "Predicted events produced by the models.", m.predictions_total)
+        yield _gauge("timers_pending", "Timers waiting in this worker's heap.", m.timers_pending)
+        yield _gauge("timers_overdue", "Timers that were due at the last tick.", m.timers_overdue)
+        yield _counter("timers_fired", "Wake-ups produced.", m.timers_fired_total)
+        yield _quantiles(
+            "timer_lateness_ms",
+            "How late wake-ups fired, last 5 min.",
+            m.timer_lateness_ms.values(),
+            (0.5, 0.99, 1.0),
         )
-        metric(
-            "actions_total",
-            "counter",
-            "Actions produced, by channel.",
-            [(f'{{channel="{c}"}}', n) for c, n in sorted(self.actions.items())] or [("", 0)],
+        yield _counter(
+            "consumer_stale_records",
+            "Fetched records discarded because a seek of their partition came after the fetch.",
+            m.stale_discarded_total,
         )
-        metric(
-            "step_records_total",
-            "counter",
-            "Step records produced to analytics.",
-            [("", self.step_records_total)],
-        )
-        metric(
-            "timers_pending", "gauge", "Timers waiting in this worker's heap.", [("", self.timers_pending)]
-        )
-        metric(
-            "timers_overdue", "gauge", "Timers that were due at the last tick.", [("", self.timers_overdue)]
-        )
-        metric("timers_fired_total", "counter", "Wake-ups produced.", [("", self.timers_fired_total)])
-        metric("timer_lateness_ms", "summary", "How late wake-ups fired, last 5 min.",
-               [('{quantile="0.5"}', percentile(lateness, 0.5)),
-                ('{quantile="0.99"}', percentile(lateness, 0.99)),
-                ('{quantile="1"}', lateness[-1] if lateness else 0.0)])  # fmt: skip
-        metric("consumer_stale_records_total", "counter",
-               "Fetched records discarded because a seek of their partition came after the fetch.",
-               [("", self.stale_discarded_total)])  # fmt: skip
-        metric(
-            "consumer_lag",
-            "gauge",
-            "Records not yet processed, by events partition.",
-            [(f'{{partition="{p}"}}', n) for p, n in sorted(self.lag.items())] or [("", 0)],
-        )
-        return "\n".join(lines) + "\n"
+        lag = {str(p): n for p, n in sorted(m.lag.items())}
+        yield _by_label(GaugeMetricFamily, "consumer_lag", "Records not yet processed, by events partition.",
+                        "partition", lag)  # fmt: skip
+
+
+def _counter(name: str, help_text: str, value: int) -> CounterMetricFamily:
+    return CounterMetricFamily(f"switchyard_{name}", help_text, value=value)
+
+
+def _gauge(name: str, help_text: str, value: float) -> GaugeMetricFamily:
+    return GaugeMetricFamily(f"switchyard_{name}", help_text, value=value)
+
+
+def _by_label(
+    kind: type[CounterMetricFamily] | type[GaugeMetricFamily], name: str, help_text: str, label: str,
+    values: dict[str, int],
+) -> Metric:  # fmt: skip
+    family = kind(f"switchyard_{name}", help_text, labels=[label])
+    for key, value in sorted(values.items()):
+        family.add_metric([key], value)
+    return family
+
+
+def _quantiles(name: str, help_text: str, sorted_values: list[float], qs: tuple[float, ...]) -> Metric:
+    family = Metric(f"switchyard_{name}", help_text, "summary")
+    for q in qs:
+        value = sorted_values[-1] if q == 1.0 and sorted_values else percentile(sorted_values, q)
+        family.add_sample(f"switchyard_{name}", {"quantile": f"{q:g}"}, value)
+    return family

@@ -6,6 +6,10 @@ cost was a large share of its time. Here records are collected while the batch i
 record) and `flush` submits each topic partition's records as a few record batches. Order within a topic
 partition is kept. A keyed record without an explicit partition goes where a plain send would put it
 (the producer's default partitioner over the topic's partitions).
+
+`deliver` waits for every record batch and raises DeliveryFailed if any was not acknowledged, after all
+have settled: nothing is only logged, and the caller must not commit the offsets of the batch that
+produced them (agents/processor.py processes such a batch again).
 """
 
 from __future__ import annotations
@@ -16,6 +20,8 @@ from collections.abc import Callable
 from typing import Any
 
 from aiokafka.partitioner import DefaultPartitioner
+
+from agents.exceptions import DeliveryFailed
 
 log = logging.getLogger("switchyard.outbox")
 
@@ -68,6 +74,20 @@ class Outbox:
                 futures.append(future)
         return futures
 
+    async def deliver(self) -> int:
+        """Submit everything collected so far and wait until Kafka acknowledged it; the number of record
+        batches. Raises DeliveryFailed once every batch has settled if any of them failed."""
+        futures = await self.flush()
+        if not futures:
+            return 0
+        results = await asyncio.gather(*futures, return_exceptions=True)
+        errors = [r for r in results if isinstance(r, BaseException)]
+        if errors:
+            raise DeliveryFailed(
+                f"{len(errors)} of {len(futures)} record batch(es) not delivered: {errors[0]!r}"
+            )
+        return len(futures)
+
     async def _partitions_of(self, producer: Any, topic: str) -> list[int]:
         found = self._partitions.get(topic)
         if found is None:
@@ -89,6 +109,12 @@ class Outbox:
         batch.close()
         out.append((batch, count))
         return out
+
+
+def record_size(key: bytes | None, value: bytes | None, headers: Headers | None = None) -> int:
+    """About how many bytes a record takes in a record batch (payload only; the framing is small)."""
+    extra = sum(len(name) + len(data) for name, data in headers or ())
+    return len(key or b"") + len(value or b"") + extra
 
 
 def _report(

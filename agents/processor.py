@@ -9,6 +9,12 @@ Crash safety without transactions: every action and step record of the batch is 
 offsets), so the events are processed again and re-emit actions with the same deterministic ids (the
 sinks drop them). A crash after it finds the new state, whose last applied offset makes the replayed
 events no-ops.
+
+Isolation: a contact whose processing fails (agents/failures.py: the engine, scoring, a state past its
+limits or one that cannot be encoded, a record too large to deliver, a stored row that cannot be read)
+costs only its own events: they go to the dead-letter topic with the reason, its state, timers and runs
+stay as they were, and every other contact of the batch goes on. A record Kafka does not acknowledge
+fails the batch instead (DeliveryFailed): its offsets are not committed and it is processed again.
 """
 
 from __future__ import annotations
@@ -23,22 +29,29 @@ from typing import Any
 import orjson
 
 from agents.definitions import DefinitionCache, apply_migrations
+from agents.exceptions import DeliveryFailed
+from agents.failures import CORRUPT_STATE, RECORD_TOO_LARGE, SCORING_ERROR, ContactFailure, as_failure
 from agents.gaps import GapGuard, stalled_partitions
 from agents.metrics import Metrics
-from agents.outbox import Outbox
+from agents.outbox import Headers, Outbox, record_size
 from agents.scoring import Predictions, is_ml_wakeup, pending_ml_timers
 from agents.timers import TIMER_EVENT, TimerService
 from engine.events import DAY_MS, Limits, Malformed, decode_event
 from engine.pending import pending_timers
-from engine.step import step
+from engine.step import step as engine_step
 from engine.types import ContactState, Event
+from engine.workflows import WorkflowSet
+from tables.codec import decode_state
 from tables.contacts import ContactStore
 from tables.direct import DirectTable
+from tables.exceptions import StateDecodeError
 from tables.progress import ProgressStore
 from tables.timers import TimerStore
 
 log = logging.getLogger("switchyard.processor")
 MAX_FUTURE_MS = DAY_MS  # events stamped more than a day ahead of the worker's clock are refused
+MAX_RECORD_BYTES = 512 * 1024  # an output record past this could never be delivered (agents/app.py)
+RETRY_FIRST_S, RETRY_MAX_S = 0.5, 10.0  # pauses before a batch whose records were not delivered runs again
 
 
 @dataclass(frozen=True)
@@ -73,10 +86,15 @@ class Staged:
     contact_id: str
     partition: int
     state: ContactState
+    encoded: bytes
     timers_before: list[tuple[int, str, str]]
     # Re-delivered events met a state that had already applied them: that state may exist only in the
     # local RocksDB file (a crash between the write and its changelog record), so it is written again.
     republish: bool = False
+
+
+Item = tuple[Any, Event]  # (the stream's event, the decoded contract event)
+OutRecord = tuple[str, bytes | None, bytes, Headers | None]
 
 
 class EventProcessor:
@@ -94,6 +112,7 @@ class EventProcessor:
         changelog: Outbox,
         progress: ProgressStore | None = None,
         predictions: Predictions | None = None,
+        max_record_bytes: int = MAX_RECORD_BYTES,
     ) -> None:
         self.app = app
         self.store = store
@@ -109,12 +128,16 @@ class EventProcessor:
         self.generation = -1
         self.effects = effects  # the batch's actions, step records, predictions and dead letters
         self.changelog = changelog  # the batch's table changelog records (sent after the effects)
+        self.max_record_bytes = max_record_bytes
         self.tables: list[DirectTable] = [store.table, timer_store.table]
         if progress is not None:
             self.tables.append(progress.table)
+        # The current contact's output records: they reach the outbox only if the whole contact succeeds.
+        self._records: list[OutRecord] = []
+        self.replayed = 0  # re-delivered events skipped in the current batch
 
-    def send(self, topic: str, key: bytes | None, value: bytes | None, headers: Any = None) -> None:
-        self.effects.add(topic, key, value, headers)
+    def send(self, topic: str, key: bytes | None, value: bytes, headers: Headers | None = None) -> None:
+        self._records.append((topic, key, value, headers))
 
     async def unstall(self, assigned: list[Any], quiet_s: float = 10.0) -> None:
         """Seek back partitions that stopped delivering although their log has more (a hole at the tail)."""
@@ -136,9 +159,34 @@ class EventProcessor:
             self.gaps.seen_at[tp] = now
             await self.app.consumer.seek(tp, offset)
 
+    async def handle_until_delivered(self, batch: Sequence[Any]) -> None:
+        """`handle` the batch until every record it produces is acknowledged by Kafka.
+
+        A failed delivery is an infrastructure fault (a broker away, a topic refusing records): the batch
+        is processed again after a pause, its offsets still uncommitted (the caller acknowledges only after
+        this returns). Idempotence makes the repeat safe: the same actions with the same ids, and states
+        already written locally are written again with their changelog records. Only the partitions this
+        worker still holds are processed again."""
+        self.metrics.observe_batch(len(batch))
+        attempt = 0
+        while True:
+            try:
+                await self.handle(batch)
+                return
+            except DeliveryFailed as exc:
+                attempt += 1
+                self.metrics.batch_retries_total += 1
+                delay = min(RETRY_MAX_S, RETRY_FIRST_S * 2 ** (attempt - 1))
+                log.error("batch of %d event(s) not fully delivered (%s); offsets stay uncommitted, "
+                          "processing it again in %.1f s (attempt %d)",
+                          len(batch), exc, delay, attempt)  # fmt: skip
+                await asyncio.sleep(delay)
+                held = self.app.consumer.assignment()
+                batch = [item for item in batch if item.message.tp in held]
+
     async def handle(self, batch: Sequence[Any]) -> None:
-        metrics = self.metrics
-        metrics.observe_batch(len(batch))
+        """Process one batch; DeliveryFailed when Kafka did not take all of its records (nothing of it may
+        be committed then). A contact whose processing fails only costs that contact's events."""
         if self.gaps is not None:
             if self.app.rebalancing_count != self.generation:
                 self.generation = self.app.rebalancing_count
@@ -148,7 +196,7 @@ class EventProcessor:
                 await self.app.consumer.seek(tp, offset)
         limits = replace(self.limits, max_ts=min(self.limits.max_ts, int(time.time() * 1000) + MAX_FUTURE_MS))
         workflows = self.definitions.current()
-        by_contact: dict[str, list[tuple[Any, Event]]] = {}
+        by_contact: dict[str, list[Item]] = {}
         last_offsets: dict[Any, int] = {}
         for item in batch:
             message = item.message
@@ -160,48 +208,26 @@ class EventProcessor:
             by_contact.setdefault(decoded["contact_id"], []).append((item, decoded))
 
         staged: list[Staged] = []
-        replayed = 0
+        self.replayed = 0
         states = self._load(by_contact)
         for contact_id, items in by_contact.items():
-            partition = items[0][0].message.partition  # the key is the contact id: one partition per contact
-            state = states[contact_id]
-            timers_before = all_pending(state)
-            migrated: list[dict[str, Any]] = []
-            if state is not None and self.definitions.migrations:
-                state, migrated = apply_migrations(
-                    state, workflows, self.definitions.migrations, items[0][1]["ts"]
-                )
-            changed = skipped = False
-            for item, event in items:
-                offset = item.message.offset
-                if state is not None and offset <= state["offset"]:
-                    replayed += 1
-                    skipped = True
-                    continue
-                state = self._apply(state, event, item.message)
-                changed = True
-            if (changed or skipped) and state is not None:
-                if migrated:  # identified by the first event of the batch that moved the run
-                    source = f"{partition}:{items[0][0].message.offset}:m"
-                    context = {"event_id": "", "event_type": "migration", "source": source}
-                    self._emit_records(contact_id.encode(), migrated, context)
-                staged.append(Staged(contact_id, partition, state, timers_before, republish=skipped))
-        metrics.replayed_total += replayed
-        if replayed:
-            log.info("skipped %d already-applied event(s) (re-delivered offsets)", replayed)
+            entry = self._contact(contact_id, items, states[contact_id], workflows)
+            if entry is not None:
+                staged.append(entry)
+        self.metrics.replayed_total += self.replayed
+        if self.replayed:
+            log.info("skipped %d already-applied event(s) (re-delivered offsets)", self.replayed)
 
         for table in self.tables:  # changelog records acknowledged since the last batch
             table.note_persisted()
-        delivered = await self.effects.flush()
-        if delivered:
-            await asyncio.gather(*delivered)  # effects are in Kafka before any state says they happened
+        await self.effects.deliver()  # effects are in Kafka before any state says they happened
         for entry in staged:
             # Timers before state: a crash between the two leaves the old state, whose replay re-derives the
             # same timers; the other order could leave a state waiting on a timer that was never stored.
             timers_after = all_pending(entry.state)
             if timers_after != entry.timers_before or (entry.republish and timers_after):
                 self.timer_store.save(entry.partition, entry.contact_id, timers_after)
-            self.store.save(entry.partition, entry.state)
+            self.store.save(entry.partition, entry.contact_id, entry.encoded)
             for due, token, kind in set(timers_after) - set(entry.timers_before):
                 self.timer_service.add(entry.contact_id, due, token, kind)
         if self.progress is not None:
@@ -210,32 +236,158 @@ class EventProcessor:
                 # be ahead of its changelog after a crash, and the changelog is what a restore reads.
                 done = self.progress.load(tp.partition)
                 self.progress.save(tp.partition, offset if done is None else max(done, offset))
-        # Not awaited: Faust flushes the producer before it commits the batch's offsets.
-        await self.changelog.flush()
+        # Awaited: a state written locally whose changelog record Kafka refused would be lost by a restore.
+        # On failure the batch runs again, finds these states applied, and writes them again.
+        await self.changelog.deliver()
         self._update_lag(last_offsets)
 
-    def _load(self, by_contact: dict[str, list[tuple[Any, Event]]]) -> dict[str, ContactState | None]:
+    def _load(self, by_contact: dict[str, list[Item]]) -> dict[str, ContactState | StateDecodeError | None]:
         """Every contact's state, read with one multi-get per partition."""
         by_partition: dict[int, list[str]] = {}
         for contact_id, items in by_contact.items():
             by_partition.setdefault(items[0][0].message.partition, []).append(contact_id)
-        states: dict[str, ContactState | None] = {}
+        states: dict[str, ContactState | StateDecodeError | None] = {}
         for partition, contact_ids in by_partition.items():
             states.update(zip(contact_ids, self.store.load_many(partition, contact_ids), strict=True))
         return states
 
-    def _apply(self, state: ContactState | None, event: Event, message: Any) -> ContactState | None:
-        """One event through the engine and the models; an engine failure dead-letters the event."""
+    # -- one contact ---------------------------------------------------------------------------------
+
+    def _contact(
+        self, contact_id: str, items: list[Item], loaded: ContactState | StateDecodeError | None,
+        workflows: WorkflowSet,
+    ) -> Staged | None:  # fmt: skip
+        """The contact's new state to write (None: nothing to write), its output records handed to the
+        outbox. Fast path: all events, one encode. If anything fails, the careful path redoes the contact
+        from its stored state one event at a time and dead-letters exactly the events that fail."""
+        if isinstance(loaded, StateDecodeError):
+            failure = ContactFailure(CORRUPT_STATE, str(loaded))
+            log.error("contact %s: %s; its %d event(s) go to the dead-letter topic", contact_id, loaded,
+                      len(items))  # fmt: skip
+            for item, _ in items:
+                self._fail(item.message, failure)
+            return None
+        self._records = []
+        counted = self._counters()
+        try:
+            entry = self._run(contact_id, items, loaded, workflows)
+        except Exception as exc:
+            first = as_failure(exc)
+            log.warning("contact %s: %s; processing its events one at a time", contact_id, first)
+            self._records = []
+            self._restore_counters(counted)  # the careful path counts what it really applies
+            fresh = self.store.load_many(items[0][0].message.partition, [contact_id])[0]
+            assert not isinstance(fresh, StateDecodeError)  # it was read a moment ago
+            entry = self._run_carefully(contact_id, items, fresh, workflows)
+        for topic, key, value, headers in self._records:
+            self.effects.add(topic, key, value, headers)
+        self._records = []
+        return entry
+
+    def _counters(self) -> tuple[int, int, int, int, dict[str, int]]:
+        m = self.metrics
+        return self.replayed, m.applied_total, m.step_records_total, m.predictions_total, dict(m.actions)
+
+    def _restore_counters(self, counted: tuple[int, int, int, int, dict[str, int]]) -> None:
+        m = self.metrics
+        self.replayed, m.applied_total, m.step_records_total, m.predictions_total, m.actions = counted
+
+    def _run(
+        self, contact_id: str, items: list[Item], state: ContactState | None, workflows: WorkflowSet
+    ) -> Staged | None:
+        partition = items[0][0].message.partition  # the key is the contact id: one partition per contact
+        timers_before = all_pending(state)
+        state = self._migrate(contact_id, items, state, workflows)
+        changed = skipped = False
+        for item, event in items:
+            if state is not None and item.message.offset <= state["offset"]:
+                self.replayed += 1
+                skipped = True
+                continue
+            state = self._apply(state, event, item.message)
+            changed = True
+        if not (changed or skipped) or state is None:
+            return None
+        encoded = self.store.encode(state)
+        self._check_records(0)
+        return Staged(contact_id, partition, state, encoded, timers_before, republish=skipped)
+
+    def _run_carefully(
+        self, contact_id: str, items: list[Item], state: ContactState | None, workflows: WorkflowSet
+    ) -> Staged | None:
+        """One event at a time from the stored state, each checked (engine, scoring, encoding, record
+        sizes); an event that fails is dead-lettered and the state stays as it was before it."""
+        partition = items[0][0].message.partition
+        timers_before = all_pending(state)
+        try:
+            state = self._migrate(contact_id, items, state, workflows)
+            encoded = self.store.encode(state) if state is not None else None
+        except Exception as exc:  # the migration itself fails: none of the events can be applied
+            failure = as_failure(exc)
+            self.metrics.observe_processing_error(failure.reason)
+            self._records = []
+            for item, _ in items:
+                self._dead_letter(item.message, Malformed(failure.reason, failure.detail))
+            return None
+        changed = skipped = False
+        for item, event in items:
+            if state is not None and item.message.offset <= state["offset"]:
+                self.replayed += 1
+                skipped = True
+                continue
+            mark, counted = len(self._records), self._counters()
+            try:
+                base = decode_state(encoded) if encoded is not None else None  # untouched by a failed try
+                candidate = self._apply(base, event, item.message)
+                candidate_bytes = self.store.encode(candidate)
+                self._check_records(mark)
+            except Exception as exc:
+                del self._records[mark:]
+                self._restore_counters(counted)
+                self._fail(item.message, as_failure(exc))
+                continue
+            state, encoded, changed = candidate, candidate_bytes, True
+        if not (changed or skipped) or state is None or encoded is None:
+            return None
+        return Staged(contact_id, partition, state, encoded, timers_before, republish=skipped)
+
+    def _migrate(
+        self, contact_id: str, items: list[Item], state: ContactState | None, workflows: WorkflowSet
+    ) -> ContactState | None:
+        if state is None or not self.definitions.migrations:
+            return state
+        state, migrated = apply_migrations(state, workflows, self.definitions.migrations, items[0][1]["ts"])
+        if migrated:  # identified by the first event of the batch that moved the run
+            first = items[0][0].message
+            context = {
+                "event_id": "",
+                "event_type": "migration",
+                "source": f"{first.partition}:{first.offset}:m",
+            }
+            self._emit_records(contact_id.encode(), migrated, context)
+        return state
+
+    def _check_records(self, start: int) -> None:
+        """Refuse the contact's output records from `start` on if one could never be delivered."""
+        for topic, key, value, headers in self._records[start:]:
+            size = record_size(key, value, headers)
+            if size > self.max_record_bytes:
+                raise ContactFailure(
+                    RECORD_TOO_LARGE,
+                    f"a record for {topic} of {size} bytes (at most {self.max_record_bytes})",
+                )
+
+    def _fail(self, message: Any, failure: ContactFailure) -> None:
+        log.error("event at %s[%d]@%d dead-lettered: %s", message.topic, message.partition, message.offset,
+                  failure)  # fmt: skip
+        self.metrics.observe_processing_error(failure.reason)
+        self._dead_letter(message, Malformed(failure.reason, failure.detail))
+
+    def _apply(self, state: ContactState | None, event: Event, message: Any) -> ContactState:
+        """One event through the engine and the models; raises ContactFailure (or what the engine raised)."""
         if state is not None and is_ml_wakeup(event):  # a label window closed: the models' business only
             return self._score({**state, "offset": message.offset}, event, message.key)
-        try:
-            result = step(state, event, self.definitions.workflows, event["ts"])
-        except Exception as exc:  # an engine bug must not stop the partition; the event is kept in the DLQ
-            log.exception("step failed for event %s of contact %s", event["event_id"], event["contact_id"])
-            self._dead_letter(message, Malformed("processing_error", f"{type(exc).__name__}: {exc}"))
-            if state is not None:
-                state = {**state, "offset": message.offset}
-            return state
+        result = engine_step(state, event, self.definitions.workflows, event["ts"])
         new_state = result.state
         new_state["offset"] = message.offset
         self.metrics.applied_total += 1
@@ -255,9 +407,8 @@ class EventProcessor:
             return state
         try:
             state, predicted = self.predictions.observe(state, event, actions)
-        except Exception:  # a model problem must not cost the event: it is applied, only unscored
-            log.exception("scoring failed for event %s", event["event_id"])
-            return state
+        except Exception as exc:
+            raise ContactFailure(SCORING_ERROR, f"{type(exc).__name__}: {exc}") from exc
         for prediction in predicted:
             self.send(self.outputs.events, key, orjson.dumps(prediction))
         self.metrics.predictions_total += len(predicted)
@@ -285,8 +436,9 @@ class EventProcessor:
         return extra
 
     def _dead_letter(self, message: Any, problem: Malformed) -> None:
+        """Straight to the outbox: a dead letter goes out whatever happens to the contact."""
         self.metrics.observe_dead_letter(problem.reason)
-        self.send(self.outputs.dlq, message.key, message.value, dead_letter_headers(message, problem))
+        self.effects.add(self.outputs.dlq, message.key, message.value, dead_letter_headers(message, problem))
 
     def _update_lag(self, last_offsets: dict[Any, int]) -> None:
         consumer = self.app.consumer

@@ -3,7 +3,10 @@
 Contract (also schemas/event.schema.json and the README):
   {"event_id": str, "contact_id": str, "type": str, "ts": int epoch ms | RFC 3339 str,
    "properties": object (optional, default {})}, JSON, Kafka key = contact_id.
-Decoding is pure: the caller passes the limits, including the latest acceptable time.
+Decoding is pure: the caller passes the limits, including the latest acceptable time. Besides the record
+size, `properties` is bounded in nesting depth, number of top-level keys, string length (keys and values)
+and tags per event, so one event cannot break a later stage (orjson encodes at most 255 levels; a contact's
+state must fit in one changelog record).
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ MAX_TS = 4_102_444_800_000  # 2100-01-01T00:00:00Z
 MAX_ID_LENGTH = 256
 MAX_TYPE_LENGTH = 128
 REQUIRED = ("event_id", "contact_id", "type", "ts")
+TAG_KEYS = ("add_tags", "remove_tags")
 _TYPE_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:\-]*$")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
@@ -39,6 +43,10 @@ class Malformed:
 class Limits:
     max_bytes: int = 65536
     max_ts: int = MAX_TS
+    max_depth: int = 32  # `properties` itself is level 1
+    max_properties: int = 256  # top-level keys of `properties`
+    max_string: int = 16384  # characters of any string inside `properties`, keys included
+    max_tags: int = 100  # entries of `add_tags` plus `remove_tags`
 
 
 def decode_event(raw: bytes | None, key: bytes | None, limits: Limits) -> Event | Malformed:
@@ -93,6 +101,9 @@ def validate_event(doc: dict[str, Any], key: bytes | None, limits: Limits) -> Ev
     properties = doc.get("properties", {})
     if not isinstance(properties, dict):
         return Malformed("wrong_type", f"properties must be an object, not {type(properties).__name__}")
+    too_big = properties_problem(properties, limits)
+    if too_big is not None:
+        return too_big
     if key is not None and key != contact_id.encode():
         return Malformed(
             "key_mismatch", "the Kafka key must be the contact_id, so a contact stays on one partition"
@@ -100,6 +111,37 @@ def validate_event(doc: dict[str, Any], key: bytes | None, limits: Limits) -> Ev
     if key is None:
         return Malformed("key_mismatch", "the record has no Kafka key; it must be the contact_id")
     return {"event_id": event_id, "contact_id": contact_id, "type": etype, "ts": ts, "properties": properties}
+
+
+def properties_problem(properties: dict[str, Any], limits: Limits) -> Malformed | None:
+    """Why `properties` breaks the size limits (depth, keys, string length, tags), or None."""
+    if len(properties) > limits.max_properties:
+        return Malformed(
+            "too_many_properties", f"{len(properties)} properties (at most {limits.max_properties})"
+        )
+    tags = sum(len(v) for k in TAG_KEYS if isinstance(v := properties.get(k), list))
+    if tags > limits.max_tags:
+        return Malformed("too_many_tags", f"{tags} tags in add_tags/remove_tags (at most {limits.max_tags})")
+    stack: list[tuple[Any, int]] = [(properties, 1)]
+    while stack:  # iterative: a deep document must not exhaust Python's recursion limit either
+        value, depth = stack.pop()
+        if isinstance(value, dict):
+            items: Any = value.items()
+        elif isinstance(value, list):
+            items = ((None, item) for item in value)
+        else:
+            continue
+        if depth > limits.max_depth:
+            return Malformed("too_deep", f"properties are nested deeper than {limits.max_depth} levels")
+        for key, item in items:
+            for text in (key, item):
+                if isinstance(text, str) and len(text) > limits.max_string:
+                    return Malformed(
+                        "string_too_long", f"a string of {len(text)} characters (at most {limits.max_string})"
+                    )
+            if isinstance(item, (dict, list)):
+                stack.append((item, depth + 1))
+    return None
 
 
 def parse_ts(value: Any) -> int | Malformed:

@@ -32,7 +32,9 @@ class WorkerProcess:
         log_path: Path,
         command: tuple[str, ...] = ("worker",),
         ready_mark: bytes = READY_MARK,
+        module: str = "switchyard",  # tests run a fault-injecting wrapper module instead
     ) -> None:
+        self.module = module
         self.settings = settings
         self.log_path = log_path
         self.command = command
@@ -49,7 +51,7 @@ class WorkerProcess:
         start_at = self.log_path.stat().st_size if self.log_path.exists() else 0
         with open(self.log_path, "ab") as log:
             self.proc = subprocess.Popen(
-                [sys.executable, "-m", "switchyard", *self.command],
+                [sys.executable, "-m", self.module, *self.command],
                 cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
             )  # fmt: skip
         deadline = time.monotonic() + timeout

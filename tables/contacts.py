@@ -8,8 +8,9 @@ from typing import Any
 import faust
 
 from engine.types import ContactState
-from tables.codec import decode_state, encode_state
+from tables.codec import StateLimits, decode_state, encode_checked
 from tables.direct import DirectTable
+from tables.exceptions import StateDecodeError
 
 CONTACTS_TABLE = "contacts"
 
@@ -25,13 +26,30 @@ def define_contacts_table(app: faust.App, partitions: int) -> Any:
 
 
 class ContactStore:
-    def __init__(self, table: DirectTable) -> None:
+    def __init__(self, table: DirectTable, limits: StateLimits | None = None) -> None:
         self.table = table
+        self.limits = limits or StateLimits()
 
-    def load_many(self, partition: int, contact_ids: list[str]) -> list[ContactState | None]:
-        """The states of ``contact_ids`` (None for a contact never seen), read in one go."""
+    def load_many(
+        self, partition: int, contact_ids: list[str]
+    ) -> list[ContactState | StateDecodeError | None]:
+        """The states of ``contact_ids`` (None for a contact never seen), read in one go; a stored row that
+        cannot be read comes back as its StateDecodeError, so only that contact is affected."""
         raws = self.table.get_many(partition, [contact_id.encode() for contact_id in contact_ids])
-        return [decode_state(raw) if raw is not None else None for raw in raws]
+        return [_decoded(raw) for raw in raws]
 
-    def save(self, partition: int, state: ContactState) -> None:
-        self.table.put(partition, state["contact_id"].encode(), encode_state(state))
+    def encode(self, state: ContactState) -> bytes:
+        """The bytes to save; raises StateTooLarge / StateUnencodable (see tables.codec)."""
+        return encode_checked(state, self.limits)
+
+    def save(self, partition: int, contact_id: str, raw: bytes) -> None:
+        self.table.put(partition, contact_id.encode(), raw)
+
+
+def _decoded(raw: bytes | None) -> ContactState | StateDecodeError | None:
+    if raw is None:
+        return None
+    try:
+        return decode_state(raw)
+    except StateDecodeError as exc:
+        return exc

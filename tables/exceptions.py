@@ -7,3 +7,11 @@ class StateDecodeError(ValueError):
 
 class StateVersionError(StateDecodeError):
     """State written by a newer Switchyard than this one."""
+
+
+class StateTooLarge(ValueError):
+    """A state past the per-contact limits (tables.codec.StateLimits)."""
+
+
+class StateUnencodable(ValueError):
+    """A state orjson cannot write (e.g. nested past 255 levels)."""
