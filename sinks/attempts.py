@@ -61,7 +61,10 @@ class ActionExecutor:
             self.counters.dead_lettered += 1
             raw = (value or b"").decode("utf-8", "replace")
             contact = (key or b"").decode("utf-8", "replace")
-            return [OutRecord(DLQ_TOPIC, contact, dead_letter({"raw": raw}, 0, exc.message, wall_ms()))]
+            reason = str(exc.details.get("reason", "malformed_action"))
+            return [
+                OutRecord(DLQ_TOPIC, contact, dead_letter({"raw": raw}, 0, exc.message, wall_ms(), reason))
+            ]
         stored = self.store.outcome(action.action_id)
         if stored is not None:
             self.counters.duplicates += 1

@@ -14,6 +14,7 @@ import orjson
 from sinks.exceptions import MalformedAction
 
 REQUIRED_FIELDS = ("action_id", "channel", "type", "contact_id")
+MAX_ACTION_DEPTH = 64  # an action nests its params under the record; the engine bounds event data at 32
 META_FIELDS = ("workflow_id", "version", "run_id", "node_id")
 
 
@@ -52,6 +53,10 @@ def parse_action(value: bytes | None) -> Action:
         raise MalformedAction(f"action record is not JSON: {exc}") from None
     if not isinstance(record, dict):
         raise MalformedAction("action record is not a JSON object")
+    if nesting_depth(record, MAX_ACTION_DEPTH) > MAX_ACTION_DEPTH:
+        raise MalformedAction(
+            f"action record is nested deeper than {MAX_ACTION_DEPTH} levels", details={"reason": "too_deep"}
+        )
     for name in REQUIRED_FIELDS:
         if not isinstance(record.get(name), str) or not record[name]:
             raise MalformedAction(f"action record has no {name!r}")
@@ -110,5 +115,32 @@ def outcome_event(action: Action, outcome: OutcomeEvent, ts_ms: int, attempts: i
     }
 
 
-def dead_letter(action_record: dict[str, Any], attempts: int, error: str, ts_ms: int) -> dict[str, Any]:
-    return {"action": action_record, "attempts": attempts, "error": error, "failed_at": ts_ms}
+def nesting_depth(value: Any, stop_past: int) -> int:
+    """How deep lists and objects nest in ``value`` (a scalar is 0), counted no further than one past
+    ``stop_past``; iterative, so a deep record cannot exhaust the recursion limit."""
+    deepest = 0
+    stack: list[tuple[Any, int]] = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        children = item.values() if isinstance(item, dict) else item if isinstance(item, list) else None
+        if children is None:
+            continue
+        deepest = max(deepest, depth)
+        if depth > stop_past:
+            return depth
+        stack.extend((child, depth + 1) for child in children)
+    return deepest
+
+
+def dead_letter(
+    action_record: dict[str, Any], attempts: int, error: str, ts_ms: int, reason: str = "failed"
+) -> dict[str, Any]:
+    """A record for ``actions.dlq``; ``reason`` is a stable code: failed (after its attempts),
+    malformed_action, too_deep, sink_error (the sink could not handle the record)."""
+    return {
+        "action": action_record,
+        "attempts": attempts,
+        "error": error,
+        "failed_at": ts_ms,
+        "reason": reason,
+    }

@@ -5,7 +5,9 @@
   is paused (its further records wait in a small backlog) and resumed when a slot frees, so one action
   that is retrying holds back its partition only once the window is full of such, for at most the
   bounded retry time;
-- the actions of one contact run in the order they arrived (a later one waits for the earlier one).
+- the actions of one contact run in the order they arrived (a later one waits for the earlier one);
+- a record the sink cannot handle at all (one that makes the executor raise, or whose outcome records
+  cannot be written) goes to `actions.dlq` with reason `sink_error` and the partition goes on.
 """
 
 from __future__ import annotations
@@ -16,14 +18,16 @@ import functools
 import logging
 from collections import deque
 
+import orjson
 from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
 from aiokafka.abc import ConsumerRebalanceListener
 from aiokafka.errors import CommitFailedError, KafkaError
 
-from sinks.attempts import ActionExecutor
-from sinks.channels import action_topic
+from sinks.attempts import ActionExecutor, wall_ms
+from sinks.channels import DLQ_TOPIC, action_topic
 from sinks.output import Output
 from sinks.progress import PartitionProgress
+from sinks.records import OutRecord, dead_letter
 from sinks.settings import SinkSettings
 
 log = logging.getLogger(__name__)
@@ -121,7 +125,17 @@ class ChannelRunner:
     ) -> None:
         if previous is not None and not previous.done():
             await asyncio.wait([previous])
-        records = await self.executor.execute(record.key, record.value)
+        try:
+            records = await self.executor.execute(record.key, record.value)
+            for out in records:
+                orjson.dumps(out.value)  # one Kafka could never take must not hold up the partition
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # a data problem: the record is dead-lettered, the partition goes on
+            log.exception(
+                "%s: record %s:%d cannot be handled; dead-lettered", self.channel, tp, record.offset
+            )
+            records = [unhandled(record, f"{type(exc).__name__}: {exc}")]
         if records:
             await self.output.send_all(records)
         self.progress.finished(tp, record.offset)
@@ -159,6 +173,16 @@ class ChannelRunner:
         with contextlib.suppress(Exception):
             await self._commit()
         self.progress.forget(tps)
+
+
+def unhandled(record: ConsumerRecord[bytes, bytes], error: str) -> OutRecord:
+    """The dead letter of a record the sink could not handle: its bytes as text, and where it came from."""
+    raw = (record.value or b"").decode("utf-8", "replace")
+    source = {"topic": record.topic, "partition": record.partition, "offset": record.offset}
+    key = (record.key or b"").decode("utf-8", "replace")
+    return OutRecord(
+        DLQ_TOPIC, key, {**dead_letter({"raw": raw}, 0, error, wall_ms(), "sink_error"), **source}
+    )
 
 
 class _Listener(ConsumerRebalanceListener):  # type: ignore[misc]

@@ -24,4 +24,8 @@ class ReportUnavailable(AnalyticsError):
 
 
 class UnusableRecord(AnalyticsError):
-    """A Kafka record the writer cannot turn into rows (it is logged, counted and skipped)."""
+    """A Kafka record the writer cannot turn into rows (it is dead-lettered with `reason` and skipped)."""
+
+    def __init__(self, message: str, reason: str = "unusable_record") -> None:
+        super().__init__(message)
+        self.reason = reason

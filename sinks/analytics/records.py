@@ -1,10 +1,12 @@
 """Kafka records to table rows: one pure function per topic kind.
 
 `events` records follow the event contract (engine.events decodes them exactly as the worker does; what
-the worker dead-letters is skipped here too). An event whose properties carry an `action_id` is also an
-action outcome; a `predicted.<model>` event with a numeric score also a prediction; a `task.*` event with a
-`task_id` also a task row. `analytics` records are the worker's step records, `actions.<channel>` its
-action records, `tasks` the task sink's rows.
+the worker dead-letters is refused here too). A record that cannot become rows raises UnusableRecord with a
+stable reason; the writer dead-letters it and goes on.
+
+An event whose properties carry an `action_id` is also an action outcome; a `predicted.<model>` event with
+a numeric score also a prediction; a `task.*` event with a `task_id` also a task row. `analytics` records
+are the worker's step records, `actions.<channel>` its action records, `tasks` the task sink's rows.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from engine.events import Limits, Malformed, decode_event
 from sinks.analytics.exceptions import UnusableRecord
 
 Row = tuple[Any, ...]
+MAX_RECORD_DEPTH = 64  # step, action and task records: far below orjson's 255, far above what we write
 TableRows = list[tuple[str, Row]]
 
 STEP_KEYS: Final = frozenset(
@@ -46,7 +49,7 @@ def event_rows(
 ) -> TableRows:
     event = decode_event(value, key, limits)
     if isinstance(event, Malformed):
-        raise UnusableRecord(f"event: {event.reason}")
+        raise UnusableRecord(f"event: {event.reason} ({event.detail})", event.reason)
     props = event["properties"]
     props_json = orjson.dumps(props).decode()
     ts = event["ts"]
@@ -142,10 +145,26 @@ def _object(value: bytes | None, what: str) -> dict[str, Any]:
     try:
         record = orjson.loads(value or b"")
     except orjson.JSONDecodeError:
-        raise UnusableRecord(f"{what} is not JSON") from None
+        raise UnusableRecord(f"{what} is not JSON", "not_json") from None
     if not isinstance(record, dict):
-        raise UnusableRecord(f"{what} is not a JSON object")
+        raise UnusableRecord(f"{what} is not a JSON object", "not_object")
+    if _depth(record) > MAX_RECORD_DEPTH:  # orjson writes at most 255 levels: the row could not be built
+        raise UnusableRecord(f"{what} is nested deeper than {MAX_RECORD_DEPTH} levels", "too_deep")
     return record
+
+
+def _depth(value: Any) -> int:
+    """How deep objects and lists nest (iterative: a deep record must not exhaust the recursion limit)."""
+    deepest, stack = 0, [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, dict | list):
+            deepest = max(deepest, depth)
+            if depth <= MAX_RECORD_DEPTH:
+                stack.extend(
+                    (child, depth + 1) for child in (item.values() if isinstance(item, dict) else item)
+                )
+    return deepest
 
 
 def _text(value: object) -> str:

@@ -9,7 +9,10 @@ Loss and double counting:
 - a ClickHouse outage pauses the consumer (it keeps its group membership) and retries the same batch with
   a capped exponential backoff; nothing is committed meanwhile, so a stop during the outage loses nothing;
 - on a rebalance the buffered batch is dropped before any record of the new assignment is fetched, and the
-  batch being inserted is not committed: both are read again from the committed offsets.
+  batch being inserted is not committed: both are read again from the committed offsets;
+- a record that cannot become rows (a broken event, a record nested too deep ...) is dead-lettered to
+  `analytics.dlq` with its original key and bytes and an `x-switchyard-reason` header, and the writer goes
+  on; the dead letters of a batch are acknowledged by Kafka before its offsets are committed.
 """
 
 from __future__ import annotations
@@ -23,7 +26,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener, TopicPartition
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListener, TopicPartition
 
 from sinks.analytics.batch import ColumnBatch
 from sinks.analytics.config import WriterConfig
@@ -36,6 +39,8 @@ from sinks.analytics.tables import TABLE_COLUMNS, TABLES
 
 log = logging.getLogger("switchyard.analytics")
 READY_LINE = "analytics writer ready"
+DLQ = "analytics.dlq"
+Headers = list[tuple[str, bytes]]
 
 
 @dataclass
@@ -44,7 +49,8 @@ class WriterStats:
 
     batches: int = 0
     records: int = 0
-    skipped: int = 0
+    skipped: int = 0  # dead-lettered, by reason in `dead_letters`
+    dead_letters: dict[str, int] = field(default_factory=dict)
     rows: dict[str, int] = field(default_factory=lambda: dict.fromkeys(TABLES, 0))
     failed_attempts: int = 0
     discarded_batches: int = 0
@@ -54,6 +60,7 @@ class WriterStats:
     def as_dict(self) -> dict[str, Any]:
         return {
             "batches": self.batches, "records": self.records, "skipped": self.skipped,
+            "dead_letters": dict(self.dead_letters),
             "rows": dict(self.rows),
             "failed_attempts": self.failed_attempts, "discarded_batches": self.discarded_batches,
             "last_error": self.last_error, "in_outage": self.in_outage,
@@ -86,11 +93,14 @@ class AnalyticsWriter:
         self.generation = 0  # bumped by a rebalance: a batch of an older generation is never committed
         self.stats = WriterStats()
         self.consumer: AIOKafkaConsumer | None = None
+        self.producer: AIOKafkaProducer | None = None
+        self.dead: list[tuple[bytes | None, bytes | None, Headers]] = []  # the buffered batch's dead letters
         self.ready = asyncio.Event()
 
     def drop_batch(self, why: str) -> None:
         """Forget the buffered records (they were not committed, so they will be read again)."""
         self.generation += 1
+        self.dead = []
         if self.batch.records:
             self.stats.discarded_batches += 1
             log.info("dropping %d buffered record(s): %s", self.batch.records, why)
@@ -109,6 +119,8 @@ class AnalyticsWriter:
             max_partition_fetch_bytes=4 * 1024 * 1024,
         )
         consumer.subscribe(pattern=self.router.pattern(), listener=_RevokeListener(self))
+        self.producer = AIOKafkaProducer(bootstrap_servers=self.config.bootstrap, acks="all")
+        await self.producer.start()
         await consumer.start()
         self.consumer = consumer
         log.info("%s: group %s, pattern %s", READY_LINE, self.config.group_id, self.router.pattern())
@@ -125,6 +137,7 @@ class AnalyticsWriter:
                 await self._flush(stop, final=True)
         finally:
             await consumer.stop()
+            await self.producer.stop()
 
     async def _wait_for_store(self, stop: asyncio.Event) -> None:
         """Connect and migrate before consuming; an outage at start waits here."""
@@ -153,10 +166,45 @@ class AnalyticsWriter:
                 try:
                     rows = self.router.rows(message)
                 except UnusableRecord as exc:
-                    log.debug("skipping %s:%d:%d: %s", tp.topic, tp.partition, message.offset, exc)
-                    self.stats.skipped += 1
+                    self._dead_letter(message, exc.reason, str(exc))
+                    rows = []
+                except Exception as exc:  # a record no decoder foresaw must not stop the writer either
+                    self._dead_letter(message, "unusable_record", f"{type(exc).__name__}: {exc}")
                     rows = []
                 self.batch.add(tp.topic, tp.partition, message.offset, rows, now)
+
+    def _dead_letter(self, message: Any, reason: str, detail: str) -> None:
+        log.warning("dead-lettering %s:%d:%d (%s): %s", message.topic, message.partition, message.offset,
+                    reason, detail[:200])  # fmt: skip
+        self.stats.skipped += 1
+        self.stats.dead_letters[reason] = self.stats.dead_letters.get(reason, 0) + 1
+        headers = [
+            ("x-switchyard-reason", reason.encode()),
+            ("x-switchyard-detail", detail[:1000].encode("utf-8", "replace")),
+            ("x-switchyard-source-topic", str(message.topic).encode()),
+            ("x-switchyard-source-partition", str(message.partition).encode()),
+            ("x-switchyard-source-offset", str(message.offset).encode()),
+        ]
+        self.dead.append((message.key, message.value, headers))
+
+    async def _send_dead_letters(self, stop: asyncio.Event) -> bool:
+        """Produce the batch's dead letters and wait for Kafka; False if stopped before it took them."""
+        assert self.producer is not None
+        attempt = 0
+        while self.dead:
+            try:
+                topic = self.config.topic_prefix + DLQ
+                sent = [await self.producer.send(topic, key=k, value=v, headers=h) for k, v, h in self.dead]
+                await asyncio.gather(*sent)
+                self.dead = []
+            except Exception as exc:  # the broker is away: the batch is not committed until it takes them
+                attempt += 1
+                delay = outage_delay_s(attempt, self.config.retry_initial_s, self.config.retry_max_s)
+                log.warning("dead letters not delivered (%s); retrying in %.1fs", exc, delay)
+                await _sleep_unless(stop, delay)
+                if stop.is_set():
+                    return False
+        return True
 
     async def _flush(self, stop: asyncio.Event, final: bool = False) -> None:
         batch, generation = self.batch, self.generation
@@ -193,6 +241,8 @@ class AnalyticsWriter:
         self._crash_if_asked()
         if self.generation != generation:
             return  # inserted but not committed: the re-read duplicates are deduplicated
+        if not await self._send_dead_letters(stop) or self.generation != generation:
+            return  # not committed: read again, inserted again (deduplicated), dead-lettered again
         await self._commit(batch)
         if self.batch is batch:
             self.batch = ColumnBatch()

@@ -1,0 +1,45 @@
+"""TEST ONLY: `python -m tests.agents.faulty_worker worker` runs the real worker with two faults injected.
+
+- an event of type `test.engine_fault` makes the engine's `step` raise, as an engine bug would;
+- an event of type `test.scoring_fault` makes the predictive models raise, as a model bug would.
+
+Everything else is the unchanged worker (`switchyard worker`), so the tests see how the processor isolates
+such failures in a real process against the real broker.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Sequence
+from typing import Any
+
+ENGINE_FAULT = "test.engine_fault"
+SCORING_FAULT = "test.scoring_fault"
+
+
+def install() -> None:
+    import agents.processor as processor
+    from agents.scoring import Predictions
+
+    real_step = processor.engine_step  # type: ignore[attr-defined]
+    real_observe = Predictions.observe
+
+    def faulty_step(state: Any, event: Any, workflows: Any, now: int) -> Any:
+        if event["type"] == ENGINE_FAULT:
+            raise RuntimeError("injected engine fault")
+        return real_step(state, event, workflows, now)
+
+    def faulty_observe(self: Predictions, state: Any, event: Any, actions: Sequence[Any] = ()) -> Any:
+        if event["type"] == SCORING_FAULT:
+            raise ValueError("injected scoring fault")
+        return real_observe(self, state, event, actions)
+
+    setattr(processor, "engine_step", faulty_step)  # noqa: B010 - the seam the processor calls
+    Predictions.observe = faulty_observe  # type: ignore[method-assign]
+
+
+if __name__ == "__main__":
+    install()
+    from switchyard.cli import main
+
+    raise SystemExit(main(sys.argv[1:]))
