@@ -10,6 +10,7 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
 
 from switchyard.settings import Settings
 from tests.agents.fixtures import event, produce, produce_events, publish, wait_processed
@@ -47,4 +48,6 @@ def test_metrics_page_counts_events_actions_dead_letters_and_timers(
     assert sample(text, r'dead_letters_total\{reason="not_json"\}') == 1
     assert sample(text, "timers_pending") == 5  # five carts, each waiting 2 h
     assert sample(text, "step_records_total") >= 10  # entered + waited per run
-    assert re.search(r'^switchyard_consumer_lag\{partition="\d+"\} 0$', text, re.MULTILINE)
+    assert re.search(r'^switchyard_consumer_lag\{partition="\d+"\} 0\.0$', text, re.MULTILINE)
+    families = {f.name: f for f in text_string_to_metric_families(text)}  # the real page parses
+    assert families["switchyard_events"].samples[0].value == 6

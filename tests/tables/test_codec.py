@@ -4,8 +4,8 @@ import orjson
 import pytest
 
 from engine.types import STATE_VERSION
-from tables.codec import decode_state, encode_state, new_state
-from tables.exceptions import StateDecodeError, StateVersionError
+from tables.codec import StateLimits, decode_state, encode_checked, encode_state, new_state
+from tables.exceptions import StateDecodeError, StateTooLarge, StateUnencodable, StateVersionError
 
 
 def test_round_trip() -> None:
@@ -23,3 +23,28 @@ def test_newer_layout_is_refused_not_misread() -> None:
 def test_garbage_is_a_clear_error(raw: bytes) -> None:
     with pytest.raises(StateDecodeError):
         decode_state(raw)
+
+
+def test_state_limits_refuse_too_many_attributes_and_too_many_bytes() -> None:
+    limits = StateLimits(max_bytes=10_000, max_attributes=10)
+    state = new_state("c1")
+    state["profile"]["attrs"] = {f"a{i}": i for i in range(10)}
+    assert decode_state(encode_checked(state, limits)) == state
+    state["profile"]["attrs"]["one_more"] = 1
+    with pytest.raises(StateTooLarge, match="11 profile attributes"):
+        encode_checked(state, limits)
+    state["profile"]["attrs"] = {"big": "x" * 10_000}
+    with pytest.raises(StateTooLarge, match="bytes"):
+        encode_checked(state, limits)
+
+
+def test_a_state_orjson_cannot_write_is_a_clear_error() -> None:
+    state = new_state("c1")
+    deep: dict[str, object] = {}
+    node = deep
+    for _ in range(300):
+        node["x"] = {}
+        node = node["x"]  # type: ignore[assignment]
+    state["runs"] = deep
+    with pytest.raises(StateUnencodable):
+        encode_checked(state, StateLimits())
