@@ -40,9 +40,10 @@ STALL_CHECK_S = 5.0  # how often the reader checks that it keeps up with the top
 class DefinitionCache:
     """The current WorkflowSet and migrations, recompiled whenever the topic brings a change."""
 
-    def __init__(self, bootstrap: str, topic: str) -> None:
+    def __init__(self, bootstrap: str, topic: str, stall_check_s: float = STALL_CHECK_S) -> None:
         self.bootstrap = bootstrap
         self.topic = topic
+        self.stall_check_s = stall_check_s
         self.records: dict[bytes, bytes] = {}
         self.workflows = WorkflowSet()
         self.migrations: Migrations = {}
@@ -103,7 +104,7 @@ class DefinitionCache:
             for tp in tps:
                 consumer.seek(tp, starts[tp])
             ends = await consumer.end_offsets(tps)
-            watch = Progress(tps, time.monotonic())
+            watch = Progress(tps, time.monotonic(), self.stall_check_s)
             while True:
                 batch = await consumer.getmany(timeout_ms=500)
                 for records in batch.values():

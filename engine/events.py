@@ -122,26 +122,31 @@ def properties_problem(properties: dict[str, Any], limits: Limits) -> Malformed 
     tags = sum(len(v) for k in TAG_KEYS if isinstance(v := properties.get(k), list))
     if tags > limits.max_tags:
         return Malformed("too_many_tags", f"{tags} tags in add_tags/remove_tags (at most {limits.max_tags})")
+    max_string, max_depth = limits.max_string, limits.max_depth
+    # Iterative (a deep document must not exhaust Python's recursion limit either) and on exact types:
+    # orjson only makes dict, list, str, int, float, bool and None. This runs for every event.
     stack: list[tuple[Any, int]] = [(properties, 1)]
-    while stack:  # iterative: a deep document must not exhaust Python's recursion limit either
+    while stack:
         value, depth = stack.pop()
-        if isinstance(value, dict):
-            items: Any = value.items()
-        elif isinstance(value, list):
-            items = ((None, item) for item in value)
-        else:
-            continue
-        if depth > limits.max_depth:
-            return Malformed("too_deep", f"properties are nested deeper than {limits.max_depth} levels")
-        for key, item in items:
-            for text in (key, item):
-                if isinstance(text, str) and len(text) > limits.max_string:
-                    return Malformed(
-                        "string_too_long", f"a string of {len(text)} characters (at most {limits.max_string})"
-                    )
-            if isinstance(item, (dict, list)):
+        if depth > max_depth:
+            return Malformed("too_deep", f"properties are nested deeper than {max_depth} levels")
+        items = value.values() if type(value) is dict else value
+        if type(value) is dict:
+            for key in value:
+                if len(key) > max_string:
+                    return _too_long(len(key), max_string)
+        for item in items:
+            kind = type(item)
+            if kind is str:
+                if len(item) > max_string:
+                    return _too_long(len(item), max_string)
+            elif kind is dict or kind is list:
                 stack.append((item, depth + 1))
     return None
+
+
+def _too_long(length: int, limit: int) -> Malformed:
+    return Malformed("string_too_long", f"a string of {length} characters (at most {limit})")
 
 
 def parse_ts(value: Any) -> int | Malformed:

@@ -10,6 +10,7 @@ from typing import Any
 
 import orjson
 import pytest
+from aiokafka import AIOKafkaConsumer
 from aiokafka.consumer.fetcher import Fetcher
 from aiokafka.errors import NotLeaderForPartitionError
 
@@ -63,6 +64,41 @@ def test_reader_catches_up_after_not_leader_errors_on_a_new_topic(
     took = asyncio.run(run())
     assert len(failed) == 4, "the injected NotLeaderForPartition answers were never asked for"
     assert took < 20
+
+
+def test_a_reader_that_stops_getting_records_is_started_again(
+    test_settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Whatever wedges a reader (the reported one never caught up until a restart), it does not stay so."""
+    topic = test_settings.topic("workflows")
+    wedged: list[AIOKafkaConsumer] = []
+    real = AIOKafkaConsumer.getmany
+
+    async def first_reader_gets_nothing(self: AIOKafkaConsumer, *tps: Any, timeout_ms: int = 0,
+                                        max_records: int | None = None) -> Any:  # fmt: skip
+        if not wedged:
+            wedged.append(self)
+        if self is wedged[0]:
+            await asyncio.sleep(timeout_ms / 1000)
+            return {}
+        return await real(self, *tps, timeout_ms=timeout_ms, max_records=max_records)
+
+    monkeypatch.setattr(AIOKafkaConsumer, "getmany", first_reader_gets_nothing)
+
+    async def run() -> None:
+        await create_topics(test_settings.bootstrap, [topic], 1, compact=True)
+        await write_records(test_settings.bootstrap, topic, [welcome_record()])
+        cache = DefinitionCache(test_settings.bootstrap, topic, stall_check_s=1.0)
+        reader = asyncio.create_task(cache.run())
+        try:
+            await asyncio.wait_for(cache.loaded.wait(), 20)
+        finally:
+            reader.cancel()
+            await asyncio.gather(reader, return_exceptions=True)
+        assert cache.current().get("welcome_series", 1) is not None
+
+    asyncio.run(run())
+    assert len(wedged) == 1
 
 
 def test_workflow_published_after_a_fresh_worker_started_is_live_within_seconds(
