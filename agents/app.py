@@ -56,7 +56,8 @@ def drop_first_records(batch: Any, count: int) -> list[Any]:
 OUTPUT_BATCH_BYTES = 512 * 1024  # below the producer's and the broker's 1 MB request and message limits
 
 
-def build_app(settings: Settings) -> faust.App:
+def build_app(settings: Settings, api: ApiConfig | None = None) -> faust.App:
+    api = api or ApiConfig()
     datadir = settings.state_dir / settings.app_id
     datadir.mkdir(parents=True, exist_ok=True)
     app = faust.App(
@@ -78,8 +79,14 @@ def build_app(settings: Settings) -> faust.App:
         broker_heartbeat_interval=1.0,
         web_enabled=settings.web_port > 0,
         web_port=max(settings.web_port, 1),
-        web_bind="127.0.0.1",
-        web_host="127.0.0.1",
+        web_bind=api.bind,
+        web_host=api.bind,
+        # Faust's own views would serve table contents (/table) and routing (/router) without our token.
+        web_tables_enabled=False,
+        web_router_enabled=False,
+        web_stats_enabled=False,
+        web_graph_enabled=False,
+        web_metrics_enabled=False,
         loghandlers=[],
         autodiscover=False,
     )
@@ -88,7 +95,8 @@ def build_app(settings: Settings) -> faust.App:
 
 
 def build_worker(settings: Settings) -> Worker:
-    app = build_app(settings)
+    api = ApiConfig.from_env(os.environ)  # refuses a non-loopback address without a token
+    app = build_app(settings, api)
     topics = declare_topics(app, settings.topic_prefix, settings.partitions)
     metrics = Metrics()
     def kafka_producer() -> Any:  # the aiokafka producer under Faust's, once the app has started it
@@ -161,10 +169,11 @@ def build_worker(settings: Settings) -> Worker:
         app.timer(interval=60.0)(checkpoint_models)
         app.on_before_shutdown.connect(save_models)
 
+    # Behind the token unless SWITCHYARD_METRICS_PUBLIC=on (agents/api/http.py decides per request).
     @app.page("/metrics")
     async def metrics_page(web: Any, request: Any) -> Any:
         return web.text(metrics.render(), content_type="text/plain; version=0.0.4")
 
-    register_api(app, settings, definitions, ApiConfig.from_env(os.environ))
+    register_api(app, settings, definitions, api)
 
     return Worker(app=app, topics=topics, processor=processor, timer_service=timer_service, metrics=metrics)

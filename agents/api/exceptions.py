@@ -20,3 +20,7 @@ class ApiError(Exception):
         if self.details is not None:
             out["details"] = self.details
         return out
+
+
+class ApiConfigError(ValueError):
+    """API settings we refuse to start with (e.g. a non-loopback address without a token)."""

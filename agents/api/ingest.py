@@ -1,4 +1,8 @@
-"""POST /v1/events: check a single event or a batch against the event contract, all or nothing."""
+"""POST /v1/events: check a single event or a batch against the event contract, all or nothing.
+
+Switchyard's own event types (wake-ups, predictions, sink outcomes) are refused here: only the worker and
+the sinks may produce them, or any token holder could forge a wake-up or a prediction.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +11,10 @@ from typing import Any
 import orjson
 
 from engine.events import Limits, Malformed, validate_event
+from engine.profile import SYSTEM_EVENT_TYPES
 from engine.types import Event
+
+RESERVED_PREFIXES = ("timer.", "predicted.", "action.", "switchyard.")
 
 
 def event_documents(body: Any) -> list[Any] | None:
@@ -43,4 +50,17 @@ def _check_one(doc: Any, limits: Limits) -> Event | Malformed:
     if size > limits.max_bytes:
         return Malformed("oversized", f"{size} bytes is over the limit of {limits.max_bytes}")
     contact = doc.get("contact_id")
-    return validate_event(doc, contact.encode() if isinstance(contact, str) else b"", limits)
+    event = validate_event(doc, contact.encode() if isinstance(contact, str) else b"", limits)
+    if isinstance(event, Malformed):
+        return event
+    return reserved_problem(event["type"]) or event
+
+
+def reserved_problem(etype: str) -> Malformed | None:
+    """Why `etype` may not come from outside, or None."""
+    prefix = next((p for p in RESERVED_PREFIXES if etype.startswith(p)), None)
+    if prefix is not None:
+        return Malformed("reserved_type", f"types starting with {prefix!r} are reserved for Switchyard")
+    if etype in SYSTEM_EVENT_TYPES:
+        return Malformed("reserved_type", f"{etype!r} is a sink outcome, reserved for Switchyard")
+    return None

@@ -1,4 +1,5 @@
-"""register_api: put the /v1 routes, the middleware and /ui/ on the worker's Faust web server (aiohttp).
+"""register_api: put the /v1 routes, /healthz, the middleware (the one door: agents/api/http.py) and /ui/
+on the worker's Faust web server (aiohttp).
 
 Faust creates its aiohttp Application lazily and calls `app.on_webserver_init(web)` before the server
 starts; the routes are added there, so a worker with the web port off never builds them.
@@ -12,7 +13,7 @@ import faust
 
 from agents.api.config import ApiConfig
 from agents.api.context import CONTEXT, ApiContext
-from agents.api.http import api_middleware
+from agents.api.http import api_middleware, healthz
 from agents.api.kafka_io import KafkaGateway
 from agents.api.routes import contacts, docs, events, stats, trials, workflows
 from agents.definitions import DefinitionCache
@@ -37,7 +38,8 @@ def register_api(app: faust.App, settings: Settings, definitions: DefinitionCach
     def on_webserver_init(web: Any) -> None:
         aiohttp_app = web.web_app
         aiohttp_app[CONTEXT] = context
-        aiohttp_app.middlewares.append(api_middleware(config.token))
+        aiohttp_app.middlewares.append(api_middleware(config))
+        aiohttp_app.router.add_get("/healthz", healthz)
         for module in (events, workflows, trials, contacts, stats, docs):
             module.add_routes(aiohttp_app.router)
 

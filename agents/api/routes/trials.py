@@ -1,4 +1,5 @@
-"""POST /v1/workflows/{id}/simulate and /backtest: run a draft offline; nothing is sent."""
+"""POST /v1/workflows/{id}/simulate and /backtest: run a draft offline; nothing is sent. Both run in a child
+process within the trial caps (agents/api/trial_runner.py), never on the worker's event loop."""
 
 from __future__ import annotations
 
@@ -12,7 +13,8 @@ from agents.api.context import ApiContext, context_of
 from agents.api.exceptions import ApiError
 from agents.api.http import json_response, read_json
 from agents.api.routes.workflows import stored_definition
-from agents.api.trials import run_trial, scripted_events, trial_workflows
+from agents.api.trial_runner import run_capped
+from agents.api.trials import scripted_events, trial_workflows
 from engine.durations import DAY
 from engine.events import Limits, decode_event
 from engine.types import Event
@@ -28,8 +30,9 @@ async def simulate(request: web.Request) -> web.Response:
     start = body.get("start", ctx.clock()) if isinstance(body, dict) else ctx.clock()
     if not isinstance(start, int) or isinstance(start, bool):
         raise ApiError(400, "bad_script", "`start` is epoch milliseconds")
-    events, until = scripted_events(body, start)
-    result = run_trial(trial_workflows(definition), events, until)
+    events, until = scripted_events(body, start, ctx.config.trials)
+    trial_workflows(definition)  # an invalid definition is a quick 422 here, not a trip to the child
+    result = await run_capped(definition, events, until, ctx.config.trials)
     return json_response({"workflow_id": definition.get("id"), "start": start, **result})
 
 
@@ -42,11 +45,11 @@ async def backtest(request: web.Request) -> web.Response:
     if not isinstance(days, int) or isinstance(days, bool) or not 1 <= days <= MAX_BACKTEST_DAYS:
         raise ApiError(400, "bad_days", f"`days` is a whole number from 1 to {MAX_BACKTEST_DAYS}")
     definition = await _definition(request, body)
-    workflows = trial_workflows(definition)
+    trial_workflows(definition)
     now = ctx.clock()
     since = now - days * DAY
     events, source = await recorded_events(ctx, since)
-    result = run_trial(workflows, events, now)
+    result = await run_capped(definition, events, now, ctx.config.trials)
     return json_response(
         {"workflow_id": definition.get("id"), "days": days, "since": since, "source": source, **result}
     )
