@@ -77,7 +77,12 @@ class Outbox:
     async def deliver(self) -> int:
         """Submit everything collected so far and wait until Kafka acknowledged it; the number of record
         batches. Raises DeliveryFailed once every batch has settled if any of them failed."""
-        futures = await self.flush()
+        try:
+            futures = await self.flush()
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # e.g. no metadata for the topic in time: nothing after it was submitted
+            raise DeliveryFailed(f"records not submitted: {exc!r}") from exc
         if not futures:
             return 0
         results = await asyncio.gather(*futures, return_exceptions=True)
