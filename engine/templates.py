@@ -8,20 +8,31 @@
   (``{{ contact.company.name }}``, ``{{ run.vars.total + 1 }}``).
 - Plain strings are not escaped; ``render_html`` (and ``render_params`` under HTML keys) autoescapes.
 - Templates are compiled once per text and kept in a bounded LRU cache.
+- Bounded work: each render has a budget of loop iterations and calls (MAX_STEPS) and of work on large
+  inputs (MAX_WORK); every string it builds is at most MAX_STRING characters, everything it outputs
+  (captured blocks and macro results included) at most MAX_PRODUCED characters, its result at most
+  MAX_OUTPUT_CHARS; format widths and precisions are at most MAX_FORMAT_WIDTH; integers at most
+  MAX_INT_BITS bits. Growth is checked before the operation where it can be foreseen (repetition,
+  replace, padding, join, formatting, powers), so a bomb fails with a TemplateError within milliseconds.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+import re
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextvars import ContextVar
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
-from functools import lru_cache
+from functools import lru_cache, wraps
+from string import Formatter
 from types import TracebackType
-from typing import Any, Final, NoReturn
+from typing import Any, Final, NoReturn, cast
 
 import jinja2
 from jinja2 import nodes as jinja_nodes
 from jinja2.exceptions import SecurityError
+from jinja2.runtime import markup_join, str_join
 from jinja2.sandbox import ImmutableSandboxedEnvironment
+from jinja2.utils import _PassArg, pass_eval_context
 
 from engine.conditions.dates import local_time
 from engine.conditions.paths import RATES
@@ -30,6 +41,14 @@ from engine.conditions.values import as_number, as_time
 CACHE_SIZE: Final = 1024
 MAX_OUTPUT_ITEMS: Final = 100_000  # longest string/list that '*' may build, widest padding
 MAX_POWER: Final = 1_000
+MAX_TEMPLATE_CHARS: Final = 64 * 1024
+MAX_OUTPUT_CHARS: Final = 256 * 1024  # a render's result
+MAX_STRING: Final = 256 * 1024  # any string a template builds
+MAX_PRODUCED: Final = 1024 * 1024  # all output of a render, captured blocks and macro results included
+MAX_STEPS: Final = 20_000  # loop iterations plus calls, per render
+MAX_WORK: Final = 2_000_000  # items and characters handed to filters and methods, per render
+MAX_FORMAT_WIDTH: Final = 1_000
+MAX_INT_BITS: Final = 65_536
 HTML_KEYS: Final = frozenset({"html", "html_body", "body_html"})
 CURRENCY_SYMBOLS: Final = {"USD": "$", "EUR": "€", "GBP": "£", "JPY": "¥", "INR": "₹"}
 PROFILE_FIELDS: Final = ("tags", "scores", "counts", "last_by_type", "first_seen", "last_seen")
@@ -67,10 +86,133 @@ class _Missing(jinja2.ChainableUndefined):
     __lt__ = __le__ = __gt__ = __ge__ = _never  # type: ignore[assignment]
 
 
-class _Sandbox(ImmutableSandboxedEnvironment):
-    """The sandbox, made strict (unsafe access raises at once) and bounded ('*', '**', '%')."""
+class _Budget:
+    """What one render may still spend; exceeding it raises SecurityError."""
 
-    intercepted_binops = frozenset({"*", "**", "%"})
+    __slots__ = ("produced", "steps", "work")
+
+    def __init__(self) -> None:
+        self.steps = self.work = self.produced = 0
+
+    def step(self, work: int = 0) -> None:
+        self.steps += 1
+        self.work += work
+        if self.steps > MAX_STEPS:
+            raise SecurityError(f"the template ran over {MAX_STEPS} loop iterations and calls")
+        if self.work > MAX_WORK:
+            raise SecurityError(f"the template handled over {MAX_WORK} items and characters")
+
+    def produce(self, chars: int) -> None:
+        self.produced += chars
+        if self.produced > MAX_PRODUCED:
+            raise SecurityError(f"the template produced over {MAX_PRODUCED} characters")
+
+
+_BUDGET: ContextVar[_Budget | None] = ContextVar("template_budget", default=None)
+
+
+def _spend(work: int = 0) -> None:
+    budget = _BUDGET.get()
+    if budget is not None:
+        budget.step(work)
+
+
+def _size(value: Any) -> int:
+    try:
+        return len(value) if isinstance(value, (str, list, tuple, dict, range)) else 0
+    except OverflowError:
+        return MAX_WORK + 1
+
+
+def _check_string(value: Any) -> Any:
+    if isinstance(value, str) and len(value) > MAX_STRING:
+        raise SecurityError(f"a string of {len(value)} characters (at most {MAX_STRING})")
+    return value
+
+
+def _check_growth(size: int) -> None:
+    if size > MAX_STRING:
+        raise SecurityError(f"the result would have {size} characters (at most {MAX_STRING})")
+
+
+def _check_int(value: Any) -> None:
+    if isinstance(value, int) and value.bit_length() > MAX_INT_BITS:
+        raise SecurityError(f"an integer over {MAX_INT_BITS} bits")
+
+
+_PERCENT_SPEC = re.compile(r"%(?:\([^)]*\))?[-#0 +]*(\*|\d+)?(?:\.(\*|\d+))?")
+_DIGITS = re.compile(r"\d+")
+
+
+def _check_percent_format(fmt: str) -> None:
+    """Refuse '*' and over-wide widths and precisions in a printf-style format."""
+    for width, precision in _PERCENT_SPEC.findall(fmt):
+        for number in (width, precision):
+            if number == "*":
+                raise SecurityError("'*' widths are not allowed in % formatting")
+            if number and int(number) > MAX_FORMAT_WIDTH:
+                raise SecurityError(f"format width or precision {number} is over {MAX_FORMAT_WIDTH}")
+
+
+def _check_brace_format(fmt: str) -> None:
+    """Refuse over-wide widths and precisions (and nested fields) in a str.format format."""
+    try:
+        fields = list(Formatter().parse(fmt))
+    except ValueError as exc:
+        raise SecurityError(f"bad format string: {exc}") from None
+    for _, _, spec, _ in fields:
+        if not spec:
+            continue
+        if "{" in spec:
+            raise SecurityError("nested fields in format specs are not allowed")
+        for number in _DIGITS.findall(spec):
+            if int(number) > MAX_FORMAT_WIDTH:
+                raise SecurityError(f"format width or precision {number} is over {MAX_FORMAT_WIDTH}")
+
+
+def _check_str_method(
+    target: str, name: str, args: tuple[Any, ...], kwargs: dict[str, Any]
+) -> tuple[Any, ...]:
+    """Refuse a str method call whose result would be too large; returns the arguments to call with."""
+    if name == "replace" and len(args) >= 2 and isinstance(args[0], str) and isinstance(args[1], str):
+        _check_growth(_replaced_size(target, args[0], args[1], args[2] if len(args) > 2 else -1))
+    elif name in ("ljust", "rjust", "center", "zfill") and args and isinstance(args[0], int):
+        _check_growth(args[0])
+    elif name == "expandtabs":
+        tabsize = args[0] if args else kwargs.get("tabsize", 8)
+        if isinstance(tabsize, int):
+            _check_growth(len(target) + target.count("\t") * tabsize)
+    elif name == "join" and args:
+        items = _listed(args[0])
+        _check_growth(_joined_size(items, target))
+        return (items,)
+    return args
+
+
+def _replaced_size(text: str, old: str, new: str, count: Any) -> int:
+    found = text.count(old) if old else len(text) + 1
+    if isinstance(count, int) and count >= 0:
+        found = min(found, count)
+    return len(text) + found * (len(new) - len(old))
+
+
+def _listed(items: Any) -> list[Any]:
+    listed: list[Any] = []
+    for item in items:
+        listed.append(item)
+        if len(listed) > MAX_OUTPUT_ITEMS:
+            raise SecurityError(f"over {MAX_OUTPUT_ITEMS} items")
+    return listed
+
+
+def _joined_size(items: list[Any], separator: str) -> int:
+    return sum(len(item) if isinstance(item, str) else 24 for item in items) + len(separator) * len(items)
+
+
+class _Sandbox(ImmutableSandboxedEnvironment):
+    """The sandbox, made strict (unsafe access raises at once) and bounded (operators, calls, formats)."""
+
+    intercepted_binops = frozenset({"*", "**", "%", "+"})
 
     def unsafe_undefined(self, obj: Any, attribute: str) -> jinja2.Undefined:
         raise SecurityError(f"access to {attribute!r} of a {type(obj).__name__!r} value is not allowed")
@@ -81,11 +223,36 @@ class _Sandbox(ImmutableSandboxedEnvironment):
                 repeats = isinstance(size, (str, list, tuple)) and isinstance(count, int)
                 if repeats and len(size) * count > MAX_OUTPUT_ITEMS:
                     raise SecurityError("repetition result too large")
-        if operator_ == "**" and isinstance(right, (int, float)) and abs(right) > MAX_POWER:
-            raise SecurityError("exponent too large")
-        if operator_ == "%" and isinstance(left, str) and "*" in left:
-            raise SecurityError("'*' widths are not allowed in % formatting")
+            both_ints = isinstance(left, int) and isinstance(right, int)
+            if both_ints and left.bit_length() + right.bit_length() > MAX_INT_BITS:
+                raise SecurityError(f"an integer over {MAX_INT_BITS} bits")
+        if operator_ == "**" and isinstance(right, (int, float)):
+            if abs(right) > MAX_POWER:
+                raise SecurityError("exponent too large")
+            both_ints = isinstance(left, int) and isinstance(right, int)
+            if both_ints and left.bit_length() * abs(right) > MAX_INT_BITS:
+                raise SecurityError(f"an integer over {MAX_INT_BITS} bits")
+        if operator_ == "%" and isinstance(left, str):
+            _check_percent_format(left)
+        sequences = isinstance(left, (str, list, tuple)) and isinstance(right, (str, list, tuple))
+        if operator_ == "+" and sequences:
+            _check_growth(len(left) + len(right))
         return super().call_binop(context, operator_, left, right)
+
+    def wrap_str_format(self, value: Any) -> Callable[..., str] | None:
+        wrapped = super().wrap_str_format(value)
+        if wrapped is not None:
+            _check_brace_format(value.__self__)
+        return wrapped
+
+    def call(__self, __context: jinja2.runtime.Context, __obj: Any, *args: Any, **kwargs: Any) -> Any:
+        target = getattr(__obj, "__self__", None)
+        _spend(_size(target) + sum(_size(arg) for arg in args))
+        if isinstance(target, str):
+            args = _check_str_method(target, getattr(__obj, "__name__", ""), args, kwargs)
+        result = super().call(__context, __obj, *args, **kwargs)
+        _check_int(result)
+        return _check_string(result)
 
 
 # -- filters ---------------------------------------------------------------------------------------
@@ -148,8 +315,79 @@ def _bounded(filter_: Callable[..., Any], width_index: int) -> Callable[..., Any
     return bounded
 
 
+def _precheck_filter(name: str, value: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+    """Refuse a filter whose result would be too large; returns the value to filter."""
+    if not isinstance(value, str):
+        if name == "join" and isinstance(value, Iterable):
+            value = _listed(value)
+            separator = args[0] if args and isinstance(args[0], str) else kwargs.get("d", "")
+            _check_growth(_joined_size(value, separator if isinstance(separator, str) else ""))
+        return value
+    if name == "replace" and len(args) >= 2:
+        old, new = str(args[0]), str(args[1])
+        _check_growth(_replaced_size(value, old, new, args[2] if len(args) > 2 else kwargs.get("count")))
+    elif name == "indent":
+        width = args[0] if args else kwargs.get("width", 4)
+        step = width if isinstance(width, int) else len(str(width))
+        _check_growth(len(value) + (value.count("\n") + 1) * step)
+    elif name == "wordwrap":
+        wrapstring = args[3] if len(args) > 3 else kwargs.get("wrapstring") or "\n"
+        _check_growth(len(value) * (1 + len(str(wrapstring))))
+    elif name == "format":
+        _check_percent_format(value)
+    return value
+
+
+def _bounded_filter(name: str, filter_: Callable[..., Any]) -> Callable[..., Any]:
+    """The filter, charged to the render's budget, with its result size checked (before, when foreseeable)."""
+    at = 1 if _PassArg.from_obj(filter_) is not None else 0
+
+    @wraps(filter_)
+    def bounded(*args: Any, **kwargs: Any) -> Any:
+        value = args[at] if len(args) > at else None
+        _spend(_size(value))
+        checked = _precheck_filter(name, value, args[at + 1 :], kwargs)
+        if checked is not value:
+            args = (*args[:at], checked, *args[at + 1 :])
+        return _check_string(filter_(*args, **kwargs))
+
+    return bounded
+
+
+def _bounded_iter(items: Any) -> Iterator[Any]:
+    """A loop's items, each charged as one step to the render's budget."""
+    if isinstance(items, jinja2.Undefined):
+        return
+    for item in items:
+        _spend()
+        yield item
+
+
+def _charge(chars: int) -> str:
+    """Charged once per loop iteration or macro call: the literal text its body outputs."""
+    budget = _BUDGET.get()
+    if budget is not None:
+        budget.produce(chars)
+    return ""
+
+
+@pass_eval_context
+def _bounded_concat(eval_ctx: jinja2.nodes.EvalContext, *parts: Any) -> str:
+    """The `~` operator, with its result's size checked."""
+    joined: str = markup_join(parts) if eval_ctx.autoescape else str_join(parts)
+    return str(_check_string(joined))
+
+
+def _finalize(value: Any) -> Any:
+    """Every `{{ ... }}` output is charged to the render's budget."""
+    budget = _BUDGET.get()
+    if budget is not None and not isinstance(value, jinja2.Undefined):
+        budget.produce(len(value) if isinstance(value, str) else 32)
+    return value
+
+
 def _environment(autoescape: bool) -> _Sandbox:
-    env = _Sandbox(autoescape=autoescape, undefined=_Missing, keep_trailing_newline=True)
+    env = _Sandbox(autoescape=autoescape, undefined=_Missing, keep_trailing_newline=True, finalize=_finalize)
     for nondeterministic in ("lipsum",):
         env.globals.pop(nondeterministic, None)
     env.filters.pop("random", None)
@@ -159,7 +397,14 @@ def _environment(autoescape: bool) -> _Sandbox:
     env.filters["datetime"] = _time_formatter("%Y-%m-%d %H:%M")
     env.filters["date"] = _time_formatter("%Y-%m-%d")
     env.filters["money"] = _money
+    for name, filter_ in list(env.filters.items()):
+        env.filters[name] = _bounded_filter(name, filter_)
+    env.globals.update({_LOOP: _bounded_iter, _CHARGE: _charge, _CONCAT: _bounded_concat})
     return env
+
+
+# Names of the guards _insert_guards adds (a template calling them itself only spends its own budget).
+_LOOP, _CHARGE, _CONCAT = "_sy_bounded_loop", "_sy_charge_output", "_sy_bounded_concat"
 
 
 _TEXT: Final = _environment(autoescape=False)
@@ -176,12 +421,41 @@ def _has_markup(template: str) -> bool:
 @lru_cache(maxsize=CACHE_SIZE)
 def _compiled(template: str, html: bool) -> jinja2.Template:
     env = _HTML if html else _TEXT
+    if len(template) > MAX_TEMPLATE_CHARS:
+        raise TemplateError(f"a template of {len(template)} characters (at most {MAX_TEMPLATE_CHARS})")
     try:
         source_tree = env.parse(template)
         _refuse_private_names(source_tree)
+        _insert_guards(source_tree)
         return env.from_string(source_tree)
     except jinja2.TemplateSyntaxError as exc:
         raise TemplateError(exc.message or "invalid template", exc.lineno) from None
+
+
+def _guard_call(name: str, *args: jinja_nodes.Expr) -> jinja_nodes.Call:
+    return jinja_nodes.Call(jinja_nodes.Name(name, "load"), list(args), [], None, None)
+
+
+def _insert_guards(tree: jinja_nodes.Template) -> None:
+    """Every loop's items counted, every loop iteration and macro call charged for its literal text, and
+    every `~` bounded."""
+    for loop in tree.find_all(jinja_nodes.For):
+        if loop.recursive:
+            raise TemplateError("recursive loops are not allowed", loop.lineno)
+        loop.iter = _guard_call(_LOOP, cast(jinja_nodes.Expr, loop.iter))
+    blocks: list[jinja_nodes.For | jinja_nodes.Macro | jinja_nodes.CallBlock] = [
+        *tree.find_all(jinja_nodes.For),
+        *tree.find_all(jinja_nodes.Macro),
+        *tree.find_all(jinja_nodes.CallBlock),
+    ]
+    for block in blocks:
+        chars = 0
+        for part in block.body:
+            chars += sum(len(str(data.data)) for data in part.find_all(jinja_nodes.TemplateData))
+        charge = jinja_nodes.Output([_guard_call(_CHARGE, jinja_nodes.Const(chars))])
+        block.body = [charge, *block.body]
+    for concat in list(tree.find_all(jinja_nodes.Concat)):
+        concat.nodes = [_guard_call(_CONCAT, *concat.nodes)]
 
 
 def _refuse_private_names(tree: jinja_nodes.Template) -> None:
@@ -233,12 +507,18 @@ def _render_value(value: Any, context: Mapping[str, Any], html_keys: frozenset[s
 
 
 def _render(compiled: jinja2.Template, context: Mapping[str, Any]) -> str:
+    token = _BUDGET.set(_Budget())
     try:
-        return str(compiled.render(context))
+        out = str(compiled.render(context))
     except TemplateError:
         raise
     except Exception as exc:  # a template is user code: any failure becomes a TemplateError
         _raise_render_error(exc)
+    finally:
+        _BUDGET.reset(token)
+    if len(out) > MAX_OUTPUT_CHARS:
+        raise TemplateError(f"not allowed: the output has {len(out)} characters (at most {MAX_OUTPUT_CHARS})")
+    return out
 
 
 def _raise_render_error(exc: Exception) -> NoReturn:

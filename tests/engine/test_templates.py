@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import pytest
@@ -288,3 +289,80 @@ def test_render_params_escapes_html_keys() -> None:
 def test_rendering_is_deterministic() -> None:
     template = "{{ contact.first_name }} {{ now | datetime }} {{ event.amount | money }} {{ contact.tags }}"
     assert len({render(template, CONTEXT) for _ in range(5)}) == 1
+
+
+# -- bounded work ---------------------------------------------------------------------------------------
+
+TEMPLATE_BOMBS = {
+    "percent width": ("{{ '%0999999999d' % 1 }}", "format width or precision"),
+    "percent precision": ("{{ '%.999999999f' % 1.5 }}", "format width or precision"),
+    "format filter": ("{{ '%0999999999d' | format(1) }}", "format width or precision"),
+    "str.format width": ("{{ '{:0999999999}'.format(1) }}", "format width or precision"),
+    "str.format nested width": ("{{ '{:{}}'.format(1, 999999999) }}", "nested fields"),
+    "replace filter": ("{{ ('a' * 99999) | replace('a', 'a' * 99999) }}", "the result would have"),
+    "replace method": ("{{ ('a' * 99999).replace('a', 'a' * 99999) }}", "the result would have"),
+    "ljust": ("{{ 'x'.ljust(999999999) }}", "the result would have"),
+    "indent per line": ("{{ ('a\\n' * 50000) | indent(1000) }}", "the result would have"),
+    "nested range loops": (
+        "{% for i in range(100000) %}{% for j in range(100000) %}{% endfor %}{% endfor %}",
+        "loop iterations and calls",
+    ),
+    "doubling with ~": (
+        "{% set ns = namespace(s='ab') %}{% for i in range(60) %}{% set ns.s = ns.s ~ ns.s %}{% endfor %}",
+        "a string of",
+    ),
+    "doubling with +": (
+        "{% set ns = namespace(s='ab') %}{% for i in range(60) %}{% set ns.s = ns.s + ns.s %}{% endfor %}",
+        "the result would have",
+    ),
+    "exponential macro": (
+        "{% macro f(n) %}{% if n %}{{ f(n - 1) }}{{ f(n - 1) }}{% endif %}{% endmacro %}{{ f(40) }}",
+        "loop iterations and calls",
+    ),
+    "captured output": (
+        "{% set x %}{% for i in range(20000) %}{{ 'a' * 99999 }}{% endfor %}{% endset %}{{ x | length }}",
+        "produced over",
+    ),
+    "literal text in a loop": ("{% for i in range(3000) %}" + "x" * 1000 + "{% endfor %}", "produced over"),
+    "work on large inputs": (
+        "{% for i in range(19000) %}{{ range(100000) | sum }}{% endfor %}",
+        "handled over",
+    ),
+    "integer squaring": (
+        "{% set ns = namespace(x=3) %}{% for i in range(60) %}{% set ns.x = ns.x * ns.x %}{% endfor %}",
+        "an integer over",
+    ),
+}
+
+
+@pytest.mark.parametrize("name", sorted(TEMPLATE_BOMBS))
+def test_template_bombs_fail_fast_with_a_clear_error(name: str) -> None:
+    template, says = TEMPLATE_BOMBS[name]
+    started = time.perf_counter()
+    with pytest.raises(TemplateError) as caught:
+        render(template, CONTEXT)
+    elapsed = time.perf_counter() - started
+    assert says in str(caught.value) and str(caught.value).startswith("line 1: not allowed: ")
+    assert elapsed < 1.0, f"{name} took {elapsed:.2f} s"  # generous: each stops within ~0.1 s on a laptop
+
+
+def test_outputs_and_templates_are_bounded_in_size() -> None:
+    with pytest.raises(TemplateError, match="the output has"):
+        render("{{ 'a' * 99999 }}{{ 'b' * 99999 }}{{ 'c' * 99999 }}", CONTEXT)
+    assert len(render("{{ 'a' * 99999 }}{{ 'b' * 99999 }}", CONTEXT)) == 199_998
+    with pytest.raises(TemplateError, match="characters"):
+        check_template("x" * (templates.MAX_TEMPLATE_CHARS + 1))
+    with pytest.raises(TemplateError, match="recursive loops"):
+        check_template("{% for x in [1] recursive %}{{ loop([x]) }}{% endfor %}")
+
+
+def test_ordinary_loops_filters_and_formats_still_render() -> None:
+    template = (
+        "{% for t in contact.tags %}{{ loop.index }}:{{ '%-6s' | format(t) }}|{% endfor %}"
+        "{{ '{:>8.2f}'.format(12.345) }} {{ contact.tags | map('upper') | join(', ') }} "
+        "{{ ('ab' ~ 'cd') * 2 }} {{ 2 ** 10 }}"
+    )
+    tags = CONTEXT["contact"]["tags"]
+    expected = "".join(f"{i}:{t:<6}|" for i, t in enumerate(tags, 1))
+    upper = ", ".join(t.upper() for t in tags)
+    assert render(template, CONTEXT) == f"{expected}   12.35 {upper} abcdabcd 1024"
