@@ -2,16 +2,19 @@
 
 The compiler never evaluates user text as Python: every node becomes a closure built from the
 fixed operations in values.py, paths.py and functions.py. Subtrees that are constant (literals
-and pure functions of literals) are evaluated once here and become constants.
+and pure functions of literals) are evaluated once here and become constants. `matches` patterns are
+compiled with RE2 (google-re2): matching takes time linear in the text, so no pattern can backtrack
+catastrophically on event data; backreferences and lookarounds are therefore not available.
 """
 
 from __future__ import annotations
 
 import difflib
-import re
 from collections.abc import Callable
 from functools import lru_cache
 from typing import Any, Final
+
+import re2
 
 from engine.conditions import values
 from engine.conditions.exceptions import ConditionError
@@ -34,6 +37,8 @@ from engine.conditions.paths import ROOTS, path_evaluator
 from engine.conditions.scope import Evaluator, Scope
 
 MAX_PATTERN_LENGTH: Final = 500
+_RE2_OPTIONS: Final = re2.Options()
+_RE2_OPTIONS.log_errors = False  # a bad pattern is reported to the author, not logged to stderr
 KNOWN_FUNCTIONS: Final = tuple(sorted({*FUNCTIONS, "exists"}))
 _EMPTY_SCOPE: Final = Scope()
 _TEXT_EXAMPLES: Final = {
@@ -302,10 +307,15 @@ class _Compiler:
                 "pattern too long", node.position, f"keep patterns under {MAX_PATTERN_LENGTH} characters"
             )
         try:
-            pattern = re.compile(node.pattern)
-        except re.error as exc:
+            pattern = re2.compile(node.pattern, _RE2_OPTIONS)
+        except re2.error as exc:
+            reason = (
+                exc.args[0].decode(errors="replace") if exc.args and isinstance(exc.args[0], bytes) else exc
+            )
             raise self.error(
-                f"invalid pattern: {exc.msg}", node.position, "patterns use Python regex syntax"
+                f"invalid pattern: {reason}",
+                node.position,
+                "patterns use RE2 syntax (linear time): no backreferences or lookarounds",
             ) from None
         search = pattern.search
         negated = node.negated

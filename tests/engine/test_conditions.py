@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import builtins
+import time
 from collections.abc import Iterator, Mapping
 from typing import Any
 
@@ -295,6 +296,26 @@ def test_exists(source: str, expected: bool) -> None:
 )
 def test_matches(source: str, expected: bool) -> None:
     assert value(source) is expected
+
+
+@pytest.mark.parametrize("pattern", ["^(a+)+$", "^(a|a)*$", "^(a|aa)+$", "(x+x+)+y"])
+def test_catastrophic_patterns_run_in_linear_time(pattern: str) -> None:
+    """Backtracking engines take seconds on 25 characters of these and double with each more; RE2 does
+    100,000 characters in well under a millisecond per thousand."""
+    condition = compile_condition(f"event.x matches '{pattern}'")
+    for length in (25, 100_000):
+        scope = make_scope(event=make_event("probe", x="a" * length + "!"))
+        started = time.perf_counter()
+        assert condition.evaluate(scope) is False
+        assert time.perf_counter() - started < 0.5  # generous; backtracking would need ages at 100,000
+    assert condition.evaluate(make_scope(event=make_event("probe", x="aaaa"))) is (pattern != "(x+x+)+y")
+
+
+@pytest.mark.parametrize("pattern", [r"(a)\\1", "(?=a)b", "(?<!a)b"])
+def test_patterns_that_need_backtracking_are_refused_when_compiling(pattern: str) -> None:
+    with pytest.raises(ConditionError, match="invalid pattern") as caught:
+        compile_condition(f"event.x matches '{pattern}'")
+    assert "RE2" in str(caught.value)
 
 
 # -- paths -------------------------------------------------------------------------------------------------
