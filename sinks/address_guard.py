@@ -3,14 +3,22 @@
 A name is resolved and *every* address it resolves to must be public: not private, loopback, link-local,
 multicast, reserved or unspecified (IPv4-mapped IPv6 addresses are unwrapped first). The check runs in
 the HTTP client's resolver, so the addresses checked are the ones connected to (no re-resolution gap),
-and also on IP literals in the URL, which skip the resolver. ``allow_private`` turns the address check off
-(tests and local setups); the allowlist still applies.
+and also on IP literals in the URL, which skip the resolver. A host that only a lenient parser reads as an
+address (``127.1``, ``2130706433``, ``0177.0.0.1``, ``0x7f.0.0.1``: its last label is a number) must be a
+canonical address, or it is refused. ``allow_private`` turns the address check off (tests and local
+setups); the allowlist and the canonical-address rule still apply.
+
+Every refusal is permanent (TargetRefused: never retried) and its text is generic, because it travels in
+outcome events; the reason, naming the address, goes to the sink's log only.
 """
 
 from __future__ import annotations
 
 import ipaddress
+import logging
+import re
 import socket
+from typing import NoReturn
 from urllib.parse import urlsplit
 
 from aiohttp.abc import AbstractResolver, ResolveResult
@@ -19,6 +27,9 @@ from aiohttp.resolver import DefaultResolver
 from sinks.exceptions import TargetRefused
 
 ALLOWED_SCHEMES = frozenset({"http", "https"})
+REFUSED = "target refused: the address is not allowed"
+log = logging.getLogger("switchyard.sinks.address_guard")
+_NUMERIC_LABEL = re.compile(r"(0x[0-9a-f]*|[0-9]+)", re.IGNORECASE)
 
 
 def address_refusal(address: str) -> str | None:
@@ -65,14 +76,19 @@ class AddressGuard:
 
     def check_url(self, url: str) -> None:
         """Refuse a URL by its scheme, its host (allowlist) and, for IP literals, its address."""
-        parts = urlsplit(url)
+        try:
+            parts = urlsplit(url)
+            host = parts.hostname
+        except ValueError:
+            refuse("the URL does not parse", url)
         if parts.scheme not in ALLOWED_SCHEMES:
-            raise TargetRefused(f"target refused: scheme {parts.scheme!r} is not http or https")
-        host = parts.hostname
+            raise TargetRefused("target refused: only http and https targets are allowed")
         if not host:
-            raise TargetRefused(f"target refused: no host in {url!r}")
+            raise TargetRefused("target refused: the URL has no host")
         if not host_allowed(host, self.allow_hosts):
-            raise TargetRefused(f"target refused: host {host!r} is not on the allowlist")
+            raise TargetRefused("target refused: the host is not on the allowlist")
+        if _looks_numeric(host) and not _is_ip_literal(host):
+            refuse("not a canonical IP address", host)
         if not self.allow_private and _is_ip_literal(host):
             self.check_address(host)
 
@@ -81,7 +97,18 @@ class AddressGuard:
             return
         reason = address_refusal(address)
         if reason is not None:
-            raise TargetRefused(f"target refused: {reason}")
+            refuse(reason, address)
+
+
+def refuse(reason: str, subject: str) -> NoReturn:
+    log.warning("webhook target %r refused: %s", subject, reason)
+    raise TargetRefused(REFUSED)
+
+
+def _looks_numeric(host: str) -> bool:
+    """Whether a URL parser could take `host` for an IPv4 address: its last label is a (hex) number."""
+    last = host.rstrip(".").rsplit(".", 1)[-1]
+    return ":" in host or bool(_NUMERIC_LABEL.fullmatch(last))
 
 
 def _is_ip_literal(host: str) -> bool:

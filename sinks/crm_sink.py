@@ -21,7 +21,8 @@ class CrmHandler:
         if not self.settings.crm_url:
             raise SinkConfigError("crm: no CRM endpoint configured: set SWITCHYARD_CRM_URL")
         hook = self.settings.webhook
-        self.http = HttpDelivery(hook.connect_timeout_s, hook.total_timeout_s, hook.secret)
+        secrets = self.settings.require_secrets("crm", "SWITCHYARD_CRM_SECRET")
+        self.http = HttpDelivery(hook.connect_timeout_s, hook.total_timeout_s, secrets)
         await self.http.start()
 
     async def close(self) -> None:

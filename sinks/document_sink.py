@@ -31,7 +31,10 @@ class DocumentHandler:
 
     async def start(self) -> None:
         hook = self.settings.webhook
-        self.http = HttpDelivery(hook.connect_timeout_s, hook.total_timeout_s, hook.secret)
+        secrets = self.settings.secrets_for("signature")
+        if self.settings.signature_url and not secrets:
+            self.settings.require_secrets("signature", "SWITCHYARD_SIGNATURE_SECRET")
+        self.http = HttpDelivery(hook.connect_timeout_s, hook.total_timeout_s, secrets)
         await self.http.start()
 
     async def close(self) -> None:

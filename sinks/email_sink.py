@@ -8,6 +8,7 @@ is derived from the HTML. Outcome: ``email.sent`` (to, template, subject, messag
 
 from __future__ import annotations
 
+from email.utils import getaddresses
 from typing import Any
 
 from sinks.email_message import build_email, html_to_text
@@ -42,10 +43,17 @@ class EmailBody:
 
 
 def recipient_of(params: dict[str, Any]) -> str:
+    """The one address the message goes to: a list ("a@x, b@y"), a header break or a display name that
+    hides a second address is refused."""
     to = params.get("to") or params.get("email")
     if not isinstance(to, str) or "@" not in to:
         raise PermanentFailure("email action has no recipient address (params.to)")
-    return to
+    if any(ch in to for ch in "\r\n,;"):
+        raise PermanentFailure("an email action has exactly one recipient address (params.to)")
+    found = getaddresses([to])
+    if len(found) != 1 or not found[0][1] or found[0][1].count("@") != 1:
+        raise PermanentFailure("an email action has exactly one recipient address (params.to)")
+    return found[0][1]
 
 
 def _str_or_none(value: Any) -> str | None:
@@ -89,7 +97,7 @@ class EmailHandler:
             html=html,
             unsubscribe_url=self.unsubscribe_url,
         )
-        await self.pool.send(message)
+        await self.pool.send(message, to)
         properties = {"to": to, "subject": subject, "message_id": message["Message-ID"]}
         if isinstance(action.params.get("template"), str):
             properties["template"] = action.params["template"]

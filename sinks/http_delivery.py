@@ -2,8 +2,10 @@
 
 - 2xx: delivered; 408, 429 and 5xx: retryable (Retry-After honoured by the runner, capped); any other
   status (3xx are not followed, 4xx): permanent; connection errors and timeouts: retryable.
-- Signed requests carry ``X-Switchyard-Timestamp`` and ``X-Switchyard-Signature`` (sinks/signing.py);
-  every request carries ``Idempotency-Key`` = the action id, so a receiver can drop repeats.
+- Signed requests carry the Standard Webhooks headers ``webhook-id`` (= the action id),
+  ``webhook-timestamp`` and ``webhook-signature``, one signature per secret of the destination
+  (sinks/signing.py); every request carries ``Idempotency-Key`` = the action id too. Headers from workflow
+  params never replace these, nor Host, Content-Length or Transfer-Encoding.
 - With an AddressGuard, targets are checked before the request and again in the resolver (SSRF).
 """
 
@@ -19,7 +21,7 @@ import orjson
 
 from sinks.address_guard import AddressGuard, GuardedResolver
 from sinks.exceptions import PermanentFailure, RetryableFailure
-from sinks.signing import IDEMPOTENCY_HEADER, signed_headers
+from sinks.signing import IDEMPOTENCY_HEADER, allowed_header, signed_headers
 
 RETRYABLE_4XX = frozenset({408, 429})
 MAX_BODY_EXCERPT = 200
@@ -42,11 +44,11 @@ class HttpDelivery:
         self,
         connect_timeout_s: float,
         total_timeout_s: float,
-        secret: str | None = None,
+        secrets: tuple[str, ...] = (),
         guard: AddressGuard | None = None,
     ) -> None:
         self.timeout = aiohttp.ClientTimeout(total=total_timeout_s, sock_connect=connect_timeout_s)
-        self.secret = secret
+        self.secrets = secrets
         self.guard = guard
         self.session: aiohttp.ClientSession | None = None
 
@@ -67,13 +69,10 @@ class HttpDelivery:
         if self.guard is not None:
             self.guard.check_url(url)
         body = orjson.dumps(payload)
-        all_headers = {
-            "Content-Type": "application/json",
-            IDEMPOTENCY_HEADER: idempotency_key,
-            **(headers or {}),
-        }
-        if self.secret is not None:
-            all_headers.update(signed_headers(self.secret, int(time.time()), body))
+        all_headers = {name: value for name, value in (headers or {}).items() if allowed_header(name)}
+        all_headers.update({"Content-Type": "application/json", IDEMPOTENCY_HEADER: idempotency_key})
+        if self.secrets:
+            all_headers.update(signed_headers(self.secrets, idempotency_key, int(time.time()), body))
         try:
             async with self.session.post(
                 url, data=body, headers=all_headers, allow_redirects=False

@@ -51,7 +51,8 @@ class NotifyHandler:
         if s.notify_via == "webhook":
             if not s.notify_url:
                 raise SinkConfigError("notify: SWITCHYARD_NOTIFY_VIA=webhook needs SWITCHYARD_NOTIFY_URL")
-            self.http = HttpDelivery(s.webhook.connect_timeout_s, s.webhook.total_timeout_s, s.webhook.secret)
+            secrets = s.require_secrets("notify", "SWITCHYARD_NOTIFY_SECRET")
+            self.http = HttpDelivery(s.webhook.connect_timeout_s, s.webhook.total_timeout_s, secrets)
             await self.http.start()
         else:
             if s.smtp is None:

@@ -25,7 +25,7 @@ def _templates(settings: SinkSettings) -> TemplateFiles:
 
 
 FACTORIES: dict[str, HandlerFactory] = {
-    "webhook": lambda settings, store: WebhookHandler(settings.webhook),
+    "webhook": lambda settings, store: WebhookHandler(settings),
     "email": lambda settings, store: EmailHandler(
         settings.smtp, _templates(settings), settings.unsubscribe_url
     ),

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from sinks.exceptions import SinkConfigError
+from sinks.signing import parse_secrets
 
 TRUE_WORDS = frozenset({"1", "true", "yes", "on"})
 FALSE_WORDS = frozenset({"0", "false", "no", "off", ""})
@@ -29,12 +30,13 @@ class RetryPolicy:
 
 @dataclass(frozen=True)
 class WebhookSettings:
-    secret: str | None = None
+    secret: str | None = None  # whsec_... secrets, newest first, space-separated while rotating
     allow_hosts: tuple[str, ...] = ()  # empty: any host (still subject to the private-address guard)
     allow_private: bool = False  # loopback, private and link-local targets; for tests and local setups
     connect_timeout_s: float = 5.0
     total_timeout_s: float = 15.0
     endpoints: Mapping[str, str] = field(default_factory=dict)  # named endpoints: params.endpoint -> URL
+    endpoint_secrets: Mapping[str, str] = field(default_factory=dict)  # a named endpoint's own secrets
 
 
 @dataclass(frozen=True)
@@ -48,6 +50,14 @@ class SmtpSettings:
     use_tls: bool = False
     timeout_s: float = 30.0
     connections: int = 4  # kept open and reused
+    allow_plain_auth: bool = False  # log in without TLS: only by explicit opt-in
+
+    def __post_init__(self) -> None:
+        if self.user and not (self.starttls or self.use_tls or self.allow_plain_auth):
+            raise SinkConfigError(
+                "SMTP login without TLS refused: keep SWITCHYARD_SMTP_STARTTLS on (the default with a user), "
+                "use SWITCHYARD_SMTP_TLS, or opt in with SWITCHYARD_SMTP_PLAIN_AUTH=true"
+            )
 
 
 @dataclass(frozen=True)
@@ -83,9 +93,29 @@ class SinkSettings:
     notify_url: str | None = None
     crm_url: str | None = None
     signature_url: str | None = None
+    # Each destination signs with its own secrets (sinks/signing.py); the webhook channel's are in `webhook`.
+    crm_secret: str | None = None
+    notify_secret: str | None = None
+    signature_secret: str | None = None
 
     def topic(self, name: str) -> str:
         return f"{self.topic_prefix}{name}"
+
+    def secrets_for(self, destination: str) -> tuple[str, ...]:
+        """The signing secrets of "webhook", "endpoint:<name>", "crm", "notify" or "signature"; a named
+        webhook endpoint without secrets of its own uses the webhook channel's."""
+        if destination.startswith("endpoint:"):
+            own = self.webhook.endpoint_secrets.get(destination.split(":", 1)[1])
+            return parse_secrets(own) if own else parse_secrets(self.webhook.secret)
+        raw = {"webhook": self.webhook.secret, "crm": self.crm_secret, "notify": self.notify_secret,
+               "signature": self.signature_secret}[destination]  # fmt: skip
+        return parse_secrets(raw)
+
+    def require_secrets(self, destination: str, variable: str) -> tuple[str, ...]:
+        secrets = self.secrets_for(destination)
+        if not secrets:
+            raise SinkConfigError(f"{destination}: no signing secret: set {variable} (whsec_...)")
+        return secrets
 
     def group_id(self, channel: str) -> str:
         return f"{self.app_id}-sink-{channel}"
@@ -137,6 +167,7 @@ class SinkSettings:
                 connect_timeout_s=_float(env, "SWITCHYARD_WEBHOOK_CONNECT_TIMEOUT", 5.0),
                 total_timeout_s=_float(env, "SWITCHYARD_WEBHOOK_TIMEOUT", 15.0),
                 endpoints=_pairs(env, "SWITCHYARD_WEBHOOK_ENDPOINTS"),
+                endpoint_secrets=_pairs(env, "SWITCHYARD_WEBHOOK_ENDPOINT_SECRETS"),
             ),
             smtp=_smtp(env),
             unsubscribe_url=env.get("SWITCHYARD_UNSUBSCRIBE_URL") or None,
@@ -150,7 +181,17 @@ class SinkSettings:
             notify_url=env.get("SWITCHYARD_NOTIFY_URL") or None,
             crm_url=env.get("SWITCHYARD_CRM_URL") or None,
             signature_url=env.get("SWITCHYARD_SIGNATURE_URL") or None,
-        )
+            crm_secret=env.get("SWITCHYARD_CRM_SECRET") or None,
+            notify_secret=env.get("SWITCHYARD_NOTIFY_SECRET") or None,
+            signature_secret=env.get("SWITCHYARD_SIGNATURE_SECRET") or None,
+        ).checked()
+
+    def checked(self) -> SinkSettings:
+        """Self, once every configured secret parses (a bad one fails at start, not at the first send)."""
+        for raw in (self.webhook.secret, self.crm_secret, self.notify_secret, self.signature_secret,
+                    *self.webhook.endpoint_secrets.values()):  # fmt: skip
+            parse_secrets(raw)
+        return self
 
 
 def parse_teams(text: str) -> dict[str, tuple[str, ...]]:
@@ -185,14 +226,19 @@ def _smtp(env: Mapping[str, str]) -> SmtpSettings | None:
     host = env.get("SWITCHYARD_SMTP_HOST")
     if not host:
         return None
+    user = env.get("SWITCHYARD_SMTP_USER") or None
+    use_tls = _bool(env, "SWITCHYARD_SMTP_TLS")
+    # With a login, STARTTLS is on unless turned off (and then SWITCHYARD_SMTP_PLAIN_AUTH must say so).
+    starttls = _bool(env, "SWITCHYARD_SMTP_STARTTLS") if env.get("SWITCHYARD_SMTP_STARTTLS") else bool(user)
     return SmtpSettings(
         host=host,
         port=_int(env, "SWITCHYARD_SMTP_PORT", 25, minimum=1),
-        user=env.get("SWITCHYARD_SMTP_USER") or None,
+        user=user,
         password=env.get("SWITCHYARD_SMTP_PASSWORD") or None,
         sender=env.get("SWITCHYARD_SMTP_FROM") or "switchyard@localhost",
-        starttls=_bool(env, "SWITCHYARD_SMTP_STARTTLS"),
-        use_tls=_bool(env, "SWITCHYARD_SMTP_TLS"),
+        starttls=starttls and not use_tls,
+        use_tls=use_tls,
+        allow_plain_auth=_bool(env, "SWITCHYARD_SMTP_PLAIN_AUTH"),
         timeout_s=_float(env, "SWITCHYARD_SMTP_TIMEOUT", 30.0),
         connections=_int(env, "SWITCHYARD_SMTP_CONNECTIONS", 4, minimum=1),
     )

@@ -1,54 +1,83 @@
-"""Webhook signatures: how we sign a request, and how a receiver checks one.
+"""Webhook signatures in the Standard Webhooks scheme, so any receiver can verify them off the shelf.
 
-Algorithm (version ``v1``):
-    timestamp = whole seconds since the epoch, sent as ``X-Switchyard-Timestamp``
-    signed    = timestamp (decimal ASCII) + "." + the exact request body bytes
-    signature = "v1=" + lowercase hex of HMAC-SHA256(key = the shared secret (UTF-8), message = signed)
-sent as ``X-Switchyard-Signature``. A receiver recomputes it over the raw body it received, compares in
-constant time, and rejects a timestamp further than ``tolerance_s`` from its own clock (replays).
+Every signed request carries:
+    webhook-id:        the action id (also sent as Idempotency-Key): receivers dedupe on a signed value
+    webhook-timestamp: whole seconds since the epoch
+    webhook-signature: "v1," + base64(HMAC-SHA256(key, id + "." + timestamp + "." + body))
+A destination's secret is `whsec_<base64 of the key bytes>` (another string is taken as the key's UTF-8
+bytes). During a rotation a destination has several secrets, and the request carries one signature per
+secret, space-separated; a receiver holding any one of them verifies. Signing and verifying use the
+`standardwebhooks` package, as receivers do; `verify` returns False on any malformed input.
 """
 
 from __future__ import annotations
 
-import hashlib
-import hmac
-import time
+import base64
+import binascii
+import re
+from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime
 
-TIMESTAMP_HEADER = "X-Switchyard-Timestamp"
-SIGNATURE_HEADER = "X-Switchyard-Signature"
+from standardwebhooks.webhooks import Webhook
+
+from sinks.exceptions import SinkConfigError
+
+ID_HEADER = "webhook-id"
+TIMESTAMP_HEADER = "webhook-timestamp"
+SIGNATURE_HEADER = "webhook-signature"
 IDEMPOTENCY_HEADER = "Idempotency-Key"
-VERSION = "v1"
-DEFAULT_TOLERANCE_S = 300
+SECRET_PREFIX = "whsec_"
+MIN_KEY_BYTES = 16
+# Headers the sender owns: workflow params can never set them.
+RESERVED_HEADERS = frozenset(
+    {"host", "content-length", "content-type", "transfer-encoding", "connection", "te", "trailer", "upgrade",
+     "expect", "idempotency-key"}
+)  # fmt: skip
+RESERVED_PREFIXES = ("webhook-", "x-switchyard-")
+_SEPARATORS = re.compile(r"[\s,]+")
 
 
-def sign(secret: str, timestamp: int, body: bytes) -> str:
-    """The ``X-Switchyard-Signature`` value for ``body`` sent at ``timestamp`` (epoch seconds)."""
-    message = str(timestamp).encode() + b"." + body
-    digest = hmac.new(secret.encode(), message, hashlib.sha256).hexdigest()
-    return f"{VERSION}={digest}"
+def key_bytes(secret: str) -> bytes:
+    """The HMAC key of one secret; SinkConfigError if a `whsec_` secret is not base64 or too short."""
+    if secret.startswith(SECRET_PREFIX):
+        try:
+            key = base64.b64decode(secret[len(SECRET_PREFIX) :], validate=True)
+        except (binascii.Error, ValueError):
+            raise SinkConfigError("a whsec_ secret must be base64 after the prefix") from None
+        if len(key) < MIN_KEY_BYTES:
+            raise SinkConfigError(f"a whsec_ secret needs at least {MIN_KEY_BYTES} key bytes")
+        return key
+    if not secret:
+        raise SinkConfigError("an empty signing secret")
+    return secret.encode()
 
 
-def signed_headers(secret: str, timestamp: int, body: bytes) -> dict[str, str]:
-    return {TIMESTAMP_HEADER: str(timestamp), SIGNATURE_HEADER: sign(secret, timestamp, body)}
+def parse_secrets(raw: str | None) -> tuple[str, ...]:
+    """The secrets in a setting: newest first, separated by spaces or commas (rotation). Each is checked."""
+    secrets = tuple(part for part in _SEPARATORS.split(raw or "") if part)
+    for secret in secrets:
+        key_bytes(secret)
+    return secrets
 
 
-def verify_signature(
-    secret: str,
-    timestamp: str | int,
-    body: bytes,
-    signature: str,
-    tolerance_s: float = DEFAULT_TOLERANCE_S,
-    now_s: float | None = None,
-) -> bool:
-    """True if ``signature`` signs ``body`` at ``timestamp`` with ``secret``, and the timestamp is within
-    ``tolerance_s`` seconds of now (``now_s``, default the clock). Several comma-separated signatures are
-    accepted (for secret rotation) if any one matches."""
+def signed_headers(secrets: Sequence[str], message_id: str, timestamp: int, body: bytes) -> dict[str, str]:
+    """The three Standard Webhooks headers for `body`, one signature per secret."""
+    when = datetime.fromtimestamp(timestamp, UTC)
+    signatures = " ".join(Webhook(key_bytes(secret)).sign(message_id, when, body) for secret in secrets)
+    return {ID_HEADER: message_id, TIMESTAMP_HEADER: str(timestamp), SIGNATURE_HEADER: signatures}
+
+
+def verify(secret: str, body: bytes, headers: Mapping[str, str]) -> bool:
+    """True if `headers` carry a valid signature of `body` under `secret`, with a timestamp within five
+    minutes of now; False for anything else, malformed input included."""
     try:
-        stamp = int(timestamp)
-    except (TypeError, ValueError):
+        Webhook(key_bytes(secret)).verify(body, dict(headers), json_parse=False)
+    except Exception:  # a verifier answers yes or no; a malformed header or secret is a no
         return False
-    current = time.time() if now_s is None else now_s
-    if abs(current - stamp) > tolerance_s:
-        return False
-    expected = sign(secret, stamp, body)
-    return any(hmac.compare_digest(expected, candidate.strip()) for candidate in signature.split(","))
+    return True
+
+
+def allowed_header(name: str) -> bool:
+    """Whether workflow params may set the header `name`."""
+    lowered = name.strip().lower()
+    return lowered not in RESERVED_HEADERS and not lowered.startswith(RESERVED_PREFIXES)

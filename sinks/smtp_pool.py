@@ -3,6 +3,8 @@
 - a 5xx rejection of the recipient or of the message is a bounce: final, reported as ``email.bounced``;
 - a rejected sender or failed login is final too, but an operator's problem (``email.failed``, DLQ);
 - 4xx replies, timeouts and dropped connections are retried (the connection is opened anew).
+With a login, the connection is upgraded with STARTTLS first (or is TLS from the start); logging in over
+plain text needs SmtpSettings.allow_plain_auth (SWITCHYARD_SMTP_PLAIN_AUTH), see sinks/settings.py.
 """
 
 from __future__ import annotations
@@ -38,15 +40,19 @@ class SmtpPool:
                 except (aiosmtplib.SMTPException, OSError):
                     client.close()
 
-    async def send(self, message: EmailMessage) -> str:
-        """Send once; returns the server's reply text, or raises RetryableFailure / PermanentFailure."""
+    async def send(self, message: EmailMessage, recipient: str | None = None) -> str:
+        """Send once (to `recipient` alone when given, never to other addresses in the headers); returns
+        the server's reply text, or raises RetryableFailure / PermanentFailure."""
         client = await self.idle.get()
         try:
             if not client.is_connected:
                 await client.connect()
                 if self.settings.user:
                     await client.login(self.settings.user, self.settings.password or "")
-            _, reply = await client.send_message(message)
+            if recipient is None:
+                _, reply = await client.send_message(message)
+            else:
+                _, reply = await client.send_message(message, recipients=[recipient])
             return reply
         except aiosmtplib.SMTPRecipientsRefused as exc:
             codes = [refused.code for refused in exc.recipients]

@@ -3,6 +3,8 @@
 Body: ``{"id": action_id, "type", "contact_id", "workflow_id", "version", "run_id", "node_id", "ts",
 "data": ...}`` where ``data`` is ``params.payload`` if given, else the params without url/endpoint/headers.
 ``params.endpoint`` names an entry of SWITCHYARD_WEBHOOK_ENDPOINTS; a ``url`` that is such a name works too.
+Requests are signed (sinks/signing.py) with the named endpoint's own secrets if it has some, else with the
+channel's (SWITCHYARD_WEBHOOK_SECRET). Params' headers never replace the headers the sender owns.
 """
 
 from __future__ import annotations
@@ -10,10 +12,11 @@ from __future__ import annotations
 from typing import Any
 
 from sinks.address_guard import AddressGuard
-from sinks.exceptions import PermanentFailure, SinkConfigError
+from sinks.exceptions import PermanentFailure
 from sinks.http_delivery import HttpDelivery
 from sinks.records import Action, Delivery, OutcomeEvent
-from sinks.settings import WebhookSettings
+from sinks.settings import SinkSettings
+from sinks.signing import allowed_header
 
 ROUTING_PARAMS = frozenset({"url", "endpoint", "headers", "payload"})
 
@@ -40,48 +43,55 @@ def webhook_body(action: Action) -> dict[str, Any]:
 
 
 def target_url(params: dict[str, Any], endpoints: dict[str, str] | Any) -> str:
+    return target(params, endpoints)[0]
+
+
+def target(params: dict[str, Any], endpoints: dict[str, str] | Any) -> tuple[str, str]:
+    """The URL to call, and the destination whose secrets sign it."""
     endpoint = params.get("endpoint")
     if isinstance(endpoint, str):
         if endpoint not in endpoints:
             raise PermanentFailure(f"unknown webhook endpoint {endpoint!r}")
-        return str(endpoints[endpoint])
+        return str(endpoints[endpoint]), f"endpoint:{endpoint}"
     url = params.get("url")
     if not isinstance(url, str) or not url:
         raise PermanentFailure("webhook action has no url")
-    return str(endpoints.get(url, url))
+    if url in endpoints:
+        return str(endpoints[url]), f"endpoint:{url}"
+    return url, "webhook"
 
 
 def extra_headers(params: dict[str, Any]) -> dict[str, str]:
     headers = params.get("headers")
     if not isinstance(headers, dict):
         return {}
-    return {str(k): str(v) for k, v in headers.items() if not str(k).lower().startswith("x-switchyard-")}
+    return {str(k): str(v) for k, v in headers.items() if allowed_header(str(k))}
 
 
 class WebhookHandler:
     channel = "webhook"
 
-    def __init__(self, settings: WebhookSettings) -> None:
+    def __init__(self, settings: SinkSettings) -> None:
         self.settings = settings
-        self.http: HttpDelivery | None = None
+        self.hook = settings.webhook
+        self.clients: dict[str, HttpDelivery] = {}  # one per destination (its own secrets)
+        self.guard = AddressGuard(self.hook.allow_hosts, self.hook.allow_private)
 
     async def start(self) -> None:
-        if not self.settings.secret:
-            raise SinkConfigError("webhook: no signing secret: set SWITCHYARD_WEBHOOK_SECRET")
-        guard = AddressGuard(self.settings.allow_hosts, self.settings.allow_private)
-        self.http = HttpDelivery(
-            self.settings.connect_timeout_s, self.settings.total_timeout_s, self.settings.secret, guard
-        )
-        await self.http.start()
+        self.settings.require_secrets("webhook", "SWITCHYARD_WEBHOOK_SECRET")
+        for destination in ["webhook", *(f"endpoint:{name}" for name in self.hook.endpoints)]:
+            secrets = self.settings.secrets_for(destination)
+            client = HttpDelivery(self.hook.connect_timeout_s, self.hook.total_timeout_s, secrets, self.guard)
+            await client.start()
+            self.clients[destination] = client
 
     async def close(self) -> None:
-        if self.http is not None:
-            await self.http.close()
+        for client in self.clients.values():
+            await client.close()
 
     async def handle(self, action: Action, attempt: int) -> Delivery:
-        assert self.http is not None
-        url = target_url(action.params, self.settings.endpoints)
-        answer = await self.http.post_json(
+        url, destination = target(action.params, self.hook.endpoints)
+        answer = await self.clients[destination].post_json(
             url, webhook_body(action), action.action_id, extra_headers(action.params)
         )
         return Delivery([OutcomeEvent("webhook.delivered", {"status": answer.status, "url": url})])

@@ -16,9 +16,10 @@ import orjson
 from aiohttp import web
 from aiosmtpd.controller import Controller
 
-from sinks.signing import verify_signature
+from sinks.signing import SIGNATURE_HEADER, verify
 
-SECRET = "demo-secret"
+SECRET = "demo-secret"  # the webhook channel's; every other destination has its own (sinks/signing.py)
+DESTINATION_SECRETS = {"notify": "demo-notify-key", "crm": "demo-crm-key", "signature": "demo-sign-key"}
 
 
 def free_port() -> int:
@@ -74,6 +75,9 @@ class DemoPeers:
             "SWITCHYARD_SMTP_PORT": str(self.smtp_port),
             "SWITCHYARD_SMTP_FROM": "journeys@switchyard.example",
             "SWITCHYARD_WEBHOOK_SECRET": SECRET,
+            "SWITCHYARD_NOTIFY_SECRET": DESTINATION_SECRETS["notify"],
+            "SWITCHYARD_CRM_SECRET": DESTINATION_SECRETS["crm"],
+            "SWITCHYARD_SIGNATURE_SECRET": DESTINATION_SECRETS["signature"],
             "SWITCHYARD_WEBHOOK_ALLOW_PRIVATE": "true",  # the demo's receiver is on loopback
             "SWITCHYARD_NOTIFY_VIA": "webhook",
             "SWITCHYARD_NOTIFY_URL": f"{base}/notify",
@@ -96,11 +100,10 @@ class DemoPeers:
 
     async def _receive(self, request: web.Request) -> web.Response:
         body = await request.read()
-        signature = request.headers.get("X-Switchyard-Signature")
-        if signature and not verify_signature(SECRET, request.headers.get("X-Switchyard-Timestamp", ""), body,
-                                              signature):  # fmt: skip
+        kind = request.match_info["kind"]
+        secret = DESTINATION_SECRETS.get(kind, SECRET)
+        if SIGNATURE_HEADER in request.headers and not verify(secret, body, request.headers):
             self.received.bad_signatures += 1
             return web.Response(status=401)
-        kind = request.match_info["kind"]
         self.received.requests.append({"kind": kind, "body": orjson.loads(body or b"{}")})
         return web.json_response({"ok": True})

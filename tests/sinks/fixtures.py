@@ -4,6 +4,7 @@ running in-process or as a child process, and helpers to produce actions and rea
 from __future__ import annotations
 
 import asyncio
+import base64
 import os
 import random
 import signal
@@ -26,15 +27,20 @@ from aiohttp import web
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, Envelope, Session
+from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 
 from sinks.channels import DLQ_TOPIC, EVENTS_TOPIC, TASKS_TOPIC, action_topic
 from sinks.service import READY_LINE, SinkService
 from sinks.settings import RetryPolicy, SinkSettings, SmtpSettings, WebhookSettings
-from sinks.signing import IDEMPOTENCY_HEADER, SIGNATURE_HEADER, TIMESTAMP_HEADER, verify_signature
 from switchyard.settings import Settings
 
 REPO = Path(__file__).resolve().parents[2]
-SECRET = "test-secret"
+# Standard Webhooks secrets: whsec_ + base64 of the key (fixed test keys, 32 bytes each).
+SECRET = "whsec_" + base64.b64encode(b"switchyard-test-webhook-key-0001").decode()
+OLD_SECRET = "whsec_" + base64.b64encode(b"switchyard-test-webhook-key-0000").decode()
+CRM_SECRET = "whsec_" + base64.b64encode(b"switchyard-test-crm-key-00000001").decode()
+NOTIFY_SECRET = "whsec_" + base64.b64encode(b"switchyard-test-notify-key-00001").decode()
+SIGNATURE_SECRET = "whsec_" + base64.b64encode(b"switchyard-test-sign-key-0000001").decode()
 
 
 # -- settings ----------------------------------------------------------------------------------------
@@ -55,6 +61,9 @@ def sink_settings(test_settings: Settings, tmp_path: Path) -> SinkSettings:
         commit_interval_s=0.1,
         webhook=WebhookSettings(secret=SECRET, allow_private=True, connect_timeout_s=2, total_timeout_s=3),
         templates_dir=templates,
+        crm_secret=CRM_SECRET,
+        notify_secret=NOTIFY_SECRET,
+        signature_secret=SIGNATURE_SECRET,
     )
 
 
@@ -63,12 +72,14 @@ def sink_settings(test_settings: Settings, tmp_path: Path) -> SinkSettings:
 
 @dataclass
 class Receiver:
-    """An HTTP endpoint that checks signatures and dedupes on Idempotency-Key, counting everything."""
+    """An HTTP endpoint that verifies Standard Webhooks signatures with the `standardwebhooks` package, as
+    a receiver would, and dedupes on the signed webhook-id, counting everything."""
 
     fail_rate: float = 0.0  # probability of answering 503
     always_status: int | None = None  # answer this status to every request
     delay_s: float = 0.0
-    signed: bool = True  # check the Switchyard signature (providers use bearer auth instead)
+    signed: bool = True  # check the signature (providers use bearer auth instead)
+    secret: str = SECRET  # the destination's secret, as the receiver holds it
     authorization: dict[str, str] = field(default_factory=dict)  # Authorization header per key
     script: list[int] = field(default_factory=list)  # statuses to answer first, in order, with Retry-After: 0
     rng: random.Random = field(default_factory=random.Random)
@@ -76,6 +87,7 @@ class Receiver:
     repeats: Counter[str] = field(default_factory=Counter)  # requests for keys already delivered (deduped)
     requests: Counter[str] = field(default_factory=Counter)  # every request per idempotency key
     bodies: dict[str, Any] = field(default_factory=dict)
+    raw: dict[str, tuple[bytes, dict[str, str]]] = field(default_factory=dict)  # last body, headers per key
     bad_signatures: int = 0
     port: int = 0
 
@@ -88,14 +100,16 @@ class Receiver:
 
     async def handle(self, request: web.Request) -> web.Response:
         body = await request.read()
-        key = request.headers.get(IDEMPOTENCY_HEADER, "")
+        key = request.headers.get("webhook-id" if self.signed else "Idempotency-Key", "")
         self.requests[key] += 1
         self.authorization[key] = request.headers.get("Authorization", "")
-        if self.signed and not verify_signature(
-            SECRET, request.headers.get(TIMESTAMP_HEADER, ""), body, request.headers.get(SIGNATURE_HEADER, "")
-        ):
-            self.bad_signatures += 1
-            return web.Response(status=401)
+        self.raw[key] = (body, dict(request.headers))
+        if self.signed:
+            try:
+                Webhook(self.secret).verify(body, dict(request.headers))
+            except WebhookVerificationError:
+                self.bad_signatures += 1
+                return web.Response(status=401)
         if self.delay_s:
             await asyncio.sleep(self.delay_s)
         if request.path == "/reject":
@@ -138,10 +152,12 @@ class Mailbox:
 
     messages: list[Message] = field(default_factory=list)
     reject: dict[str, str] = field(default_factory=dict)  # recipient -> SMTP reply (e.g. "550 no such user")
+    rcpt_seen: list[str] = field(default_factory=list)  # every RCPT TO address, in order
 
     async def handle_RCPT(
         self, server: SMTP, session: Session, envelope: Envelope, address: str, rcpt_options: list[str]
     ) -> str:
+        self.rcpt_seen.append(address)
         if address in self.reject:
             return self.reject[address]
         envelope.rcpt_tos.append(address)

@@ -17,6 +17,9 @@ from sinks.settings import ProviderSettings, SinkSettings
 from switchyard.commands.tasks import register as register_tasks
 from switchyard.settings import Settings
 from tests.sinks.fixtures import (
+    CRM_SECRET,
+    NOTIFY_SECRET,
+    SIGNATURE_SECRET,
     Mailbox,
     Receiver,
     action,
@@ -86,7 +89,7 @@ async def test_notifications_by_email_and_by_webhook(sink_settings: SinkSettings
         "li@corp.example, mo@corp.example",
     ]
     assert any(m["Subject"] == "[deadline] Doc d-1 unsigned" for m in mailbox.messages)
-    async with serving(Receiver()) as receiver:
+    async with serving(Receiver(secret=NOTIFY_SECRET)) as receiver:
         settings = sink_settings.with_(notify_via="webhook", notify_url=receiver.url("/notify"))
         async with running_sinks(settings, ["notify"]):
             await produce_actions(
@@ -98,7 +101,7 @@ async def test_notifications_by_email_and_by_webhook(sink_settings: SinkSettings
 
 
 async def test_crm_update_writes_back_and_applies_to_profile(sink_settings: SinkSettings) -> None:
-    async with serving(Receiver()) as crm:
+    async with serving(Receiver(secret=CRM_SECRET)) as crm:
         settings = sink_settings.with_(crm_url=crm.url("/crm"))
         async with running_sinks(settings, ["crm"]):
             fields = {"lifecycle_stage": "demo_requested"}
@@ -115,7 +118,7 @@ async def test_crm_update_writes_back_and_applies_to_profile(sink_settings: Sink
 
 async def test_documents_are_stored_by_hash_and_sent_for_signature(sink_settings: SinkSettings) -> None:
     (sink_settings.templates_dir / "contract.html").write_text("<h1>Contract {{ params.deal_id }}</h1>\n")
-    async with serving(Receiver()) as signer:
+    async with serving(Receiver(secret=SIGNATURE_SECRET)) as signer:
         settings = sink_settings.with_(signature_url=signer.url("/sign"))
         async with running_sinks(settings, ["document"]):
             generate = action(

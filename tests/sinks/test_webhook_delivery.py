@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 import asyncio
+import base64
 
 import pytest
+from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 
 from sinks.settings import RetryPolicy, SinkSettings
 from tests.sinks.fixtures import (
+    CRM_SECRET,
+    OLD_SECRET,
+    SECRET,
     Receiver,
     action,
     at_least,
@@ -111,7 +116,7 @@ async def test_a_redelivered_action_is_not_sent_again(sink_settings: SinkSetting
 
 
 async def test_private_targets_are_refused_unless_allowed(sink_settings: SinkSettings) -> None:
-    strict = sink_settings.with_(webhook=sink_settings.webhook.__class__(secret="s", allow_private=False))
+    strict = sink_settings.with_(webhook=sink_settings.webhook.__class__(secret=SECRET, allow_private=False))
     async with serving(Receiver()) as receiver, running_sinks(strict, ["webhook"]):
         targets = [
             receiver.url(),
@@ -127,6 +132,68 @@ async def test_private_targets_are_refused_unless_allowed(sink_settings: SinkSet
     assert sum(receiver.requests.values()) == 0
     errors = {e["properties"]["action_id"]: e["properties"]["error"] for e in events}
     assert all(error.startswith("target refused") for error in errors.values()), errors
-    assert "loopback" in errors["a-webhook-1"]
-    assert "link-local" in errors["a-webhook-2"]
+    # Generic texts: outcome events never name the internal address that was refused.
+    assert errors["a-webhook-1"] == errors["a-webhook-2"] == "target refused: the address is not allowed"
     assert all(e["properties"]["attempts"] == 1 for e in events)
+
+
+SSRF_CORPUS = [
+    "127.1", "2130706433", "0177.0.0.1", "0x7f.0.0.1", "0x7f000001", "017700000001", "127.0.1",
+    "0177.1", "0x7f.1", "10.1", "169.254.43518", "[::ffff:127.0.0.1]", "[::ffff:7f00:1]", "[::]", "0",
+]  # fmt: skip
+
+
+async def test_non_canonical_ip_literals_are_refused_permanently_without_retry(
+    sink_settings: SinkSettings,
+) -> None:
+    strict = sink_settings.with_(
+        webhook=sink_settings.webhook.__class__(secret=SECRET, allow_private=False),
+        retry=RetryPolicy(max_attempts=5, base_delay_s=0.01, max_delay_s=0.02),
+    )
+    async with serving(Receiver()) as receiver, running_sinks(strict, ["webhook"]) as service:
+        urls = [f"http://{host}:{receiver.port}/hook" for host in SSRF_CORPUS]
+        actions = [action("webhook", "webhook", n, url=url) for n, url in enumerate(urls)]
+        await produce_actions(strict, "webhook", actions)
+        events = await read_json(strict, "events", at_least(len(urls), "webhook.failed"))
+        counters = service.runners["webhook"].executor.counters
+    assert sum(receiver.requests.values()) == 0
+    assert len(events) == len(urls)
+    for event in events:
+        assert event["properties"]["attempts"] == 1, event  # permanent: 0 retries
+        assert event["properties"]["error"] == "target refused: the address is not allowed", event
+    assert counters.retries == 0
+
+
+async def test_deliveries_verify_with_standardwebhooks_and_only_for_their_destination(
+    sink_settings: SinkSettings,
+) -> None:
+    partner_secret = "whsec_" + base64.b64encode(b"switchyard-test-partner-key-0001").decode()
+    async with serving(Receiver()) as default, serving(Receiver(secret=partner_secret)) as partner:
+        hook = sink_settings.webhook
+        settings = sink_settings.with_(webhook=hook.__class__(
+            secret=f"{SECRET} {OLD_SECRET}", allow_private=True, connect_timeout_s=2, total_timeout_s=3,
+            endpoints={"partner": partner.url("/in")}, endpoint_secrets={"partner": partner_secret},
+        ))  # fmt: skip
+        forged = {"Host": "evil.example", "Idempotency-Key": "forged", "webhook-id": "forged",
+                  "Content-Length": "1", "Transfer-Encoding": "chunked", "X-Trace": "t-1"}  # fmt: skip
+        async with running_sinks(settings, ["webhook"]):
+            await produce_actions(settings, "webhook", [
+                action("webhook", "webhook", 1, url=default.url(), headers=forged, deal="d1"),
+                action("webhook", "webhook", 2, endpoint="partner", deal="d2"),
+            ])  # fmt: skip
+            await read_json(settings, "events", at_least(2, "webhook.delivered"))
+    assert default.bad_signatures == partner.bad_signatures == 0
+    body, headers = default.raw["a-webhook-1"]
+    # As a receiver would: the off-the-shelf verifier with the destination's secret (either during rotation).
+    assert Webhook(SECRET).verify(body, headers)["data"] == {"deal": "d1"}
+    assert Webhook(OLD_SECRET).verify(body, headers)["id"] == "a-webhook-1"
+    assert headers["webhook-id"] == headers["Idempotency-Key"] == "a-webhook-1"  # params cannot forge them
+    assert headers["Host"] == f"127.0.0.1:{default.port}" and headers["X-Trace"] == "t-1"
+    with pytest.raises(WebhookVerificationError):  # a replay under another id
+        Webhook(SECRET).verify(body, {**headers, "webhook-id": "a-webhook-9"})
+    partner_body, partner_headers = partner.raw["a-webhook-2"]
+    assert Webhook(partner_secret).verify(partner_body, partner_headers)["data"] == {"deal": "d2"}
+    with pytest.raises(WebhookVerificationError):  # signed for the partner: not valid for the default target
+        Webhook(SECRET).verify(partner_body, partner_headers)
+    with pytest.raises(WebhookVerificationError):
+        Webhook(CRM_SECRET).verify(body, headers)
