@@ -54,7 +54,7 @@ def compile_node(reader: Reader, node_id: str, value: Any, path: Path) -> Node |
     mapping = reader.mapping(value, path, f"node '{node_id}'")
     if mapping is None:
         return None
-    if not NODE_ID.match(node_id):
+    if not NODE_ID.fullmatch(node_id):
         reader.issues.add(
             path,
             f"node id {node_id!r} is not a valid id",

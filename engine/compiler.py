@@ -45,7 +45,7 @@ def compile_document(document: Document) -> tuple[Workflow | None, list[Validati
         issues.add(path, f"'{path[-1]}' is defined twice", "remove or rename one of them", mark=mark)
     reader.check_fields(data, (), TOP_FIELDS, "the workflow")
     workflow_id = reader.string(data, "id", (), "a workflow", required=True)
-    if workflow_id and not WORKFLOW_ID.match(workflow_id):
+    if workflow_id and not WORKFLOW_ID.fullmatch(workflow_id):
         issues.add(
             ("id",),
             f"workflow id {workflow_id!r} has characters that are not allowed",

@@ -27,7 +27,7 @@ MAX_ID_LENGTH = 256
 MAX_TYPE_LENGTH = 128
 REQUIRED = ("event_id", "contact_id", "type", "ts")
 TAG_KEYS = ("add_tags", "remove_tags")
-_TYPE_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:\-]*$")
+_TYPE_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.:\-]*")  # whole string: fullmatch
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
@@ -86,7 +86,7 @@ def validate_event(doc: dict[str, Any], key: bytes | None, limits: Limits) -> Ev
         problem = _id_problem(value)
         if problem:
             return Malformed(f"bad_{name}", f"{name} {problem}")
-    if len(etype) > MAX_TYPE_LENGTH or not _TYPE_PATTERN.match(etype):
+    if len(etype) > MAX_TYPE_LENGTH or not _TYPE_PATTERN.fullmatch(etype):
         return Malformed(
             "bad_type", f"type {etype[:40]!r} must be 1-{MAX_TYPE_LENGTH} of A-Z a-z 0-9 _ . : -"
         )
