@@ -39,7 +39,7 @@ def test_token_is_required_and_checked(with_analytics: tuple[ApiWorker, WriterPr
         assert (status, body["error"]) == (401, "unauthorized"), path
         status, body = client.call(method, path, {}, token="wrong")
         assert (status, body["error"]) == (403, "forbidden"), path
-    assert client.call("GET", "/v1/openapi.json", token="")[0] == 200  # the document is public
+    assert client.call("GET", "/v1/openapi.json", token="")[0] == 401  # every route but /healthz is locked
     assert client.call("GET", "/v1/workflows")[0] == 200
 
 

@@ -186,9 +186,10 @@ async def _feed_and_sample(settings: Any, thread: threading.Thread) -> list[int]
         records = []
         for _ in range(40):
             sent += 1
-            doc = {"event_id": f"live-{sent}", "contact_id": f"live-{sent % 50}", "type": "page.viewed",
+            contact = f"live-{sent % 50}"
+            doc = {"event_id": f"live-{sent}", "contact_id": contact, "type": "page.viewed",
                    "ts": int(time.time() * 1000), "properties": {}}  # fmt: skip
-            records.append((doc["contact_id"].encode(), orjson.dumps(doc)))
+            records.append((contact.encode(), orjson.dumps(doc)))
         await produce(settings.bootstrap, settings.topic("events"), records)
         await asyncio.sleep(0.5)
         lags.append(await group_lag(settings.bootstrap, settings.app_id, settings.topic("events")))
