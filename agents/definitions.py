@@ -35,6 +35,7 @@ Migrations = dict[tuple[str, int], tuple[int, dict[str, str]]]  # (workflow, fro
 RETRY_FIRST_S, RETRY_MAX_S = 0.5, 10.0
 MISSING_POLL_S = 1.0  # how often a worker looks for a catalog topic that does not exist yet
 STALL_CHECK_S = 5.0  # how often the reader checks that it keeps up with the topic
+STEP_TIMEOUT_S = 10.0  # no single request of the reader may take longer; it is started again then
 
 
 class DefinitionCache:
@@ -92,30 +93,34 @@ class DefinitionCache:
     async def _follow(self) -> None:
         consumer = AIOKafkaConsumer(
             bootstrap_servers=self.bootstrap, enable_auto_commit=False, group_id=None,
+            auto_offset_reset="earliest",
             metadata_max_age_ms=5000,  # leadership of a topic created a moment ago settles within seconds
         )  # fmt: skip
-        await consumer.start()
+        await asyncio.wait_for(consumer.start(), STEP_TIMEOUT_S)
         try:
-            tps = await self._partitions(consumer)
-            consumer.assign(tps)
             # Explicit offsets instead of the consumer's own reset: its reset of a partition whose leader
-            # was not known yet retried a stale leader without refreshing metadata, and never caught up.
-            starts = await consumer.beginning_offsets(tps)
+            # was not known yet retried a stale leader without refreshing metadata, and `position` waited
+            # for it without end. Every step is bounded; a step that times out starts the reader again.
+            tps = await asyncio.wait_for(self._partitions(consumer), STEP_TIMEOUT_S)
+            consumer.assign(tps)
+            starts = await asyncio.wait_for(consumer.beginning_offsets(tps), STEP_TIMEOUT_S)
             for tp in tps:
                 consumer.seek(tp, starts[tp])
-            ends = await consumer.end_offsets(tps)
+            ends = await asyncio.wait_for(consumer.end_offsets(tps), STEP_TIMEOUT_S)
             watch = Progress(tps, time.monotonic(), self.stall_check_s)
             while True:
                 batch = await consumer.getmany(timeout_ms=500)
                 for records in batch.values():
                     for record in records:
                         self.apply(record.key, record.value)
-                positions = {tp: await consumer.position(tp) for tp in tps}
+                positions = {tp: await asyncio.wait_for(consumer.position(tp), STEP_TIMEOUT_S) for tp in tps}
                 if not self.loaded.is_set() and all(positions[tp] >= ends[tp] for tp in tps):
                     self.current()
                     self.loaded.set()
+                    log.info("catalog %s read to its end: %d record(s)", self.topic, len(self.records))
                 if watch.due(time.monotonic()):
-                    watch.check(positions, await consumer.end_offsets(tps), time.monotonic())
+                    latest = await asyncio.wait_for(consumer.end_offsets(tps), STEP_TIMEOUT_S)
+                    watch.check(positions, latest, time.monotonic())
         finally:
             await consumer.stop()
 

@@ -118,7 +118,6 @@ def test_bad_records_cost_only_their_contacts_events(test_settings: Settings, tm
     wave = [e for c in HEALTHY for e in healthy_first[c]]
     wave[4:4] = [boom_ok, boom_bad, score_ok, score_bad, deep, corrupt_event, *bombs]
     records = [(orjson.loads(e)["contact_id"].encode() if e is not deep else b"deep", e) for e in wave]
-    asyncio.run(produce(settings.bootstrap, settings.topic("events"), records))  # before start: one batch
 
     bad_actions = [(b"sinkc", b"not json at all"),
                    (b"sinkc", ('{"a":' * 299 + "1" + "}" * 299).encode())]  # fmt: skip
@@ -135,6 +134,8 @@ def test_bad_records_cost_only_their_contacts_events(test_settings: Settings, tm
     try:
         writer.start()
         sinks.start()
+        # Sent in one go once the worker runs, so its batch (up to 1 s) holds all of them.
+        asyncio.run(produce(settings.bootstrap, settings.topic("events"), records))
         wait_processed(settings)
         healthy_later = {
             c: event(c, "page.viewed", T0 + 10, path="/docs") for c in [*HEALTHY, "boom", "score"]
