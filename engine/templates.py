@@ -354,12 +354,16 @@ def _bounded_filter(name: str, filter_: Callable[..., Any]) -> Callable[..., Any
     return bounded
 
 
-def _bounded_iter(items: Any) -> Iterator[Any]:
-    """A loop's items, each charged as one step to the render's budget."""
+def _bounded_iter(items: Any, chars: int = 0) -> Iterator[Any]:
+    """A loop's items, each charged to the render's budget as one step and the `chars` of literal text
+    its body outputs."""
     if isinstance(items, jinja2.Undefined):
         return
+    budget = _BUDGET.get()
     for item in items:
-        _spend()
+        if budget is not None:
+            budget.step()
+            budget.produce(chars)
         yield item
 
 
@@ -381,8 +385,8 @@ def _bounded_concat(eval_ctx: jinja2.nodes.EvalContext, *parts: Any) -> str:
 def _finalize(value: Any) -> Any:
     """Every `{{ ... }}` output is charged to the render's budget."""
     budget = _BUDGET.get()
-    if budget is not None and not isinstance(value, jinja2.Undefined):
-        budget.produce(len(value) if isinstance(value, str) else 32)
+    if budget is not None:
+        budget.produce(len(value) if type(value) is str else 32)
     return value
 
 
@@ -439,23 +443,24 @@ def _guard_call(name: str, *args: jinja_nodes.Expr) -> jinja_nodes.Call:
 def _insert_guards(tree: jinja_nodes.Template) -> None:
     """Every loop's items counted, every loop iteration and macro call charged for its literal text, and
     every `~` bounded."""
-    for loop in tree.find_all(jinja_nodes.For):
+    for loop in list(tree.find_all(jinja_nodes.For)):
         if loop.recursive:
             raise TemplateError("recursive loops are not allowed", loop.lineno)
-        loop.iter = _guard_call(_LOOP, cast(jinja_nodes.Expr, loop.iter))
-    blocks: list[jinja_nodes.For | jinja_nodes.Macro | jinja_nodes.CallBlock] = [
-        *tree.find_all(jinja_nodes.For),
+        chars = jinja_nodes.Const(_literal_chars(loop.body))
+        loop.iter = _guard_call(_LOOP, cast(jinja_nodes.Expr, loop.iter), chars)
+    blocks: list[jinja_nodes.Macro | jinja_nodes.CallBlock] = [
         *tree.find_all(jinja_nodes.Macro),
         *tree.find_all(jinja_nodes.CallBlock),
     ]
     for block in blocks:
-        chars = 0
-        for part in block.body:
-            chars += sum(len(str(data.data)) for data in part.find_all(jinja_nodes.TemplateData))
-        charge = jinja_nodes.Output([_guard_call(_CHARGE, jinja_nodes.Const(chars))])
+        charge = jinja_nodes.Output([_guard_call(_CHARGE, jinja_nodes.Const(_literal_chars(block.body)))])
         block.body = [charge, *block.body]
     for concat in list(tree.find_all(jinja_nodes.Concat)):
         concat.nodes = [_guard_call(_CONCAT, *concat.nodes)]
+
+
+def _literal_chars(body: list[jinja_nodes.Node]) -> int:
+    return sum(len(str(data.data)) for part in body for data in part.find_all(jinja_nodes.TemplateData))
 
 
 def _refuse_private_names(tree: jinja_nodes.Template) -> None:
