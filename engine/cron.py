@@ -2,7 +2,11 @@
 
 Fields: minute hour day-of-month month day-of-week; ``*``, numbers, ranges ``a-b``, steps ``*/n`` and
 ``a-b/n``, lists, month and weekday names (jan, mon); day-of-week 0 and 7 are Sunday. When both day
-fields are restricted a day matches either (classic cron semantics).
+fields are restricted (anything but ``*``) a day matches either (classic cron semantics).
+
+Kept rather than replaced by croniter: faust-streaming's ``mode`` pins croniter below 6, and croniter 5
+reads a one-value range such as ``5-5`` as ``*`` and moves times by an hour across clock changes. It is
+tested against croniter as an oracle instead (tests/engine/test_cron_oracle.py).
 """
 
 from __future__ import annotations
