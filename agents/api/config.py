@@ -11,6 +11,8 @@ Built once at start-up from an environment mapping handed in by the caller (neve
 - SWITCHYARD_API_MAX_BODY_BYTES (1 MiB): larger request bodies get 413;
 - SWITCHYARD_API_REQUEST_TIMEOUT (30 s): longer requests get 504;
 - SWITCHYARD_API_MAX_BATCH (1000): most events in one POST /v1/events;
+- SWITCHYARD_SEGMENT_WRITE_KEYS: comma-separated write keys the Segment-compatible routes accept (none: off);
+- SWITCHYARD_HOOKS: a YAML file of inbound webhook sources (agents/api/hooks.py; none: no sources);
 - SWITCHYARD_TRIAL_* caps for simulate and backtest (TrialLimits);
 - SWITCHYARD_ANALYTICS_URL, else http://127.0.0.1:$SWITCHYARD_ANALYTICS_PORT (6067; 0 = none): the
   analytics writer's report endpoint, for stats and backtests.
@@ -24,6 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from agents.api.exceptions import ApiConfigError
+from agents.api.hooks import HookSource, load_sources
 
 UI_DIST = Path(__file__).resolve().parents[2] / "ui" / "dist"
 
@@ -52,6 +55,8 @@ class ApiConfig:
     max_batch_events: int = 1000
     analytics_url: str | None = "http://127.0.0.1:6067"
     ui_dir: Path = UI_DIST
+    segment_write_keys: frozenset[str] = frozenset()
+    hooks: Mapping[str, HookSource] = field(default_factory=dict)
     write_timeout_s: float = 10.0  # how long a catalog write waits to see itself in the worker's cache
     trials: TrialLimits = field(default_factory=TrialLimits)
 
@@ -77,6 +82,8 @@ class ApiConfig:
             request_timeout_s=float(env.get("SWITCHYARD_API_REQUEST_TIMEOUT") or cls.request_timeout_s),
             max_batch_events=int(env.get("SWITCHYARD_API_MAX_BATCH") or cls.max_batch_events),
             analytics_url=analytics,
+            segment_write_keys=_secrets(env.get("SWITCHYARD_SEGMENT_WRITE_KEYS")),
+            hooks=load_sources(Path(env["SWITCHYARD_HOOKS"]), env) if env.get("SWITCHYARD_HOOKS") else {},
             trials=TrialLimits(
                 max_horizon_ms=int(env.get("SWITCHYARD_TRIAL_MAX_HORIZON_MS") or base.max_horizon_ms),
                 max_contacts=int(env.get("SWITCHYARD_TRIAL_MAX_CONTACTS") or base.max_contacts),
@@ -99,6 +106,11 @@ def is_loopback(host: str) -> bool:
 
 def _names(raw: str | None) -> frozenset[str]:
     return frozenset(part.strip().lower() for part in (raw or "").split(",") if part.strip())
+
+
+def _secrets(raw: str | None) -> frozenset[str]:
+    """Comma-separated secrets, case kept."""
+    return frozenset(part.strip() for part in (raw or "").split(",") if part.strip())
 
 
 def _origins(raw: str | None) -> frozenset[str]:

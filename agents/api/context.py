@@ -12,9 +12,12 @@ from aiohttp import web
 
 from agents.api.config import ApiConfig
 from agents.api.exceptions import ApiError
-from agents.api.kafka_io import KafkaGateway
+from agents.api.kafka_io import KafkaGateway, partition_for
 from agents.catalog import parse_catalog
 from agents.definitions import DefinitionCache
+from engine.events import DAY_MS, Limits
+from engine.types import ContactState
+from tables.codec import decode_state
 
 
 def wall_clock_ms() -> int:
@@ -32,6 +35,7 @@ class ApiContext:
     contacts_changelog: str
     partitions: int
     max_event_bytes: int
+    dead_letter_topic: str
     clock: Callable[[], int] = field(default=wall_clock_ms)
 
     async def catalog(self) -> dict[tuple[str, int], dict[str, Any]]:
@@ -51,6 +55,22 @@ class ApiContext:
             if time.monotonic() > deadline:
                 raise ApiError(504, "catalog_lag", "written, but the worker has not read it back yet")
             await asyncio.sleep(0.05)
+
+
+    async def contact_state(self, contact_id: str) -> ContactState | None:
+        """The contact's state as the worker last durably wrote it (the contacts table's changelog)."""
+        key = contact_id.encode()
+        state = None
+        for _, value, _ in await self.kafka.read(self.contacts_changelog, self.partition_of(key), key):
+            state = decode_state(value) if value is not None else None
+        return state
+
+    def event_limits(self) -> Limits:
+        """The event contract's limits for what arrives now: at most a day ahead of this clock."""
+        return Limits(max_bytes=self.max_event_bytes, max_ts=self.clock() + DAY_MS)
+
+    def partition_of(self, key: bytes) -> int:
+        return partition_for(key, self.partitions)
 
 
 CONTEXT = web.AppKey("switchyard_api", ApiContext)

@@ -59,6 +59,13 @@ class KafkaGateway:
         futures = [await producer.send(topic, key=key, value=value) for key, value in records]
         await asyncio.gather(*futures)
 
+    async def send_dead_letter(
+        self, topic: str, key: bytes | None, value: bytes, headers: list[tuple[str, bytes]]
+    ) -> None:
+        """One refused request or message, kept with its reason headers, acknowledged before returning."""
+        producer = await self.producer()
+        await (await producer.send(topic, key=key, value=value, headers=headers))
+
     async def read(self, topic: str, partition: int | None = None, key: bytes | None = None) -> list[Record]:
         """Records of one partition (or all) from the beginning to the end seen at the start; only those
         with `key` when one is given."""

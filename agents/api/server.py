@@ -15,9 +15,9 @@ from agents.api.config import ApiConfig
 from agents.api.context import CONTEXT, ApiContext
 from agents.api.http import api_middleware, healthz
 from agents.api.kafka_io import KafkaGateway
-from agents.api.routes import contacts, docs, events, stats, trials, workflows
+from agents.api.routes import contacts, docs, events, hooks, segment, stats, trials, workflows
 from agents.definitions import DefinitionCache
-from agents.topics import ANALYTICS, EVENTS, WORKFLOWS
+from agents.topics import ANALYTICS, EVENTS, EVENTS_DLQ, WORKFLOWS
 from switchyard.settings import Settings
 from tables.contacts import CONTACTS_TABLE
 
@@ -33,6 +33,7 @@ def register_api(app: faust.App, settings: Settings, definitions: DefinitionCach
         contacts_changelog=f"{settings.app_id}-{CONTACTS_TABLE}-changelog",
         partitions=settings.partitions,
         max_event_bytes=settings.max_event_bytes,
+        dead_letter_topic=settings.topic(EVENTS_DLQ),
     )
 
     def on_webserver_init(web: Any) -> None:
@@ -40,7 +41,7 @@ def register_api(app: faust.App, settings: Settings, definitions: DefinitionCach
         aiohttp_app[CONTEXT] = context
         aiohttp_app.middlewares.append(api_middleware(config))
         aiohttp_app.router.add_get("/healthz", healthz)
-        for module in (events, workflows, trials, contacts, stats, docs):
+        for module in (events, workflows, trials, contacts, stats, docs, segment, hooks):
             module.add_routes(aiohttp_app.router)
 
         async def stop_producer(_: Any) -> None:

@@ -14,18 +14,14 @@ from aiohttp import web
 from agents.api.contact_view import contact_json
 from agents.api.context import context_of
 from agents.api.http import json_response
-from agents.api.kafka_io import partition_for
-from tables.codec import decode_state
 
 
 async def get_contact(request: web.Request) -> web.Response:
     ctx = context_of(request)
     contact_id = request.match_info["id"]
     key = contact_id.encode()
-    partition = partition_for(key, ctx.partitions)
-    state = None
-    for _, value, _ in await ctx.kafka.read(ctx.contacts_changelog, partition, key):
-        state = decode_state(value) if value is not None else None
+    partition = ctx.partition_of(key)
+    state = await ctx.contact_state(contact_id)
     steps: list[dict[str, Any]] = [
         orjson.loads(value)
         for _, value, _ in await ctx.kafka.read(ctx.analytics_topic, partition, key)

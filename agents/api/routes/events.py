@@ -8,7 +8,6 @@ from agents.api.context import context_of
 from agents.api.exceptions import ApiError
 from agents.api.http import json_response, read_json
 from agents.api.ingest import check_events, event_documents
-from engine.events import DAY_MS, Limits
 
 
 async def post_events(request: web.Request) -> web.Response:
@@ -18,8 +17,7 @@ async def post_events(request: web.Request) -> web.Response:
         raise ApiError(400, "bad_body", 'send one event object, a non-empty array, or {"events": [...]}')
     if len(documents) > ctx.config.max_batch_events:
         raise ApiError(413, "too_many_events", f"at most {ctx.config.max_batch_events} events per request")
-    limits = Limits(max_bytes=ctx.max_event_bytes, max_ts=ctx.clock() + DAY_MS)
-    events, errors = check_events(documents, limits)
+    events, errors = check_events(documents, ctx.event_limits())
     if errors:
         raise ApiError(400, "invalid_events", f"{len(errors)} of {len(documents)} events are invalid", errors)
     await ctx.kafka.send_events(ctx.events_topic, events)
