@@ -392,6 +392,9 @@ class EventProcessor:
         new_state["offset"] = message.offset
         self.metrics.applied_total += 1
         key = message.key
+        if result.duplicate:  # the same event id again (a producer's retry): the models skip it too
+            self._emit_records(key, result.trace, self._record_context(event, message))
+            return new_state
         for action in result.actions:
             channel = action["channel"]
             self.send(self.outputs.actions[channel], key, orjson.dumps(action))

@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any, NamedTuple
 
 from engine.context import StepContext
+from engine.dedupe import is_duplicate, remember
 from engine.live import on_live_runs
 from engine.profile import apply_event
 from engine.triggers import arm_missing, fire_armed, on_trigger_events, watch_profile
@@ -23,10 +24,14 @@ class StepResult(NamedTuple):
     actions: list[dict[str, Any]]
     timers: list[dict[str, Any]]
     trace: list[dict[str, Any]]
+    duplicate: bool = False  # the event id was applied before (engine.dedupe): nothing changed
 
 
 def step(state: ContactState | None, event: Event, workflows: WorkflowSet, now: int) -> StepResult:
     """Apply ``event`` (at event time ``now``) to ``state`` under ``workflows``."""
+    if is_duplicate(state, event):
+        assert state is not None
+        return StepResult({**state}, [], [], [_duplicate_note(event, now)], duplicate=True)
     if state is None:
         before = None
         profile = apply_event(None, event)
@@ -40,6 +45,7 @@ def step(state: ContactState | None, event: Event, workflows: WorkflowSet, now: 
         before = state["profile"]
         profile = apply_event(before, event)
         new_state = {**state, "profile": profile}
+    remember(new_state, event)
     event_type = event["type"]
     if (
         event_type != TIMER_EVENT
@@ -76,6 +82,11 @@ def step(state: ContactState | None, event: Event, workflows: WorkflowSet, now: 
 
 
 _NOTHING: dict[str, Any] = {}
+
+
+def _duplicate_note(event: Event, now: int) -> dict[str, Any]:
+    return {"ts": now, "contact_id": event["contact_id"], "workflow_id": None, "version": None,
+            "run_id": None, "node_id": None, "transition": "ignored", "reason": "duplicate"}  # fmt: skip
 
 
 def _only_rearms_armed(state: ContactState, workflows: WorkflowSet, event_type: str) -> bool:

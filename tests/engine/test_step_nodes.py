@@ -218,7 +218,11 @@ def test_stale_duplicate_and_early_timers_are_ignored() -> None:
     first = harness.apply(timer_event(timer))
     duplicate = harness.apply(timer_event(timer))
     assert len(first.actions) == 1 and duplicate.actions == []
-    assert duplicate.trace[0]["reason"] == "stale or unknown timer token"
+    assert (duplicate.trace[0]["transition"], duplicate.trace[0]["reason"]) == ("ignored", "duplicate")
+    assert duplicate.duplicate and duplicate.state == first.state
+    # a later delivery of the same wake-up (same id, another time) meets a consumed token instead
+    late = harness.apply({**timer_event(timer), "ts": timer_event(timer)["ts"] + 5})
+    assert late.actions == [] and late.trace[0]["reason"] == "stale or unknown timer token"
 
 
 def test_action_ids_are_deterministic_and_distinct_per_visit() -> None:
