@@ -5,8 +5,7 @@ arrive twice with different offsets. The second one changes nothing: no count, n
 no outcome; the step traces it as `ignored: duplicate`. The record holds the ids of the contact's events
 from the last `WINDOW_MS` of event time (7 days), at most `MAX_IDS` (256) of them, each as a 64-bit hash,
 so a contact's state grows by at most ~8 KB. A duplicate that arrives later than that, or after 256 newer
-events of the
-same contact, is applied again.
+events of the same contact, is applied again.
 """
 
 from __future__ import annotations
