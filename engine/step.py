@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from typing import Any, NamedTuple
 
+from engine.consent import CONSENT_EVENT_TYPES
+from engine.consent import record as record_consent
 from engine.context import StepContext
 from engine.dedupe import is_duplicate, remember
 from engine.live import on_live_runs
@@ -47,6 +49,8 @@ def step(state: ContactState | None, event: Event, workflows: WorkflowSet, now: 
         new_state = {**state, "profile": profile}
     remember(new_state, event)
     event_type = event["type"]
+    if event_type in CONSENT_EVENT_TYPES:
+        record_consent(new_state, event)
     if (
         event_type != TIMER_EVENT
         and not new_state.get("runs")

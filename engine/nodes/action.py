@@ -11,6 +11,7 @@ from typing import Any, NamedTuple
 
 from engine import ids
 from engine.actions import RECIPIENT_ATTRIBUTES, SEND_ACTIONS
+from engine.consent import refusal as consent_refusal
 from engine.context import Run, StepContext
 from engine.durations import DurationError, format_duration, parse_duration
 from engine.guards import cap_reached, quiet_until
@@ -72,6 +73,10 @@ def send(ctx: StepContext, workflow: Workflow, run: Run, node: ActionNode, what:
     if what.choice is not None:
         about["chosen_by"] = what.choice.chosen_by
         prefix = f"{node.action}: {what.choice.reason}; "
+    refused = consent_refusal(ctx.state, what.channel, {**node.params, **what.params})
+    if refused is not None:
+        ctx.note(workflow, run, node.id, "suppressed", f"{prefix}{refused}", **about)
+        return node.next
     due = quiet_until(ctx, settings.quiet_hours, what.channel)
     if due is not None and settings.quiet_hours is not None:
         if settings.quiet_hours.fallback == "skip":

@@ -1,0 +1,56 @@
+"""Consent per contact and channel, honoured by every workflow.
+
+A contact's consent lives in its state (``consent``: channel -> status and event time), kept up to date by
+its events:
+- ``unsubscribed`` / ``subscribed``: ``properties.channel`` (email, sms, push), or every channel when absent;
+- ``email.bounced`` (the email sink reports only permanent 5xx rejections) -> email ``bounced``;
+- ``email.complained`` (a spam complaint) -> email ``complained``.
+A profile attribute ``status: unsubscribed`` (what ``update_contact`` in the examples sets) also counts as
+unsubscribed from every channel. A marketing send (the default ``category``) to a contact without consent
+is suppressed in whichever workflow it comes from; ``category: transactional`` (receipts, password resets)
+is still sent. A later ``subscribed`` restores consent, including after a bounce (a corrected address).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from engine.actions import CONTACT_CHANNELS
+from engine.types import ContactState, Event
+
+STATE_KEY = "consent"
+REFUSING = frozenset({"unsubscribed", "bounced", "complained"})
+TRANSACTIONAL = "transactional"
+_STATUS_BY_TYPE = {
+    "unsubscribed": "unsubscribed",
+    "subscribed": "subscribed",
+    "email.bounced": "bounced",
+    "email.complained": "complained",
+}
+CONSENT_EVENT_TYPES = frozenset(_STATUS_BY_TYPE)
+
+
+def record(state: ContactState, event: Event) -> None:
+    """Fold a consent event into ``state`` (a fresh dict of the step's own)."""
+    status = _STATUS_BY_TYPE[event["type"]]
+    if event["type"].startswith("email."):
+        channels: tuple[str, ...] = ("email",)
+    else:
+        named = event["properties"].get("channel")
+        channels = (named,) if named in CONTACT_CHANNELS else tuple(sorted(CONTACT_CHANNELS))
+    consent = dict(state.get(STATE_KEY) or {})
+    for channel in channels:
+        consent[channel] = {"status": status, "ts": event["ts"]}
+    state[STATE_KEY] = consent
+
+
+def refusal(state: ContactState, channel: str, params: dict[str, Any]) -> str | None:
+    """Why a send on ``channel`` with ``params`` may not go out, or None."""
+    if channel not in CONTACT_CHANNELS or params.get("category") == TRANSACTIONAL:
+        return None
+    if state["profile"]["attrs"].get("status") == "unsubscribed":
+        return "consent: the contact is unsubscribed (status)"
+    found = (state.get(STATE_KEY) or {}).get(channel)
+    if found is not None and found["status"] in REFUSING:
+        return f"consent: {channel} {found['status']}"
+    return None
