@@ -37,6 +37,7 @@ class Delivered:
     wakeups: int
     malformed: int
     sources: dict[str, list[str]] = field(default_factory=dict)  # "partition:offset", as by_contact
+    repeated: int = 0  # records of an event (id and time) already delivered: the oracle counts it once
 
 
 def source_of(partition: int, offset: int) -> str:
@@ -48,17 +49,23 @@ async def delivered_events(bootstrap: str, topic: str) -> Delivered:
     records = sorted(await read_to_end(bootstrap, topic), key=lambda r: (r.partition, r.offset))
     by_contact: dict[str, list[Event]] = {}
     sources: dict[str, list[str]] = {}
-    wakeups = malformed = 0
+    wakeups = malformed = repeated = 0
     limits = Limits()
+    seen: set[tuple[str, str, int]] = set()
     for record in records:
         event = decode_event(record.value, record.key, limits)
         if isinstance(event, Malformed):  # the worker dead-letters these and changes nothing
             malformed += 1
             continue
+        identity = (event["contact_id"], event["event_id"], event["ts"])
+        if identity in seen:  # a retried or re-delivered event: what the stream means has it once
+            repeated += 1
+            continue
+        seen.add(identity)
         wakeups += event["type"] == TIMER_EVENT
         by_contact.setdefault(event["contact_id"], []).append(event)
         sources.setdefault(event["contact_id"], []).append(source_of(record.partition, record.offset))
-    return Delivered(by_contact, len(records), wakeups, malformed, sources)
+    return Delivered(by_contact, len(records), wakeups, malformed, sources, repeated)
 
 
 def is_model_wakeup(event: Event) -> bool:
@@ -151,6 +158,7 @@ class Verdict:
             "events_in_topic": self.delivered.records,
             "wakeups_in_topic": self.delivered.wakeups,
             "malformed_in_topic": self.delivered.malformed,
+            "repeated_in_topic": self.delivered.repeated,
             "contacts": len(self.delivered.by_contact),
             "oracle_step_failures": self.expected.step_failures,
             "emitted_by_channel": self.emitted.by_channel,

@@ -22,9 +22,11 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import random
 import sys
 import time
 from collections.abc import Sequence
+from collections.abc import Set as AbstractSet
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -67,7 +69,15 @@ def say(line: str) -> None:
     sys.stdout.flush()
 
 
-async def send_paced(bootstrap: str, topic: str, events: Sequence[Event], rate: float) -> Produced:
+def repeats(count: int, share: float, seed: int) -> set[int]:
+    """The indexes of the events sent twice: a seeded draw, the same for the same run."""
+    draw = random.Random(f"duplicates:{seed}")
+    return {index for index in range(count) if draw.random() < share}
+
+
+async def send_paced(
+    bootstrap: str, topic: str, events: Sequence[Event], rate: float, twice: AbstractSet[int] = frozenset()
+) -> Produced:
     producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks=1, linger_ms=0)
     await producer.start()
     acked = 0
@@ -84,7 +94,7 @@ async def send_paced(bootstrap: str, topic: str, events: Sequence[Event], rate: 
 
     futures: list[asyncio.Future[Any]] = []
     first_ts = last_ts = 0
-    sent = 0
+    sent = handed = 0  # events, and records handed to the client (a repeated event is two)
     try:
         started = time.monotonic()
         next_progress = started
@@ -94,21 +104,23 @@ async def send_paced(bootstrap: str, topic: str, events: Sequence[Event], rate: 
             while sent < due:
                 ts = now_ms()
                 key, value = stamped(events[sent], ts)
-                future = await producer.send(topic, value, key=key, timestamp_ms=ts)
-                future.add_done_callback(delivered)
-                futures.append(future)
+                for _ in range(2 if sent in twice else 1):
+                    future = await producer.send(topic, value, key=key, timestamp_ms=ts)
+                    future.add_done_callback(delivered)
+                    futures.append(future)
+                    handed += 1
                 first_ts = first_ts or ts
                 last_ts = ts
                 sent += 1
             if failures:
                 raise RuntimeError(f"delivery failed: {failures[0]!r}")
             if now >= next_progress:
-                say(f"PROGRESS {sent} {acked}")
+                say(f"PROGRESS {handed} {acked}")
                 next_progress = now + PROGRESS_EVERY_S
             await asyncio.sleep(TICK_S)
         seconds = time.monotonic() - started
-        while acked + len(failures) < sent:  # the client may still hold a backlog: keep reporting it
-            say(f"PROGRESS {sent} {acked}")
+        while acked + len(failures) < handed:  # the client may still hold a backlog: keep reporting it
+            say(f"PROGRESS {handed} {acked}")
             if futures:
                 await asyncio.wait(futures, timeout=PROGRESS_EVERY_S)
             else:  # all done; their callbacks run on the next turn of the loop
@@ -119,12 +131,21 @@ async def send_paced(bootstrap: str, topic: str, events: Sequence[Event], rate: 
             raise RuntimeError(f"delivery failed: {failures[0]!r}")
     finally:
         await producer.stop()
-    return Produced(sent, acked, seconds, first_ts, last_ts)
+    return Produced(handed, acked, seconds, first_ts, last_ts)
 
 
-async def send_preloaded(bootstrap: str, topic: str, events: Sequence[Event], partitions: int) -> Produced:
+async def send_preloaded(
+    bootstrap: str,
+    topic: str,
+    events: Sequence[Event],
+    partitions: int,
+    twice: AbstractSet[int] = frozenset(),
+) -> Produced:
     first_ts = now_ms()
-    records = [stamped(event, now_ms()) for event in events]
+    records = []
+    for index, event in enumerate(events):
+        record = stamped(event, now_ms())
+        records.extend([record, record] if index in twice else [record])
     result = await preload(bootstrap, topic, records, partitions)
     last_ts = int(orjson.loads(records[-1][1])["ts"]) if records else first_ts
     return Produced(result.records, result.records, result.seconds, first_ts, last_ts)
@@ -143,6 +164,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--prefix", default="lt", help="contact and event id prefix")
     parser.add_argument("--preload", action="store_true", help="send everything as fast as possible")
+    parser.add_argument(
+        "--duplicates", type=float, default=0.0, help="share of events sent twice (a retrying producer)"
+    )
     return parser
 
 
@@ -168,9 +192,10 @@ async def run(args: argparse.Namespace) -> Produced:
     events = plan(args)
     say(f"READY {len(events)}")
     await asyncio.to_thread(sys.stdin.readline)  # the caller's "go"
+    twice = repeats(len(events), args.duplicates, args.seed)
     if args.preload:
-        return await send_preloaded(args.bootstrap, args.topic, events, args.partitions)
-    return await send_paced(args.bootstrap, args.topic, events, args.rate)
+        return await send_preloaded(args.bootstrap, args.topic, events, args.partitions, twice)
+    return await send_paced(args.bootstrap, args.topic, events, args.rate, twice)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -82,6 +82,7 @@ class RunConfig:
     settle_s: float = 3.0  # lag 0 for this long ends the drain
     stall_s: float = 120.0  # lag unchanged this long ends the drain as stalled
     analytics: bool = False  # also run the analytics writer and check its counts against the oracle
+    duplicates: float = 0.0  # share of events the producer sends twice (same id and bytes)
     after_drain: Callable[[], Awaitable[None]] | None = None  # tests: runs once the worker has stopped
 
     @property
@@ -132,6 +133,8 @@ class ProducerChild:
         ]  # fmt: skip
         if self.preload:
             cmd.append("--preload")
+        if self.cfg.duplicates > 0:
+            cmd += ["--duplicates", str(self.cfg.duplicates)]
         self.cfg.log_dir.mkdir(parents=True, exist_ok=True)
         with open(self.cfg.log_dir / "producer.log", "ab") as log:
             self.proc = await asyncio.create_subprocess_exec(
@@ -528,6 +531,7 @@ def render_table(
     figures: dict[str, object] = {
         "mode": describe(cfg),
         "events produced": report.get("producer", {}).get("sent") or report.get("preload", {}).get("sent"),
+        "events sent twice (same id)": oracle.get("repeated_in_topic") if cfg.duplicates else None,
         "producer rate ev/s": report.get("producer", {}).get("rate"),
         "sustained throughput ev/s": whole.get("mean_throughput_eps") if cfg.mode == "open" else None,
         "latency p50 ms": lat.p50_ms, "latency p95 ms": lat.p95_ms,

@@ -60,6 +60,9 @@ def register(subparsers: Any) -> None:
         "--analytics", action="store_true",
         help="also run the analytics writer; its ClickHouse counts must equal the oracle's",
     )  # fmt: skip
+    parser.add_argument("--duplicates", type=float, default=0.0,
+                        help="share of events (0-1) the producer sends twice with the same id, as a retrying "
+                             "producer does; the oracle counts each once")  # fmt: skip
     parser.set_defaults(run=run_loadtest)
 
 
@@ -85,6 +88,13 @@ def default_stem(args: argparse.Namespace) -> str:
 def run_loadtest(args: argparse.Namespace, settings: Settings) -> int:
     from loadtest.run import RunConfig, RunError, execute
 
+    if not 0.0 <= args.duplicates <= 1.0 or (args.duplicates and args.analytics):
+        print(
+            "switchyard loadtest: --duplicates is a share from 0 to 1 and does not combine with "
+            "--analytics (the writer's step records include the ignored duplicates)",
+            file=sys.stderr,
+        )
+        return 2
     if args.rate <= 0 or args.kills < 0 or (args.events <= 0 and args.seconds <= 0):
         print("switchyard loadtest: --rate must be positive, --kills >= 0, and --events or --seconds > 0",
               file=sys.stderr)  # fmt: skip
@@ -103,6 +113,7 @@ def run_loadtest(args: argparse.Namespace, settings: Settings) -> int:
         events=args.events, contacts=args.contacts, seed=args.seed, kills=args.kills,
         report_dir=args.report_dir, stem=args.name or default_stem(args), log_dir=run_dir,
         keep_topics=args.keep_topics, show_progress=not args.no_progress, analytics=args.analytics,
+        duplicates=args.duplicates,
     )  # fmt: skip
     print(f"run {tag}: load average {os.getloadavg()[0]:.2f} on {os.cpu_count()} cpus", flush=True)
     try:
