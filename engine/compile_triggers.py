@@ -20,7 +20,7 @@ from engine.timecalc import UTC, is_known_zone, parse_date_value
 
 TRIGGER_KINDS = ("event", "schedule", "at", "date", "inactivity", "condition", "score")
 TRIGGER_FIELDS: dict[str, frozenset[str]] = {
-    "event": frozenset({"event", "filter"}),
+    "event": frozenset({"event", "filter", "times", "within"}),
     "schedule": frozenset({"schedule", "timezone", "filter"}),
     "at": frozenset({"at", "filter"}),
     "date": frozenset({"date", "before", "after", "event", "key", "cancel_on", "filter"}),
@@ -29,6 +29,28 @@ TRIGGER_FIELDS: dict[str, frozenset[str]] = {
     "score": frozenset({"score", "above", "filter"}),
 }
 DATE_PREFIXES = ("contact.", "event.", "run.vars.")
+
+
+MAX_TIMES = 100
+
+
+def _window(reader: Reader, mapping: dict[str, Any], path: Path, what: str) -> tuple[int, int]:
+    """An event trigger's `times` and `within` (both or neither); (1, 0) without them."""
+    if "times" not in mapping and "within" not in mapping:
+        return 1, 0
+    if "times" not in mapping or "within" not in mapping:
+        reader.issues.add(
+            path, "`times` and `within` go together", "e.g. {event: page.viewed, times: 3, within: 7d}"
+        )
+        return 1, 0
+    times = reader.integer(mapping, "times", path, what, minimum=2)
+    within = reader.duration(mapping, "within", path, what)
+    if times is None or within is None:
+        return 1, 0
+    if within <= 0 or times > MAX_TIMES:
+        reader.issues.add(path, f"`times` goes up to {MAX_TIMES} and `within` must be a positive duration")
+        return 1, 0
+    return times, within
 
 
 def compile_triggers(reader: Reader, value: Any, path: Path) -> tuple[Trigger, ...]:
@@ -74,7 +96,8 @@ def compile_trigger(reader: Reader, value: Any, path: Path) -> Trigger | None:
     filter_ = reader.condition(mapping, "filter", path, what)
     if kind == "event":
         event_type = reader.string(mapping, "event", path, what, required=True)
-        return EventTrigger(event_type, filter_) if event_type else None
+        times, within = _window(reader, mapping, path, what)
+        return EventTrigger(event_type, filter_, times=times, within_ms=within) if event_type else None
     if kind == "schedule":
         return _schedule(reader, mapping, path, filter_)
     if kind == "at":

@@ -88,6 +88,13 @@ class StepContext:
         else:
             self.armed[slot] = record
 
+    def window_hits(self, slot: str) -> list[int]:
+        found: list[int] = (self.state.get("windows") or EMPTY).get(slot, [])
+        return found
+
+    def set_window_hits(self, slot: str, hits: list[int]) -> None:
+        self._own("windows")[slot] = hits
+
     def entries(self) -> dict[str, int]:
         found: dict[str, int] = self.state.get("entries") or EMPTY
         return found

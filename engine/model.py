@@ -33,11 +33,15 @@ class Condition(Protocol):
 
 @dataclass(frozen=True, slots=True)
 class EventTrigger:
-    """Start a run when an event of ``event_type`` arrives and ``filter`` holds (webhooks/API included)."""
+    """Start a run when an event of ``event_type`` arrives and ``filter`` holds (webhooks/API included).
+    With ``times`` > 1: only on the event that completes ``times`` such events within ``within_ms`` of
+    event time (a sliding window: "3 pricing-page visits in 7 days")."""
 
     event_type: str
     filter: Condition | None = None
     kind: Literal["event"] = "event"
+    times: int = 1
+    within_ms: int = 0
 
 
 @dataclass(frozen=True, slots=True)

@@ -51,6 +51,10 @@ def on_trigger_events(ctx: StepContext) -> None:
         if isinstance(trigger, (EventTrigger, ScoreTrigger)):
             if trigger.filter is not None and not trigger.filter.evaluate(ctx.scope()):
                 continue
+            if isinstance(trigger, EventTrigger) and trigger.times > 1 and not _completes_window(
+                ctx, slot_of(workflow, index), trigger
+            ):
+                continue
             variables = scalar_properties(event["properties"])
             start_run(ctx, workflow, event["event_id"], variables, f"trigger {index}: {event_type}")
     for workflow, index, trigger in workflows.rearmers.get(event_type, ()):
@@ -70,6 +74,17 @@ def on_trigger_events(ctx: StepContext) -> None:
                 )
         elif isinstance(trigger, DateTrigger):
             _event_date(ctx, workflow, index, trigger)
+
+
+def _completes_window(ctx: StepContext, slot: str, trigger: EventTrigger) -> bool:
+    """Note this matching event; True when it makes `times` of them within the window. Only the last
+    `times` event times per trigger are kept, so the record is bounded by the trigger itself."""
+    since = ctx.now - trigger.within_ms
+    hits = [ts for ts in ctx.window_hits(slot) if ts > since]
+    hits.append(ctx.now)
+    hits = hits[-trigger.times :]
+    ctx.set_window_hits(slot, hits)
+    return len(hits) >= trigger.times
 
 
 def _crossed(ctx: StepContext, trigger: ScoreTrigger) -> bool:
