@@ -66,6 +66,19 @@ class KafkaGateway:
         producer = await self.producer()
         await (await producer.send(topic, key=key, value=value, headers=headers))
 
+    @staticmethod
+    async def _partitions(consumer: AIOKafkaConsumer, topic: str, tries: int = 10) -> list[int]:
+        """The topic's partitions. A metadata refresh can come back without the topic on a busy broker;
+        reading that as "no partitions" would report a stored contact as unknown, so it is asked again."""
+        for attempt in range(tries):
+            await consumer._client.force_metadata_update()
+            found = consumer.partitions_for_topic(topic)
+            if found:
+                return sorted(found)
+            if attempt + 1 < tries:
+                await asyncio.sleep(0.3)
+        return []
+
     async def read(self, topic: str, partition: int | None = None, key: bytes | None = None) -> list[Record]:
         """Records of one partition (or all) from the beginning to the end seen at the start; only those
         with `key` when one is given."""
@@ -73,8 +86,7 @@ class KafkaGateway:
         await consumer.start()
         out: list[Record] = []
         try:
-            await consumer._client.force_metadata_update()
-            known = sorted(consumer.partitions_for_topic(topic) or ())
+            known = await self._partitions(consumer, topic)
             chosen = known if partition is None else [p for p in known if p == partition]
             tps = [TopicPartition(topic, p) for p in chosen]
             if not tps:
