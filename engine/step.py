@@ -11,7 +11,7 @@ from typing import Any, NamedTuple
 from engine.consent import CONSENT_EVENT_TYPES
 from engine.consent import record as record_consent
 from engine.context import StepContext
-from engine.dedupe import is_duplicate, remember
+from engine.dedupe import event_key, is_duplicate, remember
 from engine.live import on_live_runs
 from engine.profile import apply_event
 from engine.triggers import arm_missing, fire_armed, on_trigger_events, watch_profile
@@ -31,7 +31,8 @@ class StepResult(NamedTuple):
 
 def step(state: ContactState | None, event: Event, workflows: WorkflowSet, now: int) -> StepResult:
     """Apply ``event`` (at event time ``now``) to ``state`` under ``workflows``."""
-    if is_duplicate(state, event):
+    key = event_key(event)
+    if is_duplicate(state, key):
         assert state is not None
         return StepResult({**state}, [], [], [_duplicate_note(event, now)], duplicate=True)
     if state is None:
@@ -47,7 +48,7 @@ def step(state: ContactState | None, event: Event, workflows: WorkflowSet, now: 
         before = state["profile"]
         profile = apply_event(before, event)
         new_state = {**state, "profile": profile}
-    remember(new_state, event)
+    remember(new_state, key)
     event_type = event["type"]
     if event_type in CONSENT_EVENT_TYPES:
         record_consent(new_state, event)
