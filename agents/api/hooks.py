@@ -40,17 +40,10 @@ from jmespath.parser import ParsedResult
 from standardwebhooks.webhooks import Webhook
 
 from agents.api.exceptions import ApiConfigError
+from engine.events import Malformed
 
 STANDARD_WEBHOOKS = "standard-webhooks"
 HMAC_SHA256 = "hmac-sha256"
-
-
-@dataclass(frozen=True)
-class Refused:
-    """Why a webhook delivery is not taken; `reason` is a stable code."""
-
-    reason: str
-    detail: str
 
 
 @dataclass(frozen=True)
@@ -81,43 +74,43 @@ class HookSource:
     mappings: tuple[EventMapping, ...]
 
 
-def verified(source: HookSource, body: bytes, headers: Mapping[str, str]) -> Refused | None:
+def verified(source: HookSource, body: bytes, headers: Mapping[str, str]) -> Malformed | None:
     """None when `body` carries a valid signature under one of the source's secrets."""
     scheme = source.signature
     if scheme.scheme == STANDARD_WEBHOOKS:
         if not headers.get("webhook-signature"):
-            return Refused("unsigned", "no webhook-signature header")
+            return Malformed("unsigned", "no webhook-signature header")
         for secret in source.secrets:
             try:
                 Webhook(secret).verify(body, dict(headers), json_parse=False)
                 return None
             except Exception:  # malformed or wrong: a verifier answers only yes or no
                 continue
-        return Refused("bad_signature", "the signature does not verify")
+        return Malformed("bad_signature", "the signature does not verify")
     given = headers.get(scheme.header)
     if not given:
-        return Refused("unsigned", f"no {scheme.header} header")
+        return Malformed("unsigned", f"no {scheme.header} header")
     for secret in source.secrets:
         digest = hmac.new(secret.encode(), body, hashlib.sha256).digest()
         text = digest.hex() if scheme.encoding == "hex" else base64.b64encode(digest).decode()
         if hmac.compare_digest(given.strip().encode(), (scheme.prefix + text).encode()):
             return None
-    return Refused("bad_signature", "the signature does not verify")
+    return Malformed("bad_signature", "the signature does not verify")
 
 
 def map_payload(
     source: HookSource, payload: Any, fallback_id: str, received_ms: int
-) -> dict[str, Any] | Refused:
+) -> dict[str, Any] | Malformed:
     """The event document a verified payload stands for (still to be checked against the contract)."""
     chosen = next((m for m in source.mappings if m.when is None or _truthy(m.when.search(payload))), None)
     if chosen is None:
-        return Refused("unmapped", f"no mapping of source {source.name!r} matches this payload")
+        return Malformed("unmapped", f"no mapping of source {source.name!r} matches this payload")
     contact = chosen.contact_id.search(payload)
     if not isinstance(contact, str | int) or isinstance(contact, bool) or str(contact) == "":
-        return Refused("unmappable", "contact_id is missing in the payload")
+        return Malformed("unmappable", "contact_id is missing in the payload")
     etype = chosen.type if chosen.type_path is None else chosen.type_path.search(payload)
     if not isinstance(etype, str) or not etype:
-        return Refused("unmappable", "type is missing in the payload")
+        return Malformed("unmappable", "type is missing in the payload")
     event_id = chosen.event_id.search(payload) if chosen.event_id is not None else None
     ts: Any = chosen.ts.search(payload) if chosen.ts is not None else None
     if isinstance(ts, int | float) and not isinstance(ts, bool) and chosen.ts_unit == "s":

@@ -27,18 +27,12 @@ from typing import Any
 
 import orjson
 
+from engine.events import Malformed
+
 MAX_MESSAGE_BYTES = 32 * 1024
 MAX_BATCH_BYTES = 500 * 1024
 MESSAGE_TYPES = ("track", "identify", "page", "screen", "group", "alias")
 _NOT_IN_TYPE = re.compile(r"[^a-z0-9_.:\-]+")
-
-
-@dataclass(frozen=True)
-class Refusal:
-    """Why one Segment message cannot become an event; `reason` is a stable code."""
-
-    reason: str
-    detail: str
 
 
 @dataclass(frozen=True)
@@ -64,90 +58,90 @@ def message_id(message: dict[str, Any]) -> str:
     return f"segment-{digest}"
 
 
-def _timestamp_ms(message: dict[str, Any], received_ms: int) -> int | Refusal:
+def _timestamp_ms(message: dict[str, Any], received_ms: int) -> int | Malformed:
     for field in ("timestamp", "originalTimestamp"):
         value = message.get(field)
         if value is None:
             continue
         if not isinstance(value, str):
-            return Refusal("bad_timestamp", f"{field} must be an ISO 8601 string")
+            return Malformed("bad_timestamp", f"{field} must be an ISO 8601 string")
         try:
             moment = datetime.fromisoformat(value)
         except ValueError:
-            return Refusal("bad_timestamp", f"{field} {value[:64]!r} is not an ISO 8601 time")
+            return Malformed("bad_timestamp", f"{field} {value[:64]!r} is not an ISO 8601 time")
         if moment.tzinfo is None:
             moment = moment.replace(tzinfo=UTC)
         return int(moment.timestamp() * 1000)
     return received_ms
 
 
-def _identity(message: dict[str, Any]) -> str | Refusal:
+def _identity(message: dict[str, Any]) -> str | Malformed:
     for field in ("userId", "anonymousId"):
         value = message.get(field)
         if isinstance(value, str | int) and not isinstance(value, bool) and str(value):
             return str(value)
-    return Refusal("missing_identity", "a message needs a userId or an anonymousId")
+    return Malformed("missing_identity", "a message needs a userId or an anonymousId")
 
 
-def _mapping(value: Any, field: str) -> dict[str, Any] | Refusal:
+def _mapping(value: Any, field: str) -> dict[str, Any] | Malformed:
     if value is None:
         return {}
     if not isinstance(value, dict):
-        return Refusal("bad_field", f"{field} must be an object")
+        return Malformed("bad_field", f"{field} must be an object")
     return value
 
 
-def to_event(message: Any, kind: str | None, received_ms: int) -> dict[str, Any] | Alias | Refusal:
+def to_event(message: Any, kind: str | None, received_ms: int) -> dict[str, Any] | Alias | Malformed:
     """One Segment message as an event document (still to be checked against the event contract), an
     Alias, or why not. ``kind`` is the call's type when the path names it (``/v1/track``)."""
     if not isinstance(message, dict):
-        return Refusal("not_object", "a message must be a JSON object")
+        return Malformed("not_object", "a message must be a JSON object")
     size = len(orjson.dumps(message))
     if size > MAX_MESSAGE_BYTES:
-        return Refusal("message_too_large", f"{size} bytes is over Segment's {MAX_MESSAGE_BYTES} per message")
+        return Malformed("message_too_large", f"{size} bytes is over the {MAX_MESSAGE_BYTES} per message")
     kind = kind or message.get("type")
     if kind not in MESSAGE_TYPES:
-        return Refusal("bad_type", f"type must be one of {', '.join(MESSAGE_TYPES)}")
+        return Malformed("bad_type", f"type must be one of {', '.join(MESSAGE_TYPES)}")
     ts = _timestamp_ms(message, received_ms)
-    if isinstance(ts, Refusal):
+    if isinstance(ts, Malformed):
         return ts
     contact = _identity(message)
-    if isinstance(contact, Refusal):
+    if isinstance(contact, Malformed):
         return contact
     event_id = message_id(message)
     if kind == "alias":
         previous = message.get("previousId")
         if not isinstance(previous, str | int) or isinstance(previous, bool) or not str(previous):
-            return Refusal("missing_previous_id", "an alias call needs previousId")
+            return Malformed("missing_previous_id", "an alias call needs previousId")
         return Alias(event_id, contact, str(previous), ts)
     typed = _typed(message, kind)
-    if isinstance(typed, Refusal):
+    if isinstance(typed, Malformed):
         return typed
     etype, properties = typed
     return {"event_id": event_id, "contact_id": contact, "type": etype, "ts": ts, "properties": properties}
 
 
-def _typed(message: dict[str, Any], kind: str) -> tuple[str, dict[str, Any]] | Refusal:
+def _typed(message: dict[str, Any], kind: str) -> tuple[str, dict[str, Any]] | Malformed:
     if kind == "track":
         name = message.get("event")
         if not isinstance(name, str) or not event_type_of(name):
-            return Refusal("missing_event", "a track call needs an event name")
+            return Malformed("missing_event", "a track call needs an event name")
         properties = _mapping(message.get("properties"), "properties")
-        return properties if isinstance(properties, Refusal) else (event_type_of(name), properties)
+        return properties if isinstance(properties, Malformed) else (event_type_of(name), properties)
     if kind == "identify":
         traits = _mapping(message.get("traits"), "traits")
-        return traits if isinstance(traits, Refusal) else ("contact.updated", traits)
+        return traits if isinstance(traits, Malformed) else ("contact.updated", traits)
     if kind in ("page", "screen"):
         properties = _mapping(message.get("properties"), "properties")
-        if isinstance(properties, Refusal):
+        if isinstance(properties, Malformed):
             return properties
         named = {key: message[key] for key in ("name", "category") if isinstance(message.get(key), str)}
         return f"{kind}.viewed", {**properties, **named}
     group = message.get("groupId")
     if not isinstance(group, str | int) or isinstance(group, bool) or not str(group):
-        return Refusal("missing_group_id", "a group call needs groupId")
+        return Malformed("missing_group_id", "a group call needs groupId")
     traits = _mapping(message.get("traits"), "traits")
-    if isinstance(traits, Refusal):
+    if isinstance(traits, Malformed):
         return traits
     return "group.joined", {"group_id": str(group), "traits": traits}
 

@@ -24,7 +24,8 @@ from agents.api.exceptions import ApiError
 from agents.api.http import json_response, read_body
 from agents.api.ingest import check_events
 from agents.api.refusals import dead_letter
-from agents.api.segment import MAX_BATCH_BYTES, MAX_MESSAGE_BYTES, Alias, Refusal, merged_attributes, to_event
+from agents.api.segment import MAX_BATCH_BYTES, MAX_MESSAGE_BYTES, Alias, merged_attributes, to_event
+from engine.events import Malformed
 from engine.types import Event
 
 SINGLE_CALLS = ("track", "identify", "page", "screen", "group", "alias")
@@ -77,7 +78,7 @@ class Intake:
 
     async def take(self, index: int, message: Any, kind: str | None) -> None:
         mapped = to_event(message, kind, self.ctx.clock())
-        if isinstance(mapped, Refusal):
+        if isinstance(mapped, Malformed):
             await self._refuse(index, message, mapped.reason, mapped.detail)
             return
         documents = await self._alias(mapped) if isinstance(mapped, Alias) else [mapped]

@@ -22,8 +22,9 @@ from segment.analytics.client import Client
 from standardwebhooks.webhooks import Webhook
 
 from agents.api.exceptions import ApiConfigError
-from agents.api.hooks import Refused, load_sources, map_payload, verified
-from agents.api.segment import Alias, Refusal, event_type_of, to_event
+from agents.api.hooks import load_sources, map_payload, verified
+from agents.api.segment import Alias, event_type_of, to_event
+from engine.events import Malformed
 from tests.agents.api.fixtures import ApiWorker, api_settings, example_definition, start_api_worker
 from tests.agents.fixtures import Consumed, read_topic
 
@@ -79,7 +80,7 @@ def test_event_names_become_types() -> None:
 )
 def test_messages_that_cannot_map_say_why(message: Any, kind: str | None, reason: str) -> None:
     refused = to_event(message, kind, 0)
-    assert isinstance(refused, Refusal) and refused.reason == reason
+    assert isinstance(refused, Malformed) and refused.reason == reason
 
 
 def test_a_message_without_an_id_gets_the_same_id_every_time() -> None:
@@ -119,27 +120,27 @@ def test_the_example_sources_load_verify_and_map() -> None:
     shop, forms = sources["shop"], sources["forms"]
     body = orjson.dumps(shop_payload())
     assert verified(shop, body, standard_headers(SHOP_SECRET, body)) is None
-    assert verified(shop, body, {}) == Refused("unsigned", "no webhook-signature header")
+    assert verified(shop, body, {}) == Malformed("unsigned", "no webhook-signature header")
     other = "whsec_" + base64.b64encode(b"another-destination-key").decode()
-    assert verified(shop, body, standard_headers(other, body)) == Refused(
+    assert verified(shop, body, standard_headers(other, body)) == Malformed(
         "bad_signature", "the signature does not verify"
     )
     tampered = standard_headers(SHOP_SECRET, body)
     assert verified(shop, body + b" ", tampered) is not None
     assert verified(shop, body, {**tampered, "webhook-signature": "v1,%%%"}) is not None
     assert verified(forms, body, forms_headers(body)) is None
-    assert verified(forms, body, forms_headers(body, "wrong")) == Refused(
+    assert verified(forms, body, forms_headers(body, "wrong")) == Malformed(
         "bad_signature", "the signature does not verify"
     )
     assert map_payload(shop, shop_payload(), "fallback", 0) == {
         "event_id": "evt_1", "contact_id": "hook-c1", "type": "purchase", "ts": 1_764_581_400_000,
         "properties": {"amount": 4200, "currency": "eur", "checkout_id": "cs_1", "email": "c1@example.com"},
     }  # fmt: skip
-    assert map_payload(shop, shop_payload("invoice.paid"), "f", 0) == Refused(
+    assert map_payload(shop, shop_payload("invoice.paid"), "f", 0) == Malformed(
         "unmapped", "no mapping of source 'shop' matches this payload"
     )
     refused = map_payload(shop, shop_payload(customer=None), "f", 0)
-    assert isinstance(refused, Refused) and refused.reason == "unmappable"
+    assert isinstance(refused, Malformed) and refused.reason == "unmappable"
 
 
 def test_a_bad_sources_file_names_the_place(tmp_path: Path) -> None:
@@ -302,7 +303,7 @@ def test_signed_webhook_starts_a_workflow_and_bad_ones_are_refused_into_the_dlq(
         (b"unmapped", other),
     }
 
-    deadline, runs = time.monotonic() + 30, []
+    deadline, runs = time.monotonic() + 30, list[dict[str, Any]]()
     while time.monotonic() < deadline and not runs:
         runs = [
             r
