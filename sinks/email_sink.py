@@ -11,6 +11,7 @@ from __future__ import annotations
 from email.utils import getaddresses
 from typing import Any
 
+from engine.links import unsubscribe_token
 from sinks.email_message import build_email, html_to_text
 from sinks.exceptions import PermanentFailure, SinkConfigError
 from sinks.records import Action, Delivery, OutcomeEvent
@@ -64,11 +65,16 @@ class EmailHandler:
     channel = "email"
 
     def __init__(
-        self, smtp: SmtpSettings | None, templates: TemplateFiles, unsubscribe_url: str | None
+        self,
+        smtp: SmtpSettings | None,
+        templates: TemplateFiles,
+        unsubscribe_url: str | None,
+        unsubscribe_secret: str | None = None,
     ) -> None:
         self.smtp = smtp
         self.body = EmailBody(templates)
         self.unsubscribe_url = unsubscribe_url
+        self.unsubscribe_secret = unsubscribe_secret
         self.pool: SmtpPool | None = None
 
     async def start(self) -> None:
@@ -96,6 +102,10 @@ class EmailHandler:
             text=text,
             html=html,
             unsubscribe_url=self.unsubscribe_url,
+            unsubscribe_token=unsubscribe_token(self.unsubscribe_secret, action.contact_id, "email")
+            if self.unsubscribe_secret
+            else "",
+            transactional=action.params.get("category") == "transactional",
         )
         await self.pool.send(message, to)
         properties = {"to": to, "subject": subject, "message_id": message["Message-ID"]}

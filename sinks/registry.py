@@ -27,7 +27,7 @@ def _templates(settings: SinkSettings) -> TemplateFiles:
 FACTORIES: dict[str, HandlerFactory] = {
     "webhook": lambda settings, store: WebhookHandler(settings),
     "email": lambda settings, store: EmailHandler(
-        settings.smtp, _templates(settings), settings.unsubscribe_url
+        settings.smtp, _templates(settings), settings.unsubscribe_url, settings.unsubscribe_secret
     ),
     "sms": lambda settings, store: MessagingHandler(
         "sms", http_provider(settings, "sms"), _templates(settings)

@@ -82,7 +82,8 @@ class SinkSettings:
     commit_interval_s: float = 0.2
     webhook: WebhookSettings = field(default_factory=WebhookSettings)
     smtp: SmtpSettings | None = None
-    unsubscribe_url: str | None = None  # may contain {contact_id} and {action_id}
+    unsubscribe_url: str | None = None  # may contain {contact_id}, {action_id} and {token}
+    unsubscribe_secret: str | None = None  # signs {token}; the worker's API checks it (same setting)
     templates_dir: Path = Path("examples/templates")
     sms: ProviderSettings | None = None
     push: ProviderSettings | None = None
@@ -171,6 +172,7 @@ class SinkSettings:
             ),
             smtp=_smtp(env),
             unsubscribe_url=env.get("SWITCHYARD_UNSUBSCRIBE_URL") or None,
+            unsubscribe_secret=env.get("SWITCHYARD_UNSUBSCRIBE_SECRET") or None,
             templates_dir=Path(env.get("SWITCHYARD_TEMPLATES") or "examples/templates"),
             sms=_provider(env, "SMS"),
             push=_provider(env, "PUSH"),

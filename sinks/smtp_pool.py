@@ -11,9 +11,11 @@ from __future__ import annotations
 
 import asyncio
 from email.message import EmailMessage
+from email.utils import getaddresses, parseaddr
 
 import aiosmtplib
 
+from sinks.email_message import WIRE_POLICY
 from sinks.exceptions import PermanentFailure, RetryableFailure
 from sinks.settings import SmtpSettings
 
@@ -49,10 +51,12 @@ class SmtpPool:
                 await client.connect()
                 if self.settings.user:
                     await client.login(self.settings.user, self.settings.password or "")
-            if recipient is None:
-                _, reply = await client.send_message(message)
-            else:
-                _, reply = await client.send_message(message, recipients=[recipient])
+            # Flattened here, not by send_message: its policy folds at 78 columns and turns a long
+            # unfoldable value (a signed unsubscribe URL) into encoded words that clients cannot use.
+            to = [address for _, address in getaddresses(message.get_all("To", []))]
+            recipients = [recipient] if recipient is not None else to
+            sender = parseaddr(str(message["From"]))[1]
+            _, reply = await client.sendmail(sender, recipients, message.as_bytes(policy=WIRE_POLICY))
             return reply
         except aiosmtplib.SMTPRecipientsRefused as exc:
             codes = [refused.code for refused in exc.recipients]
