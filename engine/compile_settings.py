@@ -16,19 +16,24 @@ from engine.model import (
     FrequencyCap,
     QuietHours,
     Reentry,
+    RunLimit,
     Settings,
 )
 from engine.parser import Path
 from engine.timecalc import parse_time_of_day
 
 SETTINGS_FIELDS = frozenset(
-    {"reentry", "exit_when", "quiet_hours", "frequency_caps", "max_steps", "max_actions_per_event"}
+    {
+        "reentry", "exit_when", "quiet_hours", "frequency_caps", "max_steps", "max_actions_per_event",
+        "max_runs",
+    }
 )
 QUIET_FIELDS = frozenset({"start", "end", "fallback", "channels"})
 CAP_FIELDS = frozenset({"max", "per"})
 EXIT_FIELDS = frozenset({"event", "filter", "condition"})
 _AFTER = re.compile(r"^after\s+(\S+)$")
 MAX_STEPS_LIMIT = 100_000
+MAX_RUNS_LIMIT = 1_000  # the run-start times kept per workflow are bounded by this
 
 
 def compile_settings(reader: Reader, value: Any, path: Path) -> Settings:
@@ -56,7 +61,26 @@ def compile_settings(reader: Reader, value: Any, path: Path) -> Settings:
         frequency_caps=_caps(reader, mapping.get("frequency_caps"), (*path, "frequency_caps")),
         max_steps=max_steps,
         max_actions_per_event=max_actions,
+        max_runs=_max_runs(reader, mapping.get("max_runs"), (*path, "max_runs")),
     )
+
+
+def _max_runs(reader: Reader, value: Any, path: Path) -> RunLimit:
+    """`max_runs: {max: N, per: D}`: at most N runs of this workflow per contact within D."""
+    if value is None:
+        return RunLimit()
+    mapping = reader.mapping(value, path, "max_runs")
+    if mapping is None:
+        return RunLimit()
+    reader.check_fields(mapping, path, CAP_FIELDS, "max_runs")
+    most = reader.integer(mapping, "max", path, "max_runs", minimum=1)
+    per = reader.duration(mapping, "per", path, "max_runs", required=True)
+    if most is None or per is None:
+        return RunLimit()
+    if most > MAX_RUNS_LIMIT:
+        reader.issues.add((*path, "max"), f"max {most} is over the limit of {MAX_RUNS_LIMIT}")
+        return RunLimit()
+    return RunLimit(most, per)
 
 
 def _reentry(reader: Reader, value: Any, path: Path) -> tuple[Reentry, int]:

@@ -88,6 +88,13 @@ class StepContext:
         else:
             self.armed[slot] = record
 
+    def run_starts(self, workflow_id: str) -> list[int]:
+        found: list[int] = (self.state.get("run_starts") or EMPTY).get(workflow_id, [])
+        return found
+
+    def set_run_starts(self, workflow_id: str, starts: list[int]) -> None:
+        self._own("run_starts")[workflow_id] = starts
+
     def window_hits(self, slot: str) -> list[int]:
         found: list[int] = (self.state.get("windows") or EMPTY).get(slot, [])
         return found

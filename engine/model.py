@@ -275,6 +275,16 @@ class FrequencyCap:
 
 DEFAULT_MAX_STEPS = 500
 DEFAULT_MAX_ACTIONS_PER_EVENT = 50
+# Loop protection: a contact starts at most this many runs of one workflow per window (a workflow that
+# triggers on its own actions' outcomes would otherwise start a run per outcome, forever).
+DEFAULT_MAX_RUNS = 20
+DEFAULT_MAX_RUNS_PER_MS = 86_400_000
+
+
+@dataclass(frozen=True, slots=True)
+class RunLimit:
+    max: int = DEFAULT_MAX_RUNS
+    per_ms: int = DEFAULT_MAX_RUNS_PER_MS
 
 
 @dataclass(frozen=True, slots=True)
@@ -286,6 +296,7 @@ class Settings:
     frequency_caps: tuple[FrequencyCap, ...] = ()
     max_steps: int = DEFAULT_MAX_STEPS
     max_actions_per_event: int = DEFAULT_MAX_ACTIONS_PER_EVENT
+    max_runs: RunLimit = RunLimit()
 
 
 # ------------------------------------------------------------------------------------------- workflow

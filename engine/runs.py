@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from engine.context import Run, StepContext
+from engine.durations import format_duration
 from engine.model import Workflow
 from engine.nodes import HANDLERS
 from engine.run_state import Halt, end_run, new_run, working_copy
@@ -29,7 +30,7 @@ def start_run(
     ctx: StepContext, workflow: Workflow, entry: str, variables: dict[str, Any], reason: str
 ) -> bool:
     """Start a run if the workflow's rules allow it; returns whether it started."""
-    blocked = reentry_block(ctx, workflow)
+    blocked = reentry_block(ctx, workflow) or _run_limit_block(ctx, workflow)
     if blocked is not None:
         ctx.note(workflow, None, None, "skipped", f"{reason}: {blocked}")
         return False
@@ -39,6 +40,17 @@ def start_run(
     ctx.set_run(workflow.id, run)  # live while it advances: in_workflow() sees it, re-entry is blocked
     advance(ctx, workflow, run, workflow.start)
     return True
+
+
+def _run_limit_block(ctx: StepContext, workflow: Workflow) -> str | None:
+    """Loop protection: the run limit reached within its window, or None (then this start is counted)."""
+    limit = workflow.settings.max_runs
+    since = ctx.now - limit.per_ms
+    starts = [ts for ts in ctx.run_starts(workflow.id) if ts > since]
+    if len(starts) >= limit.max:
+        return f"run limit: {limit.max} runs per {format_duration(limit.per_ms)} (loop protection)"
+    ctx.set_run_starts(workflow.id, [*starts, ctx.now])
+    return None
 
 
 def advance(ctx: StepContext, workflow: Workflow, run: Run, node_id: str | None) -> None:
