@@ -3,17 +3,19 @@ and the longest path a run can take without waiting or repeating itself."""
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 
 from engine.compile_common import Reader
 from engine.issues import did_you_mean
 from engine.model import (
     ActionNode,
     BranchNode,
+    EventTrigger,
     GoalNode,
     Node,
     SplitNode,
     SwitchNode,
+    Trigger,
     WaitForNode,
     WaitNode,
 )
@@ -171,3 +173,35 @@ def _longest_path(graph: dict[str, list[str]], start: str) -> int:
                     tail = max(tail, best[other])
         best[position] = len(members) + tail
     return best[owner[start]]
+
+
+# What the sinks report back into `events` after each action (sinks/*): a trigger on one of these can start
+# a new run from the workflow's own action, over and over.
+OWN_OUTCOMES: dict[str, frozenset[str]] = {
+    "send_email": frozenset({"email.sent", "email.bounced", "email.failed"}),
+    "send_sms": frozenset({"sms.sent", "sms.failed"}),
+    "send_push": frozenset({"push.sent", "push.failed"}),
+    "webhook": frozenset({"webhook.delivered", "webhook.failed", "webhook.received"}),
+    "crm_update": frozenset({"crm.updated", "crm.failed"}),
+    "create_task": frozenset({"task.created"}),
+    "notify": frozenset({"notification.sent", "notification.failed"}),
+    "generate_document": frozenset({"document.generated"}),
+    "request_signature": frozenset({"signature.requested"}),
+}
+
+
+def warn_self_triggering(reader: Reader, triggers: Sequence[Trigger], nodes: dict[str, Node]) -> None:
+    """A warning per event trigger that an outcome of one of the workflow's own actions can match
+    (webhook.received: the receiving end of an outgoing webhook often posts back)."""
+    for index, trigger in enumerate(triggers):
+        if not isinstance(trigger, EventTrigger):
+            continue
+        for node in nodes.values():
+            if isinstance(node, ActionNode) and trigger.event_type in OWN_OUTCOMES.get(node.action, ()):
+                reader.issues.warn(
+                    ("trigger", index) if len(triggers) > 1 else ("trigger",),
+                    f"the trigger on {trigger.event_type!r} can match the outcome of this workflow's own "
+                    f"{node.action!r} (node {node.id!r}): each run may start the next",
+                    "filter the trigger so it skips your own outcomes; settings.max_runs limits the loop",
+                )
+                break

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from engine.analysis import analyse, report_dangling_edges
+from engine.analysis import analyse, report_dangling_edges, warn_self_triggering
 from engine.compile_common import Reader
 from engine.compile_nodes import compile_node
 from engine.compile_settings import compile_settings
@@ -68,6 +68,7 @@ def compile_document(document: Document) -> tuple[Workflow | None, list[Validati
     nodes = _compile_nodes(reader, data.get("nodes"))
     if nodes is not None:
         analyse(reader, start, nodes, settings.max_steps)
+        warn_self_triggering(reader, triggers, nodes)
     if not issues.has_errors:
         for issue in schema_issues(data):
             issues.add(issue[0], f"schema: {issue[1]}", "see engine/schema/workflow.schema.json")

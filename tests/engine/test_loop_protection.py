@@ -7,7 +7,7 @@ import pytest
 
 from engine.exceptions import WorkflowInvalid
 from engine.model import DEFAULT_MAX_RUNS
-from engine.validation import load_workflow
+from engine.validation import load_workflow, validate_text
 from engine.workflows import WorkflowSet
 from tests.engine.fixtures import DAY, T0, Harness, workflow_text
 
@@ -50,3 +50,11 @@ def test_the_window_slides_and_the_limit_is_settable() -> None:
 def test_a_bad_run_limit_is_refused_with_its_path() -> None:
     with pytest.raises(WorkflowInvalid, match=r":6:\d+: 'max' must be at least 1"):
         load_workflow(workflow_text(BODY, settings="{max_runs: {max: 0, per: 1h}}"))
+
+
+def test_the_validator_warns_when_a_trigger_matches_an_own_outcome() -> None:
+    issues = validate_text(workflow_text(BODY, trigger="{event: crm.updated}"))
+    warnings = [i for i in issues if i.severity == "warning"]
+    assert len(warnings) == 1 and "crm.updated" in warnings[0].message and "crm_update" in warnings[0].message
+    clean = validate_text(workflow_text(BODY, trigger="{event: deal.won}"))
+    assert [i for i in clean if i.severity == "warning"] == []
