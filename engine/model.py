@@ -275,8 +275,8 @@ class FrequencyCap:
 
 DEFAULT_MAX_STEPS = 500
 DEFAULT_MAX_ACTIONS_PER_EVENT = 50
-# Loop protection: a contact starts at most this many runs of one workflow per window (a workflow that
-# triggers on its own actions' outcomes would otherwise start a run per outcome, forever).
+# Loop protection: an incoming event starts at most this many runs of one workflow per contact per window
+# (a workflow that triggers on its own actions' outcomes would otherwise start a run per outcome, forever).
 DEFAULT_MAX_RUNS = 20
 DEFAULT_MAX_RUNS_PER_MS = 86_400_000
 

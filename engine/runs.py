@@ -43,7 +43,11 @@ def start_run(
 
 
 def _run_limit_block(ctx: StepContext, workflow: Workflow) -> str | None:
-    """Loop protection: the run limit reached within its window, or None (then this start is counted)."""
+    """Loop protection: the run limit reached within its window, or None (then this start is counted).
+    Only runs started by incoming events count: a loop needs an event that comes back, while wake-ups
+    (schedules, inactivity, dates) are bounded by their own timing."""
+    if ctx.event["type"] == "timer.fired":
+        return None
     limit = workflow.settings.max_runs
     since = ctx.now - limit.per_ms
     starts = [ts for ts in ctx.run_starts(workflow.id) if ts > since]

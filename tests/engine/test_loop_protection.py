@@ -58,3 +58,11 @@ def test_the_validator_warns_when_a_trigger_matches_an_own_outcome() -> None:
     assert len(warnings) == 1 and "crm.updated" in warnings[0].message and "crm_update" in warnings[0].message
     clean = validate_text(workflow_text(BODY, trigger="{event: deal.won}"))
     assert [i for i in clean if i.severity == "warning"] == []
+
+
+def test_scheduled_runs_are_not_counted() -> None:
+    text = workflow_text(BODY, trigger="{schedule: '*/10 * * * *'}", settings="{reentry: always}")
+    h = Harness(WorkflowSet([load_workflow(text)]))
+    h.send("contact.added")
+    h.run_until(T0 + DAY)
+    assert len(h.actions) >= 143  # every 10 minutes for a day, past the limit of 20 for events
