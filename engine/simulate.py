@@ -76,22 +76,24 @@ class TimedReplay(ContactReplay):
         self.contact_id = contact_id
         self.delivered: list[Event] = []
         self.queue: list[tuple[int, str, str]] = []  # (due, token, kind)
-        self.queued: set[str] = set()
+        # A wake-up is its (due, token): a run restarted with the same id asks for the same token again,
+        # later, and must be woken again as the timer service would.
+        self.queued: set[tuple[int, str]] = set()
         self.fired = 0
 
     def apply(self, event: Event) -> None:
         super().apply(event)
         self.delivered.append(event)
         for due, token, kind in pending_timers(self.state):
-            if token not in self.queued:
-                self.queued.add(token)
+            if (due, token) not in self.queued:
+                self.queued.add((due, token))
                 heapq.heappush(self.queue, (due, token, kind))
 
     def run_until(self, moment: int) -> None:
         while self.queue and self.queue[0][0] <= moment:
             due, token, kind = heapq.heappop(self.queue)
             # A token the state no longer expects would only be ignored by step(): skip it.
-            if any(token == pending[1] for pending in pending_timers(self.state)):
+            if any(token == pending[1] and due == pending[0] for pending in pending_timers(self.state)):
                 self.fired += 1
                 self.apply(timer_event(self.contact_id, due, token, kind))
 
