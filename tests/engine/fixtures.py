@@ -21,6 +21,7 @@ EXAMPLE_NAMES = (
     "lead_nurturing",
     "re_engagement",
     "pricing_page_follow_up",
+    "pricing_page_three_visits",
     "welcome_series",
     "abandoned_cart",
     "post_purchase",

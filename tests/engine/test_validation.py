@@ -243,7 +243,7 @@ def test_load_workflow_raises_with_all_issues_and_file_validation(tmp_path: Path
 def test_examples_are_valid_and_match_the_published_schema() -> None:
     validator = Draft202012Validator(workflow_schema())
     files = sorted(EXAMPLES.glob("*.yaml"))
-    assert len(files) == 12
+    assert len(files) == 13
     for path in files:
         assert validate_file(path) == [], path
         data = yaml.safe_load(path.read_text())
