@@ -273,7 +273,7 @@ class FrequencyCap:
     per_ms: int
 
 
-DEFAULT_MAX_STEPS = 500
+DEFAULT_MAX_STEPS = 100
 DEFAULT_MAX_ACTIONS_PER_EVENT = 50
 # Loop protection: an incoming event starts at most this many runs of one workflow per contact per window
 # (a workflow that triggers on its own actions' outcomes would otherwise start a run per outcome, forever).

@@ -95,6 +95,16 @@ def test_step_limit_ends_a_looping_run() -> None:
     assert last["reason"] == "step_limit" and last["steps"] == 40
 
 
+def test_a_looping_run_stops_at_the_lower_default_step_limit() -> None:
+    body = """  a: {type: action, action: webhook, params: {url: 'http://127.0.0.1:9/x'}, next: w}
+  w: {type: wait, duration: 0s, next: a}
+"""
+    harness = harness_for(body)
+    harness.send("go")
+    assert harness.trace[-1]["reason"] == "step_limit" and harness.trace[-1]["steps"] == 100
+    assert len(harness.actions) == 50
+
+
 def test_action_limit_per_event() -> None:
     body = (
         "".join(
