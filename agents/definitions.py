@@ -192,12 +192,13 @@ def apply_migrations(
 ) -> tuple[ContactState, list[dict[str, Any]]]:
     """Move the contact's runs whose version has a migration; a run that cannot move stays where it is."""
     trace: list[dict[str, Any]] = []
-    for workflow_id, run in list((state.get("runs") or {}).items()):
+    for slot, run in list((state.get("runs") or {}).items()):
+        workflow_id = run["workflow_id"]
         target = migrations.get((workflow_id, int(run["version"])))
         if target is None:
             continue
         try:
-            state, moved = migrate(state, workflows, workflow_id, target[0], target[1], now)
+            state, moved = migrate(state, workflows, slot, target[0], target[1], now)
         except MigrationError as exc:
             log.warning("run %s of %s stays on v%s: %s", run.get("id"), workflow_id, run["version"], exc)
             continue

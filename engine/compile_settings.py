@@ -25,13 +25,14 @@ from engine.timecalc import parse_time_of_day
 SETTINGS_FIELDS = frozenset(
     {
         "reentry", "exit_when", "quiet_hours", "frequency_caps", "max_steps", "max_actions_per_event",
-        "max_runs",
+        "max_runs", "run_key",
     }
 )
 QUIET_FIELDS = frozenset({"start", "end", "fallback", "channels"})
 CAP_FIELDS = frozenset({"max", "per"})
 EXIT_FIELDS = frozenset({"event", "filter", "condition"})
 _AFTER = re.compile(r"^after\s+(\S+)$")
+_PROPERTY = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 MAX_STEPS_LIMIT = 100_000
 MAX_RUNS_LIMIT = 1_000  # the run-start times kept per workflow are bounded by this
 
@@ -62,7 +63,19 @@ def compile_settings(reader: Reader, value: Any, path: Path) -> Settings:
         max_steps=max_steps,
         max_actions_per_event=max_actions,
         max_runs=_max_runs(reader, mapping.get("max_runs"), (*path, "max_runs")),
+        run_key=_run_key(reader, mapping.get("run_key"), (*path, "run_key")),
     )
+
+
+def _run_key(reader: Reader, value: Any, path: Path) -> str | None:
+    """`run_key: cart_id`: the event property that tells one run from another (one live run per value)."""
+    if value is None:
+        return None
+    if not isinstance(value, str) or not _PROPERTY.match(value):
+        hint = "e.g. run_key: cart_id"
+        reader.issues.add(path, f"run_key must be an event property name, got {value!r}", hint)
+        return None
+    return value
 
 
 def _max_runs(reader: Reader, value: Any, path: Path) -> RunLimit:

@@ -17,6 +17,16 @@ Run = dict[str, Any]
 EMPTY: dict[str, Any] = {}
 
 
+def run_slot(workflow_id: str, key: Any = None) -> str:
+    """Where a run lives in ``state["runs"]``: the workflow id, plus ``#<key value>`` for a keyed run
+    (``settings.run_key``). Workflow ids cannot contain ``#``, so slots never collide."""
+    return workflow_id if key is None else f"{workflow_id}#{key}"
+
+
+def slot_of(run: Run) -> str:
+    return run_slot(run["workflow_id"], run.get("key"))
+
+
 class StepContext:
     __slots__ = (
         "action_count",
@@ -70,16 +80,16 @@ class StepContext:
         value: dict[str, Any] = self.state[key]
         return value
 
-    def set_run(self, workflow_id: str, run: Run) -> None:
+    def set_run(self, run: Run) -> None:
         self.runs = self._own("runs")
-        self.runs[workflow_id] = run
+        self.runs[slot_of(run)] = run
 
-    def remove_run(self, workflow_id: str, run_id: str | None = None) -> None:
+    def remove_run(self, slot: str, run_id: str | None = None) -> None:
         if run_id is not None:
             self.stopped.add(run_id)
-        if workflow_id in self.runs:
+        if slot in self.runs:
             self.runs = self._own("runs")
-            del self.runs[workflow_id]
+            del self.runs[slot]
 
     def set_armed(self, slot: str, record: dict[str, Any] | None) -> None:
         self.armed = self._own("armed")
@@ -106,8 +116,8 @@ class StepContext:
         found: dict[str, int] = self.state.get("entries") or EMPTY
         return found
 
-    def record_entry(self, workflow_id: str) -> None:
-        self._own("entries")[workflow_id] = self.now
+    def record_entry(self, slot: str) -> None:
+        self._own("entries")[slot] = self.now
 
     def conds(self) -> dict[str, bool]:
         found: dict[str, bool] = self.state.get("conds") or EMPTY
@@ -139,7 +149,8 @@ class StepContext:
     # -- views -------------------------------------------------------------------------------------
 
     def live_workflows(self) -> frozenset[str]:
-        return frozenset(self.runs)
+        """The ids of the workflows the contact has a live run of (keyed runs count once)."""
+        return frozenset(run["workflow_id"] for run in self.runs.values())
 
     def scope(self, run: Run | None = None, event: Any = None) -> Scope:
         return Scope(
@@ -147,7 +158,7 @@ class StepContext:
             event=self.event if event is None else event,
             run=run,
             now=self.now,
-            workflows=frozenset(self.runs),
+            workflows=self.live_workflows(),
             contact_id=self.contact_id,
         )
 

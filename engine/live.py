@@ -6,7 +6,7 @@ from __future__ import annotations
 from engine.context import Run, StepContext
 from engine.model import GoalNode, WaitForNode, Workflow
 from engine.nodes.waits import event_matches
-from engine.run_state import end_run
+from engine.run_state import end_run, run_key_of
 from engine.runs import resume, resume_kind
 
 
@@ -32,20 +32,30 @@ def reached_goal(ctx: StepContext, workflow: Workflow, run: Run) -> GoalNode | N
     return None
 
 
+def _other_key(ctx: StepContext, workflow: Workflow, run: Run) -> bool:
+    """A keyed run ignores events that carry another value of its key (another cart's purchase); events
+    without the key reach every run of the workflow."""
+    if workflow.settings.run_key is None:
+        return False
+    key = run_key_of(workflow, ctx.event["properties"])
+    return key is not None and key != run.get("key")
+
+
 def on_live_runs(ctx: StepContext, token: str | None) -> bool:
     """Apply the event to every live run; returns whether ``token`` (a timer.fired's) belonged to a run."""
     consumed = False
     event_type = ctx.event["type"]
     workflows = ctx.workflows
-    for workflow_id, run in list(ctx.runs.items()):
-        if ctx.runs.get(workflow_id) is not run:
+    for slot, run in list(ctx.runs.items()):
+        if ctx.runs.get(slot) is not run:
             continue  # ended or replaced by another run's action in this step
         wait = run["wait"]
         mine = token is not None and wait is not None and wait["token"] == token
         consumed = consumed or mine
+        workflow_id = run["workflow_id"]
         workflow = workflows.get(workflow_id, run["version"])
         if workflow is None:
-            ctx.remove_run(workflow_id, run["id"])
+            ctx.remove_run(slot, run["id"])
             ctx.note(
                 None,
                 run,
@@ -61,6 +71,8 @@ def on_live_runs(ctx: StepContext, token: str | None) -> bool:
             end_run(ctx, workflow, run, "archived", run["node"])
             continue
         if not mine and event_type not in workflow.live_event_types and not workflow.has_condition_exit:
+            continue
+        if not mine and _other_key(ctx, workflow, run):
             continue
         reason = exit_reason(ctx, workflow, run)
         if reason is not None:

@@ -47,19 +47,21 @@ def check_mapping(old: Workflow, new: Workflow, mapping: Mapping[str, str]) -> l
 def migrate(
     state: ContactState,
     workflows: WorkflowSet,
-    workflow_id: str,
+    slot: str,
     to_version: int,
     mapping: Mapping[str, str],
     now: int,
 ) -> MigrationResult:
-    """The state with this contact's live run of ``workflow_id`` moved to ``to_version``.
+    """The state with this contact's live run in ``slot`` (the workflow id, or ``<id>#<key>`` for a keyed
+    run, see engine.context.run_slot) moved to ``to_version``.
 
     Nodes missing from ``mapping`` keep their id (it must exist in the new version). Raises MigrationError.
     """
     runs = state.get("runs") or {}
-    run = runs.get(workflow_id)
+    run = runs.get(slot)
     if run is None:
         return MigrationResult(state, [])
+    workflow_id: str = run["workflow_id"]
     old = workflows.get(workflow_id, run["version"])
     new = workflows.get(workflow_id, to_version)
     if old is None or new is None:
@@ -99,4 +101,4 @@ def migrate(
         "reason": f"moved from v{old.version} node {run['node']}",
         "from_version": old.version,
     }
-    return MigrationResult({**state, "runs": {**runs, workflow_id: moved}}, [entry])
+    return MigrationResult({**state, "runs": {**runs, slot: moved}}, [entry])

@@ -297,6 +297,7 @@ class Settings:
     max_steps: int = DEFAULT_MAX_STEPS
     max_actions_per_event: int = DEFAULT_MAX_ACTIONS_PER_EVENT
     max_runs: RunLimit = RunLimit()
+    run_key: str | None = None  # an event property: one live run per contact and value (e.g. cart_id)
 
 
 # ------------------------------------------------------------------------------------------- workflow

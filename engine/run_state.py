@@ -1,9 +1,11 @@
 """A run's lifecycle primitives: create it, park it on a timer, end it.
 
-A run is plain data kept in ``state["runs"][workflow_id]``::
+A run is plain data kept in ``state["runs"][slot]`` (engine.context.run_slot)::
 
     {"id", "workflow_id", "version", "node", "started_at", "steps", "visits": {node: n},
-     "vars": {...}, "wait": None | {"token", "due", "kind", "node"}}
+     "vars": {...}, "wait": None | {"token", "due", "kind", "node"}, "key"?}
+
+``key`` is the run's value of ``settings.run_key`` (keyed runs: one live run per contact and key value).
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ from enum import Enum
 from typing import Any
 
 from engine import ids
-from engine.context import Run, StepContext
+from engine.context import Run, StepContext, slot_of
 from engine.model import Workflow
 
 
@@ -26,8 +28,19 @@ class Halt(Enum):
 Outcome = str | None | Halt  # next node id, end of path, or halt
 
 
+def run_key_of(workflow: Workflow, properties: dict[str, Any]) -> str | None:
+    """The key value a run of ``workflow`` started (or matched) by these properties has, if keyed."""
+    name = workflow.settings.run_key
+    if name is None:
+        return None
+    value = properties.get(name)
+    if value is None or isinstance(value, (dict, list, bool)):
+        return None
+    return str(value)
+
+
 def new_run(ctx: StepContext, workflow: Workflow, entry: str, variables: dict[str, Any]) -> Run:
-    return {
+    run: Run = {
         "id": ids.run_id(ctx.contact_id, workflow.id, workflow.version, entry),
         "workflow_id": workflow.id,
         "version": workflow.version,
@@ -38,6 +51,10 @@ def new_run(ctx: StepContext, workflow: Workflow, entry: str, variables: dict[st
         "vars": variables,
         "wait": None,
     }
+    key = run_key_of(workflow, variables)
+    if key is not None:
+        run["key"] = key
+    return run
 
 
 def working_copy(run: Run) -> Run:
@@ -50,7 +67,7 @@ def park(ctx: StepContext, workflow: Workflow, run: Run, node_id: str, due: int,
     token = ids.run_timer_token(run["id"], node_id, visit, kind)
     run["node"] = node_id
     run["wait"] = {"token": token, "due": due, "kind": kind, "node": node_id}
-    ctx.set_run(workflow.id, run)
+    ctx.set_run(run)
     ctx.request_timer(due, token, workflow.id, run["id"], node_id, kind)
 
 
@@ -63,7 +80,7 @@ def end_run(
     transition: str = "exited",
     **details: Any,
 ) -> Halt:
-    ctx.remove_run(workflow.id, run["id"])
+    ctx.remove_run(slot_of(run), run["id"])
     ctx.note(workflow, run, node_id, transition, reason, steps=run["steps"], **details)
     return Halt.ENDED
 

@@ -4,18 +4,18 @@ from __future__ import annotations
 
 from typing import Any
 
-from engine.context import Run, StepContext
+from engine.context import Run, StepContext, run_slot
 from engine.durations import format_duration
 from engine.model import Workflow
 from engine.nodes import HANDLERS
-from engine.run_state import Halt, end_run, new_run, working_copy
+from engine.run_state import Halt, end_run, new_run, run_key_of, working_copy
 
 
-def reentry_block(ctx: StepContext, workflow: Workflow) -> str | None:
-    """Why the contact may not enter ``workflow`` now, or None."""
-    if workflow.id in ctx.runs:
-        return "already in a live run of this workflow"
-    last = ctx.entries().get(workflow.id)
+def reentry_block(ctx: StepContext, workflow: Workflow, slot: str) -> str | None:
+    """Why the contact may not enter ``workflow`` (in run slot ``slot``) now, or None."""
+    if slot in ctx.runs:
+        return "already in a live run of this workflow" + ("" if slot == workflow.id else " for this key")
+    last = ctx.entries().get(slot)
     if last is None:
         return None
     settings = workflow.settings
@@ -30,14 +30,15 @@ def start_run(
     ctx: StepContext, workflow: Workflow, entry: str, variables: dict[str, Any], reason: str
 ) -> bool:
     """Start a run if the workflow's rules allow it; returns whether it started."""
-    blocked = reentry_block(ctx, workflow) or _run_limit_block(ctx, workflow)
+    slot = run_slot(workflow.id, run_key_of(workflow, variables))
+    blocked = reentry_block(ctx, workflow, slot) or _run_limit_block(ctx, workflow)
     if blocked is not None:
         ctx.note(workflow, None, None, "skipped", f"{reason}: {blocked}")
         return False
     run = new_run(ctx, workflow, entry, variables)
-    ctx.record_entry(workflow.id)
+    ctx.record_entry(slot)
     ctx.note(workflow, run, None, "entered", reason, entry=entry)
-    ctx.set_run(workflow.id, run)  # live while it advances: in_workflow() sees it, re-entry is blocked
+    ctx.set_run(run)  # live while it advances: in_workflow() sees it, re-entry is blocked
     advance(ctx, workflow, run, workflow.start)
     return True
 
@@ -92,7 +93,7 @@ def resume(ctx: StepContext, workflow: Workflow, run: Run, branch: str, reason: 
         return
     ctx.note(workflow, run, node_id, "resumed", reason, **details)
     target: str | None = node_id if branch == "again" else getattr(node, branch, None)
-    ctx.set_run(workflow.id, run)
+    ctx.set_run(run)
     advance(ctx, workflow, run, target)
 
 

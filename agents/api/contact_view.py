@@ -18,10 +18,11 @@ def contact_json(
                 "runs": [], "trace": steps[-RECENT_STEPS:]}  # fmt: skip
     profile = dict(state.get("profile") or {})
     runs = []
-    for workflow_id, run in sorted((state.get("runs") or {}).items()):
+    for _slot, run in sorted((state.get("runs") or {}).items()):
         wait = run.get("wait") or {}
         runs.append({
-            "workflow_id": workflow_id,
+            "workflow_id": run.get("workflow_id"),
+            "key": run.get("key"),
             "version": run.get("version"),
             "run_id": run.get("id"),
             "node": run.get("node"),

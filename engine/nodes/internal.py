@@ -93,12 +93,12 @@ def _start(ctx: StepContext, workflow: Workflow, run: Run, node: ActionNode, tar
 
 
 def _stop(ctx: StepContext, workflow: Workflow, target: str) -> bool:
-    other = ctx.runs.get(target)
-    if other is None:
-        return False
-    target_workflow = ctx.workflows.get(target, other["version"])
-    if target_workflow is None:
-        ctx.remove_run(target)
-        return True
-    end_run(ctx, target_workflow, other, f"stopped by {workflow.id}")
-    return True
+    """End every live run of ``target`` (all its keys, for a keyed workflow)."""
+    found = [(slot, run) for slot, run in ctx.runs.items() if run["workflow_id"] == target]
+    for slot, other in found:
+        target_workflow = ctx.workflows.get(target, other["version"])
+        if target_workflow is None:
+            ctx.remove_run(slot)
+        else:
+            end_run(ctx, target_workflow, other, f"stopped by {workflow.id}")
+    return bool(found)

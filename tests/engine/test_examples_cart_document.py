@@ -48,7 +48,7 @@ def test_abandoned_cart_purchase_of_same_cart_after_reminder_is_the_goal() -> No
     harness.send("cart.created", cart_id="k1")
     harness.run_until(T0 + 3 * HOUR)
     harness.send("purchase", cart_id="other", amount=10)  # another cart: keeps waiting
-    assert "abandoned_cart" in harness.live_runs()
+    assert "abandoned_cart#k1" in harness.live_runs()  # keyed by cart (settings.run_key)
     result = harness.send("purchase", at=T0 + 5 * HOUR, cart_id="k1", amount=120)
     assert [(e["node_id"], e["transition"]) for e in result.trace] == [("purchased", "goal")]
     harness.run_until(T0 + 100 * HOUR)  # the pending 24h timeout is stale now
