@@ -15,6 +15,7 @@ import faust
 
 from agents.api import register_api
 from agents.api.config import ApiConfig
+from agents.breaker import BreakerGuard
 from agents.consumer import install as install_safe_consumer
 from agents.definitions import DefinitionCache
 from agents.metrics import Metrics
@@ -126,6 +127,11 @@ def build_worker(settings: Settings) -> Worker:
         changelog=changelog,
         progress=ProgressStore(DirectTable(app, define_progress_table(app, settings.partitions), changelog)),
         predictions=predictions,
+        breaker=BreakerGuard(
+            catalog_topic=settings.topic(WORKFLOWS),
+            notify_topic=topics.actions["notify"].get_topic_name(),
+            analytics_topic=topics.analytics.get_topic_name(),
+        ),
     )
 
     async def process_events(stream: Any) -> None:

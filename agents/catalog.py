@@ -3,6 +3,8 @@
 Records on the compacted `workflows` topic:
   `<id>@<version>`             -> the definition as JSON (its `status` says published/paused/...)
   `<id>@<version>#migration`   -> {"from": [versions], "nodes": {old_node: new_node}}
+  `#policy@<version>`          -> the workspace policy as JSON (engine/compile_policy.py); the highest
+                                  version that compiles applies to every workflow
 A version, once published, is immutable: publishing different content under the same version is refused,
 so a run pinned to a version always finds the definition it started on.
 """
@@ -16,12 +18,14 @@ from typing import Any
 import orjson
 from aiokafka import AIOKafkaProducer
 
+from engine.compile_policy import load_policy
 from engine.exceptions import MigrationError
 from engine.migrate import check_mapping
 from engine.validation import compile_definition
 from engine.workflows import WorkflowSet
 
 MIGRATION_SUFFIX = "#migration"
+POLICY_PREFIX = "#policy@"  # '#' is not allowed in workflow ids, so no workflow key looks like this
 
 
 class CatalogError(ValueError):
@@ -47,9 +51,35 @@ def parse_catalog(
         value = orjson.loads(raw_value)
         if key.endswith(MIGRATION_SUFFIX):
             migrations[key] = value
+        elif key.startswith(POLICY_PREFIX):
+            continue
         else:
             definitions[(value["id"], int(value["version"]))] = value
     return definitions, migrations
+
+
+def parse_policies(latest: Mapping[bytes, bytes]) -> dict[int, dict[str, Any]]:
+    """Published policy documents by version, from the topic's latest values."""
+    found: dict[int, dict[str, Any]] = {}
+    for raw_key, raw_value in latest.items():
+        key = raw_key.decode(errors="replace")
+        if key.startswith(POLICY_PREFIX) and key[len(POLICY_PREFIX) :].isdigit():
+            found[int(key[len(POLICY_PREFIX) :])] = orjson.loads(raw_value)
+    return found
+
+
+def plan_policy(policies: Mapping[int, Mapping[str, Any]], new: Mapping[str, Any]) -> tuple[bytes, bytes]:
+    """The record that publishes a policy, after checking it compiles and moves the version forward."""
+    policy = load_policy(dict(new), f"policy v{new.get('version')}")  # raises PolicyInvalid
+    existing = policies.get(policy.version)
+    if existing is not None and dict(existing) != dict(new):
+        raise CatalogError(f"policy v{policy.version} is already published with different content; "
+                           f"publish it as version {max(policies) + 1}")  # fmt: skip
+    newest = max(policies, default=0)
+    if existing is None and policy.version < newest:
+        raise CatalogError(f"policy v{policy.version} is older than the published v{newest}; "
+                           f"publish it as version {newest + 1}")  # fmt: skip
+    return f"{POLICY_PREFIX}{policy.version}".encode(), orjson.dumps(dict(new))
 
 
 def entries(definitions: Mapping[tuple[str, int], dict[str, Any]]) -> list[Entry]:

@@ -1,8 +1,9 @@
 """Workflow definitions as the worker sees them: every record of the compacted `workflows` topic.
 
 Key `<id>@<version>`, value the definition as JSON (status included); `<id>@<version>#migration` asks
-for runs of older versions to be moved (see agents/catalog.py). Every worker reads the whole topic with
-its own consumer (no consumer group), from the beginning, and keeps following it: a global table.
+for runs of older versions to be moved; `#policy@<version>` is the workspace policy (see agents/catalog.py).
+Every worker reads the whole topic with its own consumer (no consumer group), from the beginning, and
+keeps following it: a global table.
 The agent waits until the topic has been read to its end once, so no event is processed before the
 definitions that existed when the worker started. A definition that does not compile is logged and left
 out, never allowed to stop the worker. A reader that fails, or stays behind the topic's end without
@@ -23,9 +24,11 @@ from typing import Any
 import orjson
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
-from agents.catalog import MIGRATION_SUFFIX
+from agents.catalog import MIGRATION_SUFFIX, POLICY_PREFIX
+from engine.compile_policy import load_policy
 from engine.exceptions import EngineError, MigrationError
 from engine.migrate import migrate
+from engine.model import NO_POLICY, Policy
 from engine.types import ContactState
 from engine.validation import compile_definition
 from engine.workflows import WorkflowSet
@@ -173,6 +176,7 @@ def compile_all(items: list[tuple[bytes, bytes]]) -> tuple[WorkflowSet, Migratio
     compiled = []
     migrations: Migrations = {}
     rejected: dict[str, str] = {}
+    policy: Policy = NO_POLICY
     for key, value in items:
         name = key.decode(errors="replace")
         try:
@@ -180,11 +184,15 @@ def compile_all(items: list[tuple[bytes, bytes]]) -> tuple[WorkflowSet, Migratio
             if name.endswith(MIGRATION_SUFFIX):
                 for version in doc["from"]:
                     migrations[(str(doc["workflow_id"]), int(version))] = (int(doc["to"]), dict(doc["nodes"]))
+            elif name.startswith(POLICY_PREFIX):
+                candidate = load_policy(doc, name)
+                if candidate.version > policy.version:
+                    policy = candidate
             else:
                 compiled.append(compile_definition(doc, name))
         except (EngineError, orjson.JSONDecodeError, KeyError, TypeError, ValueError) as exc:
             rejected[name] = str(exc)
-    return WorkflowSet(compiled), migrations, rejected
+    return WorkflowSet(compiled, policy), migrations, rejected
 
 
 def apply_migrations(

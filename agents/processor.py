@@ -28,6 +28,7 @@ from typing import Any
 
 import orjson
 
+from agents.breaker import BreakerGuard
 from agents.definitions import DefinitionCache, apply_migrations
 from agents.exceptions import DeliveryFailed
 from agents.failures import CORRUPT_STATE, RECORD_TOO_LARGE, SCORING_ERROR, ContactFailure, as_failure
@@ -113,6 +114,7 @@ class EventProcessor:
         progress: ProgressStore | None = None,
         predictions: Predictions | None = None,
         max_record_bytes: int = MAX_RECORD_BYTES,
+        breaker: BreakerGuard | None = None,
     ) -> None:
         self.app = app
         self.store = store
@@ -129,6 +131,7 @@ class EventProcessor:
         self.effects = effects  # the batch's actions, step records, predictions and dead letters
         self.changelog = changelog  # the batch's table changelog records (sent after the effects)
         self.max_record_bytes = max_record_bytes
+        self.breaker = breaker
         self.tables: list[DirectTable] = [store.table, timer_store.table]
         if progress is not None:
             self.tables.append(progress.table)
@@ -196,6 +199,8 @@ class EventProcessor:
                 await self.app.consumer.seek(tp, offset)
         limits = replace(self.limits, max_ts=min(self.limits.max_ts, int(time.time() * 1000) + MAX_FUTURE_MS))
         workflows = self.definitions.current()
+        if self.breaker is not None:
+            self.breaker.follow(workflows)
         by_contact: dict[str, list[Item]] = {}
         last_offsets: dict[Any, int] = {}
         for item in batch:
@@ -399,6 +404,9 @@ class EventProcessor:
             channel = action["channel"]
             self.send(self.outputs.actions[channel], key, orjson.dumps(action))
             self.metrics.observe_action(channel)
+        if self.breaker is not None:
+            self.breaker.observe(self.definitions.workflows, event, result, self._send_effect,
+                                 self.definitions.apply)  # fmt: skip
         if result.trace:
             self._emit_records(key, result.trace, self._record_context(event, message))
         return self._score(new_state, event, key, result.actions)
@@ -437,6 +445,10 @@ class EventProcessor:
             if isinstance(fired_at, int) and isinstance(due, int):
                 extra["late_ms"] = max(0, fired_at - due)
         return extra
+
+    def _send_effect(self, topic: str, key: bytes | None, value: bytes) -> None:
+        """Straight to the outbox, whatever happens to the contact (the breaker's pause and notice)."""
+        self.effects.add(topic, key, value)
 
     def _dead_letter(self, message: Any, problem: Malformed) -> None:
         """Straight to the outbox: a dead letter goes out whatever happens to the contact."""

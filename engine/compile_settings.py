@@ -58,8 +58,8 @@ def compile_settings(reader: Reader, value: Any, path: Path) -> Settings:
         reentry=reentry,
         reentry_after_ms=reentry_after,
         exit_when=_exit_when(reader, mapping.get("exit_when"), (*path, "exit_when")),
-        quiet_hours=_quiet_hours(reader, mapping.get("quiet_hours"), (*path, "quiet_hours")),
-        frequency_caps=_caps(reader, mapping.get("frequency_caps"), (*path, "frequency_caps")),
+        quiet_hours=compile_quiet_hours(reader, mapping.get("quiet_hours"), (*path, "quiet_hours")),
+        frequency_caps=compile_caps(reader, mapping.get("frequency_caps"), (*path, "frequency_caps")),
         max_steps=max_steps,
         max_actions_per_event=max_actions,
         max_runs=_max_runs(reader, mapping.get("max_runs"), (*path, "max_runs")),
@@ -141,7 +141,7 @@ def _exit_when(reader: Reader, value: Any, path: Path) -> tuple[ExitCriterion, .
     return tuple(criteria)
 
 
-def _quiet_hours(reader: Reader, value: Any, path: Path) -> QuietHours | None:
+def compile_quiet_hours(reader: Reader, value: Any, path: Path) -> QuietHours | None:
     if value is None:
         return None
     mapping = reader.mapping(value, path, "quiet_hours")
@@ -177,7 +177,7 @@ def _quiet_hours(reader: Reader, value: Any, path: Path) -> QuietHours | None:
     return QuietHours(times[0], times[1], mode, frozenset(channels) if channels else CONTACT_CHANNELS)
 
 
-def _caps(reader: Reader, value: Any, path: Path) -> tuple[FrequencyCap, ...]:
+def compile_caps(reader: Reader, value: Any, path: Path) -> tuple[FrequencyCap, ...]:
     if value is None:
         return ()
     mapping = reader.mapping(value, path, "frequency_caps")

@@ -25,13 +25,21 @@ class WorkflowParseError(EngineError):
 class WorkflowInvalid(EngineError):
     """A definition with at least one error; ``issues`` lists every problem found."""
 
+    what = "workflow definition"
+
     def __init__(self, issues: list[ValidationIssue]) -> None:
         from engine.validation import format_issue
 
         self.issues = issues
         shown = "\n".join(format_issue(issue) for issue in issues[:20])
         more = f"\n... and {len(issues) - 20} more" if len(issues) > 20 else ""
-        super().__init__(f"invalid workflow definition:\n{shown}{more}")
+        super().__init__(f"invalid {self.what}:\n{shown}{more}")
+
+
+class PolicyInvalid(WorkflowInvalid):
+    """A workspace policy document with at least one error."""
+
+    what = "workspace policy"
 
 
 class MigrationError(EngineError):

@@ -300,6 +300,36 @@ class Settings:
     run_key: str | None = None  # an event property: one live run per contact and value (e.g. cart_id)
 
 
+# --------------------------------------------------------------------------------------------- policy
+
+
+@dataclass(frozen=True, slots=True)
+class SendRate:
+    """At most ``max`` sends on ``channel`` per ``per_ms`` for the whole workspace (enforced by the sinks)."""
+
+    channel: str
+    max: int
+    per_ms: int
+
+    @property
+    def per_second(self) -> float:
+        return self.max * 1000 / self.per_ms
+
+
+@dataclass(frozen=True, slots=True)
+class Policy:
+    """The workspace policy: rules every workflow obeys on top of its own settings, which may only make
+    them stricter. Caps and quiet hours apply to marketing sends (not ``category: transactional``)."""
+
+    version: int = 0  # 0: no policy published
+    frequency_caps: tuple[FrequencyCap, ...] = ()
+    quiet_hours: QuietHours | None = None
+    send_rates: tuple[SendRate, ...] = ()
+    note: str = ""
+
+
+NO_POLICY = Policy()
+
 # ------------------------------------------------------------------------------------------- workflow
 
 

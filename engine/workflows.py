@@ -11,10 +11,12 @@ from typing import Any
 
 from engine.ids import digest
 from engine.model import (
+    NO_POLICY,
     ConditionTrigger,
     DateTrigger,
     EventTrigger,
     InactivityTrigger,
+    Policy,
     ScheduleTrigger,
     ScoreTrigger,
     Trigger,
@@ -26,9 +28,11 @@ Indexed = tuple[Workflow, int, Trigger]
 
 
 class WorkflowSet:
-    """Immutable after construction; build a new set to change it."""
+    """Immutable after construction; build a new set to change it. ``policy`` is the workspace policy
+    (engine.compile_policy) every workflow of the set obeys."""
 
-    def __init__(self, workflows: Iterable[Workflow] = ()) -> None:
+    def __init__(self, workflows: Iterable[Workflow] = (), policy: Policy = NO_POLICY) -> None:
+        self.policy = policy
         versions: dict[str, dict[int, Workflow]] = {}
         for workflow in workflows:
             versions.setdefault(workflow.id, {})[workflow.version] = workflow
@@ -72,6 +76,8 @@ class WorkflowSet:
             for workflow in by_version.values():
                 for cap in workflow.settings.frequency_caps:
                     cap_windows[cap.channel] = max(cap_windows.get(cap.channel, 0), cap.per_ms)
+        for cap in policy.frequency_caps:
+            cap_windows[cap.channel] = max(cap_windows.get(cap.channel, 0), cap.per_ms)
         # Event types whose only effect is keeping an inactivity timer armed: when all of their slots are
         # armed already (the common case), step() can take the no-match path.
         self.inactivity_slots: dict[str, tuple[str, ...]] = {
@@ -110,7 +116,10 @@ class WorkflowSet:
         """A new set with ``workflows`` added (same id and version replaces)."""
         merged = {w.key: w for w in self}
         merged.update((w.key, w) for w in workflows)
-        return WorkflowSet(merged.values())
+        return WorkflowSet(merged.values(), self.policy)
+
+    def with_policy(self, policy: Policy) -> WorkflowSet:
+        return WorkflowSet(self, policy)
 
     def __iter__(self) -> Iterator[Workflow]:
         for by_version in self.versions.values():
@@ -120,4 +129,5 @@ class WorkflowSet:
         return sum(len(v) for v in self.versions.values())
 
     def __repr__(self) -> str:
-        return f"WorkflowSet({len(self.versions)} workflows, {len(self)} versions)"
+        policy = f", policy v{self.policy.version}" if self.policy.version else ""
+        return f"WorkflowSet({len(self.versions)} workflows, {len(self)} versions{policy})"

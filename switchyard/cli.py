@@ -15,7 +15,7 @@ from switchyard.broker import BrokerError
 from switchyard.settings import Settings, SettingsError
 
 # Subcommands kept in their own modules (switchyard/commands/<name>.py, each with register(subparsers)).
-COMMAND_MODULES = ("sinks", "tasks", "analytics", "report", "loadtest", "dlq")
+COMMAND_MODULES = ("sinks", "tasks", "analytics", "report", "loadtest", "dlq", "policy")
 
 
 def main(argv: Sequence[str] | None = None) -> int:

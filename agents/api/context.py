@@ -13,7 +13,7 @@ from aiohttp import web
 from agents.api.config import ApiConfig
 from agents.api.exceptions import ApiError
 from agents.api.kafka_io import KafkaGateway, partition_for
-from agents.catalog import parse_catalog
+from agents.catalog import parse_catalog, parse_policies
 from agents.definitions import DefinitionCache
 from engine.events import DAY_MS, Limits
 from engine.types import ContactState
@@ -40,11 +40,19 @@ class ApiContext:
 
     async def catalog(self) -> dict[tuple[str, int], dict[str, Any]]:
         """Every definition in the `workflows` topic, as the worker follows it."""
+        await self._catalog_loaded()
+        return parse_catalog(dict(self.definitions.records))[0]
+
+    async def policies(self) -> dict[int, dict[str, Any]]:
+        """Every published workspace policy document, by version."""
+        await self._catalog_loaded()
+        return parse_policies(dict(self.definitions.records))
+
+    async def _catalog_loaded(self) -> None:
         try:
             await asyncio.wait_for(self.definitions.loaded.wait(), 30)
         except TimeoutError:
             raise ApiError(503, "catalog_loading", "the workflow catalog is still loading") from None
-        return parse_catalog(dict(self.definitions.records))[0]
 
     async def write_catalog(self, record: tuple[bytes, bytes]) -> None:
         """Write one catalog record and wait until the worker's cache has it (read-your-writes)."""

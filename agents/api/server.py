@@ -15,7 +15,18 @@ from agents.api.config import ApiConfig
 from agents.api.context import CONTEXT, ApiContext
 from agents.api.http import api_middleware, healthz
 from agents.api.kafka_io import KafkaGateway
-from agents.api.routes import contacts, docs, events, hooks, segment, stats, trials, unsubscribe, workflows
+from agents.api.routes import (
+    contacts,
+    docs,
+    events,
+    hooks,
+    policy,
+    segment,
+    stats,
+    trials,
+    unsubscribe,
+    workflows,
+)
 from agents.definitions import DefinitionCache
 from agents.topics import ANALYTICS, EVENTS, EVENTS_DLQ, WORKFLOWS
 from switchyard.settings import Settings
@@ -41,7 +52,7 @@ def register_api(app: faust.App, settings: Settings, definitions: DefinitionCach
         aiohttp_app[CONTEXT] = context
         aiohttp_app.middlewares.append(api_middleware(config))
         aiohttp_app.router.add_get("/healthz", healthz)
-        for module in (events, workflows, trials, contacts, stats, docs, segment, hooks, unsubscribe):
+        for module in (events, workflows, policy, trials, contacts, stats, docs, segment, hooks, unsubscribe):
             module.add_routes(aiohttp_app.router)
 
         async def stop_producer(_: Any) -> None:

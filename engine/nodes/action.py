@@ -11,6 +11,7 @@ from typing import Any, NamedTuple
 
 from engine import ids
 from engine.actions import RECIPIENT_ATTRIBUTES, SEND_ACTIONS
+from engine.consent import TRANSACTIONAL
 from engine.consent import refusal as consent_refusal
 from engine.context import Run, StepContext
 from engine.durations import DurationError, format_duration, parse_duration
@@ -20,6 +21,8 @@ from engine.nodes.channel_choice import ChannelChoice, choose_channel
 from engine.nodes.internal import apply_internal
 from engine.run_state import Halt, Outcome, end_run, park
 from engine.templates import TemplateError, render_params, template_context
+
+POLICY = " (workspace policy)"  # trace suffix of a rule that comes from the policy, not the workflow
 
 
 class Send(NamedTuple):
@@ -77,20 +80,25 @@ def send(ctx: StepContext, workflow: Workflow, run: Run, node: ActionNode, what:
     if refused is not None:
         ctx.note(workflow, run, node.id, "suppressed", f"{prefix}{refused}", **about)
         return node.next
-    due = quiet_until(ctx, settings.quiet_hours, what.channel)
-    if due is not None and settings.quiet_hours is not None:
-        if settings.quiet_hours.fallback == "skip":
-            ctx.note(workflow, run, node.id, "skipped", f"{prefix}quiet hours", **about)
+    marketing = {**node.params, **what.params}.get("category") != TRANSACTIONAL
+    policy = ctx.workflows.policy
+    for quiet, source in ((settings.quiet_hours, ""), (policy.quiet_hours if marketing else None, POLICY)):
+        due = quiet_until(ctx, quiet, what.channel)
+        if due is None or quiet is None:
+            continue
+        if quiet.fallback == "skip":
+            ctx.note(workflow, run, node.id, "skipped", f"{prefix}quiet hours{source}", **about)
             return node.next
         park(ctx, workflow, run, node.id, due, "quiet")
-        reason = f"{prefix}quiet hours: delayed until they end"
+        reason = f"{prefix}quiet hours{source}: delayed until they end"
         ctx.note(workflow, run, node.id, "waited", reason, due=due, **about, token=run["wait"]["token"])
         return Halt.PARKED
-    cap = cap_reached(ctx, settings.frequency_caps, what.channel)
-    if cap is not None:
-        reason = f"{prefix}frequency cap: {cap.max} {what.channel} per {format_duration(cap.per_ms)}"
-        ctx.note(workflow, run, node.id, "capped", reason, **about)
-        return node.next
+    for caps, source in ((settings.frequency_caps, ""), (policy.frequency_caps if marketing else (), POLICY)):
+        cap = cap_reached(ctx, caps, what.channel)
+        if cap is not None:
+            limit = f"{cap.max} {what.channel} per {format_duration(cap.per_ms)}"
+            ctx.note(workflow, run, node.id, "capped", f"{prefix}frequency cap{source}: {limit}", **about)
+            return node.next
     params, error = render_with(ctx, run, what.params, node.templated)
     if params is None:
         ctx.note(workflow, run, node.id, "skipped", f"{prefix}template failed: {error}", **about)
