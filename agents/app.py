@@ -23,7 +23,7 @@ from agents.outbox import Outbox
 from agents.processor import EventProcessor, Outputs
 from agents.scoring import Predictions
 from agents.timers import TimerService
-from agents.topics import WORKFLOWS, Topics, declare_topics
+from agents.topics import CONSENT, WORKFLOWS, Topics, declare_topics
 from engine.events import Limits
 from switchyard.settings import Settings
 from tables.contacts import ContactStore, define_contacts_table
@@ -120,6 +120,7 @@ def build_worker(settings: Settings) -> Worker:
             dlq=topics.dlq.get_topic_name(),
             analytics=topics.analytics.get_topic_name(),
             actions={channel: topic.get_topic_name() for channel, topic in topics.actions.items()},
+            consent=settings.topic(CONSENT),
         ),
         limits=Limits(max_bytes=settings.max_event_bytes),
         metrics=metrics,

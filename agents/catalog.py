@@ -18,14 +18,14 @@ from typing import Any
 import orjson
 from aiokafka import AIOKafkaProducer
 
-from engine.compile_policy import load_policy
+from engine.compile_policy import POLICY_KEY_PREFIX, load_policy
 from engine.exceptions import MigrationError
 from engine.migrate import check_mapping
 from engine.validation import compile_definition
 from engine.workflows import WorkflowSet
 
 MIGRATION_SUFFIX = "#migration"
-POLICY_PREFIX = "#policy@"  # '#' is not allowed in workflow ids, so no workflow key looks like this
+POLICY_PREFIX = POLICY_KEY_PREFIX
 
 
 class CatalogError(ValueError):

@@ -37,6 +37,8 @@ from agents.metrics import Metrics
 from agents.outbox import Headers, Outbox, record_size
 from agents.scoring import Predictions, is_ml_wakeup, pending_ml_timers
 from agents.timers import TIMER_EVENT, TimerService
+from engine.consent import STATE_KEY as CONSENT_KEY
+from engine.consent import consent_record
 from engine.events import DAY_MS, Limits, Malformed, decode_event
 from engine.pending import pending_timers
 from engine.step import step as engine_step
@@ -63,6 +65,7 @@ class Outputs:
     analytics: str
     actions: dict[str, str]
     events: str
+    consent: str | None = None  # compacted: the contact's consent record when it changes (sinks re-check)
 
 
 def dead_letter_headers(message: Any, problem: Malformed) -> list[tuple[str, bytes]]:
@@ -73,6 +76,16 @@ def dead_letter_headers(message: Any, problem: Malformed) -> list[tuple[str, byt
         ("x-switchyard-source-partition", str(message.partition).encode()),
         ("x-switchyard-source-offset", str(message.offset).encode()),
     ]
+
+
+def consent_changed(before: ContactState | None, after: ContactState) -> bool:
+    """Whether the step changed what decides consent (identity checks: both parts are copied on change)."""
+    if before is None:
+        return bool(after.get(CONSENT_KEY)) or "status" in after["profile"]["attrs"]
+    return before.get(CONSENT_KEY) is not after.get(CONSENT_KEY) or (
+        before["profile"]["attrs"] is not after["profile"]["attrs"]
+        and before["profile"]["attrs"].get("status") != after["profile"]["attrs"].get("status")
+    )
 
 
 def all_pending(state: ContactState | None) -> list[tuple[int, str, str]]:
@@ -404,6 +417,8 @@ class EventProcessor:
             channel = action["channel"]
             self.send(self.outputs.actions[channel], key, orjson.dumps(action))
             self.metrics.observe_action(channel)
+        if self.outputs.consent is not None and consent_changed(state, new_state):
+            self.send(self.outputs.consent, key, orjson.dumps(consent_record(new_state)))
         if self.breaker is not None:
             self.breaker.observe(self.definitions.workflows, event, result, self._send_effect,
                                  self.definitions.apply)  # fmt: skip

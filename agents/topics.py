@@ -7,9 +7,11 @@ from typing import Any
 
 import faust
 
-from engine.topics import ACTION_CHANNELS, ANALYTICS, EVENTS, EVENTS_DLQ, WORKFLOWS, action_topic
+from engine.topics import ACTION_CHANNELS, ANALYTICS, CONSENT, EVENTS, EVENTS_DLQ, WORKFLOWS, action_topic
 
-__all__ = ["ACTION_CHANNELS", "ANALYTICS", "EVENTS", "EVENTS_DLQ", "WORKFLOWS", "Topics", "action_topic"]
+__all__ = [
+    "ACTION_CHANNELS", "ANALYTICS", "CONSENT", "EVENTS", "EVENTS_DLQ", "WORKFLOWS", "Topics", "action_topic",
+]  # fmt: skip
 
 
 def all_topic_names(prefix: str) -> list[str]:

@@ -22,6 +22,7 @@ from engine.issues import IssueCollector, ValidationIssue
 from engine.model import Policy, SendRate
 from engine.parser import Document, document_from_data, parse_text
 
+POLICY_KEY_PREFIX = "#policy@"  # its catalog key, `#policy@<version>` ('#' cannot start a workflow id)
 POLICY_FIELDS = frozenset({"version", "note", "frequency_caps", "quiet_hours", "send_rates"})
 
 

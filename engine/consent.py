@@ -44,13 +44,24 @@ def record(state: ContactState, event: Event) -> None:
     state[STATE_KEY] = consent
 
 
+def consent_record(state: ContactState) -> dict[str, Any]:
+    """What decides the contact's consent, alone: the record the worker publishes on the `consent`
+    topic when it changes, so the sinks can check again just before delivery."""
+    return {"consent": state.get(STATE_KEY) or {}, "status": state["profile"]["attrs"].get("status")}
+
+
 def refusal(state: ContactState, channel: str, params: dict[str, Any]) -> str | None:
     """Why a send on ``channel`` with ``params`` may not go out, or None."""
+    return refusal_of(consent_record(state), channel, params)
+
+
+def refusal_of(record: dict[str, Any], channel: str, params: dict[str, Any]) -> str | None:
+    """``refusal`` on a consent record (``consent_record``'s shape)."""
     if channel not in CONTACT_CHANNELS or params.get("category") == TRANSACTIONAL:
         return None
-    if state["profile"]["attrs"].get("status") == "unsubscribed":
+    if record.get("status") == "unsubscribed":
         return "consent: the contact is unsubscribed (status)"
-    found = (state.get(STATE_KEY) or {}).get(channel)
-    if found is not None and found["status"] in REFUSING:
+    found = (record.get("consent") or {}).get(channel)
+    if isinstance(found, dict) and found.get("status") in REFUSING:
         return f"consent: {channel} {found['status']}"
     return None

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from sinks.backoff import retry_delay_s
@@ -34,6 +35,7 @@ class Counters:
     dead_lettered: int = 0
     retries: int = 0
     duplicates: int = 0
+    suppressed: int = 0
 
 
 class ActionExecutor:
@@ -46,12 +48,14 @@ class ActionExecutor:
         store: SinkStore,
         policy: RetryPolicy,
         bucket: TokenBucket,
+        consent: Callable[[Action], str | None] | None = None,
     ) -> None:
         self.channel = channel
         self.handler = handler
         self.store = store
         self.policy = policy
         self.bucket = bucket
+        self.consent = consent  # sinks/consent_view.py: why the contact may no longer be sent this
         self.counters = Counters()
 
     async def execute(self, key: bytes | None, value: bytes | None) -> list[OutRecord]:
@@ -78,6 +82,9 @@ class ActionExecutor:
         while True:
             attempt += 1
             self.store.record_attempt(action.action_id, attempt)
+            refused = self.consent(action) if self.consent is not None else None
+            if refused is not None:
+                return self._suppressed(action, attempt, refused)
             await self.bucket.acquire()
             try:
                 delivery = await self.handler.handle(action, attempt)
@@ -114,6 +121,14 @@ class ActionExecutor:
             for outcome in delivery.events
         ]
         return [*delivery.records, *events]
+
+    def _suppressed(self, action: Action, attempts: int, reason: str) -> list[OutRecord]:
+        """Not delivered: consent was withdrawn after the engine decided to send. An outcome, not an error."""
+        self.counters.suppressed += 1
+        log.info("%s: action %s suppressed: %s", self.channel, action.action_id, reason)
+        outcome = OutcomeEvent(f"{self.channel}.suppressed", {"reason": reason})
+        event = outcome_event(action, outcome, wall_ms(), attempts)
+        return [OutRecord(EVENTS_TOPIC, action.contact_id, event)]
 
     def _failed(
         self, action: Action, attempts: int, failure: PermanentFailure | RetryableFailure

@@ -108,15 +108,10 @@ def cmd_kafka(args: argparse.Namespace, settings: Settings) -> int:
 def cmd_worker(args: argparse.Namespace, settings: Settings) -> int:
     import asyncio
 
-    from agents.topics import all_topic_names
     from agents.worker import run_worker
-    from switchyard.kafka_tools import create_topics
+    from switchyard.kafka_tools import ensure_worker_topics
 
-    # Every topic up front, with the worker's partition count: one auto-created by a producer could get
-    # another count, and Faust refuses a table whose changelog does not match its source topic.
-    asyncio.run(
-        create_topics(settings.bootstrap, all_topic_names(settings.topic_prefix), settings.partitions)
-    )
+    asyncio.run(ensure_worker_topics(settings))
     run_worker(settings)
     return 0
 

@@ -35,12 +35,14 @@ FAILED_SUFFIXES: Final = frozenset({"failed", "bounced", "rejected", "dead_lette
 
 
 def outcome_status(event_type: str) -> str:
-    """delivered | failed | sent, from the outcome event's type (`webhook.delivered`, `email.bounced` ...)."""
+    """delivered | failed | suppressed | sent, from the outcome event's type (`email.bounced` ...)."""
     suffix = event_type.rpartition(".")[2]
     if suffix in DELIVERED_SUFFIXES:
         return "delivered"
     if suffix in FAILED_SUFFIXES:
         return "failed"
+    if suffix == "suppressed":  # consent withdrawn before delivery (sinks/consent_view.py)
+        return "suppressed"
     return "sent"
 
 

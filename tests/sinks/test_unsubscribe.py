@@ -114,3 +114,45 @@ async def test_one_click_unsubscribe_stops_marketing_but_not_transactional(
         ]
     finally:
         worker.process.stop()
+
+
+async def test_the_sink_checks_consent_again_before_delivery(
+    kafka_bootstrap: str, tmp_path: Path, sink_settings: SinkSettings
+) -> None:
+    """The engine sent while the contact was subscribed; the unsubscribe arrives while the email waits in
+    the sink's backlog. The sink reads the consent the worker published and does not deliver it (outcome
+    `email.suppressed`), while the transactional email of the same backlog still goes."""
+    settings = api_settings(kafka_bootstrap, tmp_path / "worker")
+    worker = await asyncio.to_thread(start_api_worker, settings, tmp_path / "worker.log")
+    try:
+        for definition in (NEWS, RECEIPT):
+            wid = definition["id"]
+            assert worker.client.call("POST", "/v1/workflows", definition)[0] == 201
+            assert worker.client.call("POST", f"/v1/workflows/{wid}/publish", {"note": "test"})[0] == 200
+        now = int(time.time() * 1000)
+
+        def event(event_id: str, etype: str, ago_ms: int, **props: Any) -> dict[str, Any]:
+            return {"event_id": event_id, "contact_id": "cy", "type": etype, "ts": now - ago_ms,
+                    "properties": props}  # fmt: skip
+
+        await send(worker, event("r1", "contact.added", 50_000, email="cy@example.com"),
+                   event("r2", "news.go", 40_000), event("r3", "purchase", 35_000))  # fmt: skip
+        await asyncio.to_thread(wait_processed, settings)  # both emails are in actions.email, undelivered
+        await send(worker, event("r4", "unsubscribed", 30_000, channel="email"))
+        await asyncio.to_thread(wait_processed, settings)  # the consent record is published
+
+        async with smtp_server(Mailbox()) as (mailbox, port):
+            sinks = sink_settings.with_(
+                smtp=smtp_settings(port), topic_prefix=settings.topic_prefix, app_id=settings.app_id
+            )
+            async with running_sinks(sinks, ["email"]):
+                await until(lambda: len(mailbox.messages) == 1)
+                await until(lambda: bool(worker.client.call("GET", "/v1/contacts/cy")[1]["profile"]["counts"]
+                                         .get("email.suppressed")))  # fmt: skip
+                await asyncio.sleep(1.0)
+                assert [m["Subject"] for m in mailbox.messages] == ["Receipt"]
+        _, contact = worker.client.call("GET", "/v1/contacts/cy")
+        counts = contact["profile"]["counts"]
+        assert counts.get("email.suppressed") == 1 and counts.get("email.sent") == 1
+    finally:
+        worker.process.stop()
