@@ -153,6 +153,14 @@ class Reader:
         self._conditions[source] = compiled
         return compiled
 
+    def count_windows(self) -> tuple[tuple[str, int], ...]:
+        """(event type, largest window ms) over the windowed count()/rate() calls of every condition read."""
+        largest: dict[str, int] = {}
+        for condition in self._conditions.values():
+            for event_type, window in condition.windows:
+                largest[event_type] = max(largest.get(event_type, 0), window)
+        return tuple(sorted(largest.items()))
+
     def edge(
         self, node_id: str, mapping: dict[str, Any], key: str, path: Path, what: str, required: bool = False
     ) -> str | None:

@@ -92,6 +92,7 @@ def compile_document(document: Document) -> tuple[Workflow | None, list[Validati
         goals=goals,
         live_event_types=frozenset(live_types),
         has_condition_exit=any(c.condition is not None for c in settings.exit_when),
+        count_windows=reader.count_windows(),
     )
     return workflow, issues.issues
 

@@ -11,6 +11,7 @@ from typing import Any
 from engine.conditions import Scope
 from engine.model import Workflow
 from engine.types import ContactState, Event, Profile
+from engine.windowed_counts import STATE_KEY as BUCKETS_KEY
 from engine.workflows import WorkflowSet
 
 Run = dict[str, Any]
@@ -160,6 +161,7 @@ class StepContext:
             now=self.now,
             workflows=self.live_workflows(),
             contact_id=self.contact_id,
+            buckets=self.state.get(BUCKETS_KEY) or EMPTY,
         )
 
     # -- output ------------------------------------------------------------------------------------

@@ -23,6 +23,9 @@ class Condition(Protocol):
     @property
     def references(self) -> frozenset[str]: ...
 
+    @property
+    def windows(self) -> frozenset[tuple[str, int]]: ...
+
     def evaluate(self, scope: Any) -> bool: ...
 
     def value(self, scope: Any) -> Any: ...
@@ -350,6 +353,8 @@ class Workflow:
     goals: tuple[GoalNode, ...] = ()  # goal nodes with an event (checked at every node)
     live_event_types: frozenset[str] = frozenset()  # event types a live run may react to
     has_condition_exit: bool = False
+    # Event type -> largest window of the windowed count()/rate() calls in its conditions (buckets kept).
+    count_windows: tuple[tuple[str, int], ...] = ()
 
     @property
     def key(self) -> tuple[str, int]:

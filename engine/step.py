@@ -16,6 +16,7 @@ from engine.live import on_live_runs
 from engine.profile import apply_event
 from engine.triggers import arm_missing, fire_armed, on_trigger_events, watch_profile
 from engine.types import STATE_VERSION, ContactState, Event
+from engine.windowed_counts import fold as count_event
 from engine.workflows import WorkflowSet
 
 TIMER_EVENT = "timer.fired"
@@ -50,6 +51,8 @@ def step(state: ContactState | None, event: Event, workflows: WorkflowSet, now: 
         new_state = {**state, "profile": profile}
     remember(new_state, key)
     event_type = event["type"]
+    if event_type in workflows.count_windows:
+        count_event(new_state, event_type, now, workflows.count_windows)
     if event_type in CONSENT_EVENT_TYPES:
         record_consent(new_state, event)
     if (
@@ -64,6 +67,7 @@ def step(state: ContactState | None, event: Event, workflows: WorkflowSet, now: 
                 and profile["attrs"] is before["attrs"]
                 and profile["tags"] is before["tags"]
                 and profile["scores"] is before["scores"]
+                and event_type not in workflows.condition_counted
             )
         )
     ):

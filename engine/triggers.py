@@ -282,7 +282,8 @@ def fire_armed(ctx: StepContext, token: str) -> bool:
 
 
 def watch_profile(ctx: StepContext) -> None:
-    """Re-arm contact date triggers and evaluate condition triggers when attrs/tags/scores changed."""
+    """Re-arm contact date triggers and evaluate condition triggers when attrs/tags/scores changed, or when
+    an event they count in a window (count('page.viewed', '7d')) arrived."""
     before = ctx.input_profile
     profile = ctx.profile
     attrs_changed = before is None or profile["attrs"] is not before["attrs"]
@@ -303,13 +304,17 @@ def watch_profile(ctx: StepContext) -> None:
             arm(ctx, workflow, index, slot, due, ctx.event["event_id"], "date", f"{trigger.path} changed")
     if not ctx.workflows.conditions:
         return
-    if before is not None and not (
+    profile_changed = before is None or (
         attrs_changed or profile["tags"] is not before["tags"] or profile["scores"] is not before["scores"]
-    ):
+    )
+    event_type = ctx.event["type"]
+    if not profile_changed and event_type not in ctx.workflows.condition_counted:
         return
     conds = ctx.conds()
     for workflow, index, trigger in ctx.workflows.conditions:
         assert isinstance(trigger, ConditionTrigger)
+        if not profile_changed and all(counted != event_type for counted, _ in trigger.condition.windows):
+            continue
         key = f"{workflow.id}#{index}"
         was = conds.get(key, False)
         now_true = bool(trigger.condition.evaluate(ctx.scope()))

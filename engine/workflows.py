@@ -22,6 +22,7 @@ from engine.model import (
     Trigger,
     Workflow,
 )
+from engine.profile import UNCOUNTED_EVENT_TYPES
 from engine.validation import compile_definition
 
 Indexed = tuple[Workflow, int, Trigger]
@@ -72,10 +73,14 @@ class WorkflowSet:
                         rearmers.setdefault(event_type, []).append(item)
                 elif isinstance(trigger, ConditionTrigger):
                     conditions.append(item)
+        count_windows: dict[str, int] = {}
         for by_version in self.versions.values():
             for workflow in by_version.values():
                 for cap in workflow.settings.frequency_caps:
                     cap_windows[cap.channel] = max(cap_windows.get(cap.channel, 0), cap.per_ms)
+                for event_type, window in workflow.count_windows:
+                    if event_type not in UNCOUNTED_EVENT_TYPES:
+                        count_windows[event_type] = max(count_windows.get(event_type, 0), window)
         for cap in policy.frequency_caps:
             cap_windows[cap.channel] = max(cap_windows.get(cap.channel, 0), cap.per_ms)
         # Event types whose only effect is keeping an inactivity timer armed: when all of their slots are
@@ -93,6 +98,16 @@ class WorkflowSet:
         self.conditions: tuple[Indexed, ...] = tuple(conditions)
         self.watches_profile = bool(contact_dates or conditions)
         self.cap_windows = cap_windows
+        # Event types kept in hourly buckets (engine/windowed_counts.py), with the largest window over every
+        # version (old versions' live runs still branch on them); all other events cost nothing.
+        self.count_windows: dict[str, int] = dict(sorted(count_windows.items()))
+        # Event types whose arrival re-evaluates the condition triggers that count them in a window.
+        self.condition_counted: frozenset[str] = frozenset(
+            event_type
+            for _, _, trigger in conditions
+            if isinstance(trigger, ConditionTrigger)
+            for event_type, _ in trigger.condition.windows
+        )
         self.arm_fingerprint: str = digest(*(f"{w.id}@{w.version}#{i}" for w, i, _ in timed), size=8)
 
     @classmethod

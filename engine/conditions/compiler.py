@@ -35,6 +35,8 @@ from engine.conditions.nodes import (
 from engine.conditions.parser import parse
 from engine.conditions.paths import ROOTS, path_evaluator
 from engine.conditions.scope import Evaluator, Scope
+from engine.durations import DAY, HOUR, DurationError, format_duration, parse_duration
+from engine.windowed_counts import MAX_WINDOW_MS, MIN_WINDOW_MS
 
 MAX_PATTERN_LENGTH: Final = 500
 _RE2_OPTIONS: Final = re2.Options()
@@ -46,6 +48,8 @@ _TEXT_EXAMPLES: Final = {
     "in_workflow": "'welcome'",
     "rate": "'email.clicked', 'email.sent'",
 }
+
+_WINDOW_BOUNDS: Final = f"windows go from {MIN_WINDOW_MS // HOUR}h to {MAX_WINDOW_MS // DAY}d"
 
 _BINARY: Final[dict[str, Callable[[Any, Any], Any]]] = {
     "==": values.equals,
@@ -78,13 +82,20 @@ _BOOLEAN_RESULTS: Final = frozenset(
 class Condition:
     """A compiled condition. Immutable and safe to share between threads and workflows."""
 
-    __slots__ = ("_test", "_value", "node", "references", "source")
+    __slots__ = ("_test", "_value", "node", "references", "source", "windows")
 
     def __init__(
-        self, source: str, references: frozenset[str], node: Node, value: Evaluator, test: Evaluator
+        self,
+        source: str,
+        references: frozenset[str],
+        node: Node,
+        value: Evaluator,
+        test: Evaluator,
+        windows: frozenset[tuple[str, int]] = frozenset(),
     ):
         self.source = source
         self.references = references
+        self.windows = windows  # (event type, window ms) of its windowed count()/rate() calls
         self.node = node
         self._value = value
         self._test = test
@@ -120,7 +131,9 @@ def compile_uncached(source: str) -> Condition:
     compiler = _Compiler(source)
     evaluator, _ = compiler.compile(node)
     test = evaluator if _returns_bool(node) else _as_test(evaluator)
-    return Condition(source, frozenset(compiler.references), node, evaluator, test)
+    return Condition(
+        source, frozenset(compiler.references), node, evaluator, test, frozenset(compiler.windows)
+    )
 
 
 def _as_test(evaluator: Evaluator) -> Evaluator:
@@ -148,6 +161,7 @@ class _Compiler:
     def __init__(self, source: str) -> None:
         self.source = source
         self.references: set[str] = set()
+        self.windows: set[tuple[str, int]] = set()  # (event type, window ms) of windowed count/rate calls
 
     def error(self, message: str, position: int, hint: str | None = None) -> ConditionError:
         return ConditionError(message, position, self.source, hint)
@@ -220,7 +234,12 @@ class _Compiler:
                 spec.summary,
             )
         self.check_literal_args(spec, node)
-        compiled = [self.compile(arg) for arg in node.args]
+        if spec.window_arg is not None and len(node.args) > spec.window_arg:
+            window_ms = self.check_window(spec, node, spec.window_arg)
+            compiled = [self.compile(arg) for arg in node.args[: spec.window_arg]]
+            compiled.append((_constant(window_ms), True))
+        else:
+            compiled = [self.compile(arg) for arg in node.args]
         self.references.update(spec.reads)
         evaluator = spec.build(tuple(evaluator for evaluator, _ in compiled))
         return self.fold(evaluator, spec.pure and all(const for _, const in compiled))
@@ -251,6 +270,47 @@ class _Compiler:
                     arg.position,
                     "use ISO 8601: '2026-01-31' or '2026-01-31T09:30:00Z'",
                 )
+
+    def check_window(self, spec: FunctionSpec, node: Call, index: int) -> int:
+        """The window of a windowed count/rate in ms. Its event types must be quoted text: the engine keeps
+        buckets only for the types that loaded workflows name."""
+        example = f"e.g. {spec.name}({_TEXT_EXAMPLES.get(spec.name, repr('page.viewed'))}, '7d')"
+        event_types: list[str] = []
+        for arg in node.args[:index]:
+            if not (isinstance(arg, Literal) and isinstance(arg.value, str)):
+                message = f"a windowed {spec.name}() needs the event type as quoted text"
+                raise self.error(message, arg.position, example)
+            event_types.append(arg.value)
+        window = node.args[index]
+        if not isinstance(window, Literal):
+            message = f"the window of {spec.name}() must be a literal duration"
+            raise self.error(message, window.position, f"{example}; {_WINDOW_BOUNDS}")
+        ms = self.window_ms(spec, window)
+        self.windows.update((event_type, ms) for event_type in event_types)
+        return ms
+
+    def window_ms(self, spec: FunctionSpec, window: Literal) -> int:
+        value = window.value
+        if isinstance(value, str):
+            written = repr(value)
+            try:
+                ms = parse_duration(value)
+            except DurationError:
+                hint = f"write a number and a unit: '30m', '24h', '7d' or '2w'; {_WINDOW_BOUNDS}"
+                raise self.error(f"not a duration: {value!r}", window.position, hint) from None
+        elif isinstance(value, int) and not isinstance(value, bool):
+            ms = value  # a bare duration literal (7d) is milliseconds already
+            written = format_duration(ms) if ms >= 0 else str(ms)
+        else:
+            message = f"the window of {spec.name}() must be a duration such as '7d'"
+            raise self.error(message, window.position, _WINDOW_BOUNDS)
+        if ms < MIN_WINDOW_MS:
+            hint = f"{_WINDOW_BOUNDS}: events are counted in hourly buckets"
+            raise self.error(f"window too short: {written}", window.position, hint)
+        if ms > MAX_WINDOW_MS:
+            hint = f"{_WINDOW_BOUNDS}; without a window, {spec.name}() uses all history"
+            raise self.error(f"window too long: {written}", window.position, hint)
+        return ms
 
     def compile_unary(self, node: Unary) -> tuple[Evaluator, bool]:
         operand, constant = self.compile(node.operand)

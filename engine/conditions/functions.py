@@ -16,6 +16,7 @@ from engine.conditions.dates import local_time
 from engine.conditions.paths import count_of, ratio
 from engine.conditions.scope import Evaluator, Scope
 from engine.durations import DAY, HOUR
+from engine.windowed_counts import count_in
 
 Builder = Callable[[tuple[Evaluator, ...]], Evaluator]
 
@@ -33,6 +34,9 @@ class FunctionSpec:
     text_args: tuple[int, ...] = ()
     # Argument positions that must be dates when written as literals.
     date_args: tuple[int, ...] = ()
+    # The position of an optional last argument that is a window (a literal duration, checked and turned
+    # into milliseconds by the compiler); when given, the text arguments must be literals too.
+    window_arg: int | None = None
 
     @property
     def arity(self) -> str:
@@ -80,6 +84,9 @@ def _in_workflow(args: tuple[Evaluator, ...]) -> Evaluator:
 
 
 def _count(args: tuple[Evaluator, ...]) -> Evaluator:
+    if len(args) == 2:
+        event_type, window = args
+        return lambda scope: count_in(scope.buckets, event_type(scope), window(scope), scope.now)
     (arg,) = args
     return lambda scope: count_of(scope, arg(scope))
 
@@ -97,8 +104,23 @@ def _last(args: tuple[Evaluator, ...]) -> Evaluator:
 
 
 def _rate(args: tuple[Evaluator, ...]) -> Evaluator:
+    if len(args) == 3:
+        return _windowed_rate(args)
     numerator, denominator = args
     return lambda scope: ratio(scope, numerator(scope), denominator(scope))
+
+
+def _windowed_rate(args: tuple[Evaluator, ...]) -> Evaluator:
+    numerator, denominator, window = args
+
+    def rate(scope: Scope) -> float:
+        ms = window(scope)
+        below = count_in(scope.buckets, denominator(scope), ms, scope.now)
+        if below <= 0:
+            return 0.0
+        return count_in(scope.buckets, numerator(scope), ms, scope.now) / below
+
+    return rate
 
 
 def _since(unit: int) -> Builder:
@@ -216,12 +238,15 @@ FUNCTIONS: Final[dict[str, FunctionSpec]] = {
                      reads=frozenset({"contact.tags"}), text_args=(0,)),
         FunctionSpec("in_workflow", 1, 1, _in_workflow, "true when the contact is in a live run of it",
                      reads=frozenset({"workflows"}), text_args=(0,)),
-        FunctionSpec("count", 1, 1, _count, "how many events of this type the contact has (0 if none)",
-                     reads=frozenset({"contact.counts"}), text_args=(0,)),
+        FunctionSpec("count", 1, 2, _count,
+                     "how many events of this type the contact has (0 if none); with a window such as '7d', "
+                     "only those in the last 7 days of event time",
+                     reads=frozenset({"contact.counts"}), text_args=(0,), window_arg=1),
         FunctionSpec("last", 1, 1, _last, "time (epoch ms) of the contact's last event of this type, or null",
                      reads=frozenset({"contact.last_by_type"}), text_args=(0,)),
-        FunctionSpec("rate", 2, 2, _rate, "count(a) / count(b), 0 when count(b) is 0",
-                     reads=frozenset({"contact.counts"}), text_args=(0, 1)),
+        FunctionSpec("rate", 2, 3, _rate,
+                     "count(a) / count(b), 0 when count(b) is 0; with a window such as '30d', over it",
+                     reads=frozenset({"contact.counts"}), text_args=(0, 1), window_arg=2),
         FunctionSpec("days_since", 1, 1, _since(DAY), "whole days from a time to now (floored)",
                      reads=frozenset({"now"})),
         FunctionSpec("hours_since", 1, 1, _since(HOUR), "whole hours from a time to now (floored)",

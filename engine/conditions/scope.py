@@ -10,6 +10,7 @@ from collections.abc import Callable, Mapping, Set
 from typing import Any, Final, TypeAlias
 
 EMPTY_WORKFLOWS: Final[frozenset[str]] = frozenset()
+EMPTY_BUCKETS: Final[Mapping[str, Any]] = {}
 
 
 class Scope:
@@ -20,10 +21,11 @@ class Scope:
     - ``run``: the run's variables dict (e.g. ``{"vars": {...}, "started_at": ms, "node": id}``) or None;
     - ``now``: event time in epoch milliseconds;
     - ``workflows``: ids of workflows the contact currently has a live run in;
-    - ``contact_id``: the contact's id for ``contact.id`` (defaults to the event's contact_id).
+    - ``contact_id``: the contact's id for ``contact.id`` (defaults to the event's contact_id);
+    - ``buckets``: the contact's hourly event buckets for windowed counts (engine/windowed_counts.py).
     """
 
-    __slots__ = ("contact", "contact_id", "event", "now", "run", "workflows")
+    __slots__ = ("buckets", "contact", "contact_id", "event", "now", "run", "workflows")
 
     def __init__(
         self,
@@ -33,6 +35,7 @@ class Scope:
         now: int = 0,
         workflows: Set[str] = EMPTY_WORKFLOWS,
         contact_id: str | None = None,
+        buckets: Mapping[str, Any] = EMPTY_BUCKETS,
     ) -> None:
         self.contact = contact
         self.event = event
@@ -40,11 +43,12 @@ class Scope:
         self.now = now
         self.workflows = workflows
         self.contact_id = contact_id
+        self.buckets = buckets
 
     def __repr__(self) -> str:
         return (
             f"Scope(contact={self.contact!r}, event={self.event!r}, run={self.run!r}, now={self.now!r}, "
-            f"workflows={self.workflows!r}, contact_id={self.contact_id!r})"
+            f"workflows={self.workflows!r}, contact_id={self.contact_id!r}, buckets={self.buckets!r})"
         )
 
 

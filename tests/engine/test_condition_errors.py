@@ -23,7 +23,7 @@ ERROR_CASES = [
     ("hsa_tag('vip')", 0, "unknown function 'hsa_tag'", "did you mean 'has_tag'? known: abs,"),
     ("contact.open_rate > 0.5 and cuont('x') > 1", 28, "unknown function 'cuont'", "did you mean 'count'?"),
     ("has_tag()", 0, "has_tag() takes 1 argument (0 given)", None),
-    ("1 + rate('email.opened')", 4, "rate() takes 2 arguments (1 given)", None),
+    ("1 + rate('email.opened')", 4, "rate() takes 2 to 3 arguments (1 given)", None),
     ("hour_of_day(now, 'Europe/Paris')", 0, "hour_of_day() takes 0 to 1 arguments (2 given)", None),
     ("contcat.plan == 'x'", 0, "unknown name 'contcat'", "did you mean 'contact'?"),
     ("contact.plan == pro", 16, "unknown name 'pro'", "text values need quotes: 'pro'"),
