@@ -1,9 +1,9 @@
 // The builder: palette, canvas (React Flow), config panel, validation overlay, simulate/backtest panes,
 // publishing with a version note, version history, live per-node counts and the contact path.
 import React, { useCallback, useEffect, useMemo, useRef, useState } from "react";
-import { ReactFlow, ReactFlowProvider, Background, Controls, useReactFlow } from "@xyflow/react";
+import { ReactFlow, ReactFlowProvider, Background, Controls, MiniMap, useReactFlow } from "@xyflow/react";
 import { call, setToken, token } from "./api.js";
-import { NODE_TYPES, TRIGGER, positionsOf, references, setPath } from "./graph.js";
+import { NODE_TYPES, TRIGGER, getPath, positionsOf, references, setPath } from "./graph.js";
 import ConfigPanel from "./ConfigPanel.jsx";
 import FlowNode from "./FlowNode.jsx";
 
@@ -26,6 +26,19 @@ function emptyDefinition(id) {
   return { id, name: id, status: "draft", nodes: {}, layout: {} };
 }
 
+// What /validate assumes of a definition that was never saved: simulate and backtest get the same defaults,
+// so an unsaved draft the overlay calls valid also runs.
+function asDraft(definition, id) {
+  return { status: "draft", version: 1, ...definition, id };
+}
+
+function isTextField(target) {
+  const tag = target?.tagName;
+  return tag === "TEXTAREA" || (tag === "INPUT" && target.type !== "checkbox") || target?.isContentEditable;
+}
+
+const MIN_ZOOM = 0.6; // below this the node text drops under ~8 px
+
 function cleanForSave(definition) {
   const { version, status, ...rest } = definition;
   return rest;
@@ -39,6 +52,7 @@ function Builder() {
   const [templates, setTemplates] = useState([]);
   const [issues, setIssues] = useState([]);
   const [selected, setSelected] = useState(null);
+  const [selectedEdge, setSelectedEdge] = useState(null);
   const [summary, setSummary] = useState(null);
   const [stats, setStats] = useState(null);
   const [note, setNote] = useState("");
@@ -51,6 +65,11 @@ function Builder() {
   const [contact, setContact] = useState(null);
   const [tokenText, setTokenText] = useState(token());
   const counter = useRef(1);
+  const past = useRef([]);
+  const future = useRef([]);
+  const lastRecord = useRef(0);
+  const [fitRequest, setFitRequest] = useState(0);
+  const deletingNodes = useRef(new Set()); // ids of the nodes being deleted (their edges go with them)
 
   useEffect(() => {
     call("GET", "/v1/schema/workflow").then((r) => r.ok && setSchema(r.data));
@@ -123,7 +142,7 @@ function Builder() {
       for (const ref of refs) {
         if (ref.target && ids.has(ref.target)) {
           outEdges.push({
-            id: `${id}:${ref.field}`, source: id, sourceHandle: ref.field, target: ref.target, label: ref.label,
+            id: `${id}:${ref.field}`, source: id, deletable: true, focusable: true, selected: selectedEdge === `${id}:${ref.field}`, sourceHandle: ref.field, target: ref.target, label: ref.label,
             animated: pathNodes.has(id) && pathNodes.has(ref.target),
             className: pathNodes.has(id) && pathNodes.has(ref.target) ? "on-path" : "",
           });
@@ -131,9 +150,106 @@ function Builder() {
       }
     }
     return { nodes: outNodes, edges: outEdges };
-  }, [definition, positions, issues, selected, stats, pathNodes]);
+  }, [definition, positions, issues, selected, selectedEdge, stats, pathNodes]);
 
-  const update = (change) => setDefinition((d) => change(d));
+  // every canvas edit goes through update(): the previous definition is kept for undo (a drag is one step)
+  const update = (change, coalesce = false) => setDefinition((d) => {
+    const next = change(d);
+    if (next === d || JSON.stringify(next) === JSON.stringify(d)) return d; // no change: no undo step
+    const now = Date.now();
+    if (!(coalesce && now - lastRecord.current < 600)) {
+      past.current = [...past.current.slice(-99), d];
+      future.current = [];
+    }
+    lastRecord.current = now;
+    return next;
+  });
+
+  const undo = useCallback(() => setDefinition((d) => {
+    if (!past.current.length) return d;
+    future.current = [d, ...future.current];
+    const previous = past.current[past.current.length - 1];
+    past.current = past.current.slice(0, -1);
+    return previous;
+  }), []);
+
+  const redo = useCallback(() => setDefinition((d) => {
+    if (!future.current.length) return d;
+    past.current = [...past.current, d];
+    const [next, ...rest] = future.current;
+    future.current = rest;
+    return next;
+  }), []);
+
+  // Ctrl/Cmd+Z and Ctrl+Shift+Z / Ctrl+Y act on the canvas, never on the workflow-id box (its own browser
+  // undo used to reset the id, so the next Save went to another workflow); the config fields keep theirs.
+  useEffect(() => {
+    const onKey = (e) => {
+      if (!(e.ctrlKey || e.metaKey)) return;
+      const key = e.key.toLowerCase();
+      if (key !== "z" && key !== "y") return;
+      const idBox = e.target?.dataset?.testid === "workflow-id";
+      if (isTextField(e.target) && !idBox) return;
+      e.preventDefault();
+      if (key === "y" || e.shiftKey) redo();
+      else undo();
+    };
+    window.addEventListener("keydown", onKey, true);
+    return () => window.removeEventListener("keydown", onKey, true);
+  }, [undo, redo]);
+
+  // fit the whole graph on open, never below a readable zoom
+  useEffect(() => {
+    if (!fitRequest) return undefined;
+    const timer = setTimeout(() => flow.fitView({ padding: 0.15, minZoom: MIN_ZOOM, maxZoom: 1.2 }), 50);
+    return () => clearTimeout(timer);
+  }, [fitRequest, flow]);
+
+  const confirmed = (text) => window.confirm(text);
+
+  const deleteNode = (id) => {
+    update((d) => {
+      if (id === TRIGGER) { const { trigger, start, ...rest } = d; return rest; }
+      if (!d.nodes[id]) return d;
+      const { [id]: _gone, ...rest } = d.nodes;
+      return { ...d, nodes: rest };
+    });
+    setSelected(null);
+  };
+
+  // an edge is a reference field of its source node: deleting the edge clears that field
+  const deleteEdge = (edgeId) => {
+    const cut = edgeId.indexOf(":");
+    const source = edgeId.slice(0, cut);
+    const field = edgeId.slice(cut + 1);
+    const target = source === TRIGGER ? definition.start : getPath(definition.nodes?.[source] ?? {}, field);
+    const withNode = deletingNodes.current.has(source) || deletingNodes.current.has(target);
+    // React Flow may report one removal more than once: a change that finds the edge gone is no change,
+    // so it leaves no undo step that would bring back the edgeless state instead of the edge
+    update((d) => {
+      if (source === TRIGGER) {
+        if (!("start" in d)) return d;
+        const { start, ...rest } = d;
+        return rest;
+      }
+      if (!d.nodes[source] || getPath(d.nodes[source], field) === undefined) return d;
+      return { ...d, nodes: { ...d.nodes, [source]: setPath(d.nodes[source], field, undefined) } };
+    }, withNode); // a node's deletion removes its edges (to it and from it) in the same undo step
+  };
+
+  const onEdgesChange = (changes) => {
+    for (const change of changes) {
+      if (change.type === "remove") deleteEdge(change.id);
+      if (change.type === "select") setSelectedEdge((e) => (change.selected ? change.id : e === change.id ? null : e));
+      if (change.type === "select" && change.selected) setSelected(null); // an edge or a node, not both
+    }
+  };
+
+  const onBeforeDelete = async ({ nodes: gone }) => {
+    deletingNodes.current = new Set(gone.map((n) => n.id));
+    if (!gone.length) return true;
+    return confirmed(`Delete ${gone.map((n) => n.id).join(", ")}? (Ctrl+Z brings it back)`);
+  };
 
   const onDrop = (event) => {
     event.preventDefault();
@@ -158,9 +274,10 @@ function Builder() {
   const onNodesChange = (changes) => {
     for (const change of changes) {
       if (change.type === "position" && change.position) {
-        update((d) => ({ ...d, layout: { ...positionsOf(d), ...d.layout, [change.id]: change.position } }));
+        update((d) => ({ ...d, layout: { ...positionsOf(d), ...d.layout, [change.id]: change.position } }), true);
       }
       if (change.type === "select" && change.selected) setSelected(change.id);
+      if (change.type === "remove") deleteNode(change.id);
     }
   };
 
@@ -169,23 +286,36 @@ function Builder() {
     update((d) => ({ ...d, nodes: { ...d.nodes, [source]: setPath(d.nodes[source], sourceHandle, target) } }));
   };
 
-  const loadDefinition = (loaded) => {
-    setDefinition(loaded);
-    setWorkflowId(loaded.id);
+  // switching workflows clears everything that belonged to the previous one: the selection (a selected
+  // node id that the new definition lacks crashed the config panel), counts, results, the undo history
+  const switchTo = (loaded, id) => {
     setSelected(null);
     setStats(null);
+    setTrial(null);
+    setContact(null);
+    setIssues([]);
+    past.current = [];
+    future.current = [];
+    setDefinition(loaded);
+    setWorkflowId(id);
+    setFitRequest((n) => n + 1);
+  };
+
+  const loadDefinition = (loaded) => {
+    switchTo(loaded, loaded.id);
     refreshSummary(loaded.id);
   };
 
   const openWorkflow = async () => {
-    const r = await refreshSummary(workflowId);
+    const id = workflowId;
+    const r = await refreshSummary(id);
     if (r.ok) {
       const latest = r.data.definitions[r.data.definitions.length - 1];
-      setDefinition(latest);
-      setMessage(`opened ${workflowId} v${latest.version}`);
+      switchTo(latest, id);
+      setMessage(`opened ${id} v${latest.version}`);
     } else {
-      setDefinition(emptyDefinition(workflowId));
-      setMessage(`new workflow ${workflowId}`);
+      switchTo(emptyDefinition(id), id);
+      setMessage(`new workflow ${id}`);
     }
   };
 
@@ -211,6 +341,7 @@ function Builder() {
   };
 
   const setStatus = async (change) => {
+    if (change === "archive" && !confirmed(`Archive ${workflowId}? Its live runs stop.`)) return;
     const r = await call("POST", `/v1/workflows/${encodeURIComponent(workflowId)}/${change}`);
     setMessage(r.ok ? `${workflowId} is ${r.data.status}` : r.data.message);
     if (r.ok) setSummary(r.data);
@@ -223,12 +354,12 @@ function Builder() {
     } catch {
       return setMessage("the script is not JSON");
     }
-    const r = await call("POST", `/v1/workflows/${encodeURIComponent(workflowId)}/simulate`, { ...parsed, definition });
+    const r = await call("POST", `/v1/workflows/${encodeURIComponent(workflowId)}/simulate`, { ...parsed, definition: asDraft(definition, workflowId) });
     setTrial(r.ok ? r.data : { error: r.data.message });
   };
 
   const runBacktest = async () => {
-    const r = await call("POST", `/v1/workflows/${encodeURIComponent(workflowId)}/backtest`, { days: Number(days), definition });
+    const r = await call("POST", `/v1/workflows/${encodeURIComponent(workflowId)}/backtest`, { days: Number(days), definition: asDraft(definition, workflowId) });
     setTrial(r.ok ? r.data : { error: r.data.message });
   };
 
@@ -281,10 +412,12 @@ function Builder() {
         </nav>
         <div className="canvas" data-testid="canvas" onDragOver={(e) => { e.preventDefault(); e.dataTransfer.dropEffect = "move"; }} onDrop={onDrop}>
           <ReactFlow nodes={nodes} edges={edges} nodeTypes={nodeTypes} onNodesChange={onNodesChange}
-            onConnect={onConnect} onPaneClick={() => setSelected(null)} fitView={false}
-            defaultViewport={{ x: 0, y: 0, zoom: 1 }} deleteKeyCode={null}>
+            onEdgesChange={onEdgesChange} onBeforeDelete={onBeforeDelete}
+            onConnect={onConnect} onPaneClick={() => setSelected(null)} fitView={false} minZoom={0.2}
+            defaultViewport={{ x: 0, y: 0, zoom: 1 }} deleteKeyCode={["Delete", "Backspace"]}>
             <Background />
             <Controls />
+            <MiniMap pannable zoomable ariaLabel="minimap" />
           </ReactFlow>
         </div>
         <ConfigPanel schema={schema} definition={definition} selected={selected} issues={issues}
@@ -298,14 +431,7 @@ function Builder() {
             setSelected(fresh);
             return { ...d, nodes: nodesOut, start: d.start === old ? fresh : d.start, layout: { ...d.layout, [fresh]: d.layout?.[old] } };
           })}
-          onDelete={(id) => {
-            update((d) => {
-              if (id === TRIGGER) { const { trigger, start, ...rest } = d; return rest; }
-              const { [id]: _gone, ...rest } = d.nodes;
-              return { ...d, nodes: rest };
-            });
-            setSelected(null);
-          }} />
+          onDelete={(id) => confirmed(`Delete ${id}? (Ctrl+Z brings it back)`) && deleteNode(id)} />
       </div>
       <footer className="panes">
         <div className="tabs">
@@ -376,10 +502,35 @@ function Builder() {
   );
 }
 
+// a render error shows what happened and a way back instead of a blank page
+class ErrorBoundary extends React.Component {
+  constructor(props) {
+    super(props);
+    this.state = { error: null };
+  }
+
+  static getDerivedStateFromError(error) {
+    return { error };
+  }
+
+  render() {
+    if (!this.state.error) return this.props.children;
+    return (
+      <div className="crashed" role="alert" data-testid="error-boundary">
+        <h2>The builder hit an error</h2>
+        <pre>{String(this.state.error?.message || this.state.error)}</pre>
+        <button onClick={() => this.setState({ error: null })}>Try again</button>
+      </div>
+    );
+  }
+}
+
 export default function App() {
   return (
-    <ReactFlowProvider>
-      <Builder />
-    </ReactFlowProvider>
+    <ErrorBoundary>
+      <ReactFlowProvider>
+        <Builder />
+      </ReactFlowProvider>
+    </ErrorBoundary>
   );
 }

@@ -97,7 +97,8 @@ export default function ConfigPanel({ schema, definition, selected, issues, onNo
       </aside>
     );
   }
-  const node = definition.nodes[selected];
+  const node = definition.nodes?.[selected];
+  if (!node) return <aside className="panel config"><p className="muted">Select a node to configure it.</p></aside>;
   const nodeSchema = schema?.$defs?.[`${node.type}_node`] || { properties: {} };
   const required = new Set(nodeSchema.required || []);
   const prefix = `nodes.${selected}`;

@@ -60,6 +60,10 @@ export function positionsOf(definition) {
   return out;
 }
 
+export function getPath(object, dotted) {
+  return dotted.split(".").reduce((value, key) => (value == null ? undefined : value[key]), object);
+}
+
 export function setPath(object, dotted, value) {
   const parts = dotted.split(".");
   const copy = Array.isArray(object) ? [...object] : { ...object };
