@@ -15,6 +15,7 @@ import faust
 
 from agents.api import register_api
 from agents.api.config import ApiConfig
+from agents.batching import ready_batches
 from agents.breaker import BreakerGuard
 from agents.consumer import install as install_safe_consumer
 from agents.definitions import DefinitionCache
@@ -138,13 +139,15 @@ def build_worker(settings: Settings) -> Worker:
     async def process_events(stream: Any) -> None:
         await definitions.loaded.wait()  # no event may miss a trigger because definitions were still loading
         skip, batches = settings.test_skip_records, 0
-        async for batch in stream.take_events(settings.batch_size, settings.batch_within_s):
+        # Whatever has arrived, at once; batches grow under load while the previous one is processed.
+        async for batch in ready_batches(stream, settings.batch_size, settings.batch_within_s):
             batches += 1
             if skip and batches == 2:  # fault injection for tests: records lost between consumer and agent
                 batch = drop_first_records(batch, skip)
-            # take_events acks its batch in a `finally`, so a batch whose processing is cancelled (shutdown,
-            # rebalance) would be committed unprocessed. Holding one reference until `handle` has finished
-            # leaves such a batch un-acked: its offsets are not committed and it is processed again.
+            # ready_batches (like take_events) acks its batch in a `finally`, so a batch whose processing is
+            # cancelled (shutdown, rebalance) would be committed unprocessed. Holding one reference until
+            # `handle` has finished leaves such a batch un-acked: its offsets are not committed and it is
+            # processed again.
             for event in batch:
                 event.message.incref()
             # Until every record it produced is in Kafka: a batch whose delivery failed is processed again.

@@ -567,13 +567,13 @@ def build_parser() -> argparse.ArgumentParser:
                         help="run the 1-worker mixed phase under cProfile (slows it down)")  # fmt: skip
     parser.add_argument("--ml", choices=("on", "off"), default="on", help="predictive scoring in the workers")
     parser.add_argument(
-        "--batch-size", type=int, default=Settings.batch_size, help="events per take_events batch"
+        "--batch-size", type=int, default=Settings.batch_size, help="largest worker batch"
     )
     parser.add_argument(
         "--batch-within",
         type=float,
         default=Settings.batch_within_s,
-        help="seconds take_events waits to fill a batch",
+        help="worker's extra wait in seconds for a batch to fill (0: none)",
     )
     parser.add_argument("--keep-broker", action="store_true", help="leave the benchmark broker running")
     parser.add_argument("--keep-topics", action="store_true", help="leave the run's topics (to inspect them)")

@@ -47,8 +47,8 @@ def register(subparsers: Any) -> None:
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--partitions", type=int, default=0, help="default: SWITCHYARD_PARTITIONS")
     parser.add_argument("--batch-size", type=int, default=0, help="worker batch size (default: settings)")
-    parser.add_argument("--batch-within", type=float, default=0.0,
-                        help="worker batch window in seconds (default: SWITCHYARD_BATCH_WITHIN)")  # fmt: skip
+    parser.add_argument("--batch-within", type=float, default=None,
+                        help="worker's extra wait (s) to fill a batch (default: settings)")  # fmt: skip
     parser.add_argument("--report-dir", type=Path, default=REPO / "reports")
     parser.add_argument("--name", default="", help="report file stem (default: loadtest-<mode>-<rate>)")
     parser.add_argument("--broker-port", type=int, default=DEFAULT_BROKER_PORT)
@@ -106,7 +106,7 @@ def run_loadtest(args: argparse.Namespace, settings: Settings) -> int:
         external_kafka=bootstrap, app_id=tag, topic_prefix=f"{tag}.", data_dir=run_dir / "data",
         partitions=args.partitions or settings.partitions, web_port=0,
         batch_size=args.batch_size or settings.batch_size,
-        batch_within_s=args.batch_within or settings.batch_within_s,
+        batch_within_s=settings.batch_within_s if args.batch_within is None else args.batch_within,
     )  # fmt: skip
     cfg = RunConfig(
         settings=worker, mode="max" if args.max else "open", rate=args.rate, seconds=args.seconds,

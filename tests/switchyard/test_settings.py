@@ -20,7 +20,14 @@ def test_round_trip_through_the_environment() -> None:
     assert Settings.from_env(s.to_env()) == s
 
 
-BAD = [("SWITCHYARD_PARTITIONS", "eight"), ("SWITCHYARD_WEB_PORT", "-1"), ("SWITCHYARD_BATCH_WITHIN", "soon")]
+def test_batches_wait_for_nothing_extra_by_default() -> None:
+    assert Settings.from_env({}).batch_within_s == 0
+    assert Settings.from_env({"SWITCHYARD_BATCH_WITHIN": "0"}).batch_within_s == 0
+    assert Settings.from_env({"SWITCHYARD_BATCH_WITHIN": "0.05"}).batch_within_s == 0.05
+
+
+BAD = [("SWITCHYARD_PARTITIONS", "eight"), ("SWITCHYARD_WEB_PORT", "-1"), ("SWITCHYARD_BATCH_WITHIN", "soon"),
+       ("SWITCHYARD_BATCH_WITHIN", "-0.1"), ("SWITCHYARD_BATCH_SIZE", "0")]  # fmt: skip
 
 
 @pytest.mark.parametrize(("name", "value"), BAD)
