@@ -8,7 +8,9 @@ Counts are per workflow, per kind ("entries", "actions") and per event-time wind
 minute by default). Only steps caused by incoming events count: wake-ups (waits, schedules, dates) are
 planned work, and a campaign scheduled for 09:00 is not a loop. A window trips the breaker when its count
 reaches `floor` and is more than `factor` times the mean of the `history` windows before it (of the
-windows since the workflow was first seen, while it has fewer: a first busy minute is judged by `floor`).
+windows since the workflow was first seen, while it has fewer). A workflow is judged only once it has
+been seen for `min_history` windows: a worker that just started (or restarted) has no recent rate to
+compare with, and a start-up backlog is not a jump.
 The caller (agents/processor.py) pauses the tripped workflow through the catalog, notifies, and records
 why.
 
@@ -33,6 +35,7 @@ class BreakerSettings:
     history: int = 30  # windows whose mean is the "recent rate"
     factor: float = 10.0
     floor: int = 500  # a window below this never trips, whatever its history
+    min_history: int = 5  # windows seen before a workflow is judged at all
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,6 +79,8 @@ class CircuitBreaker:
                 del windows[index]
         count = windows[current]
         if count < self.settings.floor:
+            return None
+        if current - first < self.settings.min_history:
             return None
         history = min(self.settings.history, current - first)
         recent = sum(windows.get(current - back, 0) for back in range(1, history + 1)) / max(1, history)

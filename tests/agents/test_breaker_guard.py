@@ -3,6 +3,8 @@ catalog, the ops notification and the step record; a resumed workflow is counted
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import orjson
 
 from agents.breaker import BreakerGuard
@@ -65,7 +67,7 @@ def test_a_resumed_workflow_is_counted_afresh_and_the_notice_id_is_stable() -> N
     workflows = WorkflowSet([LOOP])
     ids = []
     for _ in range(2):
-        guard = BreakerGuard("catalog", "notify", "analytics", SETTINGS)
+        guard = BreakerGuard("catalog", "notify", "analytics", replace(SETTINGS, min_history=0))
         sent = run(guard, workflows, 60, T0)
         ids.append(orjson.loads(sent[1][2])["action_id"])
         guard.follow(workflows)  # published again (resumed): the trip is forgotten

@@ -19,7 +19,7 @@ LOOP = workflow_text(
     trigger="{event: crm.updated}",
     settings="{reentry: always}",
 )
-SETTINGS = BreakerSettings(window_ms=MINUTE, history=10, factor=5.0, floor=100)
+SETTINGS = BreakerSettings(window_ms=MINUTE, history=10, factor=5.0, floor=100, min_history=5)
 
 
 def paused(workflows: WorkflowSet, workflow_id: str) -> WorkflowSet:
@@ -95,8 +95,20 @@ def test_a_first_burst_below_the_floor_does_not_trip_and_a_slow_rise_is_followed
             assert breaker.observe("w", "entries", start + i * (MINUTE // rate)) is None
 
 
-def test_wake_ups_do_not_count_and_a_reset_counts_afresh() -> None:
+def test_a_start_up_backlog_is_not_judged() -> None:
+    """A worker that just started has no recent rate: its first `min_history` minutes never trip."""
     breaker = CircuitBreaker(SETTINGS)
+    for minute in range(SETTINGS.min_history):
+        for i in range(1_000):
+            assert breaker.observe("w", "entries", T0 + minute * MINUTE + i) is None
+    assert breaker.observe("w", "entries", T0 + SETTINGS.min_history * MINUTE) is None  # 1 vs 1,000 a minute
+    judged_at_once = CircuitBreaker(replace(SETTINGS, min_history=0))
+    trips = [judged_at_once.observe("w", "entries", T0 + i) for i in range(SETTINGS.floor)]
+    assert trips[-1] is not None and trips[-1].recent_per_window == 0.0
+
+
+def test_wake_ups_do_not_count_and_a_reset_counts_afresh() -> None:
+    breaker = CircuitBreaker(replace(SETTINGS, min_history=0))
     timer = make_event("timer.fired", T0)
     entered = [{"transition": "entered", "workflow_id": "w"}] * 500
     assert breaker.observe_step(timer, entered, []) == []
