@@ -167,7 +167,7 @@ def build_worker(settings: Settings) -> Worker:
     if predictions is not None:
 
         async def checkpoint_models() -> None:
-            predictions.save()
+            await predictions.checkpoint()
 
         async def save_models(sender: Any, /, *args: Any, signal: Any, **kwargs: Any) -> None:
             predictions.save(final=True)

@@ -16,6 +16,7 @@ that the contact's outcome events reward (ml.trials).
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -36,8 +37,8 @@ def is_ml_wakeup(event: Event) -> bool:
 
 class Predictions:
     def __init__(self, data_dir: Path) -> None:
-        self.checkpoint = ModelCheckpoint(data_dir)
-        restored = self.checkpoint.load()
+        self.checkpoint_file = ModelCheckpoint(data_dir)
+        restored = self.checkpoint_file.load()
         self.origin = f"models restored from {data_dir}" if restored is not None else "new models"
         self.scorer = Scorer(restored or ModelSet())
 
@@ -54,9 +55,18 @@ class Predictions:
             out["hints"] = result.hints
         return out, result.predicted
 
+    async def checkpoint(self) -> None:
+        """The periodic save, without stalling the worker: the snapshot is taken on the event loop (the
+        models only change there), the file is written and fsynced in a thread."""
+        now = time.time()
+        if not self.checkpoint_file.due(now):
+            return
+        data = self.checkpoint_file.serialize(self.scorer.models, now)
+        await asyncio.to_thread(self.checkpoint_file.write, data, now)
+
     def save(self, final: bool = False) -> None:
         now = time.time()
         if final:
-            self.checkpoint.save(self.scorer.models, now)
+            self.checkpoint_file.save(self.scorer.models, now)
         else:
-            self.checkpoint.maybe_save(self.scorer.models, now)
+            self.checkpoint_file.maybe_save(self.scorer.models, now)

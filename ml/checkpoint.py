@@ -46,12 +46,22 @@ class ModelCheckpoint:
 
     def save(self, models: ModelSet, now: float) -> Path:
         """Write ``models`` atomically (temp file, fsync, rename); ``now`` is the caller's clock (s)."""
-        self.directory.mkdir(parents=True, exist_ok=True)
+        return self.write(self.serialize(models, now), now)
+
+    @staticmethod
+    def serialize(models: ModelSet, now: float) -> bytes:
+        """The checkpoint's bytes: a consistent snapshot, taken where nothing else changes the models
+        (the worker's event loop), so that ``write`` can run in another thread."""
         payload = {"format": CHECKPOINT_FORMAT, "saved_at": now, "models": models}
+        return pickle.dumps(payload, protocol=pickle.HIGHEST_PROTOCOL)
+
+    def write(self, data: bytes, now: float) -> Path:
+        """Write serialized ``data`` atomically (temp file, fsync, rename)."""
+        self.directory.mkdir(parents=True, exist_ok=True)
         handle, temp_name = tempfile.mkstemp(prefix=f".{self.path.name}.", dir=self.directory)
         try:
             with os.fdopen(handle, "wb") as file:
-                pickle.dump(payload, file, protocol=pickle.HIGHEST_PROTOCOL)
+                file.write(data)
                 file.flush()
                 os.fsync(file.fileno())
             os.replace(temp_name, self.path)

@@ -68,10 +68,10 @@ def test_a_failed_write_keeps_the_previous_checkpoint(tmp_path, monkeypatch) -> 
     checkpoint.save(_trained(10), now=1.0)
     before = checkpoint.path.read_bytes()
 
-    def broken_dump(*args: object, **kwargs: object) -> None:
-        raise OSError("disk full")
+    def broken_fsync(*args: object, **kwargs: object) -> None:
+        raise OSError("disk full")  # the data never reached the disk
 
-    monkeypatch.setattr("ml.checkpoint.pickle.dump", broken_dump)
+    monkeypatch.setattr("ml.checkpoint.os.fsync", broken_fsync)
     with pytest.raises(OSError):
         checkpoint.save(_trained(20), now=2.0)
     assert checkpoint.path.read_bytes() == before
