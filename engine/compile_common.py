@@ -8,11 +8,24 @@ from engine.conditions import ConditionError, compile_condition
 from engine.durations import DurationError, parse_duration
 from engine.issues import IssueCollector, did_you_mean
 from engine.model import Condition
-from engine.parser import Path, position_in_scalar
+from engine.parser import Document, Path, position_in_scalar
 from engine.templates import TemplateError, check_template
 
 _MISSING = object()
 TEMPLATE_MARKERS = ("{{", "{%", "{#")
+
+
+def open_document(
+    document: Document, what: str, fields: str
+) -> tuple[IssueCollector, Reader, dict[str, Any] | None]:
+    """The issue collector and reader of a document, and its top-level mapping: None (reported as an
+    issue naming ``what`` and its main ``fields``) when the document is not a mapping."""
+    issues = IssueCollector(document)
+    data = document.data
+    if not isinstance(data, dict):
+        issues.add((), f"{what} must be a mapping ({fields} ...)")
+        return issues, Reader(issues), None
+    return issues, Reader(issues), data
 
 
 class Reader:

@@ -15,10 +15,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from engine.compile_common import Reader
+from engine.compile_common import open_document
 from engine.compile_settings import compile_caps, compile_quiet_hours
 from engine.exceptions import PolicyInvalid, WorkflowParseError
-from engine.issues import IssueCollector, ValidationIssue
+from engine.issues import ValidationIssue
 from engine.model import Policy, SendRate
 from engine.parser import Document, document_from_data, parse_text
 
@@ -27,11 +27,8 @@ POLICY_FIELDS = frozenset({"version", "note", "frequency_caps", "quiet_hours", "
 
 
 def compile_policy_document(document: Document) -> tuple[Policy | None, list[ValidationIssue]]:
-    issues = IssueCollector(document)
-    reader = Reader(issues)
-    data = document.data
-    if not isinstance(data, dict):
-        issues.add((), "a workspace policy must be a mapping (version, frequency_caps ...)")
+    issues, reader, data = open_document(document, "a workspace policy", "version, frequency_caps")
+    if data is None:
         return None, issues.issues
     reader.check_fields(data, (), POLICY_FIELDS, "the workspace policy")
     version = reader.integer(data, "version", (), "a workspace policy", minimum=1)

@@ -6,11 +6,11 @@ import re
 from typing import Any
 
 from engine.analysis import analyse, report_dangling_edges, warn_self_triggering
-from engine.compile_common import Reader
+from engine.compile_common import Reader, open_document
 from engine.compile_nodes import compile_node
 from engine.compile_settings import compile_settings
 from engine.compile_triggers import compile_triggers
-from engine.issues import IssueCollector, ValidationIssue
+from engine.issues import ValidationIssue
 from engine.model import STATUSES, GoalNode, Node, Status, WaitForNode, Workflow
 from engine.parser import Document
 from engine.schema_check import schema_issues
@@ -35,11 +35,8 @@ WORKFLOW_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$")
 
 def compile_document(document: Document) -> tuple[Workflow | None, list[ValidationIssue]]:
     """The compiled workflow (None if there is any error) and every issue found."""
-    issues = IssueCollector(document)
-    reader = Reader(issues)
-    data = document.data
-    if not isinstance(data, dict):
-        issues.add((), "a workflow definition must be a mapping (id, version, nodes ...)")
+    issues, reader, data = open_document(document, "a workflow definition", "id, version, nodes")
+    if data is None:
         return None, issues.issues
     for path, mark in document.duplicate_keys:
         issues.add(path, f"'{path[-1]}' is defined twice", "remove or rename one of them", mark=mark)

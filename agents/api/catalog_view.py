@@ -8,7 +8,7 @@ at most one per workflow, always above the published versions, and it may be rew
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import orjson
@@ -91,12 +91,18 @@ def plan_publish_draft(definitions: Definitions, workflow_id: str, note: str) ->
         raise ApiError(404, "no_draft", f"{workflow_id} has no draft to publish")
     metadata = {**(draft.get("metadata") or {}), "version_note": note}
     others = {key: d for key, d in definitions.items() if key != (workflow_id, int(draft["version"]))}
-    try:  # the draft itself may be rewritten; any other record under its key would be a conflict
-        return plan_publish(others, {**draft, "metadata": metadata})
-    except WorkflowInvalid as exc:
-        raise ApiError(
-            422, "invalid_definition", "the draft does not validate", issues_json(exc.issues)
-        ) from None
+    # the draft itself may be rewritten; any other record under its key would be a conflict
+    return checked(lambda: plan_publish(others, {**draft, "metadata": metadata}),
+                   "invalid_definition", "the draft does not validate")  # fmt: skip
+
+
+def checked(plan: Callable[[], Record], invalid: str, message: str) -> Record:
+    """The record ``plan`` returns; 422 ``invalid`` with the issues when what it publishes does not
+    validate (a workflow or a policy), 409 when it would rewrite a published version."""
+    try:
+        return plan()
+    except WorkflowInvalid as exc:  # PolicyInvalid included
+        raise ApiError(422, invalid, message, issues_json(exc.issues)) from None
     except CatalogError as exc:
         raise ApiError(409, "version_conflict", str(exc)) from None
 

@@ -102,18 +102,25 @@ def test_ctrl_z_undoes_the_canvas_not_the_id(page: Any, request: pytest.FixtureR
     shot(page, request, tmp_path, "undone")
 
 
-def test_simulate_an_unsaved_draft(page: Any, request: pytest.FixtureRequest, tmp_path: Path) -> None:
+def build_trigger_and_action(page: Any, workflow_id: str, action_y: int) -> None:
+    """A new, unsaved workflow built by hand: a `cart.created` trigger whose start is a new action."""
     from playwright.sync_api import expect
 
-    page.get_by_test_id("workflow-id").fill("never_saved")
+    page.get_by_test_id("workflow-id").fill(workflow_id)
     page.get_by_test_id("open").click()
-    expect(page.get_by_test_id("message")).to_have_text("new workflow never_saved")
-    for kind, x, y in (("trigger", 250, 60), ("action", 250, 260)):
+    expect(page.get_by_test_id("message")).to_have_text(f"new workflow {workflow_id}")  # drops now stay
+    for kind, x, y in (("trigger", 250, 60), ("action", 250, action_y)):
         page.drag_and_drop(f"[data-testid=palette-{kind}]", "[data-testid=canvas]",
                            target_position={"x": x, "y": y})  # fmt: skip
     page.get_by_test_id("node-__trigger__").click()
     page.get_by_test_id("field-event").fill("cart.created")
     page.get_by_test_id("field-start").select_option("action_1")
+
+
+def test_simulate_an_unsaved_draft(page: Any, request: pytest.FixtureRequest, tmp_path: Path) -> None:
+    from playwright.sync_api import expect
+
+    build_trigger_and_action(page, "never_saved", action_y=260)
     expect(page.get_by_test_id("validation-summary")).to_have_text("valid")
     page.get_by_test_id("tab-simulate").click()
     page.get_by_test_id("run-simulate").click()
@@ -133,15 +140,7 @@ def test_an_edge_is_deleted_by_selecting_it(page: Any, request: pytest.FixtureRe
                                             tmp_path: Path) -> None:  # fmt: skip
     from playwright.sync_api import expect
 
-    page.get_by_test_id("workflow-id").fill("edges")
-    page.get_by_test_id("open").click()
-    expect(page.get_by_test_id("message")).to_have_text("new workflow edges")  # opened: drops now stay
-    for kind, x, y in (("trigger", 250, 60), ("action", 250, 560)):
-        page.drag_and_drop(f"[data-testid=palette-{kind}]", "[data-testid=canvas]",
-                           target_position={"x": x, "y": y})  # fmt: skip
-    page.get_by_test_id("node-__trigger__").click()
-    page.get_by_test_id("field-event").fill("cart.created")
-    page.get_by_test_id("field-start").select_option("action_1")
+    build_trigger_and_action(page, "edges", action_y=560)
     edge = page.locator(".react-flow__edge[data-id='__trigger__:start']")
     expect(edge).to_have_count(1)
     # a real click on the middle of the drawn edge, where no node covers it

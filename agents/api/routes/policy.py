@@ -4,12 +4,11 @@ from __future__ import annotations
 
 from aiohttp import web
 
+from agents.api.catalog_view import checked
 from agents.api.context import context_of
 from agents.api.exceptions import ApiError
 from agents.api.http import json_response, read_json
-from agents.api.issues_view import issues_json
-from agents.catalog import CatalogError, plan_policy
-from engine.exceptions import PolicyInvalid
+from agents.catalog import plan_policy
 
 
 async def get_policy(request: web.Request) -> web.Response:
@@ -26,14 +25,8 @@ async def publish_policy(request: web.Request) -> web.Response:
     body = await read_json(request, ctx.config.max_body_bytes)
     if not isinstance(body, dict):
         raise ApiError(400, "bad_body", 'send the policy as a JSON object: {"version": 1, ...}')
-    try:
-        record = plan_policy(await ctx.policies(), body)
-    except PolicyInvalid as exc:
-        raise ApiError(
-            422, "invalid_policy", "the policy does not validate", issues_json(exc.issues)
-        ) from None
-    except CatalogError as exc:
-        raise ApiError(409, "version_conflict", str(exc)) from None
+    policies = await ctx.policies()
+    record = checked(lambda: plan_policy(policies, body), "invalid_policy", "the policy does not validate")
     await ctx.write_catalog(record)
     return await get_policy(request)
 
