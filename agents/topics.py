@@ -7,10 +7,20 @@ from typing import Any
 
 import faust
 
-from engine.topics import ACTION_CHANNELS, ANALYTICS, CONSENT, EVENTS, EVENTS_DLQ, WORKFLOWS, action_topic
+from engine.topics import (
+    ACTION_CHANNELS,
+    ANALYTICS,
+    CONSENT,
+    EVENTS,
+    EVENTS_DLQ,
+    RECOMMENDATIONS,
+    WORKFLOWS,
+    action_topic,
+)
 
 __all__ = [
-    "ACTION_CHANNELS", "ANALYTICS", "CONSENT", "EVENTS", "EVENTS_DLQ", "WORKFLOWS", "Topics", "action_topic",
+    "ACTION_CHANNELS", "ANALYTICS", "CONSENT", "EVENTS", "EVENTS_DLQ", "RECOMMENDATIONS", "WORKFLOWS",
+    "Topics", "action_topic",
 ]  # fmt: skip
 
 

@@ -12,6 +12,7 @@ ANALYTICS: Final = "analytics"
 WORKFLOWS: Final = "workflows"
 ACTIONS_DLQ: Final = "actions.dlq"
 TASKS: Final = "tasks"
+RECOMMENDATIONS: Final = "recommendations"  # shown/applied/dismissed workflow recommendations (the API)
 CONSENT: Final = "consent"  # compacted, keyed by contact: engine.consent.consent_record when it changes
 # Every channel an action can go out on, in the order tools list them.
 ACTION_CHANNELS: Final = ("email", "sms", "push", "webhook", "task", "notify", "crm", "document")

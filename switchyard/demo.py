@@ -22,7 +22,15 @@ from typing import Any
 import orjson
 
 from agents.catalog import plan_publish, write_records
-from agents.topics import ACTION_CHANNELS, ANALYTICS, CONSENT, WORKFLOWS, action_topic, all_topic_names
+from agents.topics import (
+    ACTION_CHANNELS,
+    ANALYTICS,
+    CONSENT,
+    RECOMMENDATIONS,
+    WORKFLOWS,
+    action_topic,
+    all_topic_names,
+)
 from engine.durations import DurationError, format_duration, parse_duration
 from engine.parser import parse_text
 from engine.profile import SYSTEM_EVENT_TYPES
@@ -108,7 +116,7 @@ def run_demo(base: Settings) -> int:
 def reset(settings: Settings) -> None:
     tables = (CONTACTS_TABLE, TIMERS_TABLE, PROGRESS_TABLE)
     topics = [*all_topic_names(settings.topic_prefix), settings.topic(WORKFLOWS), settings.topic(TASKS),
-              settings.topic(CONSENT),
+              settings.topic(CONSENT), settings.topic(RECOMMENDATIONS),
               settings.topic(ACTIONS_DLQ), *(changelog_topic(DEMO_APP, t) for t in tables)]  # fmt: skip
     asyncio.run(delete_topics(settings.bootstrap, topics))
     shutil.rmtree(settings.data_dir, ignore_errors=True)

@@ -12,7 +12,7 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import TopicAlreadyExistsError, UnknownTopicOrPartitionError
 
-from agents.topics import CONSENT, WORKFLOWS, all_topic_names
+from agents.topics import CONSENT, RECOMMENDATIONS, WORKFLOWS, all_topic_names
 from switchyard.settings import Settings
 
 
@@ -103,7 +103,9 @@ async def wait_for_lag_zero(bootstrap: str, group: str, topic: str, timeout: flo
 async def ensure_worker_topics(settings: Settings) -> None:
     """Every topic up front, with the worker's partition count: one auto-created by a producer could get
     another count, and Faust refuses a table whose changelog does not match its source topic. The
-    workflow catalog is one compacted partition; the consent view is compacted, keyed by contact."""
+    workflow catalog is one compacted partition; the consent view is compacted, keyed by contact; the API
+    records shown/applied/dismissed recommendations on `recommendations`."""
     await create_topics(settings.bootstrap, all_topic_names(settings.topic_prefix), settings.partitions)
+    await create_topics(settings.bootstrap, [settings.topic(RECOMMENDATIONS)], settings.partitions)
     await create_topics(settings.bootstrap, [settings.topic(WORKFLOWS)], 1, compact=True)
     await create_topics(settings.bootstrap, [settings.topic(CONSENT)], settings.partitions, compact=True)

@@ -36,6 +36,7 @@ class ApiContext:
     partitions: int
     max_event_bytes: int
     dead_letter_topic: str
+    recommendations_topic: str = "recommendations"
     clock: Callable[[], int] = field(default=wall_clock_ms)
 
     async def catalog(self) -> dict[tuple[str, int], dict[str, Any]]:
@@ -63,7 +64,6 @@ class ApiContext:
             if time.monotonic() > deadline:
                 raise ApiError(504, "catalog_lag", "written, but the worker has not read it back yet")
             await asyncio.sleep(0.05)
-
 
     async def contact_state(self, contact_id: str) -> ContactState | None:
         """The contact's state as the worker last durably wrote it (the contacts table's changelog)."""

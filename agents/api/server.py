@@ -21,6 +21,7 @@ from agents.api.routes import (
     events,
     hooks,
     policy,
+    recommendations,
     segment,
     stats,
     trials,
@@ -28,7 +29,7 @@ from agents.api.routes import (
     workflows,
 )
 from agents.definitions import DefinitionCache
-from agents.topics import ANALYTICS, EVENTS, EVENTS_DLQ, WORKFLOWS
+from agents.topics import ANALYTICS, EVENTS, EVENTS_DLQ, RECOMMENDATIONS, WORKFLOWS
 from switchyard.settings import Settings
 from tables.contacts import CONTACTS_TABLE
 
@@ -45,6 +46,7 @@ def register_api(app: faust.App, settings: Settings, definitions: DefinitionCach
         partitions=settings.partitions,
         max_event_bytes=settings.max_event_bytes,
         dead_letter_topic=settings.topic(EVENTS_DLQ),
+        recommendations_topic=settings.topic(RECOMMENDATIONS),
     )
 
     def on_webserver_init(web: Any) -> None:
@@ -52,7 +54,9 @@ def register_api(app: faust.App, settings: Settings, definitions: DefinitionCach
         aiohttp_app[CONTEXT] = context
         aiohttp_app.middlewares.append(api_middleware(config))
         aiohttp_app.router.add_get("/healthz", healthz)
-        for module in (events, workflows, policy, trials, contacts, stats, docs, segment, hooks, unsubscribe):
+        routes = (events, workflows, policy, trials, contacts, stats, recommendations, docs, segment, hooks,
+                  unsubscribe)  # fmt: skip
+        for module in routes:
             module.add_routes(aiohttp_app.router)
 
         async def stop_producer(_: Any) -> None:

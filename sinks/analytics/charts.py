@@ -19,7 +19,8 @@ def save_chart(report: str, result: QueryResult, path: Path, title: str | None =
     figure, axes = plt.subplots(figsize=(10, max(3.0, 0.35 * len(rows) + 1.5)))
     try:
         draw = {"funnel": _funnel, "steps": _steps, "whereis": _whereis, "outcomes": _outcomes,
-                "throughput": _throughput, "lift": _lift, "tables": _tables}.get(report)  # fmt: skip
+                "throughput": _throughput, "lift": _lift, "tables": _tables, "sends": _sends,
+                "recommendations": _recommendations}.get(report)  # fmt: skip
         if draw is None or not rows:
             axes.text(0.5, 0.5, "no data", ha="center", va="center")
             axes.set_axis_off()
@@ -90,3 +91,24 @@ def _lift(axes: Any, rows: list[dict[str, Any]]) -> None:
 def _tables(axes: Any, rows: list[dict[str, Any]]) -> None:
     axes.barh([r["table_name"] for r in rows], [r["distinct_ids"] for r in rows])
     axes.set_xlabel("rows (distinct ids)")
+
+
+def _stacked(axes: Any, labels: list[str], rows: list[dict[str, Any]], keys: tuple[str, ...]) -> None:
+    """One group of horizontal bars per row, one bar per key."""
+    height = 0.8 / len(keys)
+    for i, key in enumerate(keys):
+        positions = [n + i * height for n in range(len(rows))]
+        axes.barh(positions, [float(r[key] or 0) for r in rows], height=height, label=key)
+    axes.set_yticks([n + 0.4 - height / 2 for n in range(len(rows))], labels)
+    axes.legend()
+
+
+def _sends(axes: Any, rows: list[dict[str, Any]]) -> None:
+    labels = [_label(r, "workflow_id", "version", "node") for r in rows]
+    _stacked(axes, labels, rows, ("sent", "opened", "clicked", "converted"))
+    axes.set_xlabel("actions")
+
+
+def _recommendations(axes: Any, rows: list[dict[str, Any]]) -> None:
+    _stacked(axes, [str(r["kind"]) for r in rows], rows, ("shown", "applied", "dismissed"))
+    axes.set_xlabel("recommendations")

@@ -129,6 +129,30 @@ def task_rows(value: bytes | None, timestamp_ms: int) -> TableRows:
     return [("tasks", _task_row(record, updated if isinstance(updated, int) else timestamp_ms))]
 
 
+RECOMMENDATION_WHATS: Final = frozenset({"shown", "applied", "dismissed"})
+
+
+def recommendation_rows(value: bytes | None) -> TableRows:
+    """A `recommendations` record (agents/api/recommendations_view.py) as a recommendation_log row."""
+    record = _object(value, "recommendation record")
+    rid, what, ts = record.get("recommendation_id"), record.get("what"), record.get("ts")
+    if not isinstance(rid, str) or not rid or what not in RECOMMENDATION_WHATS or not isinstance(ts, int):
+        raise UnusableRecord("recommendation record without an id, a known `what` or an integer ts")
+    record_id = (
+        _text(record.get("record_id"))
+        or hashlib.blake2b(f"{rid}|{what}|{ts}".encode(), digest_size=16).hexdigest()
+    )
+    known = {"record_id", "recommendation_id", "what", "workflow_id", "version", "kind", "node", "reason",
+             "draft_version", "ts"}  # fmt: skip
+    details = {k: v for k, v in record.items() if k not in known}
+    row = (
+        record_id, rid, what, _text(record.get("workflow_id")), _uint(record.get("version")),
+        _text(record.get("kind")), _text(record.get("node")), _text(record.get("reason")),
+        _uint(record.get("draft_version")), ts, orjson.dumps(details).decode() if details else "",
+    )  # fmt: skip
+    return [("recommendation_log", row)]
+
+
 def _task_row(record: dict[str, Any], updated_at: int) -> Row:
     due = record.get("due_at")
     known = {"task_id", "contact_id", "workflow_id", "action_id", "title", "assignee", "team", "status",

@@ -105,6 +105,52 @@ REPORTS: dict[str, Report] = {
             """,
         ),
         Report(
+            "sends",
+            "per send node: actions sent, and of them opened, clicked (outcome events with their action_id)"
+            " and converted (the run reached a goal)",
+            f"""
+            SELECT a.wf AS workflow_id, a.ver AS version, a.node_at AS node,
+                   any(a.via) AS channel, count() AS sent,
+                   countIf(r.opened = 1 OR r.clicked = 1) AS opened, countIf(r.clicked = 1) AS clicked,
+                   countIf(g.run_id != '') AS converted
+            FROM (
+                SELECT action_id, any(workflow_id) AS wf, any(version) AS ver, any(node_id) AS node_at,
+                       any(channel) AS via, any(run_id) AS run
+                FROM actions
+                WHERE {WORKFLOW} AND {SINCE_TS}
+                GROUP BY action_id
+            ) AS a
+            LEFT JOIN (
+                SELECT action_id, max(endsWith(outcome, '.opened')) AS opened,
+                       max(endsWith(outcome, '.clicked')) AS clicked
+                FROM action_results GROUP BY action_id
+            ) AS r ON r.action_id = a.action_id
+            LEFT JOIN (
+                SELECT DISTINCT run_id FROM step_log WHERE transition = 'goal' AND {WORKFLOW} AND run_id != ''
+            ) AS g ON g.run_id = a.run
+            GROUP BY workflow_id, version, node
+            ORDER BY workflow_id, version, node
+            """,
+        ),
+        Report(
+            "recommendations",
+            "workflow recommendations per kind: shown, applied, dismissed (distinct recommendations) and the"
+            " acceptance rate applied / (applied + dismissed), and applied / shown",
+            f"""
+            SELECT kind,
+                   uniqExactIf(recommendation_id, what = 'shown') AS shown,
+                   uniqExactIf(recommendation_id, what = 'applied') AS applied,
+                   uniqExactIf(recommendation_id, what = 'dismissed') AS dismissed,
+                   if(applied + dismissed = 0, NULL,
+                      round(applied / (applied + dismissed), 4)) AS acceptance_rate,
+                   if(shown = 0, NULL, round(applied / shown, 4)) AS applied_per_shown
+            FROM recommendation_log
+            WHERE {WORKFLOW} AND {SINCE_TS}
+            GROUP BY kind
+            ORDER BY kind
+            """,
+        ),
+        Report(
             "events",
             "recorded contact events since `since_ms`, in each contact's arrival order (for backtests)",
             """

@@ -7,8 +7,16 @@ from typing import Any
 
 from engine.actions import CHANNELS
 from engine.events import Limits
+from engine.topics import RECOMMENDATIONS  # written by the API: shown, applied, dismissed recommendations
 from sinks.analytics.exceptions import UnusableRecord
-from sinks.analytics.records import TableRows, action_rows, event_rows, step_rows, task_rows
+from sinks.analytics.records import (
+    TableRows,
+    action_rows,
+    event_rows,
+    recommendation_rows,
+    step_rows,
+    task_rows,
+)
 
 EVENTS = "events"
 ANALYTICS = "analytics"
@@ -23,10 +31,11 @@ class TopicRouter:
     def pattern(self) -> str:
         """A subscription pattern for every topic we read, so topics created later are picked up too."""
         channels = "|".join(sorted(re.escape(c) for c in CHANNELS))
-        return f"^{re.escape(self.prefix)}({EVENTS}|{ANALYTICS}|{TASKS}|actions\\.({channels}))$"
+        names = "|".join((EVENTS, ANALYTICS, TASKS, RECOMMENDATIONS))
+        return f"^{re.escape(self.prefix)}({names}|actions\\.({channels}))$"
 
     def topics(self) -> list[str]:
-        names = [EVENTS, ANALYTICS, TASKS, *(f"actions.{c}" for c in sorted(CHANNELS))]
+        names = [EVENTS, ANALYTICS, TASKS, RECOMMENDATIONS, *(f"actions.{c}" for c in sorted(CHANNELS))]
         return [self.prefix + name for name in names]
 
     def rows(self, message: Any) -> TableRows:
@@ -40,4 +49,6 @@ class TopicRouter:
             return action_rows(message.value, message.partition, message.offset)
         if name == TASKS:
             return task_rows(message.value, int(message.timestamp))
+        if name == RECOMMENDATIONS:
+            return recommendation_rows(message.value)
         raise UnusableRecord(f"no decoder for topic {message.topic}")

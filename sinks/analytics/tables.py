@@ -21,6 +21,10 @@ TABLE_COLUMNS: Final[dict[str, tuple[str, ...]]] = {
         "task_id", "contact_id", "workflow_id", "action_id", "title", "assignee", "team", "status", "due_at",
         "updated_at", "details",
     ),
+    "recommendation_log": (
+        "record_id", "recommendation_id", "what", "workflow_id", "version", "kind", "node_id", "reason",
+        "draft_version", "ts", "details",
+    ),
 }  # fmt: skip
 
 # Insert order: a crash half-way through a batch leaves the earlier tables filled; the batch is inserted

@@ -1,5 +1,6 @@
 """`switchyard report NAME [--workflow W] [--since 7d] [--png FILE]`: funnel, whereis, outcomes, throughput,
-lift (and tables, the row counts).
+lift, sends (per send node), recommendations (shown/applied/dismissed and acceptance per kind; see
+docs/recommendations.md), and tables, the row counts.
 
 Prints the named report as a table (and saves a chart with --png). With the embedded store the query goes
 to the running writer's report endpoint (or opens the store when no writer runs); with a server DSN it

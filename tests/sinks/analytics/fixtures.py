@@ -25,7 +25,7 @@ from aiokafka import AIOKafkaProducer
 from engine.events import Limits
 from sinks.analytics.batch import ColumnBatch
 from sinks.analytics.migrations import prepare
-from sinks.analytics.records import TableRows, action_rows, event_rows, step_rows
+from sinks.analytics.records import TableRows, action_rows, event_rows, recommendation_rows, step_rows
 from sinks.analytics.routing import TopicRouter
 from sinks.analytics.store import AnalyticsStore
 from sinks.analytics.writer import READY_LINE, insert_batch
@@ -110,6 +110,7 @@ def insert_records(
     steps: Iterable[dict[str, Any]] = (),
     events: Iterable[dict[str, Any]] = (),
     actions: Iterable[dict[str, Any]] = (),
+    recommendations: Iterable[dict[str, Any]] = (),
 ) -> None:
     """Through the writer's own decoders and columnar insert, as one batch; log offsets in list order."""
     batch = ColumnBatch()
@@ -119,6 +120,7 @@ def insert_records(
         event_rows(orjson.dumps(e), e["contact_id"].encode(), 0, i, Limits()) for i, e in enumerate(events)
     ]
     rows += [action_rows(orjson.dumps(a), 0, i) for i, a in enumerate(actions)]
+    rows += [recommendation_rows(orjson.dumps(r)) for r in recommendations]
     for i, table_rows in enumerate(rows):
         batch.add("t", 0, i, table_rows, 0.0)
     insert_batch(store, batch)
