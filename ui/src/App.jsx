@@ -48,6 +48,13 @@ function viewOfHash() {
   return window.location.hash.startsWith(BUILDER_HASH) ? "builder" : "home";
 }
 
+// a node's handles left to right in the order of their targets on the canvas, so its edges do not cross
+// (a reference with no target keeps its place at the end)
+function inLayoutOrder(refs, positions) {
+  const x = (ref) => (ref.target && positions[ref.target] ? positions[ref.target].x : Infinity);
+  return refs.map((ref, i) => [ref, i]).sort(([a, i], [b, j]) => x(a) - x(b) || i - j).map(([ref]) => ref);
+}
+
 function cleanForSave(definition) {
   const { version, status, ...rest } = definition;
   return rest;
@@ -149,7 +156,8 @@ function Builder() {
         position: positions[id] || { x: 0, y: 0 },
         selected: selected === id,
         data: {
-          kind: node.type, label, title, detail, icon: iconOf(node.type, node), refs, issues: nodeIssues, broken,
+          kind: node.type, label, title, detail, icon: iconOf(node.type, node), refs: inLayoutOrder(refs, positions),
+          issues: nodeIssues, broken,
           counts: stats?.nodes?.[id] || (stats && id !== TRIGGER ? { reached: 0, live: 0 } : null),
           onPath: pathNodes.has(id),
         },
