@@ -30,7 +30,9 @@ def add_workflow(worker: ApiWorker, example: str, workflow_id: str, name: str, p
     status, _ = worker.client.call("POST", "/v1/workflows", definition)
     assert status == 201
     if publish:
-        status, _ = worker.client.call("POST", f"/v1/workflows/{workflow_id}/publish", {"note": "from the test"})
+        status, _ = worker.client.call(
+            "POST", f"/v1/workflows/{workflow_id}/publish", {"note": "from the test"}
+        )
         assert status == 200
 
 
@@ -68,7 +70,9 @@ def page(browser: Any, catalog: ApiWorker) -> Iterator[Any]:
 ROWS = "[data-testid^=home-row-]"
 
 
-def test_home_lists_searches_filters_and_opens(page: Any, request: pytest.FixtureRequest, tmp_path: Path) -> None:
+def test_home_lists_searches_filters_and_opens(
+    page: Any, request: pytest.FixtureRequest, tmp_path: Path
+) -> None:
     from playwright.sync_api import expect
 
     # the home view is what /ui/ shows first
@@ -112,7 +116,9 @@ def test_home_lists_searches_filters_and_opens(page: Any, request: pytest.Fixtur
     expect(page.get_by_test_id("message")).to_have_text("opened cart_recovery v1")
     expect(page.get_by_test_id("node-wait_2h")).to_be_visible()
     expect(page.get_by_test_id("node-wait_2h")).to_contain_text("Wait 2 hours")
-    expect(page.get_by_test_id("node-reminder")).to_contain_text("Send email · Hi, you left something in your cart")
+    expect(page.get_by_test_id("node-reminder")).to_contain_text(
+        "Send email · Hi, you left something in your cart"
+    )
     expect(page.get_by_test_id("node-wait_purchase")).to_contain_text("Wait up to 24 h for purchase")
     expect(page.get_by_test_id("node-purchased")).to_contain_text("Goal: purchase")
     expect(page.get_by_test_id("node-__trigger__")).to_contain_text("When cart.created")

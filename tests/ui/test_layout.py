@@ -100,7 +100,9 @@ def test_there_are_the_example_workflows() -> None:
 
 
 @pytest.mark.parametrize("name", NAMES)
-def test_an_example_opens_readable(page: Any, request: pytest.FixtureRequest, tmp_path: Path, name: str) -> None:
+def test_an_example_opens_readable(
+    page: Any, request: pytest.FixtureRequest, tmp_path: Path, name: str
+) -> None:
     from playwright.sync_api import expect
 
     open_template(page, name)
