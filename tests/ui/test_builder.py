@@ -85,7 +85,7 @@ def test_build_validate_publish_and_watch_counts(stack: ApiWorker, tmp_path: Pat
         browser = p.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=FLAGS)
         page = browser.new_page(viewport={"width": 1400, "height": 900})
         try:
-            page.goto(f"{base}/ui/")
+            page.goto(f"{base}/ui/#/builder")  # the builder itself (/ui/ shows the home view)
             page.get_by_test_id("workflow-id").fill("ui_flow")
 
             def shot(name: str) -> Path:

@@ -40,7 +40,7 @@ def page(browser: Any, api_worker: ApiWorker) -> Iterator[Any]:
     tab = browser.new_page(viewport={"width": 1440, "height": 900})
     tab.on("pageerror", lambda e: errors.append(str(e)))
     tab.on("dialog", lambda d: d.accept())  # the confirmations of destructive actions
-    tab.goto(f"{api_worker.client.base}/ui/")
+    tab.goto(f"{api_worker.client.base}/ui/#/builder")  # /ui/ is the home view
     yield tab
     tab.close()
     assert errors == [], f"uncaught errors in the page: {errors}"

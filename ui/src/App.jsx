@@ -1,11 +1,15 @@
-// The builder: palette, canvas (React Flow), config panel, validation overlay, simulate/backtest panes,
-// publishing with a version note, version history, live per-node counts and the contact path.
+// The builder: the home view (workflows, template gallery), palette, canvas (React Flow, laid out by dagre),
+// config panel, validation overlay, simulate/backtest panes, publishing with a version note, version
+// history, live per-node counts and the contact path.
 import React, { useCallback, useEffect, useMemo, useRef, useState } from "react";
 import { ReactFlow, ReactFlowProvider, Background, Controls, MiniMap, useReactFlow } from "@xyflow/react";
 import { call, setToken, token } from "./api.js";
-import { NODE_TYPES, TRIGGER, getPath, positionsOf, references, setPath } from "./graph.js";
+import { NODE_TYPES, TRIGGER, getPath, references, setPath } from "./graph.js";
+import { dagreLayout, positionsOf } from "./layout.js";
+import { iconOf, summarize } from "./nodeSummary.js";
 import ConfigPanel from "./ConfigPanel.jsx";
 import FlowNode from "./FlowNode.jsx";
+import Home from "./Home.jsx";
 
 const nodeTypes = { sy: FlowNode };
 const DEFAULTS = {
@@ -38,6 +42,18 @@ function isTextField(target) {
 }
 
 const MIN_ZOOM = 0.6; // below this the node text drops under ~8 px
+const BUILDER_HASH = "#/builder"; // /ui/#/builder opens the builder directly; /ui/ shows the home view
+
+function viewOfHash() {
+  return window.location.hash.startsWith(BUILDER_HASH) ? "builder" : "home";
+}
+
+// a node's handles left to right in the order of their targets on the canvas, so its edges do not cross
+// (a reference with no target keeps its place at the end)
+function inLayoutOrder(refs, positions) {
+  const x = (ref) => (ref.target && positions[ref.target] ? positions[ref.target].x : Infinity);
+  return refs.map((ref, i) => [ref, i]).sort(([a, i], [b, j]) => x(a) - x(b) || i - j).map(([ref]) => ref);
+}
 
 function cleanForSave(definition) {
   const { version, status, ...rest } = definition;
@@ -46,6 +62,7 @@ function cleanForSave(definition) {
 
 function Builder() {
   const flow = useReactFlow();
+  const [view, setView] = useState(viewOfHash);
   const [workflowId, setWorkflowId] = useState("my_workflow");
   const [definition, setDefinition] = useState(emptyDefinition("my_workflow"));
   const [schema, setSchema] = useState(null);
@@ -69,6 +86,10 @@ function Builder() {
   const future = useRef([]);
   const lastRecord = useRef(0);
   const [fitRequest, setFitRequest] = useState(0);
+  const fitPending = useRef(false);
+  const [sizes, setSizes] = useState({}); // rendered card sizes (React Flow measures them) for the layout
+  const sizesRef = useRef(sizes);
+  sizesRef.current = sizes;
   const deletingNodes = useRef(new Set()); // ids of the nodes being deleted (their edges go with them)
 
   useEffect(() => {
@@ -107,7 +128,7 @@ function Builder() {
     };
   }, [summary, workflowId]);
 
-  const positions = useMemo(() => positionsOf(definition), [definition]);
+  const positions = useMemo(() => positionsOf(definition, sizes), [definition, sizes]);
   const pathNodes = useMemo(() => {
     const steps = contact?.trace || [];
     return new Set(steps.filter((s) => s.workflow_id === workflowId && s.node_id).map((s) => s.node_id));
@@ -127,14 +148,16 @@ function Builder() {
       const nodeIssues = id === TRIGGER
         ? issues.filter((i) => i.severity === "error" && (i.field.startsWith("trigger") || i.field === "start"))
         : issues.filter((i) => i.node === id);
-      const label = id === TRIGGER ? (Array.isArray(definition.trigger) ? "several" : definition.trigger?.event || "?") : id;
+      const label = id === TRIGGER ? "" : id;
+      const { title, detail } = summarize(id, node, definition);
       outNodes.push({
         id,
         type: "sy",
         position: positions[id] || { x: 0, y: 0 },
         selected: selected === id,
         data: {
-          kind: node.type, label, refs, issues: nodeIssues, broken,
+          kind: node.type, label, title, detail, icon: iconOf(node.type, node), refs: inLayoutOrder(refs, positions),
+          issues: nodeIssues, broken,
           counts: stats?.nodes?.[id] || (stats && id !== TRIGGER ? { reached: 0, live: 0 } : null),
           onPath: pathNodes.has(id),
         },
@@ -198,12 +221,40 @@ function Builder() {
     return () => window.removeEventListener("keydown", onKey, true);
   }, [undo, redo]);
 
-  // fit the whole graph on open, never below a readable zoom
+  // fit the whole graph on open (and after a tidy-up), never below a readable zoom; while a fit is pending,
+  // each new layout (cards measured, laid out again at their real size) restarts its short timer
   useEffect(() => {
-    if (!fitRequest) return undefined;
-    const timer = setTimeout(() => flow.fitView({ padding: 0.15, minZoom: MIN_ZOOM, maxZoom: 1.2 }), 50);
+    if (!fitPending.current || view !== "builder") return undefined;
+    const timer = setTimeout(() => {
+      fitPending.current = false;
+      flow.fitView({ padding: 0.06, minZoom: MIN_ZOOM, maxZoom: 1.2 });
+    }, 120);
     return () => clearTimeout(timer);
-  }, [fitRequest, flow]);
+  }, [fitRequest, positions, view, flow]);
+
+  const requestFit = () => {
+    fitPending.current = true;
+    setFitRequest((n) => n + 1);
+  };
+
+  // the home view and the builder: the URL's hash says which, so the browser's Back returns home
+  useEffect(() => {
+    const onHash = () => setView(viewOfHash());
+    window.addEventListener("hashchange", onHash);
+    return () => window.removeEventListener("hashchange", onHash);
+  }, []);
+
+  const showView = (next) => {
+    const hash = next === "builder" ? BUILDER_HASH : "";
+    if (window.location.hash !== hash) window.history.pushState(null, "", `${window.location.pathname}${hash}`);
+    setView(next);
+    if (next === "builder") requestFit();
+  };
+
+  const tidyUp = () => {
+    update((d) => ({ ...d, layout: { ...d.layout, ...dagreLayout(d, sizesRef.current) } }));
+    requestFit();
+  };
 
   const confirmed = (text) => window.confirm(text);
 
@@ -257,7 +308,7 @@ function Builder() {
     if (!kind) return;
     const position = flow.screenToFlowPosition({ x: event.clientX, y: event.clientY });
     if (kind === "trigger") {
-      update((d) => ({ ...d, trigger: d.trigger || { event: "" }, layout: { ...d.layout, [TRIGGER]: position } }));
+      update((d) => ({ ...d, trigger: d.trigger || { event: "" }, layout: { ...d.layout, ...positionsOf(d, sizesRef.current), [TRIGGER]: position } }));
       setSelected(TRIGGER);
       return;
     }
@@ -266,7 +317,7 @@ function Builder() {
     update((d) => ({
       ...d,
       nodes: { ...d.nodes, [id]: { type: kind, ...structuredClone(DEFAULTS[kind]) } },
-      layout: { ...d.layout, [id]: position },
+      layout: { ...d.layout, ...positionsOf(d, sizesRef.current), [id]: position },
     }));
     setSelected(id);
   };
@@ -274,7 +325,13 @@ function Builder() {
   const onNodesChange = (changes) => {
     for (const change of changes) {
       if (change.type === "position" && change.position) {
-        update((d) => ({ ...d, layout: { ...positionsOf(d), ...d.layout, [change.id]: change.position } }), true);
+        update((d) => ({ ...d, layout: { ...d.layout, ...positionsOf(d, sizesRef.current), [change.id]: change.position } }), true);
+      }
+      if (change.type === "dimensions" && change.dimensions) {
+        const width = Math.round(change.dimensions.width);
+        const height = Math.round(change.dimensions.height);
+        setSizes((old) => (old[change.id]?.width === width && old[change.id]?.height === height
+          ? old : { ...old, [change.id]: { width, height } }));
       }
       if (change.type === "select" && change.selected) setSelected(change.id);
       if (change.type === "remove") deleteNode(change.id);
@@ -298,7 +355,7 @@ function Builder() {
     future.current = [];
     setDefinition(loaded);
     setWorkflowId(id);
-    setFitRequest((n) => n + 1);
+    requestFit();
   };
 
   const loadDefinition = (loaded) => {
@@ -306,8 +363,7 @@ function Builder() {
     refreshSummary(loaded.id);
   };
 
-  const openWorkflow = async () => {
-    const id = workflowId;
+  const openWorkflow = async (id = workflowId) => {
     const r = await refreshSummary(id);
     if (r.ok) {
       const latest = r.data.definitions[r.data.definitions.length - 1];
@@ -370,12 +426,22 @@ function Builder() {
 
   const errors = issues.filter((i) => i.severity === "error");
 
+  if (view === "home") {
+    return (
+      <Home templates={templates}
+        onOpen={(id) => { setWorkflowId(id); showView("builder"); openWorkflow(id); }}
+        onTemplate={(t) => { loadDefinition({ ...t.definition, status: "draft" }); showView("builder"); }}
+        onBlank={() => { switchTo(emptyDefinition(workflowId), workflowId); setSummary(null); showView("builder"); }} />
+    );
+  }
+
   return (
     <div className="app">
       <header className="toolbar">
+        <button data-testid="go-home" onClick={() => showView("home")}>Home</button>
         <strong>Switchyard builder</strong>
         <input data-testid="workflow-id" value={workflowId} onChange={(e) => setWorkflowId(e.target.value)} />
-        <button data-testid="open" onClick={openWorkflow}>Open</button>
+        <button data-testid="open" onClick={() => openWorkflow()}>Open</button>
         <select data-testid="template" value="" onChange={(e) => {
           const t = templates.find((x) => x.name === e.target.value);
           if (t) loadDefinition({ ...t.definition, status: "draft" });
@@ -383,6 +449,7 @@ function Builder() {
           <option value="">Start from a template…</option>
           {templates.map((t) => <option key={t.name} value={t.name}>{t.title}</option>)}
         </select>
+        <button data-testid="tidy" onClick={tidyUp} title="lay out every node again">Tidy up</button>
         <button data-testid="save" onClick={saveDraft}>Save draft</button>
         <input data-testid="version-note" placeholder="version note" value={note} onChange={(e) => setNote(e.target.value)} />
         <button data-testid="publish" onClick={publish} disabled={errors.length > 0}>Publish</button>

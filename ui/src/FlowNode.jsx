@@ -1,18 +1,23 @@
-// One node on the canvas: its kind and id, the validation overlay (issues, broken references), the
-// per-node live counts, and one source handle per outgoing reference.
+// One node on the canvas: what it does in words (nodeSummary.js), its kind and id in small, the validation
+// overlay (issues, broken references), the per-node live counts, and one source handle per outgoing reference.
 import React from "react";
 import { Handle, Position } from "@xyflow/react";
 
 export default function FlowNode({ id, data }) {
-  const { kind, refs, issues, broken, counts, onPath } = data;
+  const { kind, refs, issues, broken, counts, onPath, title, detail, icon } = data;
   const classes = ["sy-node", `kind-${kind}`];
   if (issues.length || broken.length) classes.push("invalid");
   if (onPath) classes.push("on-path");
   return (
-    <div className={classes.join(" ")} data-testid={`node-${id}`} title={issues.map((i) => i.message).join("\n")}>
+    <div className={classes.join(" ")} data-testid={`node-${id}`} title={[title, detail, ...issues.map((i) => i.message)].filter(Boolean).join("\n")}>
       {kind !== "trigger" && <Handle type="target" position={Position.Top} />}
-      <div className="sy-kind">{kind}</div>
-      <div className="sy-id">{data.label}</div>
+      <div className="sy-head">
+        <span className="sy-icon" aria-hidden="true">{icon}</span>
+        <span className="sy-kind">{kind.replace("_", " ")}</span>
+        <span className="sy-id" data-testid={`node-id-${id}`}>{data.label}</span>
+      </div>
+      <div className="sy-title" data-testid={`node-title-${id}`}>{title}</div>
+      {detail && <div className="sy-detail">{detail}</div>}
       {issues.length > 0 && (
         <div className="sy-issue" data-testid={`node-issue-${id}`}>
           ⚠ {issues[0].message}
@@ -32,8 +37,8 @@ export default function FlowNode({ id, data }) {
       )}
       <div className="sy-handles">
         {refs.map((ref) => (
-          <span key={ref.field} className="sy-handle-label">
-            {ref.label || "next"}
+          <span key={ref.field} className="sy-handle-label" title={ref.label || "next"}>
+            <span className="sy-handle-text">{ref.label || "next"}</span>
             <Handle type="source" id={ref.field} position={Position.Bottom} className="sy-handle" />
           </span>
         ))}

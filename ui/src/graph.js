@@ -1,6 +1,5 @@
-// Definition <-> canvas: nodes and edges derived from the workflow definition (the semantics), positions
-// from its separate `layout` key, with an automatic layered layout for nodes that have none (e.g. a
-// definition published from the CLI).
+// Definition <-> canvas: nodes and edges derived from the workflow definition (the semantics); positions
+// come from its separate `layout` key or the automatic layout (layout.js).
 export const TRIGGER = "__trigger__";
 export const NODE_TYPES = ["trigger", "branch", "wait", "wait_for", "split", "action", "goal", "exit"];
 
@@ -22,42 +21,6 @@ export function references(id, node) {
   (node.arms || []).forEach((a, i) => add(`arms.${i}.next`, a.name || `arm ${i}`, a.next));
   if (["branch", "switch"].includes(node.type)) add("default", "default", node.default);
   return refs;
-}
-
-export function autoLayout(definition) {
-  const nodes = definition.nodes || {};
-  const depth = { [TRIGGER]: 0 };
-  const queue = [[TRIGGER, { start: definition.start }]];
-  while (queue.length) {
-    const [id, node] = queue.shift();
-    for (const ref of references(id, node)) {
-      if (ref.target && nodes[ref.target] && depth[ref.target] === undefined) {
-        depth[ref.target] = depth[id] + 1;
-        queue.push([ref.target, nodes[ref.target]]);
-      }
-    }
-  }
-  const deepest = Math.max(...Object.values(depth));
-  for (const id of Object.keys(nodes)) if (depth[id] === undefined) depth[id] = deepest + 1;
-  const rows = {};
-  const positions = {};
-  for (const id of [TRIGGER, ...Object.keys(nodes)]) {
-    const d = depth[id];
-    rows[d] = (rows[d] || 0) + 1;
-    positions[id] = { x: 40 + (rows[d] - 1) * 230, y: 30 + d * 130 };
-  }
-  return positions;
-}
-
-export function positionsOf(definition) {
-  const auto = autoLayout(definition);
-  const stored = definition.layout && typeof definition.layout === "object" ? definition.layout : {};
-  const out = {};
-  for (const id of [TRIGGER, ...Object.keys(definition.nodes || {})]) {
-    const p = stored[id];
-    out[id] = p && typeof p.x === "number" && typeof p.y === "number" ? { x: p.x, y: p.y } : auto[id];
-  }
-  return out;
 }
 
 export function getPath(object, dotted) {

@@ -38,7 +38,8 @@ async def get_templates(request: web.Request) -> web.Response:
     templates = []
     for path in sorted(EXAMPLES.glob("*.yaml")):
         data = parse_text(path.read_text(encoding="utf-8"), str(path)).data
-        templates.append({"name": path.stem, "title": str(data.get("name", path.stem)), "definition": data})
+        templates.append({"name": path.stem, "title": str(data.get("name", path.stem)),
+                          "description": str(data.get("description") or ""), "definition": data})  # fmt: skip
     return json_response({"templates": templates})
 
 

@@ -94,6 +94,8 @@ def test_templates_and_schema_are_served(api_worker: ApiWorker) -> None:
     assert status == 200 and "abandoned_cart" in names and "document_workflow" in names
     cart = next(t for t in body["templates"] if t["name"] == "abandoned_cart")
     assert cart["definition"] == example_definition("abandoned_cart")
+    assert cart["description"] == example_definition("abandoned_cart")["description"]
+    assert all(t["description"] for t in body["templates"])  # the gallery's one line for each example
     status, schema = api_worker.client.call("GET", "/v1/schema/workflow")
     assert status == 200 and "wait_for_node" in schema["$defs"]
     status, document = api_worker.client.call("GET", "/v1/openapi.json")

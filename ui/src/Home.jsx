@@ -1,0 +1,103 @@
+// The home view: every workflow of the catalog with its status, version and live figures (entered, active
+// now, converted over 7 days; "–" when no analytics endpoint answers), searchable and filtered by status;
+// "New from template" opens the gallery of the example workflows.
+import React, { useEffect, useMemo, useState } from "react";
+import { call } from "./api.js";
+import TemplateGallery from "./TemplateGallery.jsx";
+
+const STATUSES = ["draft", "published", "paused", "archived"];
+const DASH = "–";
+
+// entered / active now / converted from GET /v1/workflows/{id}/stats, or null when it does not answer
+async function figuresOf(id) {
+  const r = await call("GET", `/v1/workflows/${encodeURIComponent(id)}/stats?days=7`);
+  if (!r.ok) return null;
+  const active = Object.values(r.data.nodes || {}).reduce((sum, n) => sum + (Number(n.live) || 0), 0);
+  return { entered: r.data.entered, active, converted: r.data.goals };
+}
+
+export default function Home({ templates, onOpen, onTemplate, onBlank }) {
+  const [workflows, setWorkflows] = useState(null);
+  const [failure, setFailure] = useState("");
+  const [figures, setFigures] = useState({});
+  const [query, setQuery] = useState("");
+  const [status, setStatus] = useState("");
+  const [gallery, setGallery] = useState(false);
+
+  useEffect(() => {
+    let stop = false;
+    call("GET", "/v1/workflows").then(async (r) => {
+      if (stop) return;
+      if (!r.ok) {
+        setFailure(r.data.message || `the workflow list did not load (${r.status})`);
+        setWorkflows([]);
+        return;
+      }
+      setWorkflows(r.data.workflows);
+      for (const w of r.data.workflows) {
+        figuresOf(w.id).then((f) => !stop && setFigures((old) => ({ ...old, [w.id]: f })));
+      }
+    });
+    return () => { stop = true; };
+  }, []);
+
+  const shown = useMemo(() => {
+    const q = query.trim().toLowerCase();
+    return (workflows || []).filter((w) => (!status || w.status === status)
+      && (!q || w.id.toLowerCase().includes(q) || (w.name || "").toLowerCase().includes(q)));
+  }, [workflows, query, status]);
+
+  const figure = (id, key) => {
+    const f = figures[id];
+    return f ? f[key] : DASH; // null: the stats endpoint answered 503 (or failed); undefined: still loading
+  };
+
+  return (
+    <div className="home" data-testid="home">
+      <header className="toolbar">
+        <strong>Switchyard</strong>
+        <span className="muted-light">workflows</span>
+        <button data-testid="new-from-template" onClick={() => setGallery(true)}>New from template</button>
+        <button data-testid="new-blank" onClick={onBlank}>Blank workflow</button>
+      </header>
+      <div className="home-body">
+        <div className="home-filters">
+          <input data-testid="home-search" type="search" placeholder="Search by name or id" aria-label="Search by name or id"
+            value={query} onChange={(e) => setQuery(e.target.value)} />
+          <select data-testid="home-status" aria-label="Filter by status" value={status} onChange={(e) => setStatus(e.target.value)}>
+            <option value="">All statuses</option>
+            {STATUSES.map((s) => <option key={s} value={s}>{s}</option>)}
+          </select>
+          <span className="muted" data-testid="home-count">
+            {workflows === null ? "loading…" : `${shown.length} of ${workflows.length}`}
+          </span>
+        </div>
+        {failure && <p className="bad" role="alert">{failure}</p>}
+        <table className="home-list" data-testid="home-list">
+          <thead>
+            <tr><th>Workflow</th><th>Status</th><th>Version</th><th>Entered</th><th>Active now</th><th>Converted</th></tr>
+          </thead>
+          <tbody>
+            {shown.map((w) => (
+              <tr key={w.id} data-testid={`home-row-${w.id}`} tabIndex={0} onClick={() => onOpen(w.id)}
+                onKeyDown={(e) => e.key === "Enter" && onOpen(w.id)}>
+                <td><div className="home-name">{w.name || w.id}</div><div className="home-id">{w.id}</div></td>
+                <td><span className={`status status-${w.status}`} data-testid={`home-status-${w.id}`}>{w.status}</span></td>
+                <td>v{w.version}{w.draft_version && w.draft_version !== w.version ? ` (draft v${w.draft_version})` : ""}</td>
+                <td data-testid={`home-entered-${w.id}`}>{figure(w.id, "entered")}</td>
+                <td data-testid={`home-active-${w.id}`}>{figure(w.id, "active")}</td>
+                <td data-testid={`home-converted-${w.id}`}>{figure(w.id, "converted")}</td>
+              </tr>
+            ))}
+            {workflows !== null && !shown.length && (
+              <tr><td colSpan={6} className="muted" data-testid="home-empty">
+                {workflows.length ? "No workflow matches." : "No workflows yet: start from a template."}
+              </td></tr>
+            )}
+          </tbody>
+        </table>
+      </div>
+      {gallery && <TemplateGallery templates={templates} onPick={onTemplate} onClose={() => setGallery(false)} />}
+    </div>
+  );
+}
