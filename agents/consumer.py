@@ -115,6 +115,23 @@ class SafeConsumer(FaustConsumer):
                     await asyncio.sleep(0)
 
 
+    def revive(self, idle: list[TP]) -> list[TP]:
+        """Of ``idle`` (assigned partitions that delivered nothing for a while, outside a rebalance or a
+        recovery), those the fetcher skips: left paused after a recovery, or marked as having a full
+        stream buffer that has drained since. Each is logged with why, and fetched from again (what Faust
+        itself should have done); returns them."""
+        active = self._get_active_partitions()
+        held = [tp for tp in idle if tp not in active]
+        for tp in held:
+            why = "paused" if tp in self._paused_partitions else (
+                "buffer full" if tp in self._buffered_partitions else "not fetched")  # fmt: skip
+            log.warning("partition %s: idle and left out of fetching (%s); fetching it again", tp, why)
+        if held:
+            self._buffered_partitions.difference_update(held)
+            self.resume_partitions(held)
+        return held
+
+
 def install(app: Any) -> None:
     """Make ``app`` build its consumer from SafeConsumer (call before the app starts)."""
     app.transport.Consumer = SafeConsumer

@@ -161,13 +161,19 @@ class EventProcessor:
             return
         now = time.monotonic()
         positions = {}
+        idle = []
         for tp in assigned:
+            seen_at = self.gaps.seen_at.setdefault(tp, now)
+            if now - seen_at >= quiet_s:
+                idle.append(tp)
             try:
                 end = self.app.consumer.highwater(tp)
             except Exception:  # not known right after an assignment
                 continue
-            seen_at = self.gaps.seen_at.setdefault(tp, now)
             positions[tp] = (self.progress.load(tp.partition), end, seen_at)
+        revive = getattr(self.app.consumer, "revive", None)  # agents/consumer.py's SafeConsumer
+        if idle and revive is not None:
+            revive(idle)
         for tp, offset in stalled_partitions(positions, now, quiet_s).items():
             log.warning("partition %s: no records for %.0f s although the log has more; seeking back to %d",
                         tp.partition, quiet_s, offset)  # fmt: skip
