@@ -13,7 +13,8 @@ from typing import Any
 import pytest
 
 from tests.agents.api.fixtures import ApiWorker, example_definition
-from tests.ui.test_builder import CHROMIUM, FLAGS, ensure_ui_built
+from tests.ui.fixtures import launch_chromium, open_tab
+from tests.ui.test_builder import CHROMIUM
 from tests.ui.test_robustness import shot
 
 pytestmark = [
@@ -46,25 +47,12 @@ def catalog(api_worker: ApiWorker) -> ApiWorker:
 
 @pytest.fixture(scope="module")
 def browser(catalog: ApiWorker) -> Iterator[Any]:
-    """After the worker: its start-up runs asyncio.run, which cannot run inside Playwright's sync loop."""
-    from playwright.sync_api import sync_playwright
-
-    ensure_ui_built()
-    with sync_playwright() as p:
-        launched = p.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=FLAGS)
-        yield launched
-        launched.close()
+    yield from launch_chromium()
 
 
 @pytest.fixture
 def page(browser: Any, catalog: ApiWorker) -> Iterator[Any]:
-    errors: list[str] = []
-    tab = browser.new_page(viewport={"width": 1440, "height": 900})
-    tab.on("pageerror", lambda e: errors.append(str(e)))
-    tab.goto(f"{catalog.client.base}/ui/")
-    yield tab
-    tab.close()
-    assert errors == [], f"uncaught errors in the page: {errors}"
+    yield from open_tab(browser, f"{catalog.client.base}/ui/")
 
 
 ROWS = "[data-testid^=home-row-]"

@@ -14,7 +14,8 @@ import pytest
 import yaml
 
 from tests.agents.api.fixtures import ApiWorker
-from tests.ui.test_builder import CHROMIUM, FLAGS, ensure_ui_built
+from tests.ui.fixtures import launch_chromium, open_tab
+from tests.ui.test_builder import CHROMIUM
 from tests.ui.test_robustness import open_template, shot
 
 pytestmark = [
@@ -35,25 +36,12 @@ BOXES = """sel => [...document.querySelectorAll(sel)].map(e => {
 
 @pytest.fixture(scope="module")
 def browser(api_worker: ApiWorker) -> Iterator[Any]:
-    """After the worker: its start-up runs asyncio.run, which cannot run inside Playwright's sync loop."""
-    from playwright.sync_api import sync_playwright
-
-    ensure_ui_built()
-    with sync_playwright() as p:
-        launched = p.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=FLAGS)
-        yield launched
-        launched.close()
+    yield from launch_chromium()
 
 
 @pytest.fixture
 def page(browser: Any, api_worker: ApiWorker) -> Iterator[Any]:
-    errors: list[str] = []
-    tab = browser.new_page(viewport={"width": 1440, "height": 900})
-    tab.on("pageerror", lambda e: errors.append(str(e)))
-    tab.goto(f"{api_worker.client.base}/ui/#/builder")
-    yield tab
-    tab.close()
-    assert errors == [], f"uncaught errors in the page: {errors}"
+    yield from open_tab(browser, f"{api_worker.client.base}/ui/#/builder")
 
 
 def node_count(name: str) -> int:

@@ -14,7 +14,8 @@ from typing import Any
 import pytest
 
 from tests.agents.api.fixtures import ApiWorker
-from tests.ui.test_builder import CHROMIUM, FLAGS, ensure_ui_built, lambda_class
+from tests.ui.fixtures import launch_chromium, open_tab
+from tests.ui.test_builder import CHROMIUM, lambda_class
 
 pytestmark = [
     pytest.mark.kafka,
@@ -24,26 +25,13 @@ pytestmark = [
 
 @pytest.fixture(scope="module")
 def browser(api_worker: ApiWorker) -> Iterator[Any]:
-    """After the worker: its start-up runs asyncio.run, which cannot run inside Playwright's sync loop."""
-    from playwright.sync_api import sync_playwright
-
-    ensure_ui_built()
-    with sync_playwright() as p:
-        launched = p.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=FLAGS)
-        yield launched
-        launched.close()
+    yield from launch_chromium()
 
 
 @pytest.fixture
 def page(browser: Any, api_worker: ApiWorker) -> Iterator[Any]:
-    errors: list[str] = []
-    tab = browser.new_page(viewport={"width": 1440, "height": 900})
-    tab.on("pageerror", lambda e: errors.append(str(e)))
-    tab.on("dialog", lambda d: d.accept())  # the confirmations of destructive actions
-    tab.goto(f"{api_worker.client.base}/ui/#/builder")  # /ui/ is the home view
-    yield tab
-    tab.close()
-    assert errors == [], f"uncaught errors in the page: {errors}"
+    # /ui/ is the home view; the dialogs are the confirmations of destructive actions
+    yield from open_tab(browser, f"{api_worker.client.base}/ui/#/builder", accept_dialogs=True)
 
 
 def shot(page: Any, request: pytest.FixtureRequest, tmp_path: Path, name: str) -> None:

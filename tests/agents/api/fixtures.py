@@ -113,3 +113,18 @@ def api_worker(kafka_bootstrap: str, tmp_path_factory: pytest.TempPathFactory) -
 def example_definition(name: str) -> dict[str, Any]:
     loaded: dict[str, Any] = yaml.safe_load((EXAMPLES / f"{name}.yaml").read_text(encoding="utf-8"))
     return loaded
+
+
+def worker_with_analytics(kafka_bootstrap: str, tmp: Path, token: str) -> Iterator[tuple[ApiWorker, Any]]:
+    """A real worker whose API reads reports from a real analytics writer (embedded chdb), both with
+    ``token``; for a module-scoped fixture to `yield from`."""
+    from tests.sinks.analytics.fixtures import WriterProcess, free_port
+
+    settings = api_settings(kafka_bootstrap, tmp / "data")
+    port = free_port()
+    env = {"SWITCHYARD_API_TOKEN": token}
+    worker = start_api_worker(settings, tmp / "worker.log", {**env, "SWITCHYARD_ANALYTICS_PORT": str(port)})
+    writer = WriterProcess(settings, f"chdb://{tmp / 'analytics'}", tmp / "analytics.log", port, env).start()
+    yield worker, writer
+    writer.stop()
+    worker.process.stop()

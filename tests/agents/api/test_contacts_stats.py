@@ -8,9 +8,13 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.agents.api.fixtures import ApiWorker, api_settings, example_definition, start_api_worker
+from tests.agents.api.fixtures import (
+    ApiWorker,
+    example_definition,
+    worker_with_analytics,
+)
 from tests.agents.fixtures import wait_processed
-from tests.sinks.analytics.fixtures import WriterProcess, free_port, wait_until
+from tests.sinks.analytics.fixtures import WriterProcess, wait_until
 
 pytestmark = pytest.mark.kafka
 TOKEN = "s3cret-token"
@@ -20,15 +24,7 @@ TOKEN = "s3cret-token"
 def with_analytics(
     kafka_bootstrap: str, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[tuple[ApiWorker, WriterProcess]]:
-    tmp = tmp_path_factory.mktemp("api-stats")
-    settings = api_settings(kafka_bootstrap, tmp / "data")
-    port = free_port()
-    env = {"SWITCHYARD_API_TOKEN": TOKEN}
-    worker = start_api_worker(settings, tmp / "worker.log", {**env, "SWITCHYARD_ANALYTICS_PORT": str(port)})
-    writer = WriterProcess(settings, f"chdb://{tmp / 'analytics'}", tmp / "analytics.log", port, env).start()
-    yield worker, writer
-    writer.stop()
-    worker.process.stop()
+    yield from worker_with_analytics(kafka_bootstrap, tmp_path_factory.mktemp("api-stats"), TOKEN)
 
 
 def test_token_is_required_and_checked(with_analytics: tuple[ApiWorker, WriterProcess]) -> None:

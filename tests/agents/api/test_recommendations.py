@@ -20,8 +20,12 @@ import pytest
 
 from agents.api.kafka_io import KafkaGateway
 from engine.topics import ANALYTICS, RECOMMENDATIONS, action_topic
-from tests.agents.api.fixtures import ApiWorker, api_settings, example_definition, start_api_worker
-from tests.sinks.analytics.fixtures import WriterProcess, free_port, produce_json, wait_until
+from tests.agents.api.fixtures import (
+    ApiWorker,
+    example_definition,
+    worker_with_analytics,
+)
+from tests.sinks.analytics.fixtures import WriterProcess, produce_json, wait_until
 
 pytestmark = pytest.mark.kafka
 TOKEN = "recs-token"
@@ -33,15 +37,7 @@ WORKFLOW = "abandoned_cart"
 def with_analytics(
     kafka_bootstrap: str, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[tuple[ApiWorker, WriterProcess]]:
-    tmp = tmp_path_factory.mktemp("api-recs")
-    settings = api_settings(kafka_bootstrap, tmp / "data")
-    port = free_port()
-    env = {"SWITCHYARD_API_TOKEN": TOKEN}
-    worker = start_api_worker(settings, tmp / "worker.log", {**env, "SWITCHYARD_ANALYTICS_PORT": str(port)})
-    writer = WriterProcess(settings, f"chdb://{tmp / 'analytics'}", tmp / "analytics.log", port, env).start()
-    yield worker, writer
-    writer.stop()
-    worker.process.stop()
+    yield from worker_with_analytics(kafka_bootstrap, tmp_path_factory.mktemp("api-recs"), TOKEN)
 
 
 def sends(first: int, count: int, now: int) -> list[tuple[str, str, dict[str, Any]]]:

@@ -1,0 +1,34 @@
+"""Shared by the builder's Chromium tests: one headless Chromium per module, and a 1440×900 tab that fails
+its test on any uncaught error in the page."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+from tests.ui.test_builder import CHROMIUM, FLAGS, ensure_ui_built
+
+
+def launch_chromium() -> Iterator[Any]:
+    """Start it only after the worker: the worker's start-up runs asyncio.run, which cannot run inside
+    Playwright's sync loop."""
+    from playwright.sync_api import sync_playwright
+
+    ensure_ui_built()
+    with sync_playwright() as p:
+        launched = p.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=FLAGS)
+        yield launched
+        launched.close()
+
+
+def open_tab(browser: Any, url: str, accept_dialogs: bool = False) -> Iterator[Any]:
+    """A tab at ``url``; ``accept_dialogs`` answers the confirmations of destructive actions with OK."""
+    errors: list[str] = []
+    tab = browser.new_page(viewport={"width": 1440, "height": 900})
+    tab.on("pageerror", lambda e: errors.append(str(e)))
+    if accept_dialogs:
+        tab.on("dialog", lambda d: d.accept())
+    tab.goto(url)
+    yield tab
+    tab.close()
+    assert errors == [], f"uncaught errors in the page: {errors}"
