@@ -146,12 +146,18 @@ class SafeConsumer(FaustConsumer):
             self.resume_partitions(held)
         return held
 
+    def _end_unknown(self, tp: TP) -> bool:
+        try:
+            return self.highwater(tp) is None
+        except Exception:  # not (or no longer) assigned in aiokafka: a rebalance is under way
+            return False
+
     async def refetch_unfetched(self, idle: list[TP]) -> list[TP]:
         """Of ``idle``, those for which no fetch has ever answered (their log end is unknown although the
         fetcher was free to fetch them for a while): the fetch state is logged, and every assigned
         partition is sought to its committed offset, which restarts fetching from where it is safe
         (records read again are skipped as already applied). Returns them."""
-        unknown = [tp for tp in idle if self.highwater(tp) is None]
+        unknown = [tp for tp in idle if self._end_unknown(tp)]
         if unknown:
 
             def numbers(tps: Any) -> list[int]:
