@@ -58,6 +58,9 @@ def normal_topic(value: object) -> str | None:
 
 def event_topics(properties: Mapping[str, Any]) -> tuple[str, ...]:
     """The distinct topics an event's properties name, in the order written, at most MAX_TOPICS_PER_EVENT."""
+    if "topics" not in properties and "category" not in properties:  # the common case: one topic or none
+        topic = normal_topic(properties.get("topic"))
+        return () if topic is None else (topic,)
     found: list[str] = []
     for key in TOPIC_PROPERTIES:
         value = properties.get(key)

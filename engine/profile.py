@@ -97,7 +97,8 @@ def apply_event(profile: Profile | None, event: Event) -> Profile:
         if isinstance(score, (int, float)) and not isinstance(score, bool):
             out["scores"] = {**base["scores"], etype[len("predicted.") :]: float(score)}
     affinity = base.get("affinity")
-    if etype in ENGAGEMENT_WEIGHTS:
+    # engine.affinity.TOPIC_PROPERTIES spelled out: this runs on every event, and most name no topic
+    if etype in ENGAGEMENT_WEIGHTS and ("topic" in props or "topics" in props or "category" in props):
         affinity = learn(affinity, etype, props, ts)
     if affinity is not None:
         out["affinity"] = affinity
