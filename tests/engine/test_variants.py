@@ -13,7 +13,7 @@ from engine.issues import format_issue
 from engine.schema_check import workflow_schema
 from engine.validation import load_workflow, validate_text
 from engine.workflows import WorkflowSet
-from tests.engine.fixtures import DAY, T0, Harness, workflow_text
+from tests.engine.fixtures import DAY, HOUR, T0, Harness, workflow_text
 
 NEWSLETTER = """\
   a:
@@ -244,3 +244,16 @@ def test_a_condition_trigger_not_reading_affinity_is_not_woken_by_it() -> None:
     workflows = WorkflowSet([load_workflow(text)])
     assert workflows.watches_profile and not workflows.watches_affinity
     assert WorkflowSet([load_workflow(CONDITION)]).watches_affinity
+
+
+def test_a_send_delayed_by_quiet_hours_chooses_again_when_it_resumes() -> None:
+    text = workflow_text(NEWSLETTER, settings='{quiet_hours: {start: "21:00", end: "08:00"}}')
+    h = Harness(WorkflowSet([load_workflow(text)]))
+    h.send("contact.added", at=T0, first_name="Ada", email="ada@example.com")  # T0 is 10:00 UTC
+    h.send("email.opened", at=T0 + 1, topic="travel")
+    h.send("go", at=T0 + 12 * HOUR)  # 22:00: delayed until 08:00
+    waited = [e for e in h.trace if e["transition"] == "waited"]
+    assert not h.actions and waited[0]["variant"] == "travel"
+    h.send("email.clicked", at=T0 + 13 * HOUR, topic="food")
+    h.run_until(T0 + DAY)
+    assert [a["params"]["variant"] for a in h.actions] == ["food"]
