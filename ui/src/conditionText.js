@@ -52,6 +52,7 @@ export function rowText(row) {
     if (!texts.length || texts.some((t) => t === null)) throw new Error(`a list of ${row.type} values, comma-separated`);
     return `${field} ${row.op} [${texts.join(", ")}]`;
   }
+  if (row.value === undefined || row.value === null || row.value === "") throw new Error(`enter a value for ${field}`);
   const type = TEXT_ONLY.has(row.op) ? "text" : row.type;
   const value = valueText(type, row.value);
   if (value === null) throw new Error(type === "number" ? `"${row.value}" is not a number or duration (42, 70%, 30d)` : "true or false");
