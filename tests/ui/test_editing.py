@@ -226,3 +226,38 @@ def test_email_preview_with_and_without_first_name(page: Any, seeded: ApiWorker,
     expect(page.get_by_test_id("field-params")).to_have_value(re.compile('"template": "cart_discount"'))
     expect(page.get_by_test_id("preview-error")).to_have_count(0)
     expect(page.get_by_test_id("preview-html")).to_be_visible()
+
+
+def test_branch_arms_open_as_rows_and_edit_as_rows(page: Any, seeded: ApiWorker, tmp_path: Path) -> None:
+    from playwright.sync_api import expect
+
+    base, shot = seeded.client.base, shooter(page, tmp_path)
+    open_example(page, "post_purchase", "branch_flow")
+    page.get_by_test_id("node-five_stars").click()
+    prefix = "cond-branches-0-when"
+    expect(page.get_by_test_id(f"{prefix}-0-field")).to_have_value("event.rating")  # read by the server
+    expect(page.get_by_test_id(f"{prefix}-0-op")).to_have_value("==")
+    expect(page.get_by_test_id(f"{prefix}-0-type")).to_have_value("number")
+    expect(page.get_by_test_id(f"{prefix}-0-value")).to_have_value("5")
+    page.get_by_test_id(f"{prefix}-0-op").select_option(">=")
+    page.get_by_test_id(f"{prefix}-0-value").fill("4")
+    page.get_by_test_id("branch-add").click()  # a second arm, built from rows too
+    page.get_by_test_id("cond-branches-1-when-add").click()
+    fill_row(page, "cond-branches-1-when-0", "event.comment", "exists", None, None)
+    page.get_by_test_id("branch-1-next").select_option("done")
+    shot("1-branches", page.get_by_test_id("config-panel"))
+    page.get_by_test_id("save").click()
+    expect(page.get_by_test_id("message")).to_contain_text("saved")
+    saved = get(base, "/v1/workflows/branch_flow")["definitions"][-1]
+    arms = saved["nodes"]["five_stars"]["branches"]
+    assert [arm["next"] for arm in arms] == ["referral", "done"]
+    assert explain(arms[0]["when"])["rows"] == {
+        "op": "and",
+        "items": [{"field": "event.rating", "op": ">=", "type": "number", "value": "4"}],
+    }
+    assert explain(arms[1]["when"])["rows"] == {
+        "op": "and",
+        "items": [{"field": "event.comment", "op": "exists", "type": "none", "value": None}],
+    }
+    issues = post(base, "/v1/workflows/branch_flow/validate", {"definition": saved})["issues"]
+    assert [i for i in issues if i["severity"] == "error"] == []

@@ -102,7 +102,7 @@ function pruned(group) {
   return { ...group, items: group.items.filter(Boolean).map((item) => (item.items ? pruned(item) : item)) };
 }
 
-export default function ConditionField({ name, value, required, issues = [], eventType, onChange }) {
+export default function ConditionField({ name, label, value, required, issues = [], eventType, onChange }) {
   const text = value === undefined || value === null ? "" : String(value);
   const [rows, setRows] = useState(text ? null : EMPTY_GROUP);
   const [showRows, setShowRows] = useState(true);
@@ -151,7 +151,7 @@ export default function ConditionField({ name, value, required, issues = [], eve
   return (
     <div className={`field cond ${issues.length ? "has-issue" : ""}`} data-testid={testId}>
       <span className="cond-head">
-        {name}{required ? " *" : ""}
+        {label || name}{required ? " *" : ""}
         <button type="button" className="cond-toggle" data-testid={`${testId}-toggle`} aria-pressed={showRows}
           onClick={() => setShowRows(!showRows)}>{showRows ? "Hide rows" : "Build with rows"}</button>
       </span>
@@ -186,7 +186,7 @@ export function BranchesField({ value, nodeIds, issues, prefix, onChange }) {
       <span>branches *</span>
       {arms.map((arm, i) => (
         <div className="branch-arm" key={i} data-testid={`branch-${i}`}>
-          <ConditionField name={`branches.${i}.when`} value={arm.when} required
+          <ConditionField name={`branches.${i}.when`} label={`Branch ${i + 1}: when`} value={arm.when} required
             issues={issues.filter((x) => x.field === `${prefix}.branches.${i}.when` || x.field.startsWith(`${prefix}.branches.${i}.when.`))}
             onChange={(when) => setArm(i, { ...arm, when })} />
           <label className="branch-next">then go to
