@@ -99,3 +99,8 @@ def test_preview_for_a_stored_contact(with_analytics: tuple[ApiWorker, WriterPro
     assert (status, nobody["error"]) == (404, "unknown_contact")
     status, unknown = client.call("POST", "/v1/message-templates/preview", {"template": "no_such_email"})
     assert (status, unknown["error"]) == (404, "unknown_template")
+
+
+def test_events_seen_without_an_analytics_endpoint_is_503(api_worker: ApiWorker) -> None:
+    status, body = api_worker.client.call("GET", "/v1/events/seen")
+    assert status == 503 and body["error"] == "analytics_unavailable"  # the pickers then offer no suggestions
