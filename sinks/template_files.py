@@ -36,6 +36,16 @@ class TemplateFiles:
             raise PermanentFailure(f"bad template name {name!r}")
         return _read(self.directory / f"{name}{suffix}")
 
+    def names(self, suffixes: tuple[str, ...] = (".html", ".txt")) -> dict[str, list[str]]:
+        """Every template in the directory, with the parts it has: {"cart_reminder": [".html"], ...}."""
+        found: dict[str, list[str]] = {}
+        if not self.directory.is_dir():
+            return found
+        for path in sorted(self.directory.iterdir()):
+            if path.suffix in suffixes and path.is_file() and NAME.match(path.stem) and ".." not in path.stem:
+                found.setdefault(path.stem, []).append(path.suffix)
+        return found
+
     def render(self, name: str, suffix: str, context: dict[str, Any]) -> str | None:
         text = self.source(name, suffix)
         if text is None:
