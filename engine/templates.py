@@ -565,6 +565,16 @@ def _top_topics(affinity: Any) -> Callable[..., list[str]]:
     return top_topics
 
 
+# What an action whose sink renders a template file carries of the profile (``profile`` in the action):
+# enough for {{ contact.first_name }}, tags, scores and affinities; not the per-type counts and times.
+SNAPSHOT_FIELDS: Final = ("attrs", "tags", "scores", "affinity", "first_seen", "last_seen")
+
+
+def profile_snapshot(profile: Mapping[str, Any]) -> dict[str, Any]:
+    """The part of ``profile`` a sink renders an action's template file with (sinks/template_files.py)."""
+    return {field: profile[field] for field in SNAPSHOT_FIELDS if field in profile}
+
+
 def template_context(
     profile: Mapping[str, Any] | None,
     event: Mapping[str, Any] | None,

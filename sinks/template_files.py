@@ -19,8 +19,9 @@ from sinks.records import Action
 NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$")
 
 
-def action_context(action: Action, profile: dict[str, Any] | None = None) -> dict[str, Any]:
-    context = template_context(profile, None, None, action.ts or 0, action.contact_id)
+def action_context(action: Action) -> dict[str, Any]:
+    """What a template file is rendered with: the contact as the action carries it, its params, itself."""
+    context = template_context(action.profile, None, None, action.ts or 0, action.contact_id)
     context["params"] = action.params
     context["action"] = {**action.meta(), "type": action.type, "contact_id": action.contact_id}
     return context

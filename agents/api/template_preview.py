@@ -15,7 +15,7 @@ from typing import Any
 
 from agents.api.exceptions import ApiError
 from engine.profile import new_profile
-from engine.templates import TemplateError, render_params, template_context
+from engine.templates import TemplateError, profile_snapshot, render_params, template_context
 from sinks.email_sink import EmailBody
 from sinks.exceptions import PermanentFailure
 from sinks.records import Action
@@ -71,7 +71,8 @@ def preview(templates: TemplateFiles, request: PreviewRequest) -> dict[str, Any]
         rendered = render_params({**request.params, "template": request.template}, context)
     except TemplateError as exc:
         raise ApiError(422, "template_error", f"params: {exc}") from None
-    action = Action("preview", "email", "send_email", request.contact_id, rendered, {"ts": request.now})
+    raw = {"ts": request.now, "profile": profile_snapshot(request.profile)}  # as the engine's action has it
+    action = Action("preview", "email", "send_email", request.contact_id, rendered, raw)
     try:
         text, html = EmailBody(templates).render(action)
     except PermanentFailure as exc:

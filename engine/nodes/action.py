@@ -22,7 +22,7 @@ from engine.nodes.channel_choice import ChannelChoice, choose_channel
 from engine.nodes.internal import apply_internal
 from engine.nodes.variant_choice import VariantChoice, choose_variant
 from engine.run_state import Halt, Outcome, end_run, park
-from engine.templates import TemplateError, render_params, template_context
+from engine.templates import TemplateError, profile_snapshot, render_params, template_context
 
 POLICY = " (workspace policy)"  # trace suffix of a rule that comes from the policy, not the workflow
 
@@ -126,20 +126,21 @@ def send(ctx: StepContext, workflow: Workflow, run: Run, node: ActionNode, what:
         params["variant"] = what.variant.variant
     visit = run["visits"].get(node.id, 1)
     action_id = ids.action_id(workflow.id, workflow.version, run["id"], node.id, visit)
-    ctx.actions.append(
-        {
-            "action_id": action_id,
-            "channel": what.channel,
-            "type": what.action,
-            "contact_id": ctx.contact_id,
-            "workflow_id": workflow.id,
-            "version": workflow.version,
-            "run_id": run["id"],
-            "node_id": node.id,
-            "ts": ctx.now,
-            "params": params,
-        }
-    )
+    action = {
+        "action_id": action_id,
+        "channel": what.channel,
+        "type": what.action,
+        "contact_id": ctx.contact_id,
+        "workflow_id": workflow.id,
+        "version": workflow.version,
+        "run_id": run["id"],
+        "node_id": node.id,
+        "ts": ctx.now,
+        "params": params,
+    }
+    if "template" in params:  # the sink renders a template file: it sees the contact as of this step
+        action["profile"] = profile_snapshot(ctx.profile)
+    ctx.actions.append(action)
     ctx.action_count += 1
     ctx.record_send(what.channel)
     reason = f"{node.action}: {why}" if why else node.action

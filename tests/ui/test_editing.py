@@ -201,6 +201,7 @@ def test_email_preview_with_and_without_first_name(page: Any, seeded: ApiWorker,
     expect(page.get_by_test_id("preview-subject")).to_have_text(subject_for({"first_name": "Ada"}))
     body = page.frame_locator("[data-testid=preview-html]")
     expect(body.locator("a")).to_have_attribute("href", "https://shop.example.com/cart/K-123")
+    expect(body.locator("p").first).to_have_text("Hi Ada,")  # the body sees the contact too
     expect(page.get_by_test_id("preview-text")).to_contain_text("K-123")
     shot("1-sample-with-first-name", page.get_by_test_id("config-panel"))
 
@@ -208,13 +209,16 @@ def test_email_preview_with_and_without_first_name(page: Any, seeded: ApiWorker,
     fallback = subject_for({})
     assert "Ada" not in fallback
     expect(page.get_by_test_id("preview-subject")).to_have_text(fallback)
+    expect(body.locator("p").first).to_have_text("Hi there,")
     shot("2-sample-without-first-name", page.get_by_test_id("config-panel"))
 
     page.get_by_test_id("preview-stored").click()
     page.get_by_test_id("preview-contact-id").fill("ann")
     expect(page.get_by_test_id("preview-subject")).to_have_text(subject_for({"first_name": "Ann"}))
+    expect(body.locator("p").first).to_have_text("Hi Ann,")
     page.get_by_test_id("preview-contact-id").fill("bo")
     expect(page.get_by_test_id("preview-subject")).to_have_text(fallback)
+    expect(body.locator("p").first).to_have_text("Hi there,")
     page.get_by_test_id("preview-contact-id").fill("ghost")
     expect(page.get_by_test_id("preview-error")).to_contain_text("no stored contact 'ghost'")
     expect(page.get_by_test_id("preview")).to_have_count(0)

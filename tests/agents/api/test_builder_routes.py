@@ -179,12 +179,12 @@ async def test_preview_renders_subject_and_body_for_sample_contacts(server: Test
     status, answer = await call(server, "POST", "/v1/message-templates/preview", ada)
     assert status == 200 and answer["contact_source"] == "sample"
     assert answer["subject"] == "Ada, K-1 is back"
-    # the email sink renders bodies without the contact's profile (sinks/template_files.action_context), so
-    # `contact.first_name` falls back there even for Ada; the preview shows what would be sent
-    assert answer["text"] == "Hi there, 10% off"
+    # the body sees the contact as the engine's action carries it (engine.templates.profile_snapshot)
+    assert answer["text"] == "Hi Ada, 10% off"
     assert answer["html"] == "<p>10% off for sample</p>"
     status, answer = await call(server, "POST", "/v1/message-templates/preview", {**ada, "contact": {}})
     assert status == 200 and answer["subject"] == "Hi, K-1 is back"  # the fallback
+    assert answer["text"] == "Hi there, 10% off"
 
 
 async def test_preview_errors_are_clear(server: TestServer) -> None:
