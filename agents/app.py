@@ -19,6 +19,7 @@ from agents.breaker import BreakerGuard
 from agents.consumer import install as install_safe_consumer
 from agents.definitions import DefinitionCache
 from agents.feed import RecordFeed
+from agents.loop_watch import watch_loop
 from agents.metrics import Metrics
 from agents.outbox import Outbox
 from agents.processor import EventProcessor, Outputs
@@ -158,6 +159,7 @@ def build_worker(settings: Settings) -> Worker:
 
     app.agent(topics.events, name="process_events", concurrency=1)(process_events)
     app.task(timer_service.run)
+    app.task(watch_loop)
 
     async def check_stalls() -> None:
         if not (app.rebalancing or app.in_recovery):

@@ -56,6 +56,7 @@ log = logging.getLogger("switchyard.processor")
 MAX_FUTURE_MS = DAY_MS  # events stamped more than a day ahead of the worker's clock are refused
 MAX_RECORD_BYTES = 512 * 1024  # an output record past this could never be delivered (agents/app.py)
 RETRY_FIRST_S, RETRY_MAX_S = 0.5, 10.0  # pauses before a batch whose records were not delivered runs again
+SLOW_BATCH_S = 0.5  # a batch that takes longer is logged with where its time went
 
 
 @dataclass(frozen=True)
@@ -224,6 +225,7 @@ class EventProcessor:
         workflows = self.definitions.current()
         if self.breaker is not None:
             self.breaker.follow(workflows)
+        started = time.perf_counter()
         by_contact: dict[str, list[Item]] = {}
         last_offsets: dict[Any, int] = {}
         for item in batch:
@@ -248,7 +250,9 @@ class EventProcessor:
 
         for table in self.tables:  # changelog records acknowledged since the last batch
             table.note_persisted()
+        processed = time.perf_counter()
         await self.effects.deliver()  # effects are in Kafka before any state says they happened
+        delivered = time.perf_counter()
         for entry in staged:
             # Timers before state: a crash between the two leaves the old state, whose replay re-derives the
             # same timers; the other order could leave a state waiting on a timer that was never stored.
@@ -266,8 +270,16 @@ class EventProcessor:
                 self.progress.save(tp.partition, offset if done is None else max(done, offset))
         # Awaited: a state written locally whose changelog record Kafka refused would be lost by a restore.
         # On failure the batch runs again, finds these states applied, and writes them again.
+        stored = time.perf_counter()
         await self.changelog.deliver()
         self._update_lag(last_offsets)
+        ended = time.perf_counter()
+        if ended - started > SLOW_BATCH_S:
+            log.warning("slow batch: %d event(s) of %d contact(s) in %.0f ms: engine and models %.0f, "
+                        "effects to Kafka %.0f, state and timers %.0f, changelog to Kafka %.0f",
+                        len(batch), len(by_contact), (ended - started) * 1000, (processed - started) * 1000,
+                        (delivered - processed) * 1000, (stored - delivered) * 1000,
+                        (ended - stored) * 1000)  # fmt: skip
 
     def _load(self, by_contact: dict[str, list[Item]]) -> dict[str, ContactState | StateDecodeError | None]:
         """Every contact's state, read with one multi-get per partition."""
