@@ -159,7 +159,11 @@ def build_worker(settings: Settings) -> Worker:
 
     app.agent(topics.events, name="process_events", concurrency=1)(process_events)
     app.task(timer_service.run)
-    app.task(watch_loop)
+
+    async def watch_event_loop() -> None:  # no parameter: Faust would pass the app to one
+        await watch_loop()
+
+    app.task(watch_event_loop)
 
     async def check_stalls() -> None:
         if not (app.rebalancing or app.in_recovery):
