@@ -9,16 +9,25 @@ const EMPTY = { event_types: [], contact_attributes: [] };
 const PROFILE_FIELDS = ["contact.tags", "contact.open_rate", "contact.click_rate", "contact.reply_rate",
   "contact.first_seen", "contact.last_seen", "contact.id"];
 let seenRequest = null;
+const RETRIES_MS = [1000, 3000]; // a busy or still-starting analytics store gets two more chances
+
+function fetchSeen(attempt = 0) {
+  return call("GET", "/v1/events/seen").catch(() => ({ ok: false })).then((r) => {
+    if (r.ok) return r.data;
+    if (attempt < RETRIES_MS.length) {
+      return new Promise((done) => setTimeout(done, RETRIES_MS[attempt])).then(() => fetchSeen(attempt + 1));
+    }
+    seenRequest = null; // ask again when the next picker opens (no token yet, analytics not up)
+    return EMPTY;
+  });
+}
 
 // One request per page load, shared by every picker; an unreachable analytics store just means no suggestions.
 export function useSeen() {
   const [seen, setSeen] = useState(EMPTY);
   useEffect(() => {
     let live = true;
-    seenRequest = seenRequest || call("GET", "/v1/events/seen").then((r) => {
-      if (!r.ok) seenRequest = null; // ask again next time (no token yet, analytics not up)
-      return r.ok ? r.data : EMPTY;
-    });
+    seenRequest = seenRequest || fetchSeen();
     seenRequest.then((data) => live && setSeen(data));
     return () => { live = false; };
   }, []);
