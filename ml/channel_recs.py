@@ -3,14 +3,18 @@ channel bandit's evidence says another channel does significantly better.
 
 Input rows are the `channels` report (sinks/analytics/reports.py), over every workflow, because the bandit
 learns across them: ``{workflow_id, version, node, channel, segment, sent, opened, clicked, converted,
-reward, reward_sq}`` where a send's reward is the bandit's (ml.bandit.OUTCOME_REWARDS: 1 converted, 0.7
-clicked or replied, 0.3 opened, 0 nothing). Per segment (ml.bandit.segment_of) and channel the rows are
-pooled; a segment *prefers* channel b over the node's channel c when both have at least ``MIN_SAMPLE``
-sends there, b's mean reward is the segment's best, at least ``MIN_RELATIVE_GAP`` above c's, and Welch's z
-of the two means is at least ``MIN_Z``. When the node has ``MIN_SAMPLE`` sends and the segments preferring
-another channel hold at least ``MOST_OF_AUDIENCE`` of them, the change makes the node a ``send_best``
-whose messages are its own message first (the fallback when the bandit has no pick) and one per preferred
-channel, so each contact gets the bandit's channel for its segment. Pure: no I/O.
+reward, reward_sq}`` where a send's reward is the bandit's for engagement (ml.bandit.OUTCOME_REWARDS: 0.7
+clicked or replied, 0.3 opened, 0 nothing). Conversions are left out of the comparison: a run's goal
+belongs to its workflow, so pooled over workflows they would credit a channel with the goals of the
+workflows that happen to use it (the carts of a cart reminder), not with what the channel did.
+
+Per segment (ml.bandit.segment_of) and channel the rows are pooled; a segment *prefers* channel b over
+the node's channel c when both have at least ``MIN_SAMPLE`` sends there, b's mean reward is the
+segment's best, at least ``MIN_RELATIVE_GAP`` above c's, and Welch's z of the two means is at least
+``MIN_Z``. When the node has ``MIN_SAMPLE`` sends and the segments preferring another channel hold at
+least ``MOST_OF_AUDIENCE`` of them, the change makes the node a ``send_best`` whose messages are its own
+message first (the fallback when the bandit has no pick) and one per preferred channel, so each contact
+gets the bandit's channel for its segment. Pure: no I/O.
 """
 
 from __future__ import annotations
@@ -187,7 +191,7 @@ def _finding(
     effect = (
         f"{moving} of the {total} sends of {node_id} ({100 * share:.1f}%) went to segments where "
         f"{' / '.join(proposed)} earns a significantly higher bandit reward than {channel}; letting the "
-        f"bandit choose (send_best) would add about {gain:.1f} reward points (1 per conversion, 0.7 per "
-        f"click, 0.3 per open) per {total} sends"
+        f"bandit choose (send_best) would add about {gain:.1f} reward points (0.7 per click, 0.3 per "
+        f"open) per {total} sends"
     )
     return Finding(node_id, evidence, effect, change)

@@ -136,16 +136,15 @@ REPORTS: dict[str, Report] = {
             "channels",
             "the channel bandit's evidence, over every workflow (it learns across them): per send node,"
             " channel and recipient segment (their `segment` attribute, else `plan`, else 'all'), sends,"
-            " opened, clicked (or replied), converted (the run reached a goal) and the sum of the bandit's"
-            " reward (1 converted, 0.7 clicked, 0.3 opened) and of its square",
+            " opened, clicked (or replied), converted (the run reached a goal) and the sum of the send's"
+            " engagement reward (the bandit's: 0.7 clicked or replied, 0.3 opened) and of its square",
             f"""
             SELECT a.wf AS workflow_id, a.ver AS version, a.node_at AS node, a.via AS channel,
                    if(s.segment = '', 'all', s.segment) AS segment, count() AS sent,
                    countIf(r.opened = 1 OR r.clicked = 1) AS opened, countIf(r.clicked = 1) AS clicked,
                    countIf(g.run_id != '') AS converted,
-                   sum(multiIf(g.run_id != '', 1.0, r.clicked = 1, 0.7, r.opened = 1, 0.3, 0.0)) AS reward,
-                   sum(pow(multiIf(g.run_id != '', 1.0, r.clicked = 1, 0.7, r.opened = 1, 0.3, 0.0), 2))
-                       AS reward_sq
+                   sum(multiIf(r.clicked = 1, 0.7, r.opened = 1, 0.3, 0.0)) AS reward,
+                   sum(pow(multiIf(r.clicked = 1, 0.7, r.opened = 1, 0.3, 0.0), 2)) AS reward_sq
             FROM (
                 SELECT action_id, any(workflow_id) AS wf, any(version) AS ver, any(node_id) AS node_at,
                        any(channel) AS via, any(run_id) AS run, any(contact_id) AS who
