@@ -15,8 +15,9 @@ import math
 from collections.abc import Mapping
 from typing import Any, NamedTuple
 
+from engine.actions import RECIPIENT_ATTRIBUTES
 from engine.durations import HOUR, parse_duration
-from loadtest.rec_scenario import attention
+from loadtest.rec_scenario import Response, attention, respond
 from loadtest.rec_world import Send, WorldRun
 from ml import journey
 from ml.bandit import OUTCOME_REWARDS
@@ -83,8 +84,8 @@ def oracle_open(sends: list[Send], delay_ms: int) -> float:
     return total / len(sends) if sends else 0.0
 
 
-def reward(send: Send) -> float:
-    r = send.response
+def reward(r: Response) -> float:
+    """The bandit's reward of a send's ground-truth response."""
     if r.recovered:
         return OUTCOME_REWARDS["converted"]
     if r.clicked:
@@ -120,7 +121,7 @@ def target_metric(rec: Recommendation, definition: Mapping[str, Any], world: Wor
         return _mean("conversion per run", [1.0 if run in goals else 0.0 for run in sorted(entered)])
     sends = [s for s in world.sends if (s.action["workflow_id"], s.action["node_id"]) == (rec.workflow, node)]
     if rec.kind == "bandit_channel":
-        return _mean("bandit reward per send", [reward(s) for s in sends])
+        return _mean("bandit reward per send", [reward(s.response) for s in sends])
     if rec.kind == "click_rate_low":
         opened = [s for s in sends if s.response.opened]
         return _mean("clicks per open", [1.0 if s.response.clicked else 0.0 for s in opened])
@@ -156,6 +157,33 @@ def channel_mix(rec: Recommendation, world: WorldRun) -> dict[str, dict[str, int
     return {segment: dict(sorted(row.items())) for segment, row in sorted(out.items())}
 
 
+def preferred_channel_reward(rec: Recommendation, world: WorldRun, seed: int) -> Metric | None:
+    """For a bandit_channel recommendation: the node's sends in ``world`` (the original's backtest) had
+    each gone out on the channel its segment prefers by the evidence (when the contact has that channel's
+    address), answered by the same ground truth with the same draws: does the evidence point the right
+    way, whatever the live bandit then picks?"""
+    if rec.kind != "bandit_channel":
+        return None
+    segments: Mapping[str, Any] = rec.evidence.get("segments") or {}
+    values: list[float] = []
+    for send in world.sends:
+        action = send.action
+        if (action["workflow_id"], action["node_id"]) != (rec.workflow, rec.node):
+            continue
+        prefers = (segments.get(send.segment) or {}).get("prefers")
+        attrs = world.states[str(action["contact_id"])]["profile"]["attrs"]
+        if prefers and attrs.get(RECIPIENT_ATTRIBUTES[str(prefers)]):
+            moved = {**action, "channel": prefers}
+            params = action.get("params") or {}
+            cart = str(params.get("cart_id") or "")
+            key = (action["workflow_id"], action["contact_id"], action["node_id"], cart, send.draw)
+            response = respond(seed, moved, key, send.traits, send.segment, send.bought_anyway)
+            values.append(reward(response))
+        else:
+            values.append(reward(send.response))
+    return _mean("bandit reward per send", values)
+
+
 def bandit_attribution(world: WorldRun, credited: Mapping[str, float]) -> dict[str, dict[str, Any]]:
     """Per channel: the reward the bandit credited to the world's sends whose trials closed (``credited``:
     action id -> reward, from the scorer's trial observer) against their ground-truth reward."""
@@ -167,7 +195,7 @@ def bandit_attribution(world: WorldRun, credited: Mapping[str, float]) -> dict[s
         row = out.setdefault(str(send.action["channel"]), {"trials": 0, "credited": 0.0, "true": 0.0})
         row["trials"] += 1
         row["credited"] += found
-        row["true"] += reward(send)
+        row["true"] += reward(send.response)
     return {
         channel: {"trials": row["trials"], "credited_mean": round(row["credited"] / row["trials"], 4),
                   "true_mean": round(row["true"] / row["trials"], 4)}

@@ -44,6 +44,8 @@ class Send:
     segment: str
     traits: Traits
     response: Response
+    draw: int  # how many times this node had sent to the contact (for this cart), this one included
+    bought_anyway: bool  # the contact buys the send's cart on its own
 
 
 @dataclass
@@ -131,8 +133,9 @@ def run_world(
             where = (str(action["workflow_id"]), contact, str(action["node_id"]), cart)
             nth = sent_before[where] = sent_before.get(where, 0) + 1
             traits = traffic.truth[contact].traits
-            response = respond(seed, action, (*where, nth), traits, segment, bool(cart) and cart in bought)
-            out.sends.append(Send(action, segment, traits, response))
+            anyway = bool(cart) and cart in bought
+            response = respond(seed, action, (*where, nth), traits, segment, anyway)
+            out.sends.append(Send(action, segment, traits, response, nth, anyway))
             for answer in response.events:
                 push(answer["ts"], EVENT, answer)
     return out

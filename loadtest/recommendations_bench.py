@@ -1,6 +1,6 @@
 """Recommendations benchmark: do the workflow recommendations improve what they target, on ground truth?
 
-    python -m loadtest.recommendations_bench [--contacts 3000] [--events-per-contact 30] [--days 30]
+    python -m loadtest.recommendations_bench [--contacts 8000] [--events-per-contact 30] [--days 30]
                                              [--seed 7] [--holdout-seed 8] [--max-seconds 1500] [--json]
 
 1. History: the behaviour generator's contacts (loadtest.generator, real time, ``--seed``) live through the
@@ -46,6 +46,7 @@ from loadtest.rec_backtest import (
     best_time_resolution,
     channel_mix,
     lift,
+    preferred_channel_reward,
     target_metric,
 )
 from loadtest.rec_figures import FigureStore
@@ -178,7 +179,15 @@ def run(
         if before is None or after is None or before.n == 0 or after.n == 0:
             out.outcomes.append(Outcome(rec, "not backtested", "no units of its target metric"))
             continue
-        out.outcomes.append(Outcome(rec, status, _diagnosis(rec, drafted), lift(before, after)))
+        detail = _diagnosis(rec, drafted)
+        evidence_check = preferred_channel_reward(rec, baseline, holdout_seed)
+        if evidence_check is not None:
+            checked = lift(before, evidence_check)
+            detail += (
+                f"; had each segment got its preferred channel: {evidence_check.mean:.4f} "
+                f"({checked.diff:+.4f} [{checked.low:+.4f}, {checked.high:+.4f}])"
+            )
+        out.outcomes.append(Outcome(rec, status, detail, lift(before, after)))
     out.seconds["total"] = time.perf_counter() - began
     return out
 
@@ -311,7 +320,7 @@ def render(figures: dict[str, Any], bench: BenchRun) -> str:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m loadtest.recommendations_bench", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)  # fmt: skip
-    parser.add_argument("--contacts", type=int, default=3000)
+    parser.add_argument("--contacts", type=int, default=8000)
     parser.add_argument("--events-per-contact", type=int, default=30)
     parser.add_argument("--days", type=float, default=30.0)
     parser.add_argument("--seed", type=int, default=7)
