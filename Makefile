@@ -19,7 +19,7 @@ setup: $(STAMP)
 ## ui: build the workflow builder (React + React Flow, Vite) into ui/dist, served by the worker at /ui/
 ui: ui/dist/index.html
 
-ui/dist/index.html: ui/package.json ui/package-lock.json $(wildcard ui/src/*) ui/index.html ui/vite.config.js
+ui/dist/index.html: ui/package.json ui/package-lock.json $(wildcard ui/src/*) $(wildcard ui/scripts/*) ui/index.html ui/vite.config.js
 	cd ui && npm ci --no-audit --no-fund && npm run build
 
 ## browser-deps: Debian's Chromium for the browser tests (never `playwright install`: it downloads)

@@ -15,10 +15,10 @@ import faust
 
 from agents.api import register_api
 from agents.api.config import ApiConfig
-from agents.batching import ready_batches
 from agents.breaker import BreakerGuard
 from agents.consumer import install as install_safe_consumer
 from agents.definitions import DefinitionCache
+from agents.feed import RecordFeed
 from agents.metrics import Metrics
 from agents.outbox import Outbox
 from agents.processor import EventProcessor, Outputs
@@ -136,24 +136,25 @@ def build_worker(settings: Settings) -> Worker:
         ),
     )
 
+    # The events topic's records reach the agent as batches straight from the fetch loop (agents/feed.py);
+    # the agent stays a Faust agent on the topic, for Faust's subscription, rebalancing and recovery.
+    feed = RecordFeed(app, topics.events.get_topic_name(), settings.batch_size, settings.batch_within_s)
+    install_safe_consumer(app, (feed,))
+
     async def process_events(stream: Any) -> None:
         await definitions.loaded.wait()  # no event may miss a trigger because definitions were still loading
         skip, batches = settings.test_skip_records, 0
-        # Whatever has arrived, at once; batches grow under load while the previous one is processed.
-        async for batch in ready_batches(stream, settings.batch_size, settings.batch_within_s):
+        while True:
+            # Whatever has arrived, at once; batches grow under load while the previous one is processed.
+            taken = batch = await feed.take()
             batches += 1
             if skip and batches == 2:  # fault injection for tests: records lost between consumer and agent
-                batch = drop_first_records(batch, skip)
-            # ready_batches (like take_events) acks its batch in a `finally`, so a batch whose processing is
-            # cancelled (shutdown, rebalance) would be committed unprocessed. Holding one reference until
-            # `handle` has finished leaves such a batch un-acked: its offsets are not committed and it is
-            # processed again.
-            for event in batch:
-                event.message.incref()
+                batch = drop_first_records(taken, skip)
             # Until every record it produced is in Kafka: a batch whose delivery failed is processed again.
+            # A batch whose processing is cancelled (shutdown, rebalance) is never acked: its offsets are
+            # not committed and it is processed again.
             await processor.handle_until_delivered(batch)
-            for event in batch:
-                event.ack()
+            feed.ack(taken)
 
     app.agent(topics.events, name="process_events", concurrency=1)(process_events)
     app.task(timer_service.run)

@@ -13,7 +13,9 @@ This loop:
   are assigned) hands out nothing of that partition until the record at X arrives, or any record from a
   fetch that started after the seek (X itself may be gone, e.g. by retention), and never lets a
   discarded record move the read offset. A discarded record means a fetch was in flight during the seek,
-  and aiokafka can then leave positions past their targets; those partitions are sought once more.
+  and aiokafka can then leave positions past their targets; those partitions are sought once more;
+- appends the records of a topic that has a `RecordFeed` (agents/feed.py: the worker's events topic) to
+  that feed instead of handing them to Faust's conductor one by one.
 """
 
 from __future__ import annotations
@@ -25,11 +27,15 @@ from typing import Any
 from faust.transport.drivers.aiokafka import Consumer as FaustConsumer
 from faust.types import TP
 
+from agents.feed import RecordFeed
+
 log = logging.getLogger("switchyard.consumer")
 YIELD_EVERY = 100  # records handed out between two trips through the event loop
 
 
 class SafeConsumer(FaustConsumer):
+    feeds: dict[str, RecordFeed] = {}  # topic -> its feed; set per app by `install`
+
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.seeks_done = 0  # counts completed seeks; a fetch that starts later is past all of them
@@ -81,6 +87,7 @@ class SafeConsumer(FaustConsumer):
         read_offset = self._read_offset
         acks_enabled_for = self.app.topics.acks_enabled_for
         consumer_stopped, fetcher_stopped = self._stopped.is_set, fetcher._stopped.is_set
+        feeds = self.feeds
         while not (consumer_stopped() or fetcher_stopped()):
             while self.reseeks:
                 tp, target = self.reseeks.pop()
@@ -102,18 +109,26 @@ class SafeConsumer(FaustConsumer):
                 if self._commit_every is not None and self._n_acked >= self._commit_every:
                     self._n_acked = 0
                     await self.commit()
+                feed = feeds.get(message.topic)
+                waited = False
+                if feed is not None and not feed.has_room():
+                    await feed.wait_for_room()
+                    waited = True
                 if not self.flow_active:
                     # Suspended (a rebalance or recovery): hold the record. Dropping it would lose it when
                     # recovery has already sought the partition and only resumes the flow afterwards.
                     await self.can_resume_flow.wait()
-                    if not self._current(tp, offset, fetched_after):
-                        continue  # the partition was sought while the flow was suspended
-                await deliver(message)
+                    waited = True
+                if waited and not self._current(tp, offset, fetched_after):
+                    continue  # the partition was sought meanwhile
+                if feed is not None:
+                    feed.put(message)
+                else:
+                    await deliver(message)
                 read_offset[tp] = offset
                 handed += 1
                 if handed % YIELD_EVERY == 0:
                     await asyncio.sleep(0)
-
 
     def revive(self, idle: list[TP]) -> list[TP]:
         """Of ``idle`` (assigned partitions that delivered nothing for a while, outside a rebalance or a
@@ -131,7 +146,35 @@ class SafeConsumer(FaustConsumer):
             self.resume_partitions(held)
         return held
 
+    def _end_unknown(self, tp: TP) -> bool:
+        try:
+            return self.highwater(tp) is None
+        except Exception:  # not (or no longer) assigned in aiokafka: a rebalance is under way
+            return False
 
-def install(app: Any) -> None:
-    """Make ``app`` build its consumer from SafeConsumer (call before the app starts)."""
-    app.transport.Consumer = SafeConsumer
+    async def refetch_unfetched(self, idle: list[TP]) -> list[TP]:
+        """Of ``idle``, those for which no fetch has ever answered (their log end is unknown although the
+        fetcher was free to fetch them for a while): the fetch state is logged, and every assigned
+        partition is sought to its committed offset, which restarts fetching from where it is safe
+        (records read again are skipped as already applied). Returns them."""
+        unknown = [tp for tp in idle if self._end_unknown(tp)]
+        if unknown:
+
+            def numbers(tps: Any) -> list[int]:
+                return sorted(tp.partition for tp in tps)
+
+            log.warning(
+                "partitions %s: nothing fetched although assigned and idle (flow %s, app flow %s, active %s, "
+                "paused %s, feed %s); seeking to the committed offsets",
+                numbers(unknown), self.flow_active, self.app.flow_control.is_active(),
+                numbers(self._get_active_partitions()), numbers(self._paused_partitions),
+                {topic: len(feed) for topic, feed in self.feeds.items()},
+            )  # fmt: skip
+            await self.seek_to_committed()
+        return unknown
+
+
+def install(app: Any, feeds: tuple[RecordFeed, ...] = ()) -> None:
+    """Make ``app`` build its consumer from SafeConsumer, with ``feeds`` taking their topics' records
+    (call before the app starts)."""
+    app.transport.Consumer = type("SafeConsumer", (SafeConsumer,), {"feeds": {f.topic: f for f in feeds}})

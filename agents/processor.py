@@ -29,6 +29,7 @@ from typing import Any
 import orjson
 
 from agents.breaker import BreakerGuard
+from agents.consumer import SafeConsumer
 from agents.definitions import DefinitionCache, apply_migrations
 from agents.exceptions import DeliveryFailed
 from agents.failures import CORRUPT_STATE, RECORD_TOO_LARGE, SCORING_ERROR, ContactFailure, as_failure
@@ -171,9 +172,12 @@ class EventProcessor:
             except Exception:  # not known right after an assignment
                 continue
             positions[tp] = (self.progress.load(tp.partition), end, seen_at)
-        revive = getattr(self.app.consumer, "revive", None)  # agents/consumer.py's SafeConsumer
-        if idle and revive is not None:
-            revive(idle)
+        consumer = self.app.consumer
+        if idle and isinstance(consumer, SafeConsumer):
+            consumer.revive(idle)
+            if await consumer.refetch_unfetched(idle):
+                for tp in assigned:
+                    self.gaps.seen_at[tp] = now
         for tp, offset in stalled_partitions(positions, now, quiet_s).items():
             log.warning("partition %s: no records for %.0f s although the log has more; seeking back to %d",
                         tp.partition, quiet_s, offset)  # fmt: skip

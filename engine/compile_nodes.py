@@ -9,6 +9,7 @@ from engine.actions import ALL_ACTIONS, EXTERNAL_ACTIONS, NOTIFY_REASONS, SEND_B
 from engine.compile_common import Reader, type_name
 from engine.compile_send_best import send_best_channels
 from engine.compile_triggers import DATE_PREFIXES, offset_of
+from engine.compile_variants import VARIANTS, email_variants
 from engine.durations import WEEK, format_duration
 from engine.issues import did_you_mean
 from engine.model import (
@@ -299,8 +300,14 @@ def _action(reader: Reader, node_id: str, mapping: dict[str, Any], path: Path) -
         if found is None:
             return None
         choices = found
+    variants = email_variants(reader, action, params, (*path, "params"))
+    if variants is None:
+        return None
     templated = reader.templates(params, (*path, "params"))
-    return ActionNode(node_id, action, params, next_, EXTERNAL_ACTIONS.get(action), templated, choices)
+    if variants:
+        params = {key: value for key, value in params.items() if key != VARIANTS}
+    channel = EXTERNAL_ACTIONS.get(action)
+    return ActionNode(node_id, action, params, next_, channel, templated, choices, variants)
 
 
 def _goal(reader: Reader, node_id: str, mapping: dict[str, Any], path: Path) -> Node | None:

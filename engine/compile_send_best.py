@@ -54,6 +54,14 @@ def send_best_channels(reader: Reader, params: dict[str, Any], path: Path) -> tu
             reader.issues.add(message_path, f"the {channel} message must be a mapping, got {found}")
             ok = False
             continue
+        if "variants" in message:
+            reader.issues.add(
+                (*message_path, "variants"),
+                f"{SEND_BEST} messages cannot have variants",
+                "use a send_email node to send a variant by topic",
+                at_key=True,
+            )
+            ok = False
         action = SEND_ACTIONS[channel]
         for group in missing_params(action, message):
             keys = " or ".join(f"'{key}'" for key in group)

@@ -209,11 +209,22 @@ class SplitNode:
 
 
 @dataclass(frozen=True, slots=True)
+class Variant:
+    """A send_email variant for contacts whose strongest content affinity is ``topic``: ``params``
+    (template, subject, body) replace the node's own."""
+
+    topic: str  # normalised (engine.affinity.normal_topic)
+    params: dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
 class ActionNode:
     """Do something. External actions are emitted on ``channel``; internal ones change the state.
 
     send_best has no fixed channel: ``choices`` lists the channels of ``params["messages"]`` in definition
-    order, and the step picks one of them.
+    order, and the step picks one of them. A send_email with ``variants`` sends the one whose topic the
+    contact has the highest affinity for (engine.nodes.variant_choice); ``params`` then holds the default
+    message without the ``variants`` list.
     """
 
     id: str
@@ -223,6 +234,7 @@ class ActionNode:
     channel: str | None  # None for internal actions and for send_best
     templated: bool = False  # params contain template markup (render at step time)
     choices: tuple[str, ...] = ()  # send_best only
+    variants: tuple[Variant, ...] = ()  # send_email only
     type: Literal["action"] = "action"
 
 

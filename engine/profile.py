@@ -8,7 +8,9 @@ Rules (also in the README's event contract):
 - ``contact.added``, ``contact.updated`` and ``crm.updated`` merge their properties
   into ``attrs`` (a ``null`` value removes the attribute);
 - any event may carry ``add_tags`` / ``remove_tags`` (lists of strings);
-- ``predicted.<name>`` events with a numeric ``score`` set ``scores[<name>]``.
+- ``predicted.<name>`` events with a numeric ``score`` set ``scores[<name>]``;
+- engagement events that name a topic update ``affinity`` (engine/affinity.py); the key is absent until
+  the first one.
 
 Events are applied in arrival order, which Kafka keeps per contact; an out-of-order
 event still moves the time fields only forward (max) or backward (min) as they mean.
@@ -18,6 +20,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from engine.affinity import ENGAGEMENT_WEIGHTS, learn
 from engine.types import Event, Profile
 
 PROFILE_EVENT_TYPES = frozenset({"contact.added", "contact.updated", "crm.updated"})
@@ -93,6 +96,12 @@ def apply_event(profile: Profile | None, event: Event) -> Profile:
         score = props.get("score")
         if isinstance(score, (int, float)) and not isinstance(score, bool):
             out["scores"] = {**base["scores"], etype[len("predicted.") :]: float(score)}
+    affinity = base.get("affinity")
+    # engine.affinity.TOPIC_PROPERTIES spelled out: this runs on every event, and most name no topic
+    if etype in ENGAGEMENT_WEIGHTS and ("topic" in props or "topics" in props or "category" in props):
+        affinity = learn(affinity, etype, props, ts)
+    if affinity is not None:
+        out["affinity"] = affinity
     return out
 
 

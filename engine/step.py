@@ -68,6 +68,7 @@ def step(state: ContactState | None, event: Event, workflows: WorkflowSet, now: 
                 and profile["tags"] is before["tags"]
                 and profile["scores"] is before["scores"]
                 and event_type not in workflows.condition_counted
+                and (not workflows.watches_affinity or profile.get("affinity") is before.get("affinity"))
             )
         )
     ):

@@ -34,6 +34,7 @@ from jinja2.runtime import markup_join, str_join
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 from jinja2.utils import _PassArg, pass_eval_context
 
+from engine import affinity as content
 from engine.conditions.dates import local_time
 from engine.conditions.paths import RATES
 from engine.conditions.values import as_number, as_time
@@ -547,6 +548,33 @@ def _template_line(trace: TracebackType | None) -> int | None:
 # -- context ---------------------------------------------------------------------------------------
 
 
+class _Affinities(dict[str, float]):
+    """Decayed affinities by topic; an unknown topic reads 0.0, as in conditions."""
+
+    def __missing__(self, key: object) -> float:
+        return 0.0
+
+
+def _top_topics(affinity: Any) -> Callable[..., list[str]]:
+    def top_topics(n: Any = content.DEFAULT_TOP) -> list[str]:
+        """The contact's ``n`` topics of highest affinity, best first."""
+        if type(n) is not int:
+            return []
+        return content.top_topics(affinity, min(n, content.MAX_TOPICS))
+
+    return top_topics
+
+
+# What an action whose sink renders a template file carries of the profile (``profile`` in the action):
+# enough for {{ contact.first_name }}, tags, scores and affinities; not the per-type counts and times.
+SNAPSHOT_FIELDS: Final = ("attrs", "tags", "scores", "affinity", "first_seen", "last_seen")
+
+
+def profile_snapshot(profile: Mapping[str, Any]) -> dict[str, Any]:
+    """The part of ``profile`` a sink renders an action's template file with (sinks/template_files.py)."""
+    return {field: profile[field] for field in SNAPSHOT_FIELDS if field in profile}
+
+
 def template_context(
     profile: Mapping[str, Any] | None,
     event: Mapping[str, Any] | None,
@@ -558,8 +586,10 @@ def template_context(
 
     ``contact`` has the profile's attrs flattened on top ({{ contact.first_name }}) plus ``id``, ``tags``,
     ``scores``, ``counts``, ``last_by_type``, ``first_seen``, ``last_seen``, ``attrs`` and the engagement
-    rates; the profile's own fields win over attributes of the same name. ``event`` has its properties
-    flattened on top ({{ event.url }}) as well as ``event.properties``.
+    rates; the profile's own fields win over attributes of the same name. ``contact.affinity.<topic>`` is
+    the content affinity decayed to ``now`` (0 for unknown topics) and ``top_topics(n)`` the contact's
+    ``n`` best topics (engine/affinity.py). ``event`` has its properties flattened on top
+    ({{ event.url }}) as well as ``event.properties``.
     """
     profile = profile or {}
     attrs = profile.get("attrs")
@@ -573,6 +603,8 @@ def template_context(
     contact["attrs"] = attrs
     for name, (numerator, denominator) in RATES.items():
         contact[name] = _engagement_rate(counts, numerator, denominator)
+    affinity = profile.get("affinity")
+    contact["affinity"] = _Affinities(content.scores(affinity, now))
     event_view: dict[str, Any] = {}
     if event is not None:
         properties = event.get("properties")
@@ -582,7 +614,13 @@ def template_context(
     if contact_id is None and event is not None:
         contact_id = event.get("contact_id")
     contact["id"] = contact_id if contact_id is not None else attrs.get("id")
-    return {"contact": contact, "event": event_view, "run": dict(run) if run else {}, "now": now}
+    return {
+        "contact": contact,
+        "event": event_view,
+        "run": dict(run) if run else {},
+        "now": now,
+        "top_topics": _top_topics(affinity),
+    }
 
 
 def _engagement_rate(counts: Mapping[str, Any], numerator: str, denominator: str) -> float:

@@ -282,8 +282,9 @@ def fire_armed(ctx: StepContext, token: str) -> bool:
 
 
 def watch_profile(ctx: StepContext) -> None:
-    """Re-arm contact date triggers and evaluate condition triggers when attrs/tags/scores changed, or when
-    an event they count in a window (count('page.viewed', '7d')) arrived."""
+    """Re-arm contact date triggers and evaluate condition triggers when attrs/tags/scores (or, for
+    conditions reading it, the content affinity) changed, or when an event they count in a window
+    (count('page.viewed', '7d')) arrived."""
     before = ctx.input_profile
     profile = ctx.profile
     attrs_changed = before is None or profile["attrs"] is not before["attrs"]
@@ -305,7 +306,10 @@ def watch_profile(ctx: StepContext) -> None:
     if not ctx.workflows.conditions:
         return
     profile_changed = before is None or (
-        attrs_changed or profile["tags"] is not before["tags"] or profile["scores"] is not before["scores"]
+        attrs_changed
+        or profile["tags"] is not before["tags"]
+        or profile["scores"] is not before["scores"]
+        or (ctx.workflows.watches_affinity and profile.get("affinity") is not before.get("affinity"))
     )
     event_type = ctx.event["type"]
     if not profile_changed and event_type not in ctx.workflows.condition_counted:

@@ -6,7 +6,7 @@ Times are epoch milliseconds (int) everywhere inside the engine.
 
 from __future__ import annotations
 
-from typing import Any, TypedDict
+from typing import Any, NotRequired, TypedDict
 
 
 class Event(TypedDict):
@@ -29,6 +29,9 @@ class Profile(TypedDict):
     scores: dict[str, float]  # predictive scores (churn_risk, likely_to_convert ...)
     first_seen: int
     last_seen: int
+    # per-topic content affinity, an engine.decay bag (engine/affinity.py); absent until the contact
+    # engages with content that names a topic
+    affinity: NotRequired[dict[str, Any]]
 
 
 # The per-contact state is a plain dict with at least these keys:

@@ -108,6 +108,12 @@ class WorkflowSet:
             if isinstance(trigger, ConditionTrigger)
             for event_type, _ in trigger.condition.windows
         )
+        # Whether a condition trigger reads the content affinity: then a change of it re-evaluates them too.
+        self.watches_affinity: bool = any(
+            reads_affinity(trigger.condition.references)
+            for _, _, trigger in conditions
+            if isinstance(trigger, ConditionTrigger)
+        )
         self.arm_fingerprint: str = digest(*(f"{w.id}@{w.version}#{i}" for w, i, _ in timed), size=8)
 
     @classmethod
@@ -146,3 +152,8 @@ class WorkflowSet:
     def __repr__(self) -> str:
         policy = f", policy v{self.policy.version}" if self.policy.version else ""
         return f"WorkflowSet({len(self.versions)} workflows, {len(self)} versions{policy})"
+
+
+def reads_affinity(references: frozenset[str]) -> bool:
+    """True when a condition with these references reads ``contact.affinity`` (or the whole contact)."""
+    return any(ref == "contact" or ref.startswith("contact.affinity") for ref in references)

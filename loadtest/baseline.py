@@ -333,13 +333,18 @@ async def run_profile_worker(
 # -- the run ------------------------------------------------------------------------------------
 
 
-async def delete_run_topics(bootstrap: str, run_tag: str) -> list[str]:
+async def run_topics(bootstrap: str, run_tag: str) -> list[str]:
+    """The topics whose names start with ``run_tag``: a run's own and its tables' changelogs."""
     admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
     await admin.start()
     try:
-        names = [name for name in await admin.list_topics() if name.startswith(run_tag)]
+        return sorted(name for name in await admin.list_topics() if name.startswith(run_tag))
     finally:
         await admin.close()
+
+
+async def delete_run_topics(bootstrap: str, run_tag: str) -> list[str]:
+    names = await run_topics(bootstrap, run_tag)
     await delete_topics(bootstrap, names)
     return names
 

@@ -10,7 +10,9 @@ picks the activity level so that there are a little more events than asked for, 
   label windows mean what they say; the rate is whatever the behaviour gives.
 
 Everything is drawn from ``random.Random`` instances seeded from ``spec.seed`` (one per contact), so the
-same spec gives the same stream, ids included.
+same spec gives the same stream, ids included. With ``topics``, content events also carry a topic drawn
+from the contact's latent taste (loadtest.content, from a separate generator per contact, so the rest of
+the stream is the same as without).
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from typing import Any
 from engine.durations import DAY
 from engine.types import Event
 from loadtest.behaviour import LifePlanner, LocalClock, Plan, Planned, draw_traits
+from loadtest.content import topic_random, with_topics
 from loadtest.exceptions import GeneratorConfigError
 from loadtest.kafka_bench import Record, contact_id, encode_event
 from loadtest.truth import ContactTruth
@@ -49,6 +52,7 @@ class StreamSpec:
     steady: bool = True  # spread ts evenly (load test) instead of keeping behaviour time
     convert_window_days: float = 14.0  # ground truth will_convert: bought within this of signup
     prefix: str = "lt"  # contact ids are prefix + 7 digits; event ids start with it too
+    topics: bool = False  # content events carry a topic; traits get a topic taste (loadtest.content)
 
     def __post_init__(self) -> None:
         if self.contacts <= 0 or self.events <= 0 or self.duration_ms <= 0 or self.story_days <= 0:
@@ -103,11 +107,11 @@ class StreamSpec:
         seed: int = 7,
         convert_window_days: float = 14.0,
         prefix: str = "lt",
+        topics: bool = False,
     ) -> StreamSpec:
         """Behaviour time is event time: ``days`` of life of ``contacts`` contacts, ``events`` in all."""
-        return cls(
-            contacts, events, start_ms, round(days * DAY), seed, days, False, convert_window_days, prefix
-        )
+        span = round(days * DAY)
+        return cls(contacts, events, start_ms, span, seed, days, False, convert_window_days, prefix, topics)
 
     @property
     def rate(self) -> float:
@@ -175,7 +179,8 @@ def generate(spec: StreamSpec) -> Traffic:
 def _plan(spec: StreamSpec, index: int, contact: str, span: int, clock: LocalClock, activity: float) -> Plan:
     rng = random.Random(f"{spec.seed}:{index}")
     traits = draw_traits(rng)
-    return LifePlanner(rng, contact, traits, spec.start_ms, span, clock).plan(activity)
+    plan = LifePlanner(rng, contact, traits, spec.start_ms, span, clock).plan(activity)
+    return with_topics(plan, topic_random(spec.seed, index)) if spec.topics else plan
 
 
 def _pilot(spec: StreamSpec, ids: list[str], span: int, clock: LocalClock) -> tuple[float, float]:

@@ -60,6 +60,7 @@ from loadtest.baseline import (
     paced_latency,
     python_cmd,
     run_passthrough,
+    run_topics,
 )
 from loadtest.kafka_bench import (
     BENCH_ROOT,
@@ -134,6 +135,12 @@ class RuntimeResult:
     applied: dict[str, dict[str, Any]] = field(default_factory=dict)
     profile: str | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+    outputs_by_topic: dict[str, int] = field(default_factory=dict)  # records the workers wrote, per topic
+    inputs: int = 0  # input events of all phases
+
+    @property
+    def outputs_per_input(self) -> float:
+        return sum(self.outputs_by_topic.values()) / self.inputs if self.inputs else 0.0
 
     def as_dict(self) -> dict[str, Any]:
         out = asdict(self)
@@ -141,6 +148,7 @@ class RuntimeResult:
         out["mixed"]["events_per_s"] = round(self.mixed.per_second, 1)
         out["processed_per_s"] = round(self.processed / self.mixed.seconds, 1) if self.mixed.seconds else None
         out["latency_ms"] = self.latency.as_dict()
+        out["outputs_per_input"] = round(self.outputs_per_input, 2)
         del out["latency"]
         return out
 
@@ -261,6 +269,16 @@ async def stop_workers(children: Sequence[Child]) -> None:
 
 async def total_end(bootstrap: str, topic: str) -> int:
     return sum((await end_offsets(bootstrap, topic)).values())
+
+
+async def outputs_by_topic(bootstrap: str, tag: str, inputs: int) -> dict[str, int]:
+    """Records the workers wrote, per topic of the run: everything but the published workflows and, in
+    `events`, the input events (what is left there are wake-ups and predicted events)."""
+    names = await run_topics(bootstrap, tag)
+    ends = {name[len(tag) :].lstrip(".-"): await total_end(bootstrap, name) for name in names}
+    ends.pop("workflows", None)
+    ends["events"] = ends.get("events", 0) - inputs
+    return {name: count for name, count in sorted(ends.items()) if count}
 
 
 async def read_actions(settings: Settings) -> tuple[int, set[str], dict[str, int]]:
@@ -414,6 +432,8 @@ async def run_runtime(
     applied_end = await check_applied(bcfg.bootstrap, changelog, events_topic, "the run", fired_from)
     records, ids, by_channel = await read_actions(base)
     timers = await check_timers(base, fired_from)
+    inputs = len(workload.first_sight) + len(workload.mixed) + len(workload.paced)
+    outputs = await outputs_by_topic(bcfg.bootstrap, tag, inputs)
     return RuntimeResult(
         workers=workers, first_sight=first_sight, mixed=mixed, processed=processed,
         lag_zero_s=round((lag_zero_ms - first) / 1000, 3), latency=latency, paced_rate=round(paced_rate, 1),
@@ -426,6 +446,7 @@ async def run_runtime(
         applied={"after_first_sight": applied_first, "at_end": applied_end},
         extra={"stalls": stalls, "events_in_topic_after_preload": loaded,
                "wakeups_in_throughput_phase": processed - len(workload.mixed)},
+        outputs_by_topic=outputs, inputs=inputs,
     )  # fmt: skip
 
 
@@ -540,6 +561,9 @@ def print_report(opts: Options, workload: Workload, baselines: Sequence[PathResu
               f"(digest {r.action_digest}) {r.actions_by_channel}")  # fmt: skip
         print(f"{tag} step records {r.step_records:,}; events applied (profile counts) vs in topic: "
               f"{r.applied}")  # fmt: skip
+        top = ", ".join(f"{name} {count:,}" for name, count in
+                        sorted(r.outputs_by_topic.items(), key=lambda kv: -kv[1]))  # fmt: skip
+        print(f"{tag} output records per input event {r.outputs_per_input:.2f} ({top})")
         print(f"{tag} timers fired {r.timers.fired:,} ({r.timers.fired_distinct:,} distinct), "
               f"pending at end {r.timers.pending:,}")  # fmt: skip
     if "same_actions" in summary:

@@ -15,6 +15,9 @@ HOURS_PER_WEEK = 168
 HOURS_PER_DAY = 24
 AFFINITY_FLOOR = 0.15  # engagement at any hour, relative to the peak bump of 1
 DAILY_ECHO = 0.5  # the best hour of day on the other days of the week
+# Content topics of streams generated with topics (StreamSpec.topics, loadtest/content.py).
+TOPICS = ("travel", "food", "garden", "tech", "fitness", "finance")
+TOPIC_CLICK_FLOOR = 0.2  # click chance of the least liked topic, relative to the most liked one
 
 
 def circular_distance(a: float, b: float, period: float) -> float:
@@ -32,6 +35,8 @@ class Traits:
     timezone: str  # IANA name
     best_hour_of_week: int  # local hour of the week at which the contact engages most
     hour_spread: float  # hours: how tightly engagement clusters around the best hour
+    # share of the contact's interest per topic of TOPICS (sums to 1); empty for a stream without topics
+    topic_taste: tuple[float, ...] = ()
 
     def affinity(self, hour_of_week: float) -> float:
         """Relative engagement intensity at a local hour of the week; the maximum is at the best hour.
@@ -46,6 +51,20 @@ class Traits:
 
     def peak_affinity(self) -> float:
         return self.affinity(self.best_hour_of_week)
+
+    def email_click(self, topic: str | None) -> float:
+        """True chance that the contact clicks an email about ``topic`` (None: generic content, which
+        appeals as much as the mean topic). The chance of a click on an opened email (as the behaviour
+        draws it), scaled from TOPIC_CLICK_FLOOR for the least liked topic to 1 for the most liked."""
+        base = 0.15 + 0.5 * self.engage
+        if not self.topic_taste:
+            return base
+        top = max(self.topic_taste)
+        if topic is None:
+            liking = sum(self.topic_taste) / len(self.topic_taste) / top
+        else:
+            liking = self.topic_taste[TOPICS.index(topic)] / top
+        return base * (TOPIC_CLICK_FLOOR + (1 - TOPIC_CLICK_FLOOR) * liking)
 
     def mean_affinity(self) -> float:
         """Mean over the week; it depends on the spread only (the bumps are circular)."""

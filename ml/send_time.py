@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from ml import decay
+from engine import decay
 from ml.clock import DAY_MS, HOURS_PER_WEEK, hour_of_week, next_hour_start
 
 HALF_LIFE_MS = 28 * DAY_MS

@@ -22,8 +22,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from engine import decay
 from engine.types import Event
-from ml import decay, send_time
+from ml import send_time
 from ml.activity import GROUP_OF_TYPE, PRICING, is_activity, is_pricing_view
 from ml.clock import DAY_MS, HOURS_PER_WEEK, hour_of_week
 

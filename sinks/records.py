@@ -39,6 +39,12 @@ class Action:
         value = self.raw.get("ts")
         return value if isinstance(value, int) else None
 
+    @property
+    def profile(self) -> dict[str, Any] | None:
+        """The contact as of the step that emitted the action (engine.templates.profile_snapshot)."""
+        value = self.raw.get("profile")
+        return value if isinstance(value, dict) else None
+
     def meta(self) -> dict[str, Any]:
         """The links back to the run every outcome carries."""
         return {"action_id": self.action_id, **{key: self.raw.get(key) for key in META_FIELDS}}

@@ -19,8 +19,9 @@ from sinks.records import Action
 NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$")
 
 
-def action_context(action: Action, profile: dict[str, Any] | None = None) -> dict[str, Any]:
-    context = template_context(profile, None, None, action.ts or 0, action.contact_id)
+def action_context(action: Action) -> dict[str, Any]:
+    """What a template file is rendered with: the contact as the action carries it, its params, itself."""
+    context = template_context(action.profile, None, None, action.ts or 0, action.contact_id)
     context["params"] = action.params
     context["action"] = {**action.meta(), "type": action.type, "contact_id": action.contact_id}
     return context
@@ -35,6 +36,16 @@ class TemplateFiles:
         if not NAME.match(name) or ".." in name:
             raise PermanentFailure(f"bad template name {name!r}")
         return _read(self.directory / f"{name}{suffix}")
+
+    def names(self, suffixes: tuple[str, ...] = (".html", ".txt")) -> dict[str, list[str]]:
+        """Every template in the directory, with the parts it has: {"cart_reminder": [".html"], ...}."""
+        found: dict[str, list[str]] = {}
+        if not self.directory.is_dir():
+            return found
+        for path in sorted(self.directory.iterdir()):
+            if path.suffix in suffixes and path.is_file() and NAME.match(path.stem) and ".." not in path.stem:
+                found.setdefault(path.stem, []).append(path.suffix)
+        return found
 
     def render(self, name: str, suffix: str, context: dict[str, Any]) -> str | None:
         text = self.source(name, suffix)

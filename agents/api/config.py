@@ -13,6 +13,7 @@ Built once at start-up from an environment mapping handed in by the caller (neve
 - SWITCHYARD_API_MAX_BATCH (1000): most events in one POST /v1/events;
 - SWITCHYARD_SEGMENT_WRITE_KEYS: comma-separated write keys the Segment-compatible routes accept (none: off);
 - SWITCHYARD_UNSUBSCRIBE_SECRET: signs and checks one-click unsubscribe links (the email sink's too);
+- SWITCHYARD_TEMPLATES (examples/templates): the email template files previews render (the sinks' too);
 - SWITCHYARD_HOOKS: a YAML file of inbound webhook sources (agents/api/hooks.py; none: no sources);
 - SWITCHYARD_TRIAL_* caps for simulate and backtest (TrialLimits);
 - SWITCHYARD_ANALYTICS_URL, else http://127.0.0.1:$SWITCHYARD_ANALYTICS_PORT (6067; 0 = none): the
@@ -56,6 +57,7 @@ class ApiConfig:
     max_batch_events: int = 1000
     analytics_url: str | None = "http://127.0.0.1:6067"
     ui_dir: Path = UI_DIST
+    templates_dir: Path = Path("examples/templates")
     segment_write_keys: frozenset[str] = frozenset()
     hooks: Mapping[str, HookSource] = field(default_factory=dict)
     unsubscribe_secret: str | None = None
@@ -86,6 +88,7 @@ class ApiConfig:
             analytics_url=analytics,
             segment_write_keys=_secrets(env.get("SWITCHYARD_SEGMENT_WRITE_KEYS")),
             unsubscribe_secret=env.get("SWITCHYARD_UNSUBSCRIBE_SECRET") or None,
+            templates_dir=Path(env.get("SWITCHYARD_TEMPLATES") or cls.templates_dir),
             hooks=load_sources(Path(env["SWITCHYARD_HOOKS"]), env) if env.get("SWITCHYARD_HOOKS") else {},
             trials=TrialLimits(
                 max_horizon_ms=int(env.get("SWITCHYARD_TRIAL_MAX_HORIZON_MS") or base.max_horizon_ms),

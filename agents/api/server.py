@@ -16,12 +16,15 @@ from agents.api.context import CONTEXT, ApiContext
 from agents.api.http import api_middleware, healthz
 from agents.api.kafka_io import KafkaGateway
 from agents.api.routes import (
+    conditions,
     contacts,
     docs,
     events,
     hooks,
+    message_templates,
     policy,
     recommendations,
+    seen,
     segment,
     stats,
     trials,
@@ -55,7 +58,7 @@ def register_api(app: faust.App, settings: Settings, definitions: DefinitionCach
         aiohttp_app.middlewares.append(api_middleware(config))
         aiohttp_app.router.add_get("/healthz", healthz)
         routes = (events, workflows, policy, trials, contacts, stats, recommendations, docs, segment, hooks,
-                  unsubscribe)  # fmt: skip
+                  unsubscribe, conditions, seen, message_templates)  # fmt: skip
         for module in routes:
             module.add_routes(aiohttp_app.router)
 

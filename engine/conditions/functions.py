@@ -11,9 +11,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Final
 
+from engine import affinity as content
 from engine.conditions import values
 from engine.conditions.dates import local_time
-from engine.conditions.paths import count_of, ratio
+from engine.conditions.paths import affinity_bag, count_of, ratio
 from engine.conditions.scope import Evaluator, Scope
 from engine.durations import DAY, HOUR
 from engine.windowed_counts import count_in
@@ -212,6 +213,18 @@ def _abs(args: tuple[Evaluator, ...]) -> Evaluator:
     return absolute
 
 
+def _top_topics(args: tuple[Evaluator, ...]) -> Evaluator:
+    count = args[0] if args else None
+
+    def top_topics(scope: Scope) -> list[str]:
+        n = values.as_number(count(scope)) if count is not None else content.DEFAULT_TOP
+        if type(n) is not int:
+            return []
+        return content.top_topics(affinity_bag(scope), min(n, content.MAX_TOPICS))
+
+    return top_topics
+
+
 def _round(args: tuple[Evaluator, ...]) -> Evaluator:
     def rounded(scope: Scope) -> Any:
         number = values.as_number(args[0](scope))
@@ -255,6 +268,10 @@ FUNCTIONS: Final[dict[str, FunctionSpec]] = {
                      reads=_TIMEZONE_READS),
         FunctionSpec("day_of_week", 0, 1, _local(lambda wall: wall.isoweekday()),
                      f"local day 1 (Monday) to 7 (Sunday); {_WHEN}", reads=_TIMEZONE_READS),
+        FunctionSpec("top_topics", 0, 1, _top_topics,
+                     f"the contact's n topics of highest content affinity, best first (default "
+                     f"{content.DEFAULT_TOP}); only topics it engaged with",
+                     reads=frozenset({"contact.affinity"})),
         FunctionSpec("lower", 1, 1, _text(str.lower), "text in lower case", pure=True),
         FunctionSpec("upper", 1, 1, _text(str.upper), "text in upper case", pure=True),
         FunctionSpec("length", 1, 1, _length, "length of a text, list or object", pure=True),

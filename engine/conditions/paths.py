@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from typing import Any, Final
 
+from engine import affinity as content
 from engine.conditions.nodes import PathSegment
 from engine.conditions.scope import Evaluator, Scope
 from engine.conditions.values import child
@@ -72,7 +73,11 @@ def path_evaluator(root: str, segments: tuple[PathSegment, ...]) -> Evaluator:
     if not segments:
         return _whole_root(root)
     first, rest = segments[0], segments[1:]
-    head = _first_key(root, first)
+    if root == "contact" and first == "affinity" and rest:
+        head = _affinity_of(rest[0])
+        rest = rest[1:]
+    else:
+        head = _first_key(root, first)
     if not rest:
         return head
     if len(rest) == 1:
@@ -119,6 +124,8 @@ def _contact_key(key: PathSegment) -> Evaluator:
         return contact_id
     if key in PROFILE_KEYS:
         return lambda scope: child(scope.contact, key)
+    if key == "affinity":
+        return lambda scope: content.scores(affinity_bag(scope), scope.now)
     if isinstance(key, str) and key in RATES:
         numerator, denominator = RATES[key]
 
@@ -136,6 +143,18 @@ def _contact_key(key: PathSegment) -> Evaluator:
         return child(child(contact, "attrs"), key)
 
     return attribute
+
+
+def affinity_bag(scope: Scope) -> Any:
+    contact = scope.contact
+    return contact.get("affinity") if type(contact) is dict else child(contact, "affinity")
+
+
+def _affinity_of(topic: PathSegment) -> Evaluator:
+    def affinity(scope: Scope) -> float:
+        return content.score(affinity_bag(scope), topic, scope.now)
+
+    return affinity
 
 
 def _event_key(key: PathSegment) -> Evaluator:

@@ -1,7 +1,8 @@
 """action: emit an external action (after quiet hours and caps) or apply an internal one.
 
 send_best first picks its channel (engine.nodes.channel_choice) and then behaves exactly like the send
-action of that channel: same quiet hours, caps, rendering, recipient and action id.
+action of that channel: same quiet hours, caps, rendering, recipient and action id. A send_email with
+variants first picks its message (engine.nodes.variant_choice) and then sends it the same way.
 """
 
 from __future__ import annotations
@@ -19,8 +20,9 @@ from engine.guards import cap_reached, quiet_until
 from engine.model import ActionNode, Workflow
 from engine.nodes.channel_choice import ChannelChoice, choose_channel
 from engine.nodes.internal import apply_internal
+from engine.nodes.variant_choice import VariantChoice, choose_variant
 from engine.run_state import Halt, Outcome, end_run, park
-from engine.templates import TemplateError, render_params, template_context
+from engine.templates import TemplateError, profile_snapshot, render_params, template_context
 
 POLICY = " (workspace policy)"  # trace suffix of a rule that comes from the policy, not the workflow
 
@@ -32,6 +34,7 @@ class Send(NamedTuple):
     channel: str
     params: dict[str, Any]  # before rendering
     choice: ChannelChoice | None = None
+    variant: VariantChoice | None = None
 
 
 def render(ctx: StepContext, run: Run, node: ActionNode) -> tuple[dict[str, Any] | None, str | None]:
@@ -65,17 +68,25 @@ def run_action(ctx: StepContext, workflow: Workflow, run: Run, node: ActionNode)
     if node.channel is None:
         ctx.action_count += 1
         return apply_internal(ctx, workflow, run, node)
+    if node.variants:
+        picked = choose_variant(ctx.profile, node.params, node.variants, ctx.now)
+        return send(ctx, workflow, run, node, Send(node.action, node.channel, picked.params, variant=picked))
     return send(ctx, workflow, run, node, Send(node.action, node.channel, node.params))
 
 
 def send(ctx: StepContext, workflow: Workflow, run: Run, node: ActionNode, what: Send) -> Outcome:
     settings = workflow.settings
-    # Trace details naming what was sent and, for send_best, how its channel was chosen.
+    # Trace details naming what was sent and, for send_best or variants, how it was chosen.
     about: dict[str, Any] = {"action": what.action}
-    prefix = ""
+    why: str | None = None
     if what.choice is not None:
         about["chosen_by"] = what.choice.chosen_by
-        prefix = f"{node.action}: {what.choice.reason}; "
+        why = what.choice.reason
+    if what.variant is not None:
+        about["variant"] = what.variant.variant
+        about["affinity"] = round(what.variant.affinity, 4)
+        why = what.variant.reason
+    prefix = f"{node.action}: {why}; " if why else ""
     refused = consent_refusal(ctx.state, what.channel, {**node.params, **what.params})
     if refused is not None:
         ctx.note(workflow, run, node.id, "suppressed", f"{prefix}{refused}", **about)
@@ -111,24 +122,27 @@ def send(ctx: StepContext, workflow: Workflow, run: Run, node: ActionNode, what:
             params["due_at"] = ctx.now + parse_duration(params["due"])
     if what.choice is not None:
         params["chosen_by"] = what.choice.chosen_by
+    if what.variant is not None:
+        params["variant"] = what.variant.variant
     visit = run["visits"].get(node.id, 1)
     action_id = ids.action_id(workflow.id, workflow.version, run["id"], node.id, visit)
-    ctx.actions.append(
-        {
-            "action_id": action_id,
-            "channel": what.channel,
-            "type": what.action,
-            "contact_id": ctx.contact_id,
-            "workflow_id": workflow.id,
-            "version": workflow.version,
-            "run_id": run["id"],
-            "node_id": node.id,
-            "ts": ctx.now,
-            "params": params,
-        }
-    )
+    action = {
+        "action_id": action_id,
+        "channel": what.channel,
+        "type": what.action,
+        "contact_id": ctx.contact_id,
+        "workflow_id": workflow.id,
+        "version": workflow.version,
+        "run_id": run["id"],
+        "node_id": node.id,
+        "ts": ctx.now,
+        "params": params,
+    }
+    if "template" in params:  # the sink renders a template file: it sees the contact as of this step
+        action["profile"] = profile_snapshot(ctx.profile)
+    ctx.actions.append(action)
     ctx.action_count += 1
     ctx.record_send(what.channel)
-    reason = f"{node.action}: {what.choice.reason}" if what.choice is not None else node.action
+    reason = f"{node.action}: {why}" if why else node.action
     ctx.note(workflow, run, node.id, "acted", reason, **about, action_id=action_id, channel=what.channel)
     return node.next

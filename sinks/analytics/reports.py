@@ -206,6 +206,20 @@ REPORTS: dict[str, Report] = {
             """,
         ),
         Report(
+            "seen",
+            "event types recorded since `since_ms`: events, the last time, and their property keys (at most"
+            " 200 per type), for the builder's pickers",
+            """
+            SELECT type, count() AS events, toUnixTimestamp64Milli(max(ts)) AS last_ts_ms,
+                   arraySort(groupUniqArrayArray(200)(JSONExtractKeys(properties))) AS property_keys
+            FROM events FINAL
+            WHERE ts >= fromUnixTimestamp64Milli({since_ms:Int64}, 'UTC') AND type != 'timer.fired'
+            GROUP BY type
+            ORDER BY events DESC, type
+            LIMIT 500
+            """,
+        ),
+        Report(
             "tables",
             "rows per table as stored, and distinct natural ids (their difference awaits a merge)",
             """

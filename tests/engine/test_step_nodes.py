@@ -272,3 +272,17 @@ def test_contact_channel_actions_take_the_address_from_the_profile_unless_given(
     go = {"event_id": "b", "contact_id": "c", "type": "go", "ts": 2, "properties": {}}
     actions = step(state, go, workflows, 2).actions
     assert [a["params"].get("to") for a in actions] == ["c@e.x", None, "x@y.z"]  # no phone: the sink says so
+
+
+def test_a_templated_send_carries_the_contact_its_sink_renders_with() -> None:
+    body = "  a: {type: action, action: send_email, params: {template: hi, subject: Hi}, next: b}\n"
+    body += '  b: {type: action, action: send_sms, params: {body: "no template file"}}\n'
+    harness = harness_for(body)
+    harness.send("contact.added", first_name="Ada", email="ada@example.com", add_tags=["vip"])
+    harness.send("go")
+    email, sms = harness.actions
+    assert email["profile"]["attrs"] == {"first_name": "Ada", "email": "ada@example.com"}
+    assert email["profile"]["tags"] == ["vip"]
+    assert set(email["profile"]) <= {"attrs", "tags", "scores", "affinity", "first_seen", "last_seen"}
+    assert "counts" not in email["profile"]  # bounded: not the per-type counts
+    assert "profile" not in sms  # nothing renders a file for it

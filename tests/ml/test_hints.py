@@ -10,9 +10,9 @@ from typing import Any
 import orjson
 import pytest
 
+from engine import decay
 from engine.profile import apply_event
 from engine.types import Event, Profile
-from ml import decay
 from ml.bandit import CHANNELS, TABLE_ROWS, ThompsonBandit, segment_of
 from ml.clock import HOURS_PER_WEEK
 from ml.hints import SEND_HOURS, Hints, pick_key

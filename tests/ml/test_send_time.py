@@ -3,7 +3,7 @@ generated contacts whose true engagement curve is known."""
 
 from __future__ import annotations
 
-from ml import decay
+from engine import decay
 from ml.clock import HOURS_PER_WEEK, hour_of_week, next_hour_start
 from ml.send_time import PopulationPrior, best_send_time, engagement_curve, histogram, record
 from ml.state import MLState, absorb

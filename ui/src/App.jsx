@@ -1,6 +1,6 @@
 // The builder: the home view (workflows, template gallery), palette, canvas (React Flow, laid out by dagre),
 // config panel, validation overlay, simulate/backtest panes, publishing with a version note, version
-// history, live per-node counts and the contact path.
+// history, live per-node counts, the contact path and the suggestions (Recommendations.jsx).
 import React, { useCallback, useEffect, useMemo, useRef, useState } from "react";
 import { ReactFlow, ReactFlowProvider, Background, Controls, MiniMap, useReactFlow } from "@xyflow/react";
 import { call, setToken, token } from "./api.js";
@@ -10,6 +10,7 @@ import { iconOf, summarize } from "./nodeSummary.js";
 import ConfigPanel from "./ConfigPanel.jsx";
 import FlowNode from "./FlowNode.jsx";
 import Home from "./Home.jsx";
+import RecommendationsPanel, { useRecommendations } from "./Recommendations.jsx";
 
 const nodeTypes = { sy: FlowNode };
 const DEFAULTS = {
@@ -91,6 +92,10 @@ function Builder() {
   const sizesRef = useRef(sizes);
   sizesRef.current = sizes;
   const deletingNodes = useRef(new Set()); // ids of the nodes being deleted (their edges go with them)
+  const recs = useRecommendations(summary);
+  const [recNode, setRecNode] = useState(null);
+  const showRecs = useCallback((id) => { setRecNode(id); setPane("suggestions"); }, []);
+  const recsByNode = useMemo(() => (recs.workflow === workflowId ? recs.byNode : {}), [recs.workflow, recs.byNode, workflowId]);
 
   useEffect(() => {
     call("GET", "/v1/schema/workflow").then((r) => r.ok && setSchema(r.data));
@@ -160,6 +165,7 @@ function Builder() {
           issues: nodeIssues, broken,
           counts: stats?.nodes?.[id] || (stats && id !== TRIGGER ? { reached: 0, live: 0 } : null),
           onPath: pathNodes.has(id),
+          recs: recsByNode[id] || [], onRecs: showRecs,
         },
       });
       for (const ref of refs) {
@@ -173,7 +179,7 @@ function Builder() {
       }
     }
     return { nodes: outNodes, edges: outEdges };
-  }, [definition, positions, issues, selected, selectedEdge, stats, pathNodes]);
+  }, [definition, positions, issues, selected, selectedEdge, stats, pathNodes, recsByNode, showRecs]);
 
   // every canvas edit goes through update(): the previous definition is kept for undo (a drag is one step)
   const update = (change, coalesce = false) => setDefinition((d) => {
@@ -502,8 +508,10 @@ function Builder() {
       </div>
       <footer className="panes">
         <div className="tabs">
-          {["issues", "simulate", "backtest", "history", "contact"].map((p) => (
-            <button key={p} data-testid={`tab-${p}`} className={pane === p ? "active" : ""} onClick={() => setPane(p)}>{p}</button>
+          {["issues", "simulate", "backtest", "history", "contact", "suggestions"].map((p) => (
+            <button key={p} data-testid={`tab-${p}`} className={pane === p ? "active" : ""} onClick={() => setPane(p)}>
+              {p}{p === "suggestions" && recs.open.length ? ` (${recs.open.length})` : ""}
+            </button>
           ))}
           {stats && <span className="funnel" data-testid="funnel">entered {stats.entered} · goals {stats.goals} · conversion {stats.conversion == null ? "–" : `${Math.round(stats.conversion * 100)}%`}</span>}
         </div>
@@ -551,6 +559,14 @@ function Builder() {
               ))}
             </tbody>
           </table>
+        )}
+        {pane === "suggestions" && (
+          <RecommendationsPanel recs={recs} focusNode={recNode} onMessage={setMessage}
+            onApplied={({ definition: draft, diff, validation, recommendation, ...applied }) => {
+              switchTo(draft, applied.id);
+              setSummary(applied);
+              setMessage(`draft v${draft.version} saved`);
+            }} />
         )}
         {pane === "contact" && (
           <div className="contact">

@@ -1,7 +1,12 @@
 // The configuration panel of the selected node, generated from the workflow JSON Schema
 // ($defs/<type>_node); issues whose field points into a property are shown under that property.
+// Conditions (filters, branch arms) get the row builder, event types the picker of types seen, and
+// send_email nodes the template picker with a rendered preview.
 import React from "react";
 import { TRIGGER } from "./graph.js";
+import ConditionField, { BranchesField } from "./ConditionBuilder.jsx";
+import { EventInput } from "./Pickers.jsx";
+import TemplatePreview from "./TemplatePreview.jsx";
 
 const NODE_REF = "^[A-Za-z_][A-Za-z0-9_\\-]*$";
 const SKIP = new Set(["type", "layout"]);
@@ -18,7 +23,7 @@ function kindOf(prop) {
 }
 
 function Field({ name, prop, value, required, nodeIds, issues, onChange }) {
-  const kind = kindOf(prop);
+  const kind = name === "event" && kindOf(prop) === "text" ? "event" : kindOf(prop);
   const id = `field-${name}`;
   let input;
   if (kind === "enum" || kind === "node") {
@@ -34,6 +39,7 @@ function Field({ name, prop, value, required, nodeIds, issues, onChange }) {
   } else if (kind === "json") {
     input = (
       <textarea
+        key={JSON.stringify(value ?? null)}
         id={id}
         data-testid={id}
         rows={3}
@@ -49,6 +55,8 @@ function Field({ name, prop, value, required, nodeIds, issues, onChange }) {
         }}
       />
     );
+  } else if (kind === "event") {
+    input = <EventInput id={id} value={value} required={required} onChange={onChange} />;
   } else {
     input = (
       <input
@@ -87,11 +95,12 @@ export default function ConfigPanel({ schema, definition, selected, issues, onNo
     return (
       <aside className="panel config" data-testid="config-panel">
         <h3>trigger</h3>
-        {["event", "filter"].map((name) => (
-          <Field key={name} name={name} prop={{ type: "string" }} value={trigger[name]} required={name === "event"}
-            nodeIds={nodeIds} issues={mine.filter((i) => i.field.startsWith(`trigger.${name}`))}
-            onChange={(v) => onTriggerChange({ ...trigger, [name]: v })} />
-        ))}
+        <Field name="event" prop={{ type: "string" }} value={trigger.event} required nodeIds={nodeIds}
+          issues={mine.filter((i) => i.field.startsWith("trigger.event"))}
+          onChange={(v) => onTriggerChange({ ...trigger, event: v })} />
+        <ConditionField name="filter" value={trigger.filter} eventType={trigger.event}
+          issues={mine.filter((i) => i.field.startsWith("trigger.filter"))}
+          onChange={(v) => onTriggerChange({ ...trigger, filter: v })} />
         <Field name="start" prop={{ pattern: NODE_REF }} value={definition.start} required nodeIds={nodeIds}
           issues={mine.filter((i) => i.field === "start")} onChange={(v) => onTriggerChange(trigger, v)} />
       </aside>
@@ -111,12 +120,28 @@ export default function ConfigPanel({ schema, definition, selected, issues, onNo
       </h3>
       {Object.entries(nodeSchema.properties || {})
         .filter(([name]) => !SKIP.has(name))
-        .map(([name, prop]) => (
-          <Field key={`${selected}-${name}`} name={name} prop={prop} value={node[name]} required={required.has(name)}
-            nodeIds={nodeIds.filter((n) => n !== selected)}
-            issues={mine.filter((i) => i.field === `${prefix}.${name}` || i.field.startsWith(`${prefix}.${name}.`))}
-            onChange={(v) => onNodeChange(selected, name, v)} />
-        ))}
+        .map(([name, prop]) => {
+          const key = `${selected}-${name}`;
+          const props = {
+            name, value: node[name], required: required.has(name),
+            issues: mine.filter((i) => i.field === `${prefix}.${name}` || i.field.startsWith(`${prefix}.${name}.`)),
+            onChange: (v) => onNodeChange(selected, name, v),
+          };
+          const others = nodeIds.filter((n) => n !== selected);
+          if (name === "filter") return <ConditionField key={key} {...props} eventType={node.event} />;
+          if (name === "branches" && node.type === "branch") {
+            return <BranchesField key={key} {...props} nodeIds={others} issues={mine} prefix={prefix} />;
+          }
+          return (
+            <React.Fragment key={key}>
+              <Field {...props} prop={prop} nodeIds={others} />
+              {name === "action" && node.action === "send_email" && (
+                <TemplatePreview key={`${selected}-preview`} params={node.params}
+                  onParamsChange={(p) => onNodeChange(selected, "params", p)} />
+              )}
+            </React.Fragment>
+          );
+        })}
       {mine.filter((i) => !Object.keys(nodeSchema.properties || {}).some((n) => i.field.startsWith(`${prefix}.${n}`)))
         .map((i, k) => <em key={k} className="field-issue" data-testid="issue-node">{i.message}</em>)}
       <button className="danger" data-testid="delete-node" onClick={() => onDelete(selected)}>Delete node</button>

@@ -1,5 +1,6 @@
 // One node on the canvas: what it does in words (nodeSummary.js), its kind and id in small, the validation
-// overlay (issues, broken references), the per-node live counts, and one source handle per outgoing reference.
+// overlay (issues, broken references), the per-node live counts, a badge for its suggestions (it opens the
+// suggestions pane), and one source handle per outgoing reference.
 import React from "react";
 import { Handle, Position } from "@xyflow/react";
 
@@ -34,6 +35,12 @@ export default function FlowNode({ id, data }) {
           reached {counts.reached} · live {counts.live}
           {counts.actions ? ` · sent ${counts.actions}` : ""}
         </div>
+      )}
+      {data.recs?.length > 0 && (
+        <button type="button" className="sy-recs" data-testid={`node-recs-${id}`} onClick={() => data.onRecs(id)}
+          title={data.recs.map((r) => r.expected_effect).join("\n")}>
+          ◆ {data.recs.length} suggestion{data.recs.length > 1 ? "s" : ""}: {data.recs.map((r) => r.kind.replaceAll("_", " ")).join(", ")}
+        </button>
       )}
       <div className="sy-handles">
         {refs.map((ref) => (

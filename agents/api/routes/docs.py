@@ -1,4 +1,9 @@
-"""The OpenAPI document, the workflow JSON Schema, the example templates, and the builder UI at /ui/."""
+"""The OpenAPI document, the workflow JSON Schema, the example templates, and the builder UI at /ui/.
+
+The UI's files are served compressed when the client accepts it: the build writes a .br and a .gz beside
+each text asset (ui/scripts/compress.mjs), and aiohttp's file response picks one by Accept-Encoding.
+Vite puts a content hash in every asset's name under assets/, so those are cached for a year as
+immutable; index.html, which names the current assets, is revalidated on every load."""
 
 from __future__ import annotations
 
@@ -16,6 +21,8 @@ from engine.parser import parse_text
 
 OPENAPI = Path(__file__).resolve().parents[1] / "openapi.yaml"
 REPO = Path(__file__).resolve().parents[3]
+IMMUTABLE = {"Cache-Control": "public, max-age=31536000, immutable"}
+REVALIDATE = {"Cache-Control": "no-cache"}
 WORKFLOW_SCHEMA = REPO / "engine" / "schema" / "workflow.schema.json"
 EXAMPLES = REPO / "examples" / "workflows"
 
@@ -49,7 +56,7 @@ async def get_ui_index(request: web.Request) -> web.StreamResponse:
         return web.Response(
             status=404, text="the builder UI is not built: run `cd ui && npm ci && npm run build`\n"
         )
-    return web.FileResponse(index)
+    return web.FileResponse(index, headers=REVALIDATE)
 
 
 async def get_ui_file(request: web.Request) -> web.StreamResponse:
@@ -58,7 +65,8 @@ async def get_ui_file(request: web.Request) -> web.StreamResponse:
     wanted = (root / request.match_info["path"]).resolve()
     if not wanted.is_relative_to(root) or not wanted.is_file():
         raise web.HTTPNotFound()
-    return web.FileResponse(wanted)
+    hashed = wanted.parent == root / "assets"
+    return web.FileResponse(wanted, headers=IMMUTABLE if hashed else REVALIDATE)
 
 
 async def redirect_to_ui(request: web.Request) -> web.StreamResponse:

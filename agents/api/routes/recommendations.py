@@ -1,11 +1,13 @@
-"""Workflow recommendations: list them (each listing is recorded as shown), apply one as a new draft
-with its diff, or dismiss it with an optional reason; every outcome is a record on `recommendations`."""
+"""Workflow recommendations: list them (each listing is recorded as shown), preview the draft one would
+become (nothing stored, nothing recorded), apply one as a new draft with its diff, or dismiss it with an
+optional reason; every outcome is a record on `recommendations`."""
 
 from __future__ import annotations
 
 import asyncio
 from typing import Any
 
+import orjson
 from aiohttp import web
 
 from agents.api import catalog_view, recommendations_view
@@ -55,6 +57,24 @@ async def list_recommendations(request: web.Request) -> web.Response:
     )
 
 
+async def preview_recommendation(request: web.Request) -> web.Response:
+    """The draft an apply would create and its diff, checked like an apply; nothing is written."""
+    ctx = context_of(request)
+    definition, found = await _current(request)
+    rec = recommendations_view.find(found, request.match_info["rid"])
+    (_, value), changes = recommendations_view.planned_draft(await ctx.catalog(), definition, rec)
+    draft = orjson.loads(value)
+    return json_response(
+        {
+            "draft_version": int(draft["version"]),
+            "definition": draft,
+            "diff": changes,
+            "validation": issues_json(validate_definition(draft)),
+            "recommendation": rec.as_json(),
+        }
+    )
+
+
 async def apply_recommendation(request: web.Request) -> web.Response:
     ctx = context_of(request)
     definition, found = await _current(request)
@@ -94,5 +114,6 @@ async def dismiss_recommendation(request: web.Request) -> web.Response:
 
 def add_routes(router: web.UrlDispatcher) -> None:
     router.add_get("/v1/workflows/{id}/recommendations", list_recommendations)
+    router.add_get("/v1/workflows/{id}/recommendations/{rid}/preview", preview_recommendation)
     router.add_post("/v1/workflows/{id}/recommendations/{rid}/apply", apply_recommendation)
     router.add_post("/v1/workflows/{id}/recommendations/{rid}/dismiss", dismiss_recommendation)

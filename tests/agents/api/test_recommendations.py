@@ -1,6 +1,7 @@
 """Workflow recommendations through the API, against a real worker and a real analytics writer process:
-none without enough data, shown once there is, applied as a validating draft with its diff, dismissed with
-a reason, and every outcome counted by `switchyard report recommendations`."""
+none without enough data, shown once there is, previewed (nothing stored or recorded), applied as a
+validating draft with its diff, dismissed with a reason, and every outcome counted by
+`switchyard report recommendations`."""
 
 from __future__ import annotations
 
@@ -40,26 +41,30 @@ def with_analytics(
     yield from worker_with_analytics(kafka_bootstrap, tmp_path_factory.mktemp("api-recs"), TOKEN)
 
 
-def sends(first: int, count: int, now: int) -> list[tuple[str, str, dict[str, Any]]]:
+def sends(
+    first: int, count: int, now: int, workflow: str = WORKFLOW
+) -> list[tuple[str, str, dict[str, Any]]]:
     """Action records of the reminder (the send right after the fixed 2h wait), as the worker writes them."""
     return [
         (action_topic("email"), f"c{i}", {
             "action_id": f"act-{i}", "channel": "email", "type": "send_email", "contact_id": f"c{i}",
-            "workflow_id": WORKFLOW, "version": 1, "run_id": f"run-{i}", "node_id": "reminder",
+            "workflow_id": workflow, "version": 1, "run_id": f"run-{i}", "node_id": "reminder",
             "ts": now - 3_600_000, "params": {"template": "cart_reminder"},
         })
         for i in range(first, first + count)
     ]  # fmt: skip
 
 
-def entered(count: int, now: int) -> list[tuple[str, str, dict[str, Any]]]:
+def entered(
+    count: int, now: int, workflow: str = WORKFLOW, first: int = 0
+) -> list[tuple[str, str, dict[str, Any]]]:
     """Step records of runs that entered and never reached the goal."""
     return [
         (ANALYTICS, f"c{i}", {
-            "ts": now - 7_200_000, "contact_id": f"c{i}", "workflow_id": WORKFLOW, "version": 1,
+            "ts": now - 7_200_000, "contact_id": f"c{i}", "workflow_id": workflow, "version": 1,
             "run_id": f"run-{i}", "node_id": "", "transition": "entered", "source": f"seed:{i}", "seq": 0,
         })
-        for i in range(count)
+        for i in range(first, first + count)
     ]  # fmt: skip
 
 
@@ -133,6 +138,12 @@ def test_recommendations_are_shown_applied_dismissed_and_counted(
     )
     assert client.call("GET", path)[1]["recommendations"] == listed["recommendations"]  # stable ids
 
+    status, previewed = client.call("GET", f"{path}/{wait_rec['id']}/preview")  # a dry run: nothing stored
+    assert status == 200 and previewed["draft_version"] == 2 and previewed["validation"]["valid"] is True
+    assert client.call("GET", f"/v1/workflows/{WORKFLOW}")[1]["draft_version"] is None
+    assert client.call("GET", f"{path}/{goal_rec['id']}/preview")[1]["error"] == "nothing_to_apply"
+    assert client.call("GET", f"{path}/rec_unknown/preview")[0] == 404
+
     status, applied = client.call("POST", f"{path}/{wait_rec['id']}/apply")
     assert status == 201, applied
     assert applied["draft_version"] == 2 and applied["validation"]["valid"] is True
@@ -148,6 +159,11 @@ def test_recommendations_are_shown_applied_dismissed_and_counted(
     ]
     status, checked = client.call("POST", f"/v1/workflows/{WORKFLOW}/validate")  # the stored draft
     assert status == 200 and checked["valid"] is True
+    assert {k: applied[k] for k in ("definition", "diff", "validation")} == {
+        k: previewed[k] for k in ("definition", "diff", "validation")
+    }  # the preview showed what the apply stored
+    status, refused = client.call("GET", f"{path}/{wait_rec['id']}/preview")
+    assert (status, refused["error"]) == (409, "draft_exists")
     status, refused = client.call("POST", f"{path}/{goal_rec['id']}/apply")
     assert (status, refused["error"]) == (409, "nothing_to_apply")
     assert client.call("POST", f"{path}/rec_unknown/dismiss", {})[0] == 404
@@ -166,6 +182,8 @@ def test_recommendations_are_shown_applied_dismissed_and_counted(
         ("fixed_wait_before_send", "shown"), ("goal_never_reached", "shown"),
         ("fixed_wait_before_send", "applied"), ("goal_never_reached", "dismissed"),
     }  # fmt: skip
+    applies = [o["kind"] for o in outcomes if o["what"] == "applied"]
+    assert applies == ["fixed_wait_before_send"]  # once: the previews recorded nothing
     assert [o["reason"] for o in outcomes if o["what"] == "dismissed"] == ["goal sent by CRM"]
 
     counted: dict[str, Any] = {}

@@ -100,3 +100,20 @@ def test_templates_and_schema_are_served(api_worker: ApiWorker) -> None:
     assert status == 200 and "wait_for_node" in schema["$defs"]
     status, document = api_worker.client.call("GET", "/v1/openapi.json")
     assert status == 200 and document["openapi"].startswith("3.1")
+
+
+def test_validate_knows_send_email_variants(api_worker: ApiWorker) -> None:
+    text = (
+        "id: t\nversion: 1\nstatus: draft\ntrigger:\n  event: a\nstart: s\nnodes:\n  s:\n    type: action\n"
+        "    action: send_email\n    params:\n      template: weekly\n      variants:\n"
+        "        - {topic: travel, template: weekly_travel}\n        - {topic: Food, subject: Recipes}\n"
+    )
+    status, result = api_worker.client.call("POST", "/v1/workflows/t/validate", {"text": text})
+    assert status == 200 and not result["valid"]
+    issue = result["issues"][0]
+    assert (issue["node"], issue["line"]) == ("s", 15) and issue["column"] is not None
+    assert "topic 'Food'" in issue["message"]
+    fixed = text.replace("topic: Food", "topic: food")
+    assert api_worker.client.call("POST", "/v1/workflows/t/validate", {"text": fixed})[1]["valid"] is True
+    schema = api_worker.client.call("GET", "/v1/schema/workflow")[1]
+    assert schema["$defs"]["email_variant"]["required"] == ["topic"]

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from ml import decay
+from engine import decay
 
 H = 1000
 
