@@ -8,7 +8,9 @@ Kinds (thresholds in docs/recommendations.md; every one needs at least ``MIN_SAM
   (z >= ``MIN_Z``); change: the winner's weight to 100, the other arms and the holdout to 0;
 - goal_never_reached: at least ``MIN_SAMPLE`` runs entered and a goal node was never reached; no change;
 - fixed_wait_before_send: a ``duration`` wait is the only way into a send with ``MIN_SAMPLE`` sends;
-  change: ``until: best_send_time``.
+  change: ``until: best_send_time``;
+- bandit_channel: most of a fixed-channel send's audience is in segments where the bandit's evidence
+  prefers another channel (ml.channel_recs); change: the node becomes a ``send_best``.
 Pure: no I/O. The id is a hash of workflow, version, kind, node and change, so it is stable across calls.
 """
 
@@ -22,6 +24,8 @@ from typing import Any
 import orjson
 
 from ml import journey
+from ml.channel_recs import KIND as BANDIT_CHANNEL
+from ml.channel_recs import bandit_channel_findings
 from ml.recommend import DROP_OFF_BELOW, MIN_SAMPLE, MIN_Z, Suggestion, recommend, z_score
 
 Row = Mapping[str, Any]
@@ -49,6 +53,7 @@ class Figures:
     sends: Sequence[Row] = ()  # node, channel, sent, opened, clicked, converted
     funnel: Sequence[Row] = ()  # step, node, why, runs
     lift: Sequence[Row] = ()  # split_node, arm, contacts, conversions, rate, diff_low
+    channels: Sequence[Row] = ()  # every workflow's sends per node, channel and segment, with rewards
 
 
 def recommendation_id(workflow: str, version: int, kind: str, node: str, change: list[dict[str, Any]]) -> str:
@@ -74,6 +79,10 @@ def recommendations(definition: Mapping[str, Any], figures: Figures) -> list[Rec
         *drop_off_recommendations(definition, figures.funnel),
         *split_winner_recommendations(definition, figures.lift),
         *goal_recommendations(definition, figures.funnel),
+        *(
+            make(definition, BANDIT_CHANNEL, f.node, f.evidence, f.effect, f.change)
+            for f in bandit_channel_findings(definition, figures.channels)
+        ),
     ]
     taken = {op["path"] for rec in found for op in rec.change}
     found += [

@@ -20,7 +20,7 @@ from ml.exceptions import MLError
 from ml.patch import apply_ops, diff
 from ml.workflow_recs import Figures, Recommendation, recommendations
 
-REPORTS = ("sends", "funnel", "lift")  # the analytics reports the recommendations are made from
+REPORTS = ("sends", "funnel", "lift", "channels")  # the analytics reports the recommendations are made from
 
 
 def governing(definitions: catalog_view.Definitions, workflow_id: str) -> dict[str, Any]:
@@ -31,11 +31,11 @@ def governing(definitions: catalog_view.Definitions, workflow_id: str) -> dict[s
     return live[-1]
 
 
-def report_rows(report: Mapping[str, Any], version: int) -> list[dict[str, Any]]:
-    """The report's rows as dicts, only those of `version` when the report has a version column."""
+def report_rows(report: Mapping[str, Any], version: int | None) -> list[dict[str, Any]]:
+    """The report's rows as dicts, only those of `version` when given and the report has a version column."""
     columns = [str(c) for c in report["columns"]]
     rows = [dict(zip(columns, row, strict=True)) for row in report["rows"]]
-    return [r for r in rows if "version" not in r or int(r["version"]) == version]
+    return [r for r in rows if version is None or "version" not in r or int(r["version"]) == version]
 
 
 def figures_of(reports: Mapping[str, Mapping[str, Any]], version: int) -> Figures:
@@ -43,6 +43,7 @@ def figures_of(reports: Mapping[str, Mapping[str, Any]], version: int) -> Figure
         sends=report_rows(reports["sends"], version),
         funnel=report_rows(reports["funnel"], version),
         lift=report_rows(reports["lift"], version),
+        channels=report_rows(reports["channels"], None),  # every workflow's: the bandit's evidence
     )
 
 

@@ -133,6 +133,51 @@ REPORTS: dict[str, Report] = {
             """,
         ),
         Report(
+            "channels",
+            "the channel bandit's evidence, over every workflow (it learns across them): per send node,"
+            " channel and recipient segment (their `segment` attribute, else `plan`, else 'all'), sends,"
+            " opened, clicked (or replied), converted (the run reached a goal) and the sum of the send's"
+            " engagement reward (the bandit's: 0.7 clicked or replied, 0.3 opened) and of its square",
+            f"""
+            SELECT a.wf AS workflow_id, a.ver AS version, a.node_at AS node, a.via AS channel,
+                   if(s.segment = '', 'all', s.segment) AS segment, count() AS sent,
+                   countIf(r.opened = 1 OR r.clicked = 1) AS opened, countIf(r.clicked = 1) AS clicked,
+                   countIf(g.run_id != '') AS converted,
+                   sum(multiIf(r.clicked = 1, 0.7, r.opened = 1, 0.3, 0.0)) AS reward,
+                   sum(pow(multiIf(r.clicked = 1, 0.7, r.opened = 1, 0.3, 0.0), 2)) AS reward_sq
+            FROM (
+                SELECT action_id, any(workflow_id) AS wf, any(version) AS ver, any(node_id) AS node_at,
+                       any(channel) AS via, any(run_id) AS run, any(contact_id) AS who
+                FROM actions
+                WHERE channel IN ('email', 'sms', 'push') AND {SINCE_TS}
+                GROUP BY action_id
+            ) AS a
+            LEFT JOIN (
+                SELECT action_id, max(endsWith(outcome, '.opened')) AS opened,
+                       max(endsWith(outcome, '.clicked') OR endsWith(outcome, '.replied')) AS clicked
+                FROM action_results GROUP BY action_id
+            ) AS r ON r.action_id = a.action_id
+            LEFT JOIN (
+                SELECT DISTINCT run_id FROM step_log WHERE transition = 'goal' AND run_id != ''
+            ) AS g ON g.run_id = a.run
+            LEFT JOIN (
+                SELECT contact_id, if(by_segment != '', by_segment, by_plan) AS segment
+                FROM (
+                    SELECT contact_id,
+                           argMaxIf(JSONExtractString(properties, 'segment'), ts,
+                                    JSONHas(properties, 'segment')) AS by_segment,
+                           argMaxIf(JSONExtractString(properties, 'plan'), ts, JSONHas(properties, 'plan'))
+                               AS by_plan
+                    FROM events
+                    WHERE type IN ('contact.added', 'contact.updated', 'crm.updated')
+                    GROUP BY contact_id
+                )
+            ) AS s ON s.contact_id = a.who
+            GROUP BY workflow_id, version, node, channel, segment
+            ORDER BY workflow_id, version, node, channel, segment
+            """,
+        ),
+        Report(
             "recommendations",
             "workflow recommendations per kind: shown, applied, dismissed (distinct recommendations) and the"
             " acceptance rate applied / (applied + dismissed), and applied / shown",

@@ -173,3 +173,59 @@ def test_patch_refuses_an_op_that_does_not_fit() -> None:
         apply_ops(definition(), [{"op": "replace", "path": "/nodes/nope/duration", "value": "1h"}])
     with pytest.raises(MLError):
         apply_ops(definition(), [{"op": "remove", "path": "/nodes/wait_1d/until"}])
+
+
+def channel_row(
+    segment: str, channel: str, sent: int, clicked: int, opened: int = 0, *, workflow: str = "promo",
+    node: str = "offer", version: int = 1,
+) -> dict[str, Any]:  # fmt: skip
+    """A `channels` report row whose reward is what the bandit would score: 0.7 per click, 0.3 per open."""
+    reward = 0.7 * clicked + 0.3 * opened
+    return {"workflow_id": workflow, "version": version, "node": node, "channel": channel,
+            "segment": segment, "sent": sent, "opened": opened + clicked, "clicked": clicked,
+            "converted": 0, "reward": reward, "reward_sq": 0.49 * clicked + 0.09 * opened}  # fmt: skip
+
+
+def welcome_sends(segments: dict[str, int]) -> list[dict[str, Any]]:
+    """email_1's own sends per segment (email), as the `channels` report lists them for this workflow."""
+    return [
+        channel_row(segment, "email", sent, 0, sent // 5, workflow="welcome", node="email_1", version=3)
+        for segment, sent in segments.items()
+    ]
+
+
+def test_bandit_channel_turns_a_fixed_send_into_send_best_when_most_of_its_audience_prefers_sms() -> None:
+    evidence = [channel_row("na", "email", 400, 20, 60), channel_row("na", "sms", 300, 60),
+                channel_row("emea", "email", 400, 60, 80), channel_row("emea", "sms", 300, 15)]  # fmt: skip
+    rows = [*evidence, *welcome_sends({"na": 300, "emea": 100})]
+    (rec,) = [r for r in recommendations(definition(), Figures(channels=rows)) if r.kind == "bandit_channel"]
+    assert rec.node == "email_1" and rec.evidence["channel"] == "email"
+    assert rec.evidence["proposed"] == ["sms"]
+    na = rec.evidence["segments"]["na"]
+    assert na["prefers"] == "sms" and na["z"] >= 2 and rec.evidence["segments"]["emea"]["prefers"] is None
+    # na: email 20 clicks + 60+80 opens over 700 sends vs sms 60 clicks over 300
+    email_rate = (0.7 * 20 + 0.3 * (60 + 60)) / 700
+    assert na["channels"]["email"]["reward_rate"] == round(email_rate, 4)
+    assert rec.evidence["share_preferring"] == 0.75 and rec.evidence["sent"] == 400
+    assert rec.change == [
+        {"op": "replace", "path": "/nodes/email_1/action", "value": "send_best"},
+        {"op": "replace", "path": "/nodes/email_1/params", "value": {"messages": {
+            "email": {"template": "w1", "subject": "Welcome"},
+            "sms": {"template": "w1", "body": "Welcome"}}}},
+    ]  # fmt: skip
+    draft = applied(rec.change)
+    assert draft["nodes"]["email_1"]["action"] == "send_best"
+
+
+def test_no_bandit_channel_without_enough_sends_a_significant_gap_or_most_of_the_audience() -> None:
+    def found(rows: list[dict[str, Any]]) -> list[tuple[str, str]]:
+        return [k for k in kinds(Figures(channels=rows)) if k[0] == "bandit_channel"]
+
+    strong = [channel_row("na", "email", 400, 20, 60), channel_row("na", "sms", 300, 60)]
+    assert found([*strong, *welcome_sends({"na": 300})]) == [("bandit_channel", "email_1")]
+    assert found([*strong, *welcome_sends({"na": MIN_SAMPLE - 1})]) == []  # too few sends at the node
+    few_sms = [channel_row("na", "email", 400, 20, 60), channel_row("na", "sms", MIN_SAMPLE - 1, 30)]
+    assert found([*few_sms, *welcome_sends({"na": 300})]) == []  # too little evidence for sms
+    close = [channel_row("na", "email", 400, 40, 60), channel_row("na", "sms", 300, 36)]
+    assert found([*close, *welcome_sends({"na": 300})]) == []  # no significant gap
+    assert found([*strong, *welcome_sends({"na": 100, "emea": 300})]) == []  # only a quarter prefers sms

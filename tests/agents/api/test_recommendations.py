@@ -20,7 +20,7 @@ import orjson
 import pytest
 
 from agents.api.kafka_io import KafkaGateway
-from engine.topics import ANALYTICS, RECOMMENDATIONS, action_topic
+from engine.topics import ANALYTICS, EVENTS, RECOMMENDATIONS, action_topic
 from tests.agents.api.fixtures import (
     ApiWorker,
     example_definition,
@@ -208,3 +208,66 @@ def test_recommendations_are_shown_applied_dismissed_and_counted(
         "kind": "goal_never_reached", "shown": 1, "applied": 0, "dismissed": 1, "acceptance_rate": 0.0,
         "applied_per_shown": 0.0,
     }  # fmt: skip
+
+
+def channel_seed(channel: str, workflow: str, node: str, first: int, count: int, clicks: int,
+                 now: int) -> list[tuple[str, str, dict[str, Any]]]:  # fmt: skip
+    """Sends of `node` on `channel` to contacts of segment `na` (a contact.updated names it), and a
+    `<channel>.clicked` outcome naming the action for the first `clicks` of them."""
+    out: list[tuple[str, str, dict[str, Any]]] = []
+    for i in range(first, first + count):
+        contact, action = f"na{i}", f"{workflow}-{channel}-{i}"
+        out.append((EVENTS, contact, {"event_id": f"seg-{contact}", "contact_id": contact,
+                                      "type": "contact.updated", "ts": now - 9_000_000,
+                                      "properties": {"segment": "na"}}))  # fmt: skip
+        out.append((action_topic(channel), contact, {
+            "action_id": action, "channel": channel, "type": f"send_{channel}", "contact_id": contact,
+            "workflow_id": workflow, "version": 1, "run_id": f"run-{action}", "node_id": node,
+            "ts": now - 3_600_000, "params": {},
+        }))  # fmt: skip
+        if i - first < clicks:
+            out.append((EVENTS, contact, {"event_id": f"click-{action}", "contact_id": contact,
+                                          "type": f"{channel}.clicked", "ts": now - 1_800_000,
+                                          "properties": {"action_id": action}}))  # fmt: skip
+    return out
+
+
+def test_bandit_channel_is_proposed_once_the_evidence_suffices(
+    with_analytics: tuple[ApiWorker, WriterProcess],
+) -> None:
+    worker, writer = with_analytics
+    client, settings = worker.client, worker.settings
+    workflow = "post_purchase"
+    assert client.call("POST", "/v1/workflows", example_definition(workflow))[0] == 201
+    assert client.call("POST", f"/v1/workflows/{workflow}/publish", {"note": "seed"})[0] == 200
+    path = f"/v1/workflows/{workflow}/recommendations"
+    now = int(time.time() * 1000)
+    topic = settings.topic
+    own = channel_seed("email", workflow, "thank_you", 0, 150, 5, now)  # the fixed email: 5 clicks in 150
+    promo = channel_seed("sms", "promo", "offer", 1000, 99, 40, now)  # another workflow's sms: 40 in 99
+    asyncio.run(produce_json(settings.bootstrap, [(topic(t), k, d) for t, k, d in [*own, *promo]]))
+
+    def counted(sms_sent: int) -> bool:
+        answer = endpoint_report(writer, "channels")
+        rows = [dict(zip(answer["columns"], row, strict=True)) for row in answer["rows"]]
+        sms = any(r["channel"] == "sms" and r["segment"] == "na" and r["sent"] == sms_sent for r in rows)
+        own = any(r["node"] == "thank_you" and r["segment"] == "na" and r["clicked"] == 5 for r in rows)
+        return sms and own
+
+    wait_until(lambda: counted(99), 90, writer.log_text)
+    status, listed = client.call("GET", path)  # 99 sms sends: too little evidence for sms
+    assert status == 200 and [r for r in listed["recommendations"] if r["kind"] == "bandit_channel"] == []
+
+    more = channel_seed("sms", "promo", "offer", 1099, 1, 1, now)
+    asyncio.run(produce_json(settings.bootstrap, [(topic(t), k, d) for t, k, d in more]))
+    wait_until(lambda: counted(100), 90, writer.log_text)
+    status, listed = client.call("GET", path)
+    (rec,) = [r for r in listed["recommendations"] if r["kind"] == "bandit_channel"]
+    segment = rec["evidence"]["segments"]["na"]
+    assert rec["node"] == "thank_you" and rec["evidence"]["proposed"] == ["sms"] and segment["z"] >= 2
+    assert segment["channels"]["sms"] == {"sent": 100, "opened": 41, "clicked": 41, "converted": 0,
+                                          "reward_rate": 0.287}  # fmt: skip
+    assert rec["change"][0] == {"op": "replace", "path": "/nodes/thank_you/action", "value": "send_best"}
+    status, applied = client.call("POST", f"{path}/{rec['id']}/apply")
+    assert status == 201 and applied["validation"]["valid"] is True, applied
+    assert set(applied["definition"]["nodes"]["thank_you"]["params"]["messages"]) == {"email", "sms"}

@@ -14,7 +14,7 @@ from sinks.analytics.records import recommendation_rows
 from sinks.analytics.reports import report_parameters, run_report
 from sinks.analytics.store import AnalyticsStore
 from sinks.analytics.writer import insert_batch
-from tests.sinks.analytics.fixtures import StepLog, action_doc, insert_records, outcome_doc
+from tests.sinks.analytics.fixtures import StepLog, action_doc, event_doc, insert_records, outcome_doc
 
 T = 1_767_261_600_000
 ALL = report_parameters("", 0, T + 1000)
@@ -42,6 +42,44 @@ def test_sends_report_counts_opens_clicks_and_conversions_per_node(store: Analyt
     ]
     assert got[0]["channel"] == "email" and got[0]["version"] == 1
     assert run_report(store, "sends", report_parameters("other", 0, T)).rows == []
+
+
+def test_channels_report_gives_the_evidence_per_node_channel_and_segment(store: AnalyticsStore) -> None:
+    profiles = [
+        event_doc("p0", "c0", "contact.added", T - 9, plan="free"),
+        event_doc("p1", "c0", "contact.updated", T - 5, segment="na"),  # segment wins over plan
+        event_doc("p2", "c1", "contact.added", T - 9, plan="trial"),  # no segment: the plan
+        event_doc("p3", "c3", "page.viewed", T - 9, segment="ignored"),  # not a profile event
+    ]
+    actions = [
+        action_doc("a0", "c0", "welcome", "email_1", "email", T),
+        action_doc("a1", "c1", "welcome", "email_1", "email", T),
+        action_doc("s0", "c0", "promo", "offer", "sms", T),
+        action_doc("s3", "c3", "promo", "offer", "sms", T),
+        action_doc("w0", "c0", "promo", "hook", "webhook", T),  # not a contact channel
+    ]
+    outcomes = [
+        outcome_doc("a0", "c0", "email.opened", T + 1),
+        outcome_doc("a0", "c0", "email.replied", T + 2),  # a reply is worth a click
+        outcome_doc("a1", "c1", "email.opened", T + 1),
+        outcome_doc("s0", "c0", "sms.clicked", T + 1),
+    ]
+    log = StepLog()
+    log.add(T + 5, "c1", "welcome", 1, "run-c1", "bought", "goal")
+    for _ in range(2):
+        insert_records(store, steps=log.records, events=[*profiles, *outcomes], actions=actions)
+    result = run_report(store, "channels", report_parameters("welcome", 0, T + 1000))  # every workflow
+    got = [dict(zip(result.columns, row, strict=True)) for row in result.rows]
+    assert [
+        (r["workflow_id"], r["node"], r["channel"], r["segment"], r["sent"], r["opened"], r["clicked"],
+         r["converted"], round(r["reward"], 4), round(r["reward_sq"], 4))
+        for r in got
+    ] == [
+        ("promo", "offer", "sms", "all", 1, 0, 0, 0, 0.0, 0.0),
+        ("promo", "offer", "sms", "na", 1, 1, 1, 0, 0.7, 0.49),
+        ("welcome", "email_1", "email", "na", 1, 1, 1, 0, 0.7, 0.49),
+        ("welcome", "email_1", "email", "trial", 1, 1, 0, 1, 0.3, 0.09),  # a conversion earns no reward
+    ]  # fmt: skip
 
 
 def record(rid: str, what: str, ts: int, kind: str, **more: Any) -> bytes:
