@@ -74,8 +74,9 @@ BROKER_DIR = BENCH_ROOT / "benchbroker"
 WORK_DIR = BENCH_ROOT / "bench"
 FAUST_READY = b"[^Worker]: Ready"
 RAW_READY = b"READY"
+QUIX_READY = b"READY"
 STALL_S = 60.0
-PATH_NAMES = {"a": "raw aiokafka", "b": "bare Faust agent", "c": "profile worker"}
+PATH_NAMES = {"a": "raw aiokafka", "b": "bare Faust agent", "c": "profile worker", "q": "quix-streams peer"}
 # The shipped worker always picks uvloop; for its asyncio variant we switch that one function off.
 WORKER_ON_ASYNCIO = (
     "import asyncio, agents.worker as w; w.use_uvloop = lambda: False; "
@@ -257,6 +258,12 @@ async def run_passthrough(
         cmd = [sys.executable, "-m", "loadtest.raw_passthrough", *common, "--group", tag]
         method = "getmany(2000) -> send_batch per partition -> gather futures per fetch; commit every 1 s"
         marker = RAW_READY
+    elif path == "q":
+        cmd = [sys.executable, "-m", "loadtest.quix_peer", "--bootstrap", cfg.bootstrap,
+               "--in-topic", in_topic, "--out-topic", out_topic, "--group", tag,
+               "--state-dir", str(cfg.work_dir / tag)]  # fmt: skip
+        method = "quix-streams: JSON in, per-key count in RocksDB state with a changelog, JSON out"
+        marker = QUIX_READY
     else:
         cmd = [sys.executable, "-m", "loadtest.faust_passthrough", *common, "--app-id", tag,
                "--data-dir", str(cfg.work_dir / tag), "--partitions", str(cfg.partitions),

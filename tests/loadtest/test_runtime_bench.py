@@ -14,12 +14,14 @@ from engine.events import Limits, Malformed, decode_event
 from engine.step import step
 from engine.types import ContactState, Event
 from engine.workflows import WorkflowSet
+from loadtest import quix_peer
 from loadtest.kafka_bench import latency_summary
 from loadtest.runtime_bench import (
     Phase,
     RuntimeResult,
     TimerCheck,
     action_digest,
+    parse_options,
     table_lines,
     timer_window_problems,
 )
@@ -174,3 +176,25 @@ def test_table_lists_every_run_with_its_rate() -> None:
     assert len(lines) == 3
     assert lines[1].split()[:3] == ["runtime,", "1", "worker"] and "2,000" in lines[1]
     assert lines[2].split()[:3] == ["runtime,", "2", "workers"]
+
+
+def test_the_peer_is_a_baseline_and_unknown_paths_are_refused() -> None:
+    assert parse_options(["--baselines", "a,q"]).baselines == ["a", "q"]
+    assert parse_options([]).baselines == ["a", "b", "q"]
+    with pytest.raises(SystemExit):
+        parse_options(["--baselines", "a,x"])
+
+
+def test_the_peer_counts_per_key_in_its_state() -> None:
+    state: dict[str, Any] = {}
+
+    class State:  # the two calls quix-streams' State offers that the peer uses
+        def get(self, key: str, default: Any = None) -> Any:
+            return state.get(key, default)
+
+        def set(self, key: str, value: Any) -> None:
+            state[key] = value
+
+    first = quix_peer.count_per_key({"type": "x"}, State())
+    second = quix_peer.count_per_key({"type": "y"}, State())
+    assert (first["count"], second["count"], second["type"]) == (1, 2, "y")
