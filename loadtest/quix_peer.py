@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import importlib.util
+import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -31,6 +32,12 @@ def count_per_key(value: dict[str, Any], state: Any) -> dict[str, Any]:
     count = state.get("count", 0) + 1
     state.set("count", count)
     return {**value, "count": count}
+
+
+def processed_at(value: Any, key: Any, timestamp: int, headers: Any) -> int:
+    """The output record's timestamp: when it was processed, as our worker's and the baselines' outputs
+    are stamped (quix-streams would otherwise pass the input record's timestamp on)."""
+    return int(time.time() * 1000)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -55,7 +62,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     source = app.topic(args.in_topic, key_deserializer="bytes", value_deserializer="json")
     sink = app.topic(args.out_topic, key_serializer="bytes", value_serializer="json")
-    app.dataframe(source).apply(count_per_key, stateful=True).to_topic(sink)
+    frame = app.dataframe(source).apply(count_per_key, stateful=True)
+    frame.set_timestamp(processed_at).to_topic(sink)
     print(READY.decode(), flush=True)
     app.run()
     return 0
