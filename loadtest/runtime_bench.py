@@ -52,6 +52,7 @@ from agents.topics import ACTION_CHANNELS, action_topic
 from loadtest import quix_peer
 from loadtest.baseline import (
     FAUST_READY,
+    PATH_NAMES,
     STALL_S,
     BenchConfig,
     BenchError,
@@ -189,9 +190,9 @@ def format_latency(lat: LatencySummary) -> str:
 
 def table_lines(baselines: Sequence[PathResult], runs: Sequence[RuntimeResult]) -> list[str]:
     lines = [f"{'path':<28} {'events/s':>10} {'p50 ms':>7} {'p95 ms':>7} {'p99 ms':>7} {'max ms':>7}"]
-    names = {"a": "(a) raw aiokafka", "b": "(b) bare Faust agent"}
     for base in baselines:
-        lines.append(f"{names[base.path]:<28} {base.events_per_s:>10,.0f} {format_latency(base.latency)}")
+        name = f"({base.path}) {PATH_NAMES[base.path]}"
+        lines.append(f"{name:<28} {base.events_per_s:>10,.0f} {format_latency(base.latency)}")
     for run in runs:
         label = f"runtime, {run.workers} worker{'s' if run.workers > 1 else ''}"
         lines.append(f"{label:<28} {run.mixed.per_second:>10,.0f} {format_latency(run.latency)}")

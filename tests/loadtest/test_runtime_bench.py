@@ -15,6 +15,7 @@ from engine.step import step
 from engine.types import ContactState, Event
 from engine.workflows import WorkflowSet
 from loadtest import quix_peer
+from loadtest.baseline import PathResult
 from loadtest.kafka_bench import latency_summary
 from loadtest.runtime_bench import (
     Phase,
@@ -198,3 +199,9 @@ def test_the_peer_counts_per_key_in_its_state() -> None:
     first = quix_peer.count_per_key({"type": "x"}, State())
     second = quix_peer.count_per_key({"type": "y"}, State())
     assert (first["count"], second["count"], second["type"]) == (1, 2, "y")
+
+
+def test_the_table_names_every_baseline() -> None:
+    result = PathResult("q", "uvloop", "m", 10, 1.0, 10.0, latency_summary([5.0]), 10.0, 100.0, 1.0)
+    lines = table_lines([result], [])
+    assert lines[1].startswith("(q) quix-streams peer")
