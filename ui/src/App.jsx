@@ -11,6 +11,8 @@ import ConfigPanel from "./ConfigPanel.jsx";
 import FlowNode from "./FlowNode.jsx";
 import Home from "./Home.jsx";
 import RecommendationsPanel, { useRecommendations } from "./Recommendations.jsx";
+import SimulateForm from "./SimulateForm.jsx";
+import Timeline from "./Timeline.jsx";
 
 const nodeTypes = { sy: FlowNode };
 const DEFAULTS = {
@@ -21,10 +23,6 @@ const DEFAULTS = {
   action: { action: "send_email", params: { template: "hello" } },
   goal: {},
   exit: {},
-};
-const SAMPLE_SCRIPT = {
-  horizon: "7d",
-  contacts: [{ contact_id: "sample-1", events: [{ type: "cart.created", properties: { cart_id: "k1" } }] }],
 };
 
 function emptyDefinition(id) {
@@ -76,7 +74,7 @@ function Builder() {
   const [note, setNote] = useState("");
   const [message, setMessage] = useState("");
   const [pane, setPane] = useState("issues");
-  const [script, setScript] = useState(JSON.stringify(SAMPLE_SCRIPT, null, 1));
+  const [simScript, setSimScript] = useState(null); // the script of the simulation on show (its path is drawn)
   const [trial, setTrial] = useState(null);
   const [days, setDays] = useState(7);
   const [contactId, setContactId] = useState("");
@@ -135,9 +133,9 @@ function Builder() {
 
   const positions = useMemo(() => positionsOf(definition, sizes), [definition, sizes]);
   const pathNodes = useMemo(() => {
-    const steps = contact?.trace || [];
+    const steps = contact?.trace || (simScript && trial?.contacts?.flatMap((c) => c.trace)) || [];
     return new Set(steps.filter((s) => s.workflow_id === workflowId && s.node_id).map((s) => s.node_id));
-  }, [contact, workflowId]);
+  }, [contact, workflowId, simScript, trial]);
 
   const { nodes, edges } = useMemo(() => {
     const all = { ...(definition.nodes || {}) };
@@ -355,6 +353,7 @@ function Builder() {
     setSelected(null);
     setStats(null);
     setTrial(null);
+    setSimScript(null);
     setContact(null);
     setIssues([]);
     past.current = [];
@@ -409,18 +408,15 @@ function Builder() {
     if (r.ok) setSummary(r.data);
   };
 
-  const runSimulation = async () => {
-    let parsed;
-    try {
-      parsed = JSON.parse(script);
-    } catch {
-      return setMessage("the script is not JSON");
-    }
+  const runSimulation = async (parsed) => {
     const r = await call("POST", `/v1/workflows/${encodeURIComponent(workflowId)}/simulate`, { ...parsed, definition: asDraft(definition, workflowId) });
+    setContact(null);
+    setSimScript(parsed);
     setTrial(r.ok ? r.data : { error: r.data.message });
   };
 
   const runBacktest = async () => {
+    setSimScript(null);
     const r = await call("POST", `/v1/workflows/${encodeURIComponent(workflowId)}/backtest`, { days: Number(days), definition: asDraft(definition, workflowId) });
     setTrial(r.ok ? r.data : { error: r.data.message });
   };
@@ -506,7 +502,7 @@ function Builder() {
           })}
           onDelete={(id) => confirmed(`Delete ${id}? (Ctrl+Z brings it back)`) && deleteNode(id)} />
       </div>
-      <footer className="panes">
+      <footer className={`panes ${pane === "simulate" ? "tall" : ""}`}>
         <div className="tabs">
           {["issues", "simulate", "backtest", "history", "contact", "suggestions"].map((p) => (
             <button key={p} data-testid={`tab-${p}`} className={pane === p ? "active" : ""} onClick={() => setPane(p)}>
@@ -528,10 +524,7 @@ function Builder() {
         {(pane === "simulate" || pane === "backtest") && (
           <div className="trial">
             {pane === "simulate" ? (
-              <>
-                <textarea data-testid="script" rows={5} value={script} onChange={(e) => setScript(e.target.value)} />
-                <button data-testid="run-simulate" onClick={runSimulation}>Simulate</button>
-              </>
+              <SimulateForm key={workflowId} definition={definition} onRun={runSimulation} />
             ) : (
               <>
                 <label>days <input data-testid="backtest-days" type="number" value={days} onChange={(e) => setDays(e.target.value)} /></label>
@@ -544,6 +537,7 @@ function Builder() {
                   <>
                     <p>{trial.events} events, {trial.actions.length} actions{trial.source ? ` (from ${trial.source})` : ""}</p>
                     <ul>{trial.actions.map((a) => <li key={a.action_id}>{a.contact_id}: {a.node_id} → {a.type}</li>)}</ul>
+                    {pane === "simulate" && simScript && <Timeline trial={trial} script={simScript} onSelect={setSelected} />}
                     <p className="muted">{Object.entries(trial.node_counts).map(([n, c]) => `${n}: ${Object.entries(c).map(([t, v]) => `${t} ${v}`).join(", ")}`).join(" | ")}</p>
                   </>
                 )}

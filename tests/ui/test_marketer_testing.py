@@ -1,0 +1,176 @@
+"""Testing as a marketer tests (issue 20, item 4), in a real headless Chromium against a real worker: simulate
+the abandoned-cart example from a form (a sample contact's attributes, events with offsets and properties, or
+a real contact loaded by id), see the path on the canvas and the timeline of actions and waits; a bad offset
+is refused with the server's reason. Each step's screenshot goes to the test's tmp dir (or
+SWITCHYARD_UI_SCREENSHOTS)."""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from engine.durations import format_duration, parse_duration
+from engine.templates import render
+from tests.agents.api.fixtures import ApiWorker, example_definition
+from tests.ui.fixtures import launch_chromium, open_tab
+from tests.ui.test_builder import CHROMIUM, lambda_class, post_events
+
+pytestmark = [
+    pytest.mark.kafka,
+    pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian's chromium: apt-get install -y chromium"),
+]
+
+CART = example_definition("abandoned_cart")
+
+
+@pytest.fixture(scope="module")
+def browser(api_worker: ApiWorker) -> Iterator[Any]:
+    yield from launch_chromium()
+
+
+@pytest.fixture
+def page(browser: Any, api_worker: ApiWorker) -> Iterator[Any]:
+    yield from open_tab(browser, f"{api_worker.client.base}/ui/#/builder", accept_dialogs=True)
+
+
+def shot(page: Any, request: pytest.FixtureRequest, tmp_path: Path, name: str) -> Path:
+    shots = Path(os.environ.get("SWITCHYARD_UI_SCREENSHOTS") or tmp_path / "screens")
+    shots.mkdir(parents=True, exist_ok=True)
+    path = shots / f"{request.node.name}-{name}.png"
+    page.screenshot(path=str(path))
+    assert path.stat().st_size > 10_000
+    return path
+
+
+def open_cart_simulation(page: Any) -> None:
+    from playwright.sync_api import expect
+
+    expect(page.locator("[data-testid=template] option[value=abandoned_cart]")).to_have_count(1)
+    page.get_by_test_id("template").select_option("abandoned_cart")
+    expect(page.get_by_test_id("node-reminder")).to_be_visible()
+    page.get_by_test_id("tab-simulate").click()
+    # the form starts with the trigger's event at the start
+    expect(page.get_by_test_id("sim-event-type-0")).to_have_value(CART["trigger"]["event"])
+
+
+def fill_event(page: Any, index: int, type_: str, offset: str, properties: dict[str, str]) -> None:
+    page.get_by_test_id(f"sim-event-type-{index}").fill(type_)
+    page.get_by_test_id(f"sim-event-offset-{index}").fill(offset)
+    for k, (key, value) in enumerate(properties.items()):
+        page.get_by_test_id(f"sim-prop-{index}-add").click()
+        page.get_by_test_id(f"sim-prop-{index}-key-{k}").fill(key)
+        page.get_by_test_id(f"sim-prop-{index}-value-{k}").fill(value)
+
+
+def reminder_subject(first_name: str) -> str:
+    return render(CART["nodes"]["reminder"]["params"]["subject"], {"contact": {"first_name": first_name}})
+
+
+def test_simulate_from_the_form_lights_the_path_and_draws_the_timeline(
+    page: Any, request: pytest.FixtureRequest, tmp_path: Path
+) -> None:
+    from playwright.sync_api import expect
+
+    open_cart_simulation(page)
+    page.get_by_test_id("sim-contact-id").fill("ann")
+    page.get_by_test_id("sim-attr-add").click()
+    page.get_by_test_id("sim-attr-key-0").fill("first_name")
+    page.get_by_test_id("sim-attr-value-0").fill("Ann")
+    fill_event(page, 0, "cart.created", "+0", {"cart_id": "k1"})
+    page.get_by_test_id("sim-add-event").click()
+    fill_event(page, 1, "purchase", "+1d", {"cart_id": "k1"})
+    shot(page, request, tmp_path, "1-form")
+
+    # the advanced toggle shows the script the form makes: the attributes as a profile event first
+    page.get_by_test_id("sim-advanced").check()
+    script = page.get_by_test_id("script").input_value()
+    assert '"contact.updated"' in script and '"first_name": "Ann"' in script and '"after": "1d"' in script
+    page.get_by_test_id("sim-advanced").uncheck()
+
+    page.get_by_test_id("run-simulate").click()
+    timeline = page.get_by_test_id("timeline")
+    expect(timeline).to_be_visible()
+    entries = page.get_by_test_id("timeline-entry")
+    wait = format_duration(parse_duration(CART["nodes"]["wait_2h"]["duration"]))
+    reminder = entries.filter(has_text="reminder send_email")
+    expect(reminder).to_have_count(1)
+    expect(reminder).to_contain_text(f"+{wait}")
+    expect(reminder).to_contain_text(reminder_subject("Ann"))
+    expect(entries.filter(has_text="wait_purchase waits for purchase")).to_contain_text(f"+{wait}")
+    expect(entries.filter(has_text="event purchase")).to_contain_text("+1d")
+    expect(entries.filter(has_text="purchased")).not_to_have_count(0)
+    # the purchase came within the 24 h: no discount, no hand-over to sales
+    expect(entries.filter(has_text="discount")).to_have_count(0)
+    expect(entries.filter(has_text="notify_sales")).to_have_count(0)
+
+    # the path on the canvas: what the contact went through, and nothing else
+    for node in ("wait_2h", "reminder", "wait_purchase", "purchased"):
+        expect(page.get_by_test_id(f"node-{node}")).to_have_class(lambda_class("on-path"))
+    for node in ("discount", "wait_purchase_2", "notify_sales"):
+        expect(page.get_by_test_id(f"node-{node}")).not_to_have_class(lambda_class("on-path"))
+    # an entry selects its node
+    reminder.click()
+    expect(page.get_by_test_id("node-id")).to_have_value("reminder")
+    shot(page, request, tmp_path, "2-timeline")
+
+    # without the purchase the run goes on to the discount and sales, and the path follows
+    page.get_by_test_id("sim-event-remove-1").click()
+    page.get_by_test_id("run-simulate").click()
+    expect(entries.filter(has_text="discount send_email")).to_have_count(1)
+    expect(entries.filter(has_text="notify_sales notify")).to_have_count(1)
+    expect(page.get_by_test_id("node-notify_sales")).to_have_class(lambda_class("on-path"))
+    expect(page.get_by_test_id("node-purchased")).not_to_have_class(lambda_class("on-path"))
+    shot(page, request, tmp_path, "3-no-purchase")
+
+
+def test_a_bad_offset_is_refused_with_the_reason(page: Any, request: pytest.FixtureRequest,
+                                                 tmp_path: Path) -> None:  # fmt: skip
+    from playwright.sync_api import expect
+
+    open_cart_simulation(page)
+    page.get_by_test_id("sim-event-offset-0").fill("+2 hours")
+    page.get_by_test_id("run-simulate").click()
+    expect(page.get_by_test_id("trial-result")).to_contain_text("not a duration")
+    expect(page.get_by_test_id("timeline")).to_have_count(0)
+    expect(page.locator(".sy-node.on-path")).to_have_count(0)
+    shot(page, request, tmp_path, "refused")
+
+
+def test_simulate_a_real_contact(page: Any, api_worker: ApiWorker, request: pytest.FixtureRequest,
+                                 tmp_path: Path) -> None:  # fmt: skip
+    from playwright.sync_api import expect
+
+    base = api_worker.client.base
+    now = int(time.time() * 1000)
+    post_events(base, [{"event_id": "sim-real-1", "contact_id": "real-bea", "type": "contact.added",
+                        "ts": now, "properties": {"first_name": "Bea", "plan": "pro"}}])  # fmt: skip
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        status, found = api_worker.client.call("GET", "/v1/contacts/real-bea")
+        if status == 200 and found["found"]:
+            break
+        time.sleep(0.5)
+    else:
+        pytest.fail("the contact never reached the contacts table")
+
+    open_cart_simulation(page)
+    page.get_by_test_id("sim-real-contact").fill("nobody-here")
+    page.get_by_test_id("sim-load-contact").click()
+    expect(page.get_by_test_id("sim-note")).to_have_text("no contact nobody-here")
+    expect(page.get_by_test_id("sim-contact-id")).to_have_value("sample-1")
+
+    page.get_by_test_id("sim-real-contact").fill("real-bea")
+    page.get_by_test_id("sim-load-contact").click()
+    expect(page.get_by_test_id("sim-contact-id")).to_have_value("real-bea")
+    keys = [page.get_by_test_id(f"sim-attr-key-{i}").input_value() for i in range(2)]
+    assert sorted(keys) == ["first_name", "plan"]
+    fill_event(page, 0, "cart.created", "+0", {"cart_id": "k9"})
+    page.get_by_test_id("run-simulate").click()
+    reminder = page.get_by_test_id("timeline-entry").filter(has_text="reminder send_email")
+    expect(reminder).to_contain_text(reminder_subject("Bea"))
+    shot(page, request, tmp_path, "real-contact")
