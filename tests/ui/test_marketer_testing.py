@@ -174,3 +174,113 @@ def test_simulate_a_real_contact(page: Any, api_worker: ApiWorker, request: pyte
     reminder = page.get_by_test_id("timeline-entry").filter(has_text="reminder send_email")
     expect(reminder).to_contain_text(reminder_subject("Bea"))
     shot(page, request, tmp_path, "real-contact")
+
+
+def drop(page: Any, kind: str, x: int, y: int) -> None:
+    page.drag_and_drop(f"[data-testid=palette-{kind}]", "[data-testid=canvas]", target_position={"x": x, "y": y})
+
+
+def add_trigger(page: Any, index: int, kind: str, fields: dict[str, str]) -> None:
+    page.get_by_test_id("add-trigger").click()
+    page.get_by_test_id(f"field-kind-{index}").select_option(kind)
+    for name, value in fields.items():
+        page.get_by_test_id(f"field-{name}-{index}").fill(value)
+
+
+def test_every_trigger_kind_and_the_settings_from_forms_validate(
+    page: Any, api_worker: ApiWorker, request: pytest.FixtureRequest, tmp_path: Path
+) -> None:
+    from playwright.sync_api import expect
+
+    page.get_by_test_id("workflow-id").fill("all_triggers")
+    page.get_by_test_id("open").click()
+    expect(page.get_by_test_id("message")).to_have_text("new workflow all_triggers")
+    drop(page, "trigger", 250, 60)
+    drop(page, "action", 250, 300)
+    page.get_by_test_id("node-__trigger__").click()
+    page.get_by_test_id("field-kind").select_option("inactivity")
+    page.get_by_test_id("field-inactivity").fill("30d")
+    page.get_by_test_id("field-events").fill("email.opened, page.viewed")
+    page.get_by_test_id("field-start").select_option("action_1")
+    add_trigger(page, 1, "schedule", {"schedule": "0 9 * *", "timezone": "Europe/Paris"})
+    add_trigger(page, 2, "date", {"date": "contact.renewal_date", "offset": "7d"})
+    add_trigger(page, 3, "score", {"score": "churn_risk", "above": "0.7", "filter": "contact.plan == 'pro'"})
+    add_trigger(page, 4, "event", {"event": "page.viewed", "times": "3", "within": "7d"})
+    add_trigger(page, 5, "at", {"at": "2026-05-01T09:00:00Z"})
+    add_trigger(page, 6, "condition", {"condition": "'vip' in contact.tags"})
+    # a cron with four fields: refused on its own trigger, and publishing is off
+    expect(page.get_by_test_id("issue-trigger-1")).to_contain_text("bad cron expression")
+    expect(page.get_by_test_id("publish")).to_be_disabled()
+    shot(page, request, tmp_path, "1-bad-cron")
+    page.get_by_test_id("field-schedule-1").fill("0 9 * * mon")
+    expect(page.get_by_test_id("issue-trigger-1")).to_have_count(0)
+    page.get_by_test_id("field-direction-2").select_option("after")
+    shot(page, request, tmp_path, "2-triggers")
+
+    page.get_by_test_id("open-settings").click()
+    page.get_by_test_id("setting-name").fill("Every trigger")
+    page.get_by_test_id("setting-description").fill("Built from forms")
+    page.get_by_test_id("setting-reentry").select_option("after")
+    page.get_by_test_id("setting-reentry-after").fill("14d")
+    page.get_by_test_id("setting-run_key").fill("cart_id")
+    page.get_by_test_id("setting-max_runs-max").fill("5")
+    page.get_by_test_id("setting-max_runs-per").fill("1d")
+    page.get_by_test_id("add-exit").click()
+    page.get_by_test_id("exit-value-0").fill("unsubscribed")
+    page.get_by_test_id("add-exit").click()
+    page.get_by_test_id("exit-kind-1").select_option("condition")
+    page.get_by_test_id("exit-value-1").fill("'customer' in contact.tags")
+    page.get_by_test_id("setting-quiet").check()
+    page.get_by_test_id("setting-quiet-start").fill("25:00")  # no such hour
+    expect(page.get_by_test_id("issue-quiet_hours").first).to_be_visible()
+    expect(page.get_by_test_id("validation-summary")).not_to_have_text("valid")
+    shot(page, request, tmp_path, "3-bad-quiet-hours")
+    page.get_by_test_id("setting-quiet-start").fill("21:30")
+    page.get_by_test_id("setting-quiet-fallback").select_option("skip")
+    page.get_by_test_id("setting-quiet-channel-sms").check()
+    page.get_by_test_id("add-cap").click()
+    page.get_by_test_id("cap-channel-0").select_option("email")
+    page.get_by_test_id("cap-max-0").fill("2")
+    page.get_by_test_id("cap-per-0").fill("1d")
+    page.get_by_test_id("setting-max_steps").fill("500")
+    expect(page.get_by_test_id("issue-quiet_hours")).to_have_count(0)
+    expect(page.get_by_test_id("validation-summary")).to_have_text("valid")
+    shot(page, request, tmp_path, "4-settings")
+    page.get_by_test_id("save").click()
+    expect(page.get_by_test_id("message")).to_have_text("draft v1 saved")
+
+    # the stored draft, validated again by the real route, holds what the forms wrote
+    status, checked = api_worker.client.call("POST", "/v1/workflows/all_triggers/validate")
+    assert status == 200 and checked["valid"], checked
+    status, stored = api_worker.client.call("GET", "/v1/workflows/all_triggers")
+    draft = stored["definitions"][-1]
+    assert draft["trigger"] == [
+        {"inactivity": "30d", "events": ["email.opened", "page.viewed"]},
+        {"schedule": "0 9 * * mon", "timezone": "Europe/Paris"},
+        {"date": "contact.renewal_date", "after": "7d"},
+        {"score": "churn_risk", "above": 0.7, "filter": "contact.plan == 'pro'"},
+        {"event": "page.viewed", "times": 3, "within": "7d"},
+        {"at": "2026-05-01T09:00:00Z"},
+        {"condition": "'vip' in contact.tags"},
+    ]
+    assert draft["name"] == "Every trigger" and draft["description"] == "Built from forms"
+    assert draft["settings"] == {
+        "reentry": "after 14d",
+        "run_key": "cart_id",
+        "max_runs": {"max": 5, "per": "1d"},
+        "exit_when": [{"event": "unsubscribed"}, {"condition": "'customer' in contact.tags"}],
+        "quiet_hours": {"start": "21:30", "end": "08:00", "fallback": "skip", "channels": ["sms"]},
+        "frequency_caps": {"email": {"max": 2, "per": "1d"}},
+        "max_steps": 500,
+    }
+
+    # removing triggers down to one stores a single trigger again
+    page.get_by_test_id("node-__trigger__").click()
+    for index in range(6, 0, -1):
+        page.get_by_test_id(f"remove-trigger-{index}").click()
+    expect(page.get_by_test_id("trigger-1")).to_have_count(0)
+    expect(page.get_by_test_id("field-inactivity")).to_have_value("30d")
+    page.get_by_test_id("save").click()
+    expect(page.get_by_test_id("message")).to_have_text("draft v1 saved")
+    status, stored = api_worker.client.call("GET", "/v1/workflows/all_triggers")
+    assert stored["definitions"][-1]["trigger"] == {"inactivity": "30d", "events": ["email.opened", "page.viewed"]}

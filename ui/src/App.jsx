@@ -13,8 +13,11 @@ import Home from "./Home.jsx";
 import RecommendationsPanel, { useRecommendations } from "./Recommendations.jsx";
 import SimulateForm from "./SimulateForm.jsx";
 import Timeline from "./Timeline.jsx";
+import TriggerForm from "./TriggerForm.jsx";
+import SettingsPanel from "./SettingsPanel.jsx";
 
 const nodeTypes = { sy: FlowNode };
+const SETTINGS = "__settings__"; // the side panel shows the workflow's settings instead of a node
 const DEFAULTS = {
   wait: { duration: "1h" },
   wait_for: {},
@@ -451,6 +454,7 @@ function Builder() {
           <option value="">Start from a template…</option>
           {templates.map((t) => <option key={t.name} value={t.name}>{t.title}</option>)}
         </select>
+        <button data-testid="open-settings" onClick={() => setSelected(SETTINGS)}>Settings</button>
         <button data-testid="tidy" onClick={tidyUp} title="lay out every node again">Tidy up</button>
         <button data-testid="save" onClick={saveDraft}>Save draft</button>
         <input data-testid="version-note" placeholder="version note" value={note} onChange={(e) => setNote(e.target.value)} />
@@ -489,7 +493,12 @@ function Builder() {
             <MiniMap pannable zoomable ariaLabel="minimap" />
           </ReactFlow>
         </div>
-        <ConfigPanel schema={schema} definition={definition} selected={selected} issues={issues}
+        {selected === TRIGGER && <TriggerForm definition={definition} issues={issues}
+          onChange={(trigger, start) => update((d) => ({ ...d, trigger, start: start === undefined ? d.start : start }))} />}
+        {selected === SETTINGS && <SettingsPanel schema={schema} definition={definition} issues={issues}
+          onTop={(key, value) => update((d) => { const { [key]: _old, ...rest } = d; return value === undefined ? rest : { ...d, [key]: value }; })}
+          onSettings={(settings) => update((d) => { const { settings: _old, ...rest } = d; return Object.keys(settings).length ? { ...d, settings } : rest; })} />}
+        {selected !== TRIGGER && selected !== SETTINGS && <ConfigPanel schema={schema} definition={definition} selected={selected} issues={issues}
           onNodeChange={(id, name, value) => update((d) => ({ ...d, nodes: { ...d.nodes, [id]: setPath(d.nodes[id], name, value) } }))}
           onTriggerChange={(trigger, start) => update((d) => ({ ...d, trigger, start: start === undefined ? d.start : start }))}
           onRename={(old, fresh) => update((d) => {
@@ -500,7 +509,7 @@ function Builder() {
             setSelected(fresh);
             return { ...d, nodes: nodesOut, start: d.start === old ? fresh : d.start, layout: { ...d.layout, [fresh]: d.layout?.[old] } };
           })}
-          onDelete={(id) => confirmed(`Delete ${id}? (Ctrl+Z brings it back)`) && deleteNode(id)} />
+          onDelete={(id) => confirmed(`Delete ${id}? (Ctrl+Z brings it back)`) && deleteNode(id)} />}
       </div>
       <footer className={`panes ${pane === "simulate" ? "tall" : ""}`}>
         <div className="tabs">

@@ -4,7 +4,7 @@
 import React, { useState } from "react";
 import { call } from "./api.js";
 import KeyValueRows, { fromRows, toRows } from "./KeyValueRows.jsx";
-import "./simulate.css";
+import "./forms.css";
 
 const PROFILE_EVENT = "contact.updated"; // folds its properties into the contact's attributes (engine/profile.py)
 
