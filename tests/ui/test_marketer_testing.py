@@ -177,7 +177,8 @@ def test_simulate_a_real_contact(page: Any, api_worker: ApiWorker, request: pyte
 
 
 def drop(page: Any, kind: str, x: int, y: int) -> None:
-    page.drag_and_drop(f"[data-testid=palette-{kind}]", "[data-testid=canvas]", target_position={"x": x, "y": y})
+    target = {"x": x, "y": y}
+    page.drag_and_drop(f"[data-testid=palette-{kind}]", "[data-testid=canvas]", target_position=target)
 
 
 def add_trigger(page: Any, index: int, kind: str, fields: dict[str, str]) -> None:
@@ -283,4 +284,5 @@ def test_every_trigger_kind_and_the_settings_from_forms_validate(
     page.get_by_test_id("save").click()
     expect(page.get_by_test_id("message")).to_have_text("draft v1 saved")
     status, stored = api_worker.client.call("GET", "/v1/workflows/all_triggers")
-    assert stored["definitions"][-1]["trigger"] == {"inactivity": "30d", "events": ["email.opened", "page.viewed"]}
+    assert stored["definitions"][-1]["trigger"] == {"inactivity": "30d",
+                                                    "events": ["email.opened", "page.viewed"]}  # fmt: skip
