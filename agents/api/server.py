@@ -24,6 +24,7 @@ from agents.api.routes import (
     recommendations,
     segment,
     stats,
+    test_send,
     trials,
     unsubscribe,
     workflows,
@@ -55,7 +56,7 @@ def register_api(app: faust.App, settings: Settings, definitions: DefinitionCach
         aiohttp_app.middlewares.append(api_middleware(config))
         aiohttp_app.router.add_get("/healthz", healthz)
         routes = (events, workflows, policy, trials, contacts, stats, recommendations, docs, segment, hooks,
-                  unsubscribe)  # fmt: skip
+                  unsubscribe, test_send)  # fmt: skip
         for module in routes:
             module.add_routes(aiohttp_app.router)
 

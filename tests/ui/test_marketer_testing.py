@@ -1,8 +1,9 @@
-"""Testing as a marketer tests (issue 20, item 4), in a real headless Chromium against a real worker: simulate
-the abandoned-cart example from a form (a sample contact's attributes, events with offsets and properties, or
-a real contact loaded by id), see the path on the canvas and the timeline of actions and waits; a bad offset
-is refused with the server's reason. Each step's screenshot goes to the test's tmp dir (or
-SWITCHYARD_UI_SCREENSHOTS)."""
+"""Testing as a marketer tests, and every part of the format in the UI (issue 20, items 4 and 5), in a real
+headless Chromium against a real worker: simulate the abandoned-cart example from a form (a sample contact's
+attributes, events with offsets and properties, or a real contact loaded by id) and see the path on the canvas
+and the timeline of actions and waits; every trigger kind and the settings from forms, checked by /validate;
+the version history with a diff; a test send of an email node received by a real aiosmtpd server on loopback.
+Each step's screenshot goes to the test's tmp dir (or SWITCHYARD_UI_SCREENSHOTS)."""
 
 from __future__ import annotations
 
@@ -16,7 +17,8 @@ import pytest
 
 from engine.durations import format_duration, parse_duration
 from engine.templates import render
-from tests.agents.api.fixtures import ApiWorker, example_definition
+from tests.agents.api.fixtures import ApiWorker, api_settings, example_definition, start_api_worker
+from tests.sinks.fixtures import Mailbox, free_port
 from tests.ui.fixtures import launch_chromium, open_tab
 from tests.ui.test_builder import CHROMIUM, lambda_class, post_events
 
@@ -26,6 +28,34 @@ pytestmark = [
 ]
 
 CART = example_definition("abandoned_cart")
+REPO = Path(__file__).resolve().parents[2]
+SENDER = "journeys@example.com"
+TEMPLATES = REPO / "examples" / "templates"
+
+
+@pytest.fixture(scope="module")
+def smtp() -> Iterator[tuple[Mailbox, int]]:
+    """A real SMTP server (aiosmtpd) on loopback, for the test sends: its mailbox and port."""
+    from aiosmtpd.controller import Controller
+
+    box, port = Mailbox(), free_port()
+    controller = Controller(box, hostname="127.0.0.1", port=port)
+    controller.start()
+    yield box, port
+    controller.stop()
+
+
+@pytest.fixture(scope="module")
+def api_worker(
+    kafka_bootstrap: str, tmp_path_factory: pytest.TempPathFactory, smtp: tuple[Mailbox, int]
+) -> Iterator[ApiWorker]:
+    """The module's worker, its test sends going to the ``smtp`` server."""
+    tmp = tmp_path_factory.mktemp("api")
+    env = {"SWITCHYARD_SMTP_HOST": "127.0.0.1", "SWITCHYARD_SMTP_PORT": str(smtp[1]),
+           "SWITCHYARD_SMTP_FROM": SENDER, "SWITCHYARD_TEMPLATES": str(TEMPLATES)}  # fmt: skip
+    worker = start_api_worker(api_settings(kafka_bootstrap, tmp / "data"), tmp / "worker.log", env)
+    yield worker
+    worker.process.stop()
 
 
 @pytest.fixture(scope="module")
@@ -286,3 +316,163 @@ def test_every_trigger_kind_and_the_settings_from_forms_validate(
     status, stored = api_worker.client.call("GET", "/v1/workflows/all_triggers")
     assert stored["definitions"][-1]["trigger"] == {"inactivity": "30d",
                                                     "events": ["email.opened", "page.viewed"]}  # fmt: skip
+
+
+def test_version_history_shows_a_diff_between_two_versions(
+    page: Any, api_worker: ApiWorker, request: pytest.FixtureRequest, tmp_path: Path
+) -> None:
+    from playwright.sync_api import expect
+
+    client = api_worker.client
+    expect(page.locator("[data-testid=template] option[value=abandoned_cart]")).to_have_count(1)
+    page.get_by_test_id("template").select_option("abandoned_cart")
+    page.get_by_test_id("workflow-id").fill("history_flow")
+    before = int(time.time() * 1000)
+    page.get_by_test_id("version-note").fill("first cut")
+    page.get_by_test_id("publish").click()
+    expect(page.get_by_test_id("message")).to_have_text("published v1")
+    after = int(time.time() * 1000)
+
+    # v2: a wait made longer, a new exit node linked in, a new name
+    first = client.call("GET", "/v1/workflows/history_flow")[1]["definitions"][-1]
+    wait_id = next(n for n, node in first["nodes"].items() if node["type"] == "wait" and "duration" in node)
+    old_duration = first["nodes"][wait_id]["duration"]
+    leaf = next(n for n, node in first["nodes"].items() if node["type"] == "action" and not node.get("next"))
+    page.get_by_test_id(f"node-{wait_id}").click()
+    page.get_by_test_id("field-duration").fill("5d")
+    target = {"x": 900, "y": 420}
+    page.drag_and_drop("[data-testid=palette-exit]", "[data-testid=canvas]", target_position=target)
+    page.get_by_test_id(f"node-{leaf}").click()
+    page.get_by_test_id("field-next").select_option("exit_1")
+    page.get_by_test_id("open-settings").click()
+    page.get_by_test_id("setting-name").fill("Welcome, longer")
+    expect(page.get_by_test_id("validation-summary")).to_have_text("valid")
+    page.get_by_test_id("version-note").fill("slower and with an exit")
+    page.get_by_test_id("publish").click()
+    expect(page.get_by_test_id("message")).to_have_text("published v2")
+
+    history = page.get_by_test_id("history")
+    expect(history).to_contain_text("first cut")
+    expect(history).to_contain_text("slower and with an exit")
+    versions = client.call("GET", "/v1/workflows/history_flow")[1]["versions"]
+    assert before <= versions[0]["published_at"] <= after
+    assert versions[1]["published_at"] >= versions[0]["published_at"]
+
+    # v1 -> v2 (the default pair): what the server computes is what the panel draws
+    page.get_by_test_id("diff-run").click()
+    status, diff = client.call("GET", "/v1/workflows/history_flow/diff?from=1&to=2")
+    assert status == 200
+    expect(page.get_by_test_id("diff-added")).to_have_count(1)
+    expect(page.get_by_test_id("diff-added")).to_contain_text("exit_1")
+    expect(page.get_by_test_id("diff-removed")).to_have_count(0)
+    changed = page.get_by_test_id("diff-changed")
+    expect(changed).to_have_count(len(diff["changed"]))
+    wait_row = changed.filter(has_text=wait_id).get_by_test_id("diff-field")
+    expect(wait_row).to_contain_text("duration")
+    expect(wait_row).to_contain_text(old_duration)
+    expect(wait_row).to_contain_text("5d")
+    expect(changed.filter(has_text=leaf).get_by_test_id("diff-field")).to_contain_text("exit_1")
+    expect(page.get_by_test_id("diff-workflow")).to_contain_text("Welcome, longer")
+    assert {c["node"] for c in diff["changed"]} == {wait_id, leaf}
+    shot(page, request, tmp_path, "1-diff")
+
+    # the other way round the exit is removed; a version against itself has nothing
+    page.get_by_test_id("diff-from").select_option("2")
+    page.get_by_test_id("diff-to").select_option("1")
+    page.get_by_test_id("diff-run").click()
+    expect(page.get_by_test_id("diff-removed")).to_contain_text("exit_1")
+    expect(page.get_by_test_id("diff-added")).to_have_count(0)
+    page.get_by_test_id("diff-to").select_option("2")
+    page.get_by_test_id("diff-run").click()
+    expect(page.get_by_test_id("diff")).to_contain_text("the same journey")
+    expect(page.get_by_test_id("diff-changed")).to_have_count(0)
+    shot(page, request, tmp_path, "2-same")
+
+    assert client.call("GET", "/v1/workflows/history_flow/diff?from=1&to=9")[0] == 404
+    assert client.call("GET", "/v1/workflows/history_flow/diff?from=one&to=2")[0] == 400
+
+
+def wait_for_contact(client: Any, contact_id: str, ready: Any) -> dict[str, Any]:
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        status, found = client.call("GET", f"/v1/contacts/{contact_id}")
+        if status == 200 and found["found"] and ready(found["profile"]):
+            return dict(found["profile"])
+        time.sleep(0.5)
+    raise AssertionError(f"{contact_id} never reached the contacts table as expected")
+
+
+def html_part(message: Any) -> str:
+    for part in message.walk():
+        if part.get_content_type() == "text/html":
+            return str(part.get_content())
+    raise AssertionError("no HTML part")
+
+
+def test_a_test_send_reaches_the_smtp_server_marked_and_uncounted(
+    page: Any,
+    api_worker: ApiWorker,
+    smtp: tuple[Mailbox, int],
+    request: pytest.FixtureRequest,
+    tmp_path: Path,
+) -> None:
+    from playwright.sync_api import expect
+
+    client, mailbox = api_worker.client, smtp[0]
+    now = int(time.time() * 1000)
+    post_events(client.base, [{"event_id": "send-1", "contact_id": "send-cid", "type": "contact.added",
+                               "ts": now, "properties": {"first_name": "Cleo"}}])  # fmt: skip
+    wait_for_contact(client, "send-cid", lambda p: p["attrs"].get("first_name") == "Cleo")
+
+    expect(page.locator("[data-testid=template] option[value=abandoned_cart]")).to_have_count(1)
+    page.get_by_test_id("template").select_option("abandoned_cart")
+    page.get_by_test_id("workflow-id").fill("send_flow")  # never saved: the draft goes with the request
+    page.get_by_test_id("node-reminder").click()
+    page.get_by_test_id("tab-test-send").click()
+    expect(page.get_by_test_id("test-send-node")).to_have_value("reminder")
+    page.get_by_test_id("test-send-to").fill("marketer@example.com")
+    page.get_by_test_id("test-send-attr-value-0").fill("Dora")
+    page.get_by_test_id("test-send-prop-add").click()
+    page.get_by_test_id("test-send-prop-key-0").fill("cart_id")
+    page.get_by_test_id("test-send-prop-value-0").fill("k7")
+    page.get_by_test_id("test-send-run").click()
+    result = page.get_by_test_id("test-send-result")
+    expect(result).to_contain_text("sent to marketer@example.com")
+    shot(page, request, tmp_path, "1-sample-sent")
+
+    assert len(mailbox.messages) == 1
+    message = mailbox.messages[0]
+    assert message["To"] == "marketer@example.com" and SENDER in message["From"]
+    assert message["Subject"] == "[Test] " + reminder_subject("Dora")
+    assert message["Message-ID"].startswith("<test-")
+    assert message["List-Unsubscribe"] is None or "http" not in message["List-Unsubscribe"]
+    assert "/cart/k7" in html_part(message)  # run.vars.cart_id from the event's properties
+
+    # as a stored contact: their own attributes
+    page.get_by_test_id("test-send-contact").fill("send-cid")
+    page.get_by_test_id("test-send-run").click()
+    expect(result).to_contain_text(reminder_subject("Cleo"))
+    assert len(mailbox.messages) == 2
+    assert mailbox.messages[1]["Subject"] == "[Test] " + reminder_subject("Cleo")
+    # an unknown contact and a node that sends no email are refused, and nothing is sent
+    page.get_by_test_id("test-send-contact").fill("nobody-here")
+    page.get_by_test_id("test-send-run").click()
+    expect(result).to_contain_text("no stored contact")
+    shot(page, request, tmp_path, "2-refused")
+    draft = {**CART, "status": "draft"}
+    status, body = client.call("POST", "/v1/workflows/send_flow/nodes/notify_sales/test-send",
+                               {"to": "a@example.com", "definition": draft})  # fmt: skip
+    assert (status, body["error"]) == (400, "not_an_email_node")
+    status, body = client.call("POST", "/v1/workflows/send_flow/nodes/reminder/test-send",
+                               {"to": "a@example.com, b@example.com", "definition": draft})  # fmt: skip
+    assert (status, body["error"]) == (400, "bad_address")
+    status, body = client.call("POST", "/v1/workflows/send_flow/nodes/nope/test-send",
+                               {"to": "a@example.com", "definition": draft})  # fmt: skip
+    assert status == 404
+    assert len(mailbox.messages) == 2
+
+    # never counted: an event posted after the sends is folded in, and no email.sent ever was
+    post_events(client.base, [{"event_id": "send-2", "contact_id": "send-cid", "type": "page.viewed",
+                               "ts": now + 1000, "properties": {}}])  # fmt: skip
+    profile = wait_for_contact(client, "send-cid", lambda p: p["counts"].get("page.viewed") == 1)
+    assert "email.sent" not in profile["counts"]

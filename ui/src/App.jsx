@@ -15,6 +15,8 @@ import SimulateForm from "./SimulateForm.jsx";
 import Timeline from "./Timeline.jsx";
 import TriggerForm from "./TriggerForm.jsx";
 import SettingsPanel from "./SettingsPanel.jsx";
+import VersionHistory from "./VersionHistory.jsx";
+import TestSend from "./TestSend.jsx";
 
 const nodeTypes = { sy: FlowNode };
 const SETTINGS = "__settings__"; // the side panel shows the workflow's settings instead of a node
@@ -511,10 +513,10 @@ function Builder() {
           })}
           onDelete={(id) => confirmed(`Delete ${id}? (Ctrl+Z brings it back)`) && deleteNode(id)} />}
       </div>
-      <footer className={`panes ${pane === "simulate" ? "tall" : ""}`}>
+      <footer className={`panes ${pane === "simulate" || pane === "history" ? "tall" : ""}`}>
         <div className="tabs">
-          {["issues", "simulate", "backtest", "history", "contact", "suggestions"].map((p) => (
-            <button key={p} data-testid={`tab-${p}`} className={pane === p ? "active" : ""} onClick={() => setPane(p)}>
+          {["issues", "simulate", "backtest", "test send", "history", "contact", "suggestions"].map((p) => (
+            <button key={p} data-testid={`tab-${p.replace(" ", "-")}`} className={pane === p ? "active" : ""} onClick={() => setPane(p)}>
               {p}{p === "suggestions" && recs.open.length ? ` (${recs.open.length})` : ""}
             </button>
           ))}
@@ -554,15 +556,8 @@ function Builder() {
             )}
           </div>
         )}
-        {pane === "history" && (
-          <table data-testid="history">
-            <tbody>
-              {(summary?.versions || []).map((v) => (
-                <tr key={v.version}><td>v{v.version}</td><td>{v.status}</td><td>{v.note}</td></tr>
-              ))}
-            </tbody>
-          </table>
-        )}
+        {pane === "test send" && <TestSend key={workflowId} workflowId={workflowId} draft={asDraft(definition, workflowId)} selected={selected} />}
+        {pane === "history" && <VersionHistory workflowId={workflowId} summary={summary} onSelect={setSelected} />}
         {pane === "suggestions" && (
           <RecommendationsPanel recs={recs} focusNode={recNode} onMessage={setMessage}
             onApplied={({ definition: draft, diff, validation, recommendation, ...applied }) => {
