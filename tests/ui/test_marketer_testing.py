@@ -17,6 +17,7 @@ import pytest
 
 from engine.durations import format_duration, parse_duration
 from engine.templates import render
+from sinks.email_message import message_id
 from tests.agents.api.fixtures import ApiWorker, api_settings, example_definition, start_api_worker
 from tests.sinks.fixtures import Mailbox, free_port
 from tests.ui.fixtures import launch_chromium, open_tab
@@ -311,11 +312,15 @@ def test_every_trigger_kind_and_the_settings_from_forms_validate(
         page.get_by_test_id(f"remove-trigger-{index}").click()
     expect(page.get_by_test_id("trigger-1")).to_have_count(0)
     expect(page.get_by_test_id("field-inactivity")).to_have_value("30d")
+    expect(page.get_by_test_id("trigger-0")).to_have_count(1)
     page.get_by_test_id("save").click()
-    expect(page.get_by_test_id("message")).to_have_text("draft v1 saved")
-    status, stored = api_worker.client.call("GET", "/v1/workflows/all_triggers")
-    assert stored["definitions"][-1]["trigger"] == {"inactivity": "30d",
-                                                    "events": ["email.opened", "page.viewed"]}  # fmt: skip
+    single = {"inactivity": "30d", "events": ["email.opened", "page.viewed"]}
+    deadline = time.monotonic() + 10  # the message already says "saved": read until the new save shows
+    while api_worker.client.call("GET", "/v1/workflows/all_triggers")[1]["definitions"][-1]["trigger"] != (
+        single
+    ):
+        assert time.monotonic() < deadline, "the single trigger was never stored"
+        time.sleep(0.2)
 
 
 def test_version_history_shows_a_diff_between_two_versions(
@@ -405,7 +410,7 @@ def wait_for_contact(client: Any, contact_id: str, ready: Any) -> dict[str, Any]
 def html_part(message: Any) -> str:
     for part in message.walk():
         if part.get_content_type() == "text/html":
-            return str(part.get_content())
+            return bytes(part.get_payload(decode=True)).decode()
     raise AssertionError("no HTML part")
 
 
@@ -444,7 +449,6 @@ def test_a_test_send_reaches_the_smtp_server_marked_and_uncounted(
     message = mailbox.messages[0]
     assert message["To"] == "marketer@example.com" and SENDER in message["From"]
     assert message["Subject"] == "[Test] " + reminder_subject("Dora")
-    assert message["Message-ID"].startswith("<test-")
     assert message["List-Unsubscribe"] is None or "http" not in message["List-Unsubscribe"]
     assert "/cart/k7" in html_part(message)  # run.vars.cart_id from the event's properties
 
@@ -460,6 +464,11 @@ def test_a_test_send_reaches_the_smtp_server_marked_and_uncounted(
     expect(result).to_contain_text("no stored contact")
     shot(page, request, tmp_path, "2-refused")
     draft = {**CART, "status": "draft"}
+    status, sent = client.call("POST", "/v1/workflows/send_flow/nodes/reminder/test-send",
+                               {"to": "b@example.com", "definition": draft})  # fmt: skip
+    assert status == 200 and sent["test"] and sent["action_id"].startswith("test-")
+    assert len(mailbox.messages) == 3 and mailbox.messages[2]["Message-ID"] == sent["message_id"]
+    assert mailbox.messages[2]["Message-ID"] == message_id(sent["action_id"], SENDER)
     status, body = client.call("POST", "/v1/workflows/send_flow/nodes/notify_sales/test-send",
                                {"to": "a@example.com", "definition": draft})  # fmt: skip
     assert (status, body["error"]) == (400, "not_an_email_node")
@@ -469,10 +478,46 @@ def test_a_test_send_reaches_the_smtp_server_marked_and_uncounted(
     status, body = client.call("POST", "/v1/workflows/send_flow/nodes/nope/test-send",
                                {"to": "a@example.com", "definition": draft})  # fmt: skip
     assert status == 404
-    assert len(mailbox.messages) == 2
+    assert len(mailbox.messages) == 3
 
     # never counted: an event posted after the sends is folded in, and no email.sent ever was
     post_events(client.base, [{"event_id": "send-2", "contact_id": "send-cid", "type": "page.viewed",
                                "ts": now + 1000, "properties": {}}])  # fmt: skip
     profile = wait_for_contact(client, "send-cid", lambda p: p["counts"].get("page.viewed") == 1)
     assert "email.sent" not in profile["counts"]
+
+
+def test_params_and_split_arms_are_forms(page: Any, api_worker: ApiWorker, request: pytest.FixtureRequest,
+                                         tmp_path: Path) -> None:  # fmt: skip
+    from playwright.sync_api import expect
+
+    drip = example_definition("drip_campaign")
+    arms = drip["nodes"]["subject_test"]["arms"]
+    expect(page.locator("[data-testid=template] option[value=drip_campaign]")).to_have_count(1)
+    page.get_by_test_id("template").select_option("drip_campaign")
+    page.get_by_test_id("workflow-id").fill("forms_flow")
+    page.get_by_test_id("node-subject_test").click()
+    for i, arm in enumerate(arms):
+        expect(page.get_by_test_id(f"arm-name-{i}")).to_have_value(arm["name"])
+        expect(page.get_by_test_id(f"arm-next-{i}")).to_have_value(arm["next"])
+    expect(page.get_by_test_id("arms-total")).to_contain_text(f"total {sum(a['weight'] for a in arms)}%")
+    page.get_by_test_id("arm-weight-1").fill("30")  # the weights and holdout no longer make 100
+    expect(page.get_by_test_id("arms-total")).to_contain_text(f"total {arms[0]['weight'] + 30}%")
+    expect(page.get_by_test_id("issue-arms").first).to_contain_text("add up to")
+    expect(page.get_by_test_id("validation-summary")).not_to_have_text("valid")
+    page.get_by_test_id("arm-weight-0").fill(str(100 - 30 - drip["nodes"]["subject_test"]["holdout"]))
+    expect(page.get_by_test_id("validation-summary")).to_have_text("valid")
+
+    page.get_by_test_id("node-email_1a").click()
+    params = drip["nodes"]["email_1a"]["params"]
+    expect(page.get_by_test_id("params-key-0")).to_have_value(next(iter(params)))
+    page.get_by_test_id("params-add").click()
+    page.get_by_test_id(f"params-key-{len(params)}").fill("discount_percent")
+    page.get_by_test_id(f"params-value-{len(params)}").fill("15")
+    shot(page, request, tmp_path, "params")
+    page.get_by_test_id("save").click()
+    expect(page.get_by_test_id("message")).to_contain_text("saved")
+    stored = api_worker.client.call("GET", "/v1/workflows/forms_flow")[1]["definitions"][-1]
+    assert stored["nodes"]["email_1a"]["params"] == {**params, "discount_percent": 15}
+    expected = {"name": arms[1]["name"], "weight": 30, "next": arms[1]["next"]}
+    assert stored["nodes"]["subject_test"]["arms"][1] == expected

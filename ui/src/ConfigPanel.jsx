@@ -2,6 +2,7 @@
 // ($defs/<type>_node); issues whose field points into a property are shown under that property.
 import React from "react";
 import { TRIGGER } from "./graph.js";
+import { ArmsField, ParamsField } from "./RowFields.jsx";
 
 const NODE_REF = "^[A-Za-z_][A-Za-z0-9_\\-]*$";
 const SKIP = new Set(["type", "layout"]);
@@ -31,6 +32,8 @@ function Field({ name, prop, value, required, nodeIds, issues, onChange }) {
         ))}
       </select>
     );
+  } else if (name === "params" || name === "arms") {
+    input = name === "params" ? <ParamsField value={value} onChange={onChange} /> : <ArmsField value={value} nodeIds={nodeIds} onChange={onChange} />;
   } else if (kind === "json") {
     input = (
       <textarea
