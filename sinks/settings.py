@@ -170,7 +170,7 @@ class SinkSettings:
                 endpoints=_pairs(env, "SWITCHYARD_WEBHOOK_ENDPOINTS"),
                 endpoint_secrets=_pairs(env, "SWITCHYARD_WEBHOOK_ENDPOINT_SECRETS"),
             ),
-            smtp=_smtp(env),
+            smtp=smtp_from_env(env),
             unsubscribe_url=env.get("SWITCHYARD_UNSUBSCRIBE_URL") or None,
             unsubscribe_secret=env.get("SWITCHYARD_UNSUBSCRIBE_SECRET") or None,
             templates_dir=Path(env.get("SWITCHYARD_TEMPLATES") or "examples/templates"),
@@ -224,7 +224,8 @@ def _teams(env: Mapping[str, str]) -> dict[str, tuple[str, ...]]:
     return teams
 
 
-def _smtp(env: Mapping[str, str]) -> SmtpSettings | None:
+def smtp_from_env(env: Mapping[str, str]) -> SmtpSettings | None:
+    """SWITCHYARD_SMTP_* (None without a host): for the email sink, and for the API's test sends."""
     host = env.get("SWITCHYARD_SMTP_HOST")
     if not host:
         return None

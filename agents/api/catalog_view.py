@@ -46,6 +46,7 @@ def summary(definitions: Definitions, workflow_id: str) -> dict[str, Any]:
                 "version": int(d["version"]),
                 "status": str(d.get("status", "draft")),
                 "note": str((d.get("metadata") or {}).get("version_note", "")),
+                "published_at": (d.get("metadata") or {}).get("published_at"),
             }
             for d in found
         ],
@@ -84,12 +85,13 @@ def plan_update_draft(definitions: Definitions, workflow_id: str, document: Any)
     return _draft_record({**doc, "id": workflow_id, "version": existing["version"]})
 
 
-def plan_publish_draft(definitions: Definitions, workflow_id: str, note: str) -> Record:
-    """Publish the workflow's draft (checked to compile) with a version note in its metadata."""
+def plan_publish_draft(definitions: Definitions, workflow_id: str, note: str, published_at: int) -> Record:
+    """Publish the workflow's draft (checked to compile) with a version note and the time (epoch ms) in its
+    metadata."""
     draft = draft_of(definitions, workflow_id)
     if draft is None:
         raise ApiError(404, "no_draft", f"{workflow_id} has no draft to publish")
-    metadata = {**(draft.get("metadata") or {}), "version_note": note}
+    metadata = {**(draft.get("metadata") or {}), "version_note": note, "published_at": published_at}
     others = {key: d for key, d in definitions.items() if key != (workflow_id, int(draft["version"]))}
     # the draft itself may be rewritten; any other record under its key would be a conflict
     return checked(lambda: plan_publish(others, {**draft, "metadata": metadata}),
@@ -123,4 +125,7 @@ def _definition_object(document: Any) -> dict[str, Any]:
 
 def _draft_record(doc: dict[str, Any]) -> Record:
     value = {**doc, "status": "draft"}
+    if isinstance(doc.get("metadata"), dict) and "published_at" in doc["metadata"]:
+        # a draft made from a published version was not published (yet)
+        value["metadata"] = {k: v for k, v in doc["metadata"].items() if k != "published_at"}
     return f"{value['id']}@{value['version']}".encode(), orjson.dumps(value)

@@ -13,7 +13,10 @@ Built once at start-up from an environment mapping handed in by the caller (neve
 - SWITCHYARD_API_MAX_BATCH (1000): most events in one POST /v1/events;
 - SWITCHYARD_SEGMENT_WRITE_KEYS: comma-separated write keys the Segment-compatible routes accept (none: off);
 - SWITCHYARD_UNSUBSCRIBE_SECRET: signs and checks one-click unsubscribe links (the email sink's too);
-- SWITCHYARD_TEMPLATES (examples/templates): the email template files previews render (the sinks' too);
+- SWITCHYARD_TEMPLATES (examples/templates): the email template files previews and test sends render (the
+  sinks' too);
+- SWITCHYARD_SMTP_* (as the email sink reads them): test sends of email nodes go through them (none: test
+  sends are refused);
 - SWITCHYARD_HOOKS: a YAML file of inbound webhook sources (agents/api/hooks.py; none: no sources);
 - SWITCHYARD_TRIAL_* caps for simulate and backtest (TrialLimits);
 - SWITCHYARD_ANALYTICS_URL, else http://127.0.0.1:$SWITCHYARD_ANALYTICS_PORT (6067; 0 = none): the
@@ -29,6 +32,7 @@ from pathlib import Path
 
 from agents.api.exceptions import ApiConfigError
 from agents.api.hooks import HookSource, load_sources
+from sinks.settings import SmtpSettings, smtp_from_env
 
 UI_DIST = Path(__file__).resolve().parents[2] / "ui" / "dist"
 
@@ -63,6 +67,7 @@ class ApiConfig:
     unsubscribe_secret: str | None = None
     write_timeout_s: float = 10.0  # how long a catalog write waits to see itself in the worker's cache
     trials: TrialLimits = field(default_factory=TrialLimits)
+    smtp: SmtpSettings | None = None
 
     def __post_init__(self) -> None:
         if not self.token and not is_loopback(self.bind):
@@ -98,6 +103,7 @@ class ApiConfig:
                 max_actions=int(env.get("SWITCHYARD_TRIAL_MAX_ACTIONS") or base.max_actions),
                 wall_time_s=float(env.get("SWITCHYARD_TRIAL_WALL_TIME") or base.wall_time_s),
             ),
+            smtp=smtp_from_env(env),
         )
 
 

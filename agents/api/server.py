@@ -27,6 +27,7 @@ from agents.api.routes import (
     seen,
     segment,
     stats,
+    test_send,
     trials,
     unsubscribe,
     workflows,
@@ -58,7 +59,7 @@ def register_api(app: faust.App, settings: Settings, definitions: DefinitionCach
         aiohttp_app.middlewares.append(api_middleware(config))
         aiohttp_app.router.add_get("/healthz", healthz)
         routes = (events, workflows, policy, trials, contacts, stats, recommendations, docs, segment, hooks,
-                  unsubscribe, conditions, seen, message_templates)  # fmt: skip
+                  unsubscribe, conditions, seen, message_templates, test_send)  # fmt: skip
         for module in routes:
             module.add_routes(aiohttp_app.router)
 

@@ -9,7 +9,7 @@ import pytest
 
 from sinks.email_sink import recipient_of
 from sinks.exceptions import PermanentFailure, RetryableFailure, SinkConfigError
-from sinks.settings import SmtpSettings, _smtp
+from sinks.settings import SmtpSettings, smtp_from_env
 from sinks.smtp_pool import SmtpPool
 from tests.sinks.fixtures import Mailbox, smtp_server
 
@@ -35,22 +35,22 @@ def test_starttls_is_the_default_with_a_login_and_plain_auth_needs_an_opt_in() -
         "SWITCHYARD_SMTP_USER": "u",
         "SWITCHYARD_SMTP_PASSWORD": "p",
     }
-    settings = _smtp(base)
+    settings = smtp_from_env(base)
     assert settings is not None and settings.starttls and not settings.allow_plain_auth
     with pytest.raises(SinkConfigError, match="without TLS"):
-        _smtp({**base, "SWITCHYARD_SMTP_STARTTLS": "false"})
-    plain = _smtp({**base, "SWITCHYARD_SMTP_STARTTLS": "false", "SWITCHYARD_SMTP_PLAIN_AUTH": "true"})
+        smtp_from_env({**base, "SWITCHYARD_SMTP_STARTTLS": "false"})
+    plain = smtp_from_env({**base, "SWITCHYARD_SMTP_STARTTLS": "false", "SWITCHYARD_SMTP_PLAIN_AUTH": "true"})
     assert plain is not None and not plain.starttls and plain.allow_plain_auth
-    implicit = _smtp({**base, "SWITCHYARD_SMTP_TLS": "true"})
+    implicit = smtp_from_env({**base, "SWITCHYARD_SMTP_TLS": "true"})
     assert implicit is not None and implicit.use_tls and not implicit.starttls
-    anonymous = _smtp({"SWITCHYARD_SMTP_HOST": "mail.example"})
+    anonymous = smtp_from_env({"SWITCHYARD_SMTP_HOST": "mail.example"})
     assert anonymous is not None and not anonymous.starttls  # no login: nothing to protect here
 
 
 async def test_the_pool_never_logs_in_over_plain_text_by_default() -> None:
     mailbox = Mailbox()
     async with smtp_server(mailbox) as (_, port):
-        settings = _smtp({"SWITCHYARD_SMTP_HOST": "127.0.0.1", "SWITCHYARD_SMTP_PORT": str(port),
+        settings = smtp_from_env({"SWITCHYARD_SMTP_HOST": "127.0.0.1", "SWITCHYARD_SMTP_PORT": str(port),
                           "SWITCHYARD_SMTP_USER": "u", "SWITCHYARD_SMTP_PASSWORD": "secret"})  # fmt: skip
         assert isinstance(settings, SmtpSettings)
         pool = SmtpPool(settings)

@@ -11,8 +11,15 @@ import ConfigPanel from "./ConfigPanel.jsx";
 import FlowNode from "./FlowNode.jsx";
 import Home from "./Home.jsx";
 import RecommendationsPanel, { useRecommendations } from "./Recommendations.jsx";
+import SimulateForm from "./SimulateForm.jsx";
+import Timeline from "./Timeline.jsx";
+import TriggerForm from "./TriggerForm.jsx";
+import SettingsPanel from "./SettingsPanel.jsx";
+import VersionHistory from "./VersionHistory.jsx";
+import TestSend from "./TestSend.jsx";
 
 const nodeTypes = { sy: FlowNode };
+const SETTINGS = "__settings__"; // the side panel shows the workflow's settings instead of a node
 const DEFAULTS = {
   wait: { duration: "1h" },
   wait_for: {},
@@ -21,10 +28,6 @@ const DEFAULTS = {
   action: { action: "send_email", params: { template: "hello" } },
   goal: {},
   exit: {},
-};
-const SAMPLE_SCRIPT = {
-  horizon: "7d",
-  contacts: [{ contact_id: "sample-1", events: [{ type: "cart.created", properties: { cart_id: "k1" } }] }],
 };
 
 function emptyDefinition(id) {
@@ -76,7 +79,7 @@ function Builder() {
   const [note, setNote] = useState("");
   const [message, setMessage] = useState("");
   const [pane, setPane] = useState("issues");
-  const [script, setScript] = useState(JSON.stringify(SAMPLE_SCRIPT, null, 1));
+  const [simScript, setSimScript] = useState(null); // the script of the simulation on show (its path is drawn)
   const [trial, setTrial] = useState(null);
   const [days, setDays] = useState(7);
   const [contactId, setContactId] = useState("");
@@ -135,9 +138,9 @@ function Builder() {
 
   const positions = useMemo(() => positionsOf(definition, sizes), [definition, sizes]);
   const pathNodes = useMemo(() => {
-    const steps = contact?.trace || [];
+    const steps = contact?.trace || (simScript && trial?.contacts?.flatMap((c) => c.trace)) || [];
     return new Set(steps.filter((s) => s.workflow_id === workflowId && s.node_id).map((s) => s.node_id));
-  }, [contact, workflowId]);
+  }, [contact, workflowId, simScript, trial]);
 
   const { nodes, edges } = useMemo(() => {
     const all = { ...(definition.nodes || {}) };
@@ -355,6 +358,7 @@ function Builder() {
     setSelected(null);
     setStats(null);
     setTrial(null);
+    setSimScript(null);
     setContact(null);
     setIssues([]);
     past.current = [];
@@ -409,18 +413,15 @@ function Builder() {
     if (r.ok) setSummary(r.data);
   };
 
-  const runSimulation = async () => {
-    let parsed;
-    try {
-      parsed = JSON.parse(script);
-    } catch {
-      return setMessage("the script is not JSON");
-    }
+  const runSimulation = async (parsed) => {
     const r = await call("POST", `/v1/workflows/${encodeURIComponent(workflowId)}/simulate`, { ...parsed, definition: asDraft(definition, workflowId) });
+    setContact(null);
+    setSimScript(parsed);
     setTrial(r.ok ? r.data : { error: r.data.message });
   };
 
   const runBacktest = async () => {
+    setSimScript(null);
     const r = await call("POST", `/v1/workflows/${encodeURIComponent(workflowId)}/backtest`, { days: Number(days), definition: asDraft(definition, workflowId) });
     setTrial(r.ok ? r.data : { error: r.data.message });
   };
@@ -455,6 +456,7 @@ function Builder() {
           <option value="">Start from a template…</option>
           {templates.map((t) => <option key={t.name} value={t.name}>{t.title}</option>)}
         </select>
+        <button data-testid="open-settings" onClick={() => setSelected(SETTINGS)}>Settings</button>
         <button data-testid="tidy" onClick={tidyUp} title="lay out every node again">Tidy up</button>
         <button data-testid="save" onClick={saveDraft}>Save draft</button>
         <input data-testid="version-note" placeholder="version note" value={note} onChange={(e) => setNote(e.target.value)} />
@@ -493,7 +495,12 @@ function Builder() {
             <MiniMap pannable zoomable ariaLabel="minimap" />
           </ReactFlow>
         </div>
-        <ConfigPanel schema={schema} definition={definition} selected={selected} issues={issues}
+        {selected === TRIGGER && <TriggerForm definition={definition} issues={issues}
+          onChange={(trigger, start) => update((d) => ({ ...d, trigger, start: start === undefined ? d.start : start }))} />}
+        {selected === SETTINGS && <SettingsPanel schema={schema} definition={definition} issues={issues}
+          onTop={(key, value) => update((d) => { const { [key]: _old, ...rest } = d; return value === undefined ? rest : { ...d, [key]: value }; })}
+          onSettings={(settings) => update((d) => { const { settings: _old, ...rest } = d; return Object.keys(settings).length ? { ...d, settings } : rest; })} />}
+        {selected !== TRIGGER && selected !== SETTINGS && <ConfigPanel schema={schema} definition={definition} selected={selected} issues={issues}
           onNodeChange={(id, name, value) => update((d) => ({ ...d, nodes: { ...d.nodes, [id]: setPath(d.nodes[id], name, value) } }))}
           onTriggerChange={(trigger, start) => update((d) => ({ ...d, trigger, start: start === undefined ? d.start : start }))}
           onRename={(old, fresh) => update((d) => {
@@ -504,12 +511,12 @@ function Builder() {
             setSelected(fresh);
             return { ...d, nodes: nodesOut, start: d.start === old ? fresh : d.start, layout: { ...d.layout, [fresh]: d.layout?.[old] } };
           })}
-          onDelete={(id) => confirmed(`Delete ${id}? (Ctrl+Z brings it back)`) && deleteNode(id)} />
+          onDelete={(id) => confirmed(`Delete ${id}? (Ctrl+Z brings it back)`) && deleteNode(id)} />}
       </div>
-      <footer className="panes">
+      <footer className={`panes ${pane === "simulate" || pane === "history" ? "tall" : ""}`}>
         <div className="tabs">
-          {["issues", "simulate", "backtest", "history", "contact", "suggestions"].map((p) => (
-            <button key={p} data-testid={`tab-${p}`} className={pane === p ? "active" : ""} onClick={() => setPane(p)}>
+          {["issues", "simulate", "backtest", "test send", "history", "contact", "suggestions"].map((p) => (
+            <button key={p} data-testid={`tab-${p.replace(" ", "-")}`} className={pane === p ? "active" : ""} onClick={() => setPane(p)}>
               {p}{p === "suggestions" && recs.open.length ? ` (${recs.open.length})` : ""}
             </button>
           ))}
@@ -528,10 +535,7 @@ function Builder() {
         {(pane === "simulate" || pane === "backtest") && (
           <div className="trial">
             {pane === "simulate" ? (
-              <>
-                <textarea data-testid="script" rows={5} value={script} onChange={(e) => setScript(e.target.value)} />
-                <button data-testid="run-simulate" onClick={runSimulation}>Simulate</button>
-              </>
+              <SimulateForm key={workflowId} definition={definition} onRun={runSimulation} />
             ) : (
               <>
                 <label>days <input data-testid="backtest-days" type="number" value={days} onChange={(e) => setDays(e.target.value)} /></label>
@@ -544,6 +548,7 @@ function Builder() {
                   <>
                     <p>{trial.events} events, {trial.actions.length} actions{trial.source ? ` (from ${trial.source})` : ""}</p>
                     <ul>{trial.actions.map((a) => <li key={a.action_id}>{a.contact_id}: {a.node_id} → {a.type}</li>)}</ul>
+                    {pane === "simulate" && simScript && <Timeline trial={trial} script={simScript} onSelect={setSelected} />}
                     <p className="muted">{Object.entries(trial.node_counts).map(([n, c]) => `${n}: ${Object.entries(c).map(([t, v]) => `${t} ${v}`).join(", ")}`).join(" | ")}</p>
                   </>
                 )}
@@ -551,15 +556,8 @@ function Builder() {
             )}
           </div>
         )}
-        {pane === "history" && (
-          <table data-testid="history">
-            <tbody>
-              {(summary?.versions || []).map((v) => (
-                <tr key={v.version}><td>v{v.version}</td><td>{v.status}</td><td>{v.note}</td></tr>
-              ))}
-            </tbody>
-          </table>
-        )}
+        {pane === "test send" && <TestSend key={workflowId} workflowId={workflowId} draft={asDraft(definition, workflowId)} selected={selected} />}
+        {pane === "history" && <VersionHistory workflowId={workflowId} summary={summary} onSelect={setSelected} />}
         {pane === "suggestions" && (
           <RecommendationsPanel recs={recs} focusNode={recNode} onMessage={setMessage}
             onApplied={({ definition: draft, diff, validation, recommendation, ...applied }) => {

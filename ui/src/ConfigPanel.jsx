@@ -6,6 +6,7 @@ import React from "react";
 import { TRIGGER } from "./graph.js";
 import ConditionField, { BranchesField } from "./ConditionBuilder.jsx";
 import { EventInput } from "./Pickers.jsx";
+import { ArmsField, ParamsField } from "./RowFields.jsx";
 import TemplatePreview from "./TemplatePreview.jsx";
 
 const NODE_REF = "^[A-Za-z_][A-Za-z0-9_\\-]*$";
@@ -36,6 +37,8 @@ function Field({ name, prop, value, required, nodeIds, issues, onChange }) {
         ))}
       </select>
     );
+  } else if (name === "params" || name === "arms") {
+    input = name === "params" ? <ParamsField value={value} onChange={onChange} /> : <ArmsField value={value} nodeIds={nodeIds} onChange={onChange} />;
   } else if (kind === "json") {
     input = (
       <textarea

@@ -1,5 +1,5 @@
-"""Workflow catalog routes: list, get (every version), create and update the draft, validate, publish,
-pause, resume, archive."""
+"""Workflow catalog routes: list, get (every version), the diff between two versions, create and update the
+draft, validate, publish, pause, resume, archive."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from agents.api.context import context_of
 from agents.api.exceptions import ApiError
 from agents.api.http import json_response, read_json
 from agents.api.issues_view import issues_json
+from agents.api.version_diff import version_diff
 from engine.validation import validate_definition, validate_text
 
 
@@ -25,6 +26,18 @@ async def get_workflow(request: web.Request) -> web.Response:
     definitions = await context_of(request).catalog()
     summary = catalog_view.summary(definitions, workflow_id)
     return json_response({**summary, "definitions": catalog_view.versions(definitions, workflow_id)})
+
+
+async def get_diff(request: web.Request) -> web.Response:
+    """?from=N&to=M: what changed from version N to version M (nodes and workflow-level fields)."""
+    versions = []
+    for name in ("from", "to"):
+        raw = request.query.get(name, "")
+        if not raw.isdigit() or len(raw) > 9:
+            raise ApiError(400, "bad_query", f"`{name}` is a version number: ?from=1&to=2")
+        versions.append(int(raw))
+    definitions = await context_of(request).catalog()
+    return json_response(version_diff(definitions, request.match_info["id"], versions[0], versions[1]))
 
 
 async def create_draft(request: web.Request) -> web.Response:
@@ -65,7 +78,7 @@ async def publish(request: web.Request) -> web.Response:
     note = body.get("note", "") if isinstance(body, dict) else None
     if not isinstance(note, str):
         raise ApiError(400, "bad_body", '`note` must be a string: {"note": "what changed"}')
-    record = catalog_view.plan_publish_draft(await ctx.catalog(), request.match_info["id"], note)
+    record = catalog_view.plan_publish_draft(await ctx.catalog(), request.match_info["id"], note, ctx.clock())
     await ctx.write_catalog(record)
     return await _answer_with(request, record, 200)
 
@@ -106,6 +119,7 @@ def add_routes(router: web.UrlDispatcher) -> None:
     router.add_get("/v1/workflows", list_workflows)
     router.add_post("/v1/workflows", create_draft)
     router.add_get("/v1/workflows/{id}", get_workflow)
+    router.add_get("/v1/workflows/{id}/diff", get_diff)
     router.add_put("/v1/workflows/{id}/draft", update_draft)
     router.add_post("/v1/workflows/{id}/validate", validate)
     router.add_post("/v1/workflows/{id}/publish", publish)

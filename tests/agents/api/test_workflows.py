@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import pytest
 
 from tests.agents.api.fixtures import ApiWorker, example_definition
@@ -36,9 +38,14 @@ def test_draft_lifecycle_create_update_validate_publish_pause_resume_archive(api
         status == 200 and updated["definition"]["id"] == "wf_life" and updated["definition"]["version"] == 1
     )
     assert client.call("POST", "/v1/workflows/wf_life/validate")[1] == {"valid": True, "issues": []}
+    before = int(time.time() * 1000)
     status, published = client.call("POST", "/v1/workflows/wf_life/publish", {"note": "first cut"})
     assert status == 200 and published["status"] == "published" and published["draft_version"] is None
-    assert published["versions"] == [{"version": 1, "status": "published", "note": "first cut"}]
+    stamp = published["versions"][0]["published_at"]
+    assert before <= stamp <= int(time.time() * 1000)  # the worker's clock at publishing
+    assert published["versions"] == [
+        {"version": 1, "status": "published", "note": "first cut", "published_at": stamp}
+    ]
     assert published["definition"]["layout"] == {"hello": {"x": 10, "y": 20}}
 
     assert client.call("POST", "/v1/workflows/wf_life/pause")[1]["status"] == "paused"
