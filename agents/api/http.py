@@ -114,6 +114,25 @@ async def read_json(request: web.Request, limit: int, required: bool = True) -> 
         raise ApiError(400, "not_json", f"the body is not JSON: {exc}") from None
 
 
+def object_field(body: dict[str, Any], name: str) -> dict[str, Any]:
+    """``body[name]`` when it is an object ({} when absent); 400 ``bad_body`` otherwise."""
+    value = body.get(name, {})
+    if not isinstance(value, dict):
+        raise ApiError(400, "bad_body", f"`{name}` must be an object")
+    return value
+
+
+def days_param(request: web.Request, default: int = 30) -> int:
+    """The ``days`` query parameter: a whole number from 1 to 3650; 400 ``bad_days`` otherwise."""
+    try:
+        days = int(request.query.get("days", str(default)))
+    except ValueError:
+        raise ApiError(400, "bad_days", "`days` is a whole number") from None
+    if not 1 <= days <= 3650:
+        raise ApiError(400, "bad_days", "`days` is from 1 to 3650")
+    return days
+
+
 def token_problem(header: str | None, token: str | None) -> ApiError | None:
     """None when the request may pass; 401 without credentials, 403 with wrong ones."""
     if not token:

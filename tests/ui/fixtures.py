@@ -1,10 +1,14 @@
-"""Shared by the builder's Chromium tests: one headless Chromium per module, and a 1440×900 tab that fails
+"""Shared by the builder's Chromium tests: one headless Chromium per module, and a 1440 by 900 tab that fails
 its test on any uncaught error in the page."""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
+
+import pytest
 
 from tests.ui.test_builder import CHROMIUM, FLAGS, ensure_ui_built
 
@@ -32,3 +36,19 @@ def open_tab(browser: Any, url: str, accept_dialogs: bool = False) -> Iterator[A
     yield tab
     tab.close()
     assert errors == [], f"uncaught errors in the page: {errors}"
+
+
+def save_shot(target: Any, tmp_path: Path, name: str, min_bytes: int = 10_000) -> Path:
+    """A screenshot of ``target`` (a page or an element) to SWITCHYARD_UI_SCREENSHOTS, else the test's tmp
+    dir; a near-empty image fails the test."""
+    shots = Path(os.environ.get("SWITCHYARD_UI_SCREENSHOTS") or tmp_path / "screens")
+    shots.mkdir(parents=True, exist_ok=True)
+    path = shots / f"{name}.png"
+    target.screenshot(path=str(path))
+    assert path.stat().st_size > min_bytes
+    return path
+
+
+def shot(page: Any, request: pytest.FixtureRequest, tmp_path: Path, name: str) -> Path:
+    """The whole tab, named after the test and the step."""
+    return save_shot(page, tmp_path, f"{request.node.name}-{name}")

@@ -7,7 +7,6 @@ send node for contacts with and without `first_name`. Each step's screenshot goe
 from __future__ import annotations
 
 import json
-import os
 import re
 import time
 import urllib.request
@@ -23,7 +22,7 @@ from engine.templates import render, template_context
 from tests.agents.api.fixtures import ApiWorker, example_definition
 from tests.agents.fixtures import wait_processed
 from tests.sinks.analytics.fixtures import wait_until
-from tests.ui.fixtures import launch_chromium, open_tab
+from tests.ui.fixtures import launch_chromium, open_tab, save_shot
 from tests.ui.test_builder import CHROMIUM, post_events, stack
 
 pytestmark = [
@@ -79,14 +78,8 @@ def page(browser: Any, seeded: ApiWorker) -> Iterator[Any]:
 
 
 def shooter(page: Any, tmp_path: Path) -> Any:
-    shots = Path(os.environ.get("SWITCHYARD_UI_SCREENSHOTS") or tmp_path / "screens")
-    shots.mkdir(parents=True, exist_ok=True)
-
     def shot(name: str, element: Any = None) -> Path:
-        path = shots / f"{name}.png"
-        (element or page).screenshot(path=str(path))
-        assert path.stat().st_size > 5_000
-        return path
+        return save_shot(element or page, tmp_path, name, min_bytes=5_000)
 
     return shot
 

@@ -1,6 +1,6 @@
 """The home view in a real headless Chromium against a real worker (issue 20, "Home"): /ui/ lists the
 catalog's workflows with status and version, search by name or id and the status filter narrow the list,
-live figures show "–" when no analytics endpoint answers (503), a row opens its workflow in the builder and
+live figures show a dash when no analytics endpoint answers (503), a row opens its workflow in the builder and
 "Home" returns; "New from template" shows the examples with their one-line description and opens one."""
 
 from __future__ import annotations
@@ -13,9 +13,8 @@ from typing import Any
 import pytest
 
 from tests.agents.api.fixtures import ApiWorker, example_definition
-from tests.ui.fixtures import launch_chromium, open_tab
+from tests.ui.fixtures import launch_chromium, open_tab, shot
 from tests.ui.test_builder import CHROMIUM
-from tests.ui.test_robustness import shot
 
 pytestmark = [
     pytest.mark.kafka,
@@ -72,7 +71,7 @@ def test_home_lists_searches_filters_and_opens(
     expect(page.get_by_test_id("home-row-cart_recovery")).to_contain_text("v1")
     # no analytics endpoint: the stats answer 503, the figures are dashes
     for figure in ("entered", "active", "converted"):
-        expect(page.get_by_test_id(f"home-{figure}-cart_recovery")).to_have_text("–")
+        expect(page.get_by_test_id(f"home-{figure}-cart_recovery")).to_have_text("\u2013")  # an en dash
     shot(page, request, tmp_path, "home")
 
     # search by name, then by id

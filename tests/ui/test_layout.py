@@ -14,9 +14,9 @@ import pytest
 import yaml
 
 from tests.agents.api.fixtures import ApiWorker
-from tests.ui.fixtures import launch_chromium, open_tab
+from tests.ui.fixtures import launch_chromium, open_tab, shot
 from tests.ui.test_builder import CHROMIUM
-from tests.ui.test_robustness import open_template, shot
+from tests.ui.test_robustness import open_template
 
 pytestmark = [
     pytest.mark.kafka,
@@ -91,7 +91,6 @@ def test_there_are_the_example_workflows() -> None:
 def test_an_example_opens_readable(
     page: Any, request: pytest.FixtureRequest, tmp_path: Path, name: str
 ) -> None:
-    from playwright.sync_api import expect
 
     open_template(page, name)
     check_layout(page, node_count(name))

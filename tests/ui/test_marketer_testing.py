@@ -7,7 +7,6 @@ Each step's screenshot goes to the test's tmp dir (or SWITCHYARD_UI_SCREENSHOTS)
 
 from __future__ import annotations
 
-import os
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -20,7 +19,7 @@ from engine.templates import render
 from sinks.email_message import message_id
 from tests.agents.api.fixtures import ApiWorker, api_settings, example_definition, start_api_worker
 from tests.sinks.fixtures import Mailbox, free_port
-from tests.ui.fixtures import launch_chromium, open_tab
+from tests.ui.fixtures import launch_chromium, open_tab, shot
 from tests.ui.test_builder import CHROMIUM, lambda_class, post_events
 
 pytestmark = [
@@ -67,15 +66,6 @@ def browser(api_worker: ApiWorker) -> Iterator[Any]:
 @pytest.fixture
 def page(browser: Any, api_worker: ApiWorker) -> Iterator[Any]:
     yield from open_tab(browser, f"{api_worker.client.base}/ui/#/builder", accept_dialogs=True)
-
-
-def shot(page: Any, request: pytest.FixtureRequest, tmp_path: Path, name: str) -> Path:
-    shots = Path(os.environ.get("SWITCHYARD_UI_SCREENSHOTS") or tmp_path / "screens")
-    shots.mkdir(parents=True, exist_ok=True)
-    path = shots / f"{request.node.name}-{name}.png"
-    page.screenshot(path=str(path))
-    assert path.stat().st_size > 10_000
-    return path
 
 
 def open_cart_simulation(page: Any) -> None:

@@ -6,7 +6,6 @@ test's tmp dir)."""
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -14,7 +13,7 @@ from typing import Any
 import pytest
 
 from tests.agents.api.fixtures import ApiWorker
-from tests.ui.fixtures import launch_chromium, open_tab
+from tests.ui.fixtures import launch_chromium, open_tab, shot
 from tests.ui.test_builder import CHROMIUM, lambda_class
 
 pytestmark = [
@@ -32,14 +31,6 @@ def browser(api_worker: ApiWorker) -> Iterator[Any]:
 def page(browser: Any, api_worker: ApiWorker) -> Iterator[Any]:
     # /ui/ is the home view; the dialogs are the confirmations of destructive actions
     yield from open_tab(browser, f"{api_worker.client.base}/ui/#/builder", accept_dialogs=True)
-
-
-def shot(page: Any, request: pytest.FixtureRequest, tmp_path: Path, name: str) -> None:
-    shots = Path(os.environ.get("SWITCHYARD_UI_SCREENSHOTS") or tmp_path / "screens")
-    shots.mkdir(parents=True, exist_ok=True)
-    path = shots / f"{request.node.name}-{name}.png"
-    page.screenshot(path=str(path))
-    assert path.stat().st_size > 10_000
 
 
 def open_template(page: Any, name: str) -> None:

@@ -6,13 +6,11 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from aiohttp import web
 
 from agents.api.context import context_of
 from agents.api.exceptions import ApiError
-from agents.api.http import json_response, read_json
+from agents.api.http import json_response, object_field, read_json
 from agents.api.template_preview import PreviewRequest, preview, sample_profile, template_names
 from sinks.template_files import TemplateFiles
 
@@ -29,12 +27,12 @@ async def preview_template(request: web.Request) -> web.Response:
     body = await read_json(request, ctx.config.max_body_bytes)
     if not isinstance(body, dict) or not isinstance(body.get("template"), str) or not body["template"]:
         raise ApiError(400, "bad_body", 'send {"template": "name", "params": {...}, "contact": {...}}')
-    params = _object(body, "params")
+    params = object_field(body, "params")
     contact_id = body.get("contact_id")
     if contact_id is not None and (not isinstance(contact_id, str) or not contact_id):
         raise ApiError(400, "bad_body", "`contact_id` must be a non-empty string")
     if "contact" in body:
-        profile, source = sample_profile(_object(body, "contact")), "sample"
+        profile, source = sample_profile(object_field(body, "contact")), "sample"
     elif contact_id is not None:
         state = await ctx.contact_state(contact_id)
         if state is None:
@@ -42,23 +40,16 @@ async def preview_template(request: web.Request) -> web.Response:
         profile, source = dict(state.get("profile") or {}), "stored"
     else:
         profile, source = sample_profile({}), "sample"
-    event = _object(body, "event") if "event" in body else None
+    event = object_field(body, "event") if "event" in body else None
     if event is not None and not isinstance(event.get("properties", {}), dict):
         raise ApiError(400, "bad_body", "`event.properties` must be an object")
     if event is not None:
         event = {"properties": {}, **event}
     wanted = PreviewRequest(body["template"], params, contact_id or SAMPLE_CONTACT, profile, event,
-                            _object(body, "run"), ctx.clock())  # fmt: skip
+                            object_field(body, "run"), ctx.clock())  # fmt: skip
     rendered = preview(TemplateFiles(ctx.config.templates_dir), wanted)
     return json_response({"template": wanted.template, "contact_id": wanted.contact_id,
                           "contact_source": source, **rendered})  # fmt: skip
-
-
-def _object(body: dict[str, Any], name: str) -> dict[str, Any]:
-    value = body.get(name, {})
-    if not isinstance(value, dict):
-        raise ApiError(400, "bad_body", f"`{name}` must be an object")
-    return value
 
 
 def add_routes(router: web.UrlDispatcher) -> None:

@@ -7,20 +7,14 @@ from aiohttp import web
 
 from agents.api.analytics_client import fetch_report
 from agents.api.context import context_of
-from agents.api.exceptions import ApiError
-from agents.api.http import json_response
+from agents.api.http import days_param, json_response
 from agents.api.seen_view import events_seen
 from engine.durations import DAY
 
 
 async def get_seen(request: web.Request) -> web.Response:
     ctx = context_of(request)
-    try:
-        days = int(request.query.get("days", "30"))
-    except ValueError:
-        raise ApiError(400, "bad_days", "`days` is a whole number") from None
-    if not 1 <= days <= 3650:
-        raise ApiError(400, "bad_days", "`days` is from 1 to 3650")
+    days = days_param(request)
     now = ctx.clock()
     params = {"since_ms": now - days * DAY, "as_of_ms": now}
     report = await fetch_report(ctx.config.analytics_url, ctx.config.token, "seen", params)

@@ -8,8 +8,7 @@ from aiohttp import web
 
 from agents.api.analytics_client import fetch_report
 from agents.api.context import context_of
-from agents.api.exceptions import ApiError
-from agents.api.http import json_response
+from agents.api.http import days_param, json_response
 from agents.api.stats_view import workflow_stats
 from engine.durations import DAY
 
@@ -17,12 +16,7 @@ from engine.durations import DAY
 async def get_stats(request: web.Request) -> web.Response:
     ctx = context_of(request)
     workflow_id = request.match_info["id"]
-    try:
-        days = int(request.query.get("days", "30"))
-    except ValueError:
-        raise ApiError(400, "bad_days", "`days` is a whole number") from None
-    if not 1 <= days <= 3650:
-        raise ApiError(400, "bad_days", "`days` is from 1 to 3650")
+    days = days_param(request)
     now = ctx.clock()
     params = {"workflow": workflow_id, "since_ms": now - days * DAY, "as_of_ms": now}
     url, token = ctx.config.analytics_url, ctx.config.token

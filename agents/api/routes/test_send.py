@@ -10,7 +10,7 @@ from aiohttp import web
 
 from agents.api.context import context_of
 from agents.api.exceptions import ApiError
-from agents.api.http import json_response, read_json
+from agents.api.http import json_response, object_field, read_json
 from agents.api.routes.workflows import stored_definition
 from agents.api.test_send import TestSend, email_params, send_test, test_action
 
@@ -22,10 +22,13 @@ async def test_send(request: web.Request) -> web.Response:
     body = await read_json(request, ctx.config.max_body_bytes)
     if not isinstance(body, dict):
         raise ApiError(400, "bad_body", 'send {"to": "you@example.com", "contact": {"attrs": {...}}}')
-    definition = _object(body, "definition") if "definition" in body else await stored_definition(request)
+    if "definition" in body:
+        definition = object_field(body, "definition")
+    else:
+        definition = await stored_definition(request)
     params = email_params(definition, request.match_info["node"])
     contact_id, profile = await _contact(request, body)
-    event = _object(body, "event")
+    event = object_field(body, "event")
     properties = event.get("properties", {})
     if not isinstance(properties, dict):
         raise ApiError(400, "bad_body", "`event.properties` must be an object")
@@ -45,15 +48,8 @@ async def _contact(request: web.Request, body: dict[str, Any]) -> tuple[str, dic
         if state is None:
             raise ApiError(404, "unknown_contact", f"no stored contact {contact_id!r}")
         return contact_id, dict(state.get("profile") or {})
-    attrs = _object(_object(body, "contact"), "attrs")
+    attrs = object_field(object_field(body, "contact"), "attrs")
     return SAMPLE_CONTACT, {"attrs": attrs}
-
-
-def _object(body: dict[str, Any], name: str) -> dict[str, Any]:
-    value = body.get(name, {})
-    if not isinstance(value, dict):
-        raise ApiError(400, "bad_body", f"`{name}` must be an object")
-    return value
 
 
 def add_routes(router: web.UrlDispatcher) -> None:
