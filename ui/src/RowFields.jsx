@@ -1,11 +1,16 @@
 // Forms for the node fields that used to be JSON text boxes: an action's params as key/value rows, a split's
 // arms as rows of name, weight and next node (with the weights' total shown).
-import React, { useState } from "react";
+import React, { useEffect, useState } from "react";
 import KeyValueRows, { fromRows, toRows } from "./KeyValueRows.jsx";
 import "./forms.css";
 
 export function ParamsField({ value, onChange }) {
   const [rows, setRows] = useState(() => toRows(value));
+  const given = JSON.stringify(value ?? {});
+  useEffect(() => {
+    // changed from elsewhere (the template picker, undo): show it; an edit of ours reads back the same
+    if (JSON.stringify(fromRows(rows)) !== given) setRows(toRows(value));
+  }, [given]); // eslint-disable-line react-hooks/exhaustive-deps
   return (
     <KeyValueRows testid="params" label="param" rows={rows} onChange={(next) => {
       setRows(next);
