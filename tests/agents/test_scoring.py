@@ -10,7 +10,14 @@ import pytest
 
 from switchyard.inspect import read_contacts
 from switchyard.settings import Settings
-from tests.agents.fixtures import event, produce_events, publish, read_actions, wait_processed
+from tests.agents.fixtures import (
+    event,
+    produce_events,
+    publish,
+    read_actions,
+    read_step_records,
+    wait_processed,
+)
 
 pytestmark = pytest.mark.kafka
 DAY = 86_400_000
@@ -80,3 +87,36 @@ def test_hints_drive_best_time_and_channel_and_sends_open_bandit_trials(
     assert 0 < len(hours) <= 24 and all(0 <= h < 168 for h in hours)
     assert state["hints"]["channel"] == "email"
     assert [trial for trial in state["ml"]["tr"] if trial["c"] == "email"], state["ml"]["tr"]
+
+
+def _first_wait_reason(settings: Settings, contact: str) -> str:
+    """Why the best_time_nudge wait of ``contact`` ends when it does (its step record)."""
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        for record in read_step_records(settings, expect=2, timeout=5):
+            if record["contact_id"] == contact and record["node_id"] == "best_time":
+                return str(record["reason"])
+    raise AssertionError(f"no step record of {contact}'s best_time wait")
+
+
+@pytest.mark.parametrize("ml", [True, False])
+def test_a_first_event_wait_reads_the_hints_the_models_give_before_its_step(
+    test_settings: Settings, worker_factory: type, ml: bool
+) -> None:
+    """A contact whose first event starts the ML-assisted example: the models' hints for its profile are
+    there before its step, so the wait ends at a hinted hour; with scoring off, at the fallback."""
+    settings = test_settings.with_(ml=ml)
+    publish(settings, EXAMPLES / "best_time_nudge.yaml")
+    worker_factory.start(settings)
+    now = int(time.time() * 1000)
+    # the population engages now: the prior ranks this hour of the week and its neighbours first, so the
+    # next hour, less than an hour away, is a hinted hour within the wait's 24 h
+    produce_events(settings, [event(f"w{i}", "email.opened", now) for i in range(3)])
+    wait_processed(settings)
+    produce_events(settings, [event("fresh", "trial.started", now + 1000)])
+    wait_processed(settings)
+    reason = _first_wait_reason(settings, "fresh")
+    if ml:
+        assert reason.startswith("until best send time"), reason
+    else:
+        assert reason.startswith("until fallback 10:00: no send-time hints"), reason
