@@ -427,7 +427,8 @@ class EventProcessor:
         """One event through the engine and the models; raises ContactFailure (or what the engine raised)."""
         if state is not None and is_ml_wakeup(event):  # a label window closed: the models' business only
             return self._score({**state, "offset": message.offset}, event, message.key)
-        result = engine_step(state, event, self.definitions.workflows, event["ts"])
+        hints = self._first_hints(state, event)
+        result = engine_step(state, event, self.definitions.workflows, event["ts"], hints)
         new_state = result.state
         new_state["offset"] = message.offset
         self.metrics.applied_total += 1
@@ -447,6 +448,14 @@ class EventProcessor:
         if result.trace:
             self._emit_records(key, result.trace, self._record_context(event, message))
         return self._score(new_state, event, key, result.actions)
+
+    def _first_hints(self, state: ContactState | None, event: Event) -> dict[str, Any] | None:
+        if self.predictions is None:
+            return None
+        try:
+            return self.predictions.first_hints(state, event)
+        except Exception as exc:
+            raise ContactFailure(SCORING_ERROR, f"{type(exc).__name__}: {exc}") from exc
 
     def _score(
         self, state: ContactState, event: Event, key: bytes, actions: Sequence[dict[str, Any]] = ()

@@ -9,9 +9,10 @@ and the engine's score trigger fires only on an upward crossing, so a prediction
 starts nothing twice.
 
 Each contact's state also carries ``hints`` (ml.hints): its best local send hours and the bandit's
-channel pick, which the engine reads for ``wait until: best_send_time`` and ``action: send_best``; with
-scoring off there are none and the engine falls back. Sends among the step's actions open bandit trials
-that the contact's outcome events reward (ml.trials).
+channel pick, which the engine reads for ``wait until: best_send_time`` and ``action: send_best``; a
+contact's first step gets the hints the models give its profile (``first_hints``), later steps those kept
+after the previous one; with scoring off there are none and the engine falls back. Sends among the step's
+actions open bandit trials that the contact's outcome events reward (ml.trials).
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from typing import Any
 
 from engine.types import ContactState, Event
 from ml.checkpoint import ModelCheckpoint
+from ml.hints import Hints
 from ml.labels import ML_TIMER_KIND, pending_ml_timers
 from ml.models import ModelSet
 from ml.scoring import Scorer
@@ -54,6 +56,13 @@ class Predictions:
         if result.hints is not None:
             out["hints"] = result.hints
         return out, result.predicted
+
+    def first_hints(self, state: ContactState | None, event: Event) -> Hints | None:
+        """The hints the engine's step of ``event`` reads when the contact has none yet (Scorer.first_hints),
+        else None."""
+        if state is None:
+            return self.scorer.first_hints(None, None, None, event)
+        return self.scorer.first_hints(state.get("ml"), state["profile"], state.get("hints"), event)
 
     async def checkpoint(self) -> None:
         """The periodic save, without stalling the worker: the snapshot is taken on the event loop (the

@@ -12,6 +12,7 @@ from engine.consent import CONSENT_EVENT_TYPES
 from engine.consent import record as record_consent
 from engine.context import StepContext
 from engine.dedupe import event_key, is_duplicate, remember
+from engine.hints import HINTS_KEY
 from engine.live import on_live_runs
 from engine.profile import apply_event
 from engine.triggers import arm_missing, fire_armed, on_trigger_events, watch_profile
@@ -30,8 +31,16 @@ class StepResult(NamedTuple):
     duplicate: bool = False  # the event id was applied before (engine.dedupe): nothing changed
 
 
-def step(state: ContactState | None, event: Event, workflows: WorkflowSet, now: int) -> StepResult:
-    """Apply ``event`` (at event time ``now``) to ``state`` under ``workflows``."""
+def step(
+    state: ContactState | None,
+    event: Event,
+    workflows: WorkflowSet,
+    now: int,
+    hints: dict[str, Any] | None = None,
+) -> StepResult:
+    """Apply ``event`` (at event time ``now``) to ``state`` under ``workflows``. ``hints``, when given,
+    become the state's ML hints (engine.hints) before any node reads them: the worker passes them for a
+    contact that has none yet (its first event), which would otherwise wait until the fixed fallback."""
     key = event_key(event)
     if is_duplicate(state, key):
         assert state is not None
@@ -49,6 +58,8 @@ def step(state: ContactState | None, event: Event, workflows: WorkflowSet, now: 
         before = state["profile"]
         profile = apply_event(before, event)
         new_state = {**state, "profile": profile}
+    if hints is not None:
+        new_state[HINTS_KEY] = hints
     remember(new_state, key)
     event_type = event["type"]
     if event_type in workflows.count_windows:

@@ -4,7 +4,8 @@ scorer, every send answered by the scenario's ground truth (loadtest.rec_scenari
 One process plays the worker, the timer service and the contacts, in event-time order over every contact
 (the scorer's population prior and bandit are shared, so order across contacts matters):
 
-- an event goes through ``engine.step`` with the contact's state, then through ``Scorer.observe_with_hints``
+- an event goes through ``engine.step`` with the contact's state (and, on its first event, the hints the
+  models give its profile: ``Scorer.first_hints``), then through ``Scorer.observe_with_hints``
   with the actions the step emitted (sends open bandit trials; the hints the engine reads for
   ``until: best_send_time`` and ``send_best`` are updated), as agents/processor.py does;
 - the engine's timers fire at their due time as ``timer.fired`` (skipped once the state stopped expecting
@@ -112,7 +113,8 @@ def run_world(
                 continue
         position = len(out.events)
         out.events.append(event)
-        result = step(state, event, workflows, ts)
+        hints = scorer.first_hints(*_hinted(state), event)
+        result = step(state, event, workflows, ts, hints)
         out.steps += 1
         new_state = result.state
         if keep_records:
@@ -139,6 +141,13 @@ def run_world(
             for answer in response.events:
                 push(answer["ts"], EVENT, answer)
     return out
+
+
+def _hinted(state: ContactState | None) -> tuple[Any, Any, Any]:
+    """(ml-state, profile, hints) of a contact's state, as Scorer.first_hints takes them."""
+    if state is None:
+        return None, None, None
+    return state.get("ml"), state["profile"], state.get("hints")
 
 
 def _score(

@@ -33,6 +33,7 @@ from dataclasses import dataclass, field
 from hashlib import blake2b
 from typing import Any, NamedTuple
 
+from engine.profile import apply_event
 from engine.types import Event, Profile
 from ml import labels, trials
 from ml.activity import TIMER_EVENT, is_activity
@@ -135,6 +136,21 @@ class Scorer:
     ) -> Observation:
         """``observe``, also keeping the contact's ``hints`` (ml.hints) up to date."""
         return self._observe(ml_state, profile, event, now, actions, hints, True)
+
+    def first_hints(
+        self, ml_state: MLState | None, profile: Profile | None, hints: Hints | None, event: Event
+    ) -> Hints | None:
+        """The hints for the engine's step of ``event`` when the contact has none yet (its first event:
+        hints are otherwise kept only after a step), else None (the step reads the contact's own). They are
+        what the models give the profile after the event: the population prior's hours blended with the
+        ml-state's histogram, the bandit's pick for its segment. Nothing is kept: the observe after the
+        step computes them again with the event in."""
+        if hints is not None:
+            return None
+        after = apply_event(profile, event)
+        state = ml_state if ml_state is not None else new_ml_state()
+        found, _ = self._hints(state, after, event["contact_id"], event["ts"], 0.0, None)
+        return found
 
     def _observe(
         self,

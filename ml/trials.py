@@ -4,12 +4,13 @@ A send on a bandit channel (an action of the engine's step on email, sms or push
 ``ml_state["tr"]`` is a list of ``{"a": action id, "c": channel, "g": segment, "t": sent ms, "r": reward
 so far}``, oldest first, at most ``max_open``; ``ml_state["ns"]`` counts the contact's sends (the pick
 of ml.hints is keyed by it). While a trial's window ``[t, t + window_ms]`` is open, the contact's outcome
-events raise its reward to their best ``ml.bandit.reward_for``:
-
-- an outcome naming the action (``properties.action_id``) goes to that trial;
-- otherwise a channel's own outcome (``email.opened``, ``push.clicked``, ``sms.clicked`` ...) goes to the
-  newest open trial on that channel, and a channel-less one (``link.clicked``, ``purchase``) to the newest
-  open trial of any channel.
+events that name its action (``properties.action_id``, which our sinks and link tracking stamp on the outcomes
+of our own sends) raise its reward to their best ``ml.bandit.reward_for``. An outcome that names no action,
+or an action that is not an open trial, credits nothing: an ``email.opened`` of a campaign email no workflow
+sent says nothing about the channel our send used, and guessing the newest send on that channel credits
+whichever channel the contact hears most from elsewhere. The same holds for channel-less outcomes
+(``link.clicked``, ``purchase``): they count when they name the send (a tracked link of our email does), and
+an unnamed purchase credits no channel, so it cannot favour one over another.
 
 A trial closes, and becomes one bandit update (segment, channel, reward), when:
 
@@ -36,17 +37,11 @@ from ml.exceptions import MLConfigError
 from ml.state import MLState
 
 Trial = dict[str, Any]
-# outcome event type -> the channel it belongs to (None: any channel)
-OUTCOME_CHANNELS: dict[str, str | None] = {
-    "email.opened": "email",
-    "email.clicked": "email",
-    "email.replied": "email",
-    "push.opened": "push",
-    "push.clicked": "push",
-    "sms.clicked": "sms",
-    "link.clicked": None,
-    "purchase": None,
-}
+# the outcome events that reward a trial (when they name its action)
+OUTCOME_TYPES = frozenset(
+    {"email.opened", "email.clicked", "email.replied", "push.opened", "push.clicked", "sms.clicked",
+     "link.clicked", "purchase"}
+)  # fmt: skip
 FAILURE_TYPES = frozenset({"email.failed", "email.bounced", "sms.failed", "push.failed"})
 
 
@@ -88,7 +83,7 @@ def update(
         if not trials:
             return ml_state, ()
         etype = event["type"]
-        quiet = etype not in OUTCOME_CHANNELS and etype not in FAILURE_TYPES
+        quiet = etype not in OUTCOME_TYPES and etype not in FAILURE_TYPES
         if quiet and _oldest(trials) >= now - config.window_ms:
             return ml_state, ()  # the common case: an event that neither rewards nor closes a trial
     closed: list[Closed] = []
@@ -127,26 +122,18 @@ def _oldest(trials: list[Trial]) -> int:
 
 def _attribute(trials: list[Trial], event: Event, window_ms: int) -> list[Trial]:
     etype = event["type"]
-    if etype not in OUTCOME_CHANNELS:
+    if etype not in OUTCOME_TYPES:
         return trials
-    reward = reward_for((etype,))
-    ts = event["ts"]
     named = event["properties"].get("action_id")
-    channel = OUTCOME_CHANNELS[etype]
-    target = None
-    if isinstance(named, str):
-        target = next((i for i, trial in enumerate(trials) if trial["a"] == named), None)
-    if target is None:
-        for index in range(len(trials) - 1, -1, -1):
-            trial = trials[index]
-            if (channel is None or trial["c"] == channel) and trial["t"] <= ts:
-                target = index
-                break
+    if not isinstance(named, str):
+        return trials  # an outcome of no send of ours, or of one we cannot tell: credits no trial
+    target = next((i for i, trial in enumerate(trials) if trial["a"] == named), None)
     if target is None:
         return trials
     trial = trials[target]
-    # the window is checked on the chosen trial: an outcome of a send whose window has passed is late
-    if not trial["t"] <= ts <= trial["t"] + window_ms or reward <= trial["r"]:
+    reward = reward_for((etype,))
+    # an outcome of a send whose window has passed is late; one stamped before the send is not its outcome
+    if not trial["t"] <= event["ts"] <= trial["t"] + window_ms or reward <= trial["r"]:
         return trials
     return [*trials[:target], {**trial, "r": reward}, *trials[target + 1 :]]
 

@@ -10,7 +10,14 @@ import pytest
 
 from switchyard.inspect import read_contacts
 from switchyard.settings import Settings
-from tests.agents.fixtures import event, produce_events, publish, read_actions, wait_processed
+from tests.agents.fixtures import (
+    event,
+    produce_events,
+    publish,
+    read_actions,
+    read_step_records,
+    wait_processed,
+)
 
 pytestmark = pytest.mark.kafka
 DAY = 86_400_000
@@ -80,3 +87,30 @@ def test_hints_drive_best_time_and_channel_and_sends_open_bandit_trials(
     assert 0 < len(hours) <= 24 and all(0 <= h < 168 for h in hours)
     assert state["hints"]["channel"] == "email"
     assert [trial for trial in state["ml"]["tr"] if trial["c"] == "email"], state["ml"]["tr"]
+
+
+def _first_wait_reason(settings: Settings, contact: str) -> str:
+    """Why the best_time_nudge wait of ``contact`` ends when it does (its step record)."""
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        for record in read_step_records(settings, expect=2, timeout=5):
+            if record["contact_id"] == contact and record["node_id"] == "best_time":
+                return str(record["reason"])
+    raise AssertionError(f"no step record of {contact}'s best_time wait")
+
+
+@pytest.mark.parametrize("ml", [True, False])
+def test_a_first_event_wait_reads_the_hints_the_models_give_before_its_step(
+    test_settings: Settings, worker_factory: type, ml: bool
+) -> None:
+    """A contact whose first event starts the ML-assisted example: the models' hints for its profile are
+    there before its step (the wait reads them); with scoring off there are none."""
+    settings = test_settings.with_(ml=ml)
+    publish(settings, EXAMPLES / "best_time_nudge.yaml")
+    worker_factory.start(settings)
+    produce_events(settings, [event("fresh", "trial.started", int(time.time() * 1000))])
+    wait_processed(settings)
+    reason = _first_wait_reason(settings, "fresh")
+    # with hints the wait ends at a hinted hour, or at the fallback when none is within 24 h (a young
+    # worker's prior ranks arbitrary hours); without them the step says it had none
+    assert ("no send-time hints" not in reason) == ml, reason

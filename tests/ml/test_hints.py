@@ -12,9 +12,11 @@ import pytest
 
 from engine import decay
 from engine.profile import apply_event
-from engine.types import Event, Profile
+from engine.step import step
+from engine.types import ContactState, Event, Profile
+from engine.workflows import WorkflowSet
 from ml.bandit import CHANNELS, TABLE_ROWS, ThompsonBandit, segment_of
-from ml.clock import HOURS_PER_WEEK
+from ml.clock import HOURS_PER_WEEK, hour_of_week
 from ml.hints import SEND_HOURS, Hints, pick_key
 from ml.models import ModelSet
 from ml.scoring import Scorer
@@ -197,3 +199,54 @@ def test_a_first_activity_ranking_is_shared_but_not_aliased() -> None:
     again = ranked_hours_in(bag, T0, view, 24)
     assert len(again) == 24 and again[0] == 10 and -1 not in again
     assert again == ranked_hours_in(record(decay.empty_bag(), 10, 0.25, T0 - 1), T0 - 1, view, 24)
+
+
+def _best_time_workflow() -> WorkflowSet:
+    return WorkflowSet.from_definitions([{
+        "id": "best", "version": 1, "status": "published", "trigger": {"event": "trial.started"},
+        "start": "wait", "nodes": {
+            "wait": {"type": "wait", "until": "best_send_time", "within": "24h", "fallback": "10:00",
+                     "next": "send"},
+            "send": {"type": "action", "action": "send_email", "params": {"template": "x"}},
+        },
+    }])  # fmt: skip
+
+
+def _wait_due(state: ContactState) -> int:
+    return int(state["runs"]["best"]["wait"]["due"])
+
+
+def test_a_first_event_waits_for_the_hour_the_prior_gives_its_profile() -> None:
+    scorer = Scorer()
+    workflows = _best_time_workflow()
+    best = hour_of_week(T0 + 5 * HOUR, "UTC")  # T0 is 10:00 UTC: 15:00 the same day
+    for k in range(PopulationPrior.CHECK_EVERY):  # the population engages at that hour
+        scorer.models.prior.record(best, 1.0, T0 - DAY + k)
+    first = make_event("trial.started", T0, "new")
+    hints = scorer.first_hints(None, None, None, first)
+    assert hints is not None and hints["send_hours"][0] == best
+    assert _wait_due(step(None, first, workflows, T0, hints).state) == T0 + 5 * HOUR
+    assert _wait_due(step(None, first, workflows, T0).state) == T0 + DAY  # without: the 10:00 fallback
+
+
+def test_a_contact_with_hints_steps_on_its_own_not_on_recomputed_ones() -> None:
+    scorer = Scorer()
+    workflows = _best_time_workflow()
+    kept_hour = hour_of_week(T0 + 5 * HOUR, "UTC")
+    for k in range(PopulationPrior.CHECK_EVERY):
+        scorer.models.prior.record(kept_hour, 1.0, T0 - DAY + k)
+    added = make_event("contact.added", T0, "old", email="old@example.com")
+    state = step(None, added, workflows, T0, scorer.first_hints(None, None, None, added)).state
+    seen = scorer.observe_with_hints(None, state["profile"], added, T0, (), state.get("hints"))
+    assert seen.hints is not None and seen.hints["send_hours"][0] == kept_hour
+    state = {**state, "ml": seen.ml_state, "hints": seen.hints}
+    moved_hour = hour_of_week(T0 + 3 * HOUR, "UTC")
+    version = scorer.models.prior.version
+    for k in range(4 * PopulationPrior.CHECK_EVERY):  # the population moved to another hour since
+        scorer.models.prior.record(moved_hour, 1.0, T0 + k)
+    assert scorer.models.prior.version > version
+    trial = make_event("trial.started", T0 + 60_000, "old")
+    newcomer = scorer.first_hints(None, None, None, {**trial, "contact_id": "newcomer"})
+    assert newcomer is not None and newcomer["send_hours"][0] == moved_hour
+    assert scorer.first_hints(state["ml"], state["profile"], state["hints"], trial) is None
+    assert _wait_due(step(state, trial, workflows, T0 + 60_000).state) == T0 + 5 * HOUR

@@ -61,11 +61,11 @@ def _action(action_id: str, channel: str, ts: int) -> dict[str, Any]:
 def test_outcomes_in_the_window_raise_the_reward_and_the_window_end_updates_the_bandit() -> None:
     contact = Contact()
     sent = T0 + HOUR
-    contact.send(sent)
+    action = contact.send(sent)
     assert contact.state is not None and contact.state["ns"] == 1
-    contact.play(make_event("email.opened", sent + HOUR))
-    contact.play(make_event("email.clicked", sent + 2 * HOUR))
-    contact.play(make_event("email.opened", sent + 3 * HOUR))  # a lesser outcome does not lower it
+    contact.play(make_event("email.opened", sent + HOUR, action_id=action))
+    contact.play(make_event("email.clicked", sent + 2 * HOUR, action_id=action))
+    contact.play(make_event("email.opened", sent + 3 * HOUR, action_id=action))  # a lesser one: no lower
     assert [t["r"] for t in contact.state["tr"]] == [0.7]
     assert contact.closed == [] and contact.posterior("email") == [1.0, 1.0]
     contact.play(make_event("page.viewed", sent + WINDOW))  # the window is [sent, sent + 72 h]
@@ -96,32 +96,47 @@ def test_the_window_end_schedules_a_wakeup_that_closes_the_trial_without_rescori
     assert after["tm"]["due"] > timer["due"]
 
 
-def test_outcomes_go_to_the_right_trial() -> None:
+def test_only_an_outcome_naming_a_trials_action_credits_it() -> None:
     contact = Contact()
     sent = T0 + HOUR
     contact.send(sent, "email", "e1")
     contact.send(sent + 10, "push", "p1")
     contact.send(sent + 20, "email", "e2")
-    contact.play(make_event("push.opened", sent + HOUR))  # the push
-    contact.play(make_event("email.opened", sent + 2 * HOUR))  # the newest email
-    contact.play(make_event("email.clicked", sent + 2 * HOUR, action_id="e1"))  # named: that one
+    contact.play(make_event("push.opened", sent + HOUR, action_id="p1"))
+    contact.play(make_event("email.clicked", sent + 2 * HOUR, action_id="e1"))  # named: that one, not e2
     state = contact.state
     assert state is not None
-    assert {t["a"]: t["r"] for t in state["tr"]} == {"e1": 0.7, "p1": 0.3, "e2": 0.3}
-    contact.play(make_event("purchase", sent + 3 * HOUR))  # channel-less: the newest send of any channel
+    assert {t["a"]: t["r"] for t in state["tr"]} == {"e1": 0.7, "p1": 0.3, "e2": 0.0}
+    contact.play(make_event("link.clicked", sent + 3 * HOUR, action_id="e2"))  # channel-less, named
+    assert {t["a"]: t["r"] for t in contact.state["tr"]} == {"e1": 0.7, "p1": 0.3, "e2": 0.7}
+
+
+def test_unnamed_outcomes_and_outcomes_of_other_sends_credit_no_trial() -> None:
+    contact = Contact()
+    sent = T0 + HOUR
+    contact.send(sent, "email", "e1")
+    contact.send(sent + 10, "push", "p1")
+    contact.play(make_event("email.opened", sent + HOUR))  # a campaign email no workflow sent
+    contact.play(make_event("email.clicked", sent + HOUR, action_id="campaign-7"))  # not a trial of ours
+    contact.play(make_event("push.clicked", sent + HOUR, action_id="e1:elsewhere"))
+    contact.play(make_event("purchase", sent + 2 * HOUR))  # channel-less and unnamed: no channel favoured
+    contact.play(make_event("link.clicked", sent + 2 * HOUR))
     state = contact.state
-    assert {t["a"]: t["r"] for t in state["tr"]} == {"e1": 0.7, "p1": 0.3, "e2": 1.0}
+    assert state is not None
+    assert {t["a"]: t["r"] for t in state["tr"]} == {"e1": 0.0, "p1": 0.0}
+    contact.play(make_event("page.viewed", sent + 10 + WINDOW + 1))
+    assert sorted((c.channel, c.reward) for c in contact.closed) == [("email", 0.0), ("push", 0.0)]
 
 
 def test_outcomes_outside_the_window_or_before_the_send_do_not_count() -> None:
     contact = Contact()
     sent = T0 + DAY
-    contact.send(sent)
-    contact.play(make_event("email.clicked", sent - HOUR))  # a late arrival from before the send
+    action = contact.send(sent)
+    contact.play(make_event("email.clicked", sent - HOUR, action_id=action))  # stamped before the send
     assert contact.state is not None and [t["r"] for t in contact.state["tr"]] == [0.0]
-    contact.play(make_event("email.opened", sent + WINDOW))  # the window's last millisecond counts
+    contact.play(make_event("email.opened", sent + WINDOW, action_id=action))  # the window's last ms counts
     assert [t["r"] for t in contact.state["tr"]] == [0.3]
-    contact.play(make_event("email.clicked", sent + WINDOW + 1))  # after it: closes it first, unrewarded
+    contact.play(make_event("email.clicked", sent + WINDOW + 1, action_id=action))  # after: closes, no reward
     assert [(c.reward, c.why) for c in contact.closed] == [(0.3, "window")]
 
 
