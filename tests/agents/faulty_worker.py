@@ -24,10 +24,10 @@ def install() -> None:
     real_step = processor.engine_step  # type: ignore[attr-defined]
     real_observe = Predictions.observe
 
-    def faulty_step(state: Any, event: Any, workflows: Any, now: int) -> Any:
+    def faulty_step(state: Any, event: Any, workflows: Any, now: int, hints: Any = None) -> Any:
         if event["type"] == ENGINE_FAULT:
             raise RuntimeError("injected engine fault")
-        return real_step(state, event, workflows, now)
+        return real_step(state, event, workflows, now, hints)
 
     def faulty_observe(self: Predictions, state: Any, event: Any, actions: Sequence[Any] = ()) -> Any:
         if event["type"] == SCORING_FAULT:
