@@ -22,7 +22,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -88,6 +89,15 @@ def consent_changed(before: ContactState | None, after: ContactState) -> bool:
         before["profile"]["attrs"] is not after["profile"]["attrs"]
         and before["profile"]["attrs"].get("status") != after["profile"]["attrs"].get("status")
     )
+
+
+@contextmanager
+def scoring_failures() -> Iterator[None]:
+    """What the models raise is the contact's failure (its events are dead-lettered), not the batch's."""
+    try:
+        yield
+    except Exception as exc:
+        raise ContactFailure(SCORING_ERROR, f"{type(exc).__name__}: {exc}") from exc
 
 
 def all_pending(state: ContactState | None) -> list[tuple[int, str, str]]:
@@ -452,20 +462,16 @@ class EventProcessor:
     def _first_hints(self, state: ContactState | None, event: Event) -> dict[str, Any] | None:
         if self.predictions is None:
             return None
-        try:
+        with scoring_failures():
             return self.predictions.first_hints(state, event)
-        except Exception as exc:
-            raise ContactFailure(SCORING_ERROR, f"{type(exc).__name__}: {exc}") from exc
 
     def _score(
         self, state: ContactState, event: Event, key: bytes, actions: Sequence[dict[str, Any]] = ()
     ) -> ContactState:
         if self.predictions is None:
             return state
-        try:
+        with scoring_failures():
             state, predicted = self.predictions.observe(state, event, actions)
-        except Exception as exc:
-            raise ContactFailure(SCORING_ERROR, f"{type(exc).__name__}: {exc}") from exc
         for prediction in predicted:
             self.send(self.outputs.events, key, orjson.dumps(prediction))
         self.metrics.predictions_total += len(predicted)
