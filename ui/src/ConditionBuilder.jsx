@@ -3,7 +3,7 @@
 // is read back into rows by the server with the engine's parser (POST /v1/conditions/explain), and one the
 // rows cannot show stays in the expression box with the reason.
 import React, { useEffect, useRef, useState } from "react";
-import { call } from "./api.js";
+import { callRetrying } from "./api.js";
 import { groupText, LIST_OPS, NO_VALUE, TEXT_ONLY } from "./conditionText.js";
 import { FieldInput } from "./Pickers.jsx";
 import "./editing.css";
@@ -120,9 +120,9 @@ export default function ConditionField({ name, label, value, required, issues = 
     }
     let live = true;
     const timer = setTimeout(async () => {
-      const r = await call("POST", "/v1/conditions/explain", { expression: text });
+      const r = await callRetrying("POST", "/v1/conditions/explain", { expression: text });
       if (!live) return;
-      if (!r.ok) return setNote(r.data.message || "cannot read the expression");
+      if (!r.ok) return setNote(r.data.message || "cannot read the expression: the worker did not answer");
       setRows(r.data.rows);
       setRowError("");
       setNote(r.data.rows ? "" : r.data.valid ? r.data.reason : `not valid yet: ${r.data.error.message}`);

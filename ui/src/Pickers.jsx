@@ -2,21 +2,17 @@
 // types with their counts, and condition fields (event properties, contact attributes). Both are plain
 // inputs with a datalist, so anything not seen yet can still be typed.
 import React, { useEffect, useId, useState } from "react";
-import { call } from "./api.js";
+import { callRetrying } from "./api.js";
 
 const EMPTY = { event_types: [], contact_attributes: [] };
 // contact fields every profile has (docs/conditions.md), offered before the attributes seen
 const PROFILE_FIELDS = ["contact.tags", "contact.open_rate", "contact.click_rate", "contact.reply_rate",
   "contact.first_seen", "contact.last_seen", "contact.id"];
 let seenRequest = null;
-const RETRIES_MS = [1000, 3000]; // a busy or still-starting analytics store gets two more chances
 
-function fetchSeen(attempt = 0) {
-  return call("GET", "/v1/events/seen").catch(() => ({ ok: false })).then((r) => {
+function fetchSeen() {
+  return callRetrying("GET", "/v1/events/seen").then((r) => {
     if (r.ok) return r.data;
-    if (attempt < RETRIES_MS.length) {
-      return new Promise((done) => setTimeout(done, RETRIES_MS[attempt])).then(() => fetchSeen(attempt + 1));
-    }
     seenRequest = null; // ask again when the next picker opens (no token yet, analytics not up)
     return EMPTY;
   });

@@ -18,3 +18,15 @@ export async function call(method, path, body) {
   const data = await response.json().catch(() => ({}));
   return { status: response.status, ok: response.ok, data };
 }
+
+const RETRY_DELAYS_MS = [1000, 3000];
+
+// For reads the page can live without for a moment: a network failure or a 5xx from a busy or still-starting
+// worker is retried after each delay; the last answer (or { ok: false, status: 0 }) is returned, never thrown.
+export async function callRetrying(method, path, body, delaysMs = RETRY_DELAYS_MS) {
+  for (let attempt = 0; ; attempt += 1) {
+    const r = await call(method, path, body).catch(() => ({ status: 0, ok: false, data: {} }));
+    if (r.ok || (r.status >= 400 && r.status < 500) || attempt >= delaysMs.length) return r;
+    await new Promise((done) => setTimeout(done, delaysMs[attempt]));
+  }
+}
