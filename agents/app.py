@@ -56,6 +56,10 @@ def drop_first_records(batch: Any, count: int) -> list[Any]:
     return kept
 
 
+# Logged once the definitions are loaded and the tables recovered: from here an event is processed as soon
+# as it is fetched (Faust's "Ready" can come before the definitions are read).
+PROCESSING_READY = "ready to process events with"
+log = logging.getLogger("switchyard.worker")
 OUTPUT_BATCH_BYTES = 512 * 1024  # below the producer's and the broker's 1 MB request and message limits
 
 
@@ -164,6 +168,13 @@ def build_worker(settings: Settings) -> Worker:
         await watch_loop()
 
     app.task(watch_event_loop)
+
+    async def announce_ready() -> None:
+        await definitions.loaded.wait()
+        await cast(Any, app.tables).recovery.completed.wait()  # assigned, tables restored, fetcher running
+        log.info("%s %r", PROCESSING_READY, definitions.current())
+
+    app.task(announce_ready)
 
     async def check_stalls() -> None:
         if not (app.rebalancing or app.in_recovery):

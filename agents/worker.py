@@ -10,6 +10,7 @@ from faust.worker import Worker as FaustWorker
 
 from agents.app import build_worker
 from agents.logs import logging_config
+from agents.loop_watch import CollectionWatch
 from switchyard.settings import Settings
 
 
@@ -31,6 +32,7 @@ def tune_garbage_collector() -> None:
     gc.collect()
     gc.freeze()
     gc.set_threshold(50_000, 20, 100)
+    CollectionWatch().install()
 
 
 def run_worker(settings: Settings) -> None:

@@ -35,6 +35,7 @@ import orjson
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import TopicAlreadyExistsError
 
+from agents.app import PROCESSING_READY
 from agents.catalog import plan_publish, write_records
 from agents.topics import ACTION_CHANNELS, action_topic
 from engine.parser import parse_text
@@ -357,7 +358,7 @@ async def execute(cfg: RunConfig) -> RunResult:
     published = await publish_examples(s)
     producer = ProducerChild(cfg, preload=cfg.mode == "max")
     await producer.spawn()
-    worker = WorkerHolder(WorkerProcess(s, cfg.log_dir / "worker.log"))
+    worker = WorkerHolder(WorkerProcess(s, cfg.log_dir / "worker.log", ready_mark=PROCESSING_READY.encode()))
     writer = AnalyticsChild(s, cfg.log_dir) if cfg.analytics else None
     extra: dict[str, Any] = {}
     clock = RunClock()
