@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, tzinfo
+from functools import lru_cache
 
 _MONTHS = ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec")
 _DAYS = ("sun", "mon", "tue", "wed", "thu", "fri", "sat")
@@ -114,6 +115,21 @@ def parse_cron(source: str) -> Cron:
 
 def next_occurrence(cron: Cron, after_ms: int, tz: tzinfo) -> int | None:
     """The first matching minute strictly after ``after_ms`` (epoch ms), or None within five years."""
+    # Every contact seen arms its cron triggers, and contacts arrive many per minute: the search is done once
+    # per cron, zone and minute. A zone whose offset is not whole minutes could put the found minute at or
+    # before ``after_ms``; then the exact search runs.
+    found = _from_minute(cron, after_ms // 60_000, tz)
+    if found is not None and found <= after_ms:
+        return _search(cron, after_ms, tz)
+    return found
+
+
+@lru_cache(maxsize=4096)
+def _from_minute(cron: Cron, minute: int, tz: tzinfo) -> int | None:
+    return _search(cron, minute * 60_000, tz)
+
+
+def _search(cron: Cron, after_ms: int, tz: tzinfo) -> int | None:
     local = datetime.fromtimestamp(after_ms / 1000, tz).replace(second=0, microsecond=0) + timedelta(
         minutes=1
     )
