@@ -123,9 +123,12 @@ def _definition_object(document: Any) -> dict[str, Any]:
     return doc
 
 
+PUBLISHING_KEYS = frozenset({"published_at", "version_note"})
+
+
 def _draft_record(doc: dict[str, Any]) -> Record:
     value = {**doc, "status": "draft"}
     if isinstance(doc.get("metadata"), dict) and "published_at" in doc["metadata"]:
-        # a draft made from a published version was not published (yet)
-        value["metadata"] = {k: v for k, v in doc["metadata"].items() if k != "published_at"}
+        # made from a published version: not published (yet), and that version's note is not its own
+        value["metadata"] = {k: v for k, v in doc["metadata"].items() if k not in PUBLISHING_KEYS}
     return f"{value['id']}@{value['version']}".encode(), orjson.dumps(value)
