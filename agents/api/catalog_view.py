@@ -126,9 +126,16 @@ def _definition_object(document: Any) -> dict[str, Any]:
 PUBLISHING_KEYS = frozenset({"published_at", "version_note"})
 
 
+def unpublished(metadata: Any) -> dict[str, Any]:
+    """A published version's metadata without what publishing wrote (its time and note)."""
+    if not isinstance(metadata, dict):
+        return {}
+    return {k: v for k, v in metadata.items() if k not in PUBLISHING_KEYS}
+
+
 def _draft_record(doc: dict[str, Any]) -> Record:
     value = {**doc, "status": "draft"}
     if isinstance(doc.get("metadata"), dict) and "published_at" in doc["metadata"]:
         # made from a published version: not published (yet), and that version's note is not its own
-        value["metadata"] = {k: v for k, v in doc["metadata"].items() if k not in PUBLISHING_KEYS}
+        value["metadata"] = unpublished(doc["metadata"])
     return f"{value['id']}@{value['version']}".encode(), orjson.dumps(value)

@@ -20,7 +20,8 @@ from ml.exceptions import MLError
 from ml.patch import apply_ops, diff
 from ml.workflow_recs import Figures, Recommendation, recommendations
 
-REPORTS = ("sends", "funnel", "lift", "channels")  # the analytics reports the recommendations are made from
+# the analytics reports the recommendations are made from, and the ones dismissed before (hidden for good)
+REPORTS = ("sends", "funnel", "lift", "channels", "recommendations_dismissed")
 
 
 def governing(definitions: catalog_view.Definitions, workflow_id: str) -> dict[str, Any]:
@@ -48,7 +49,17 @@ def figures_of(reports: Mapping[str, Mapping[str, Any]], version: int) -> Figure
 
 
 def current(definition: Mapping[str, Any], reports: Mapping[str, Mapping[str, Any]]) -> list[Recommendation]:
-    return recommendations(definition, figures_of(reports, int(definition["version"])))
+    """The recommendations the figures make, but those dismissed before: a recommendation's id is a hash of
+    its workflow version, kind, node and change, so a dismissal holds until the figures suggest another
+    change or the workflow gets a new version."""
+    dismissed = set(dismissed_ids(reports))
+    found = recommendations(definition, figures_of(reports, int(definition["version"])))
+    return [rec for rec in found if rec.id not in dismissed]
+
+
+def dismissed_ids(reports: Mapping[str, Mapping[str, Any]]) -> list[str]:
+    answer = reports.get("recommendations_dismissed")
+    return [str(row["recommendation_id"]) for row in report_rows(answer, None)] if answer else []
 
 
 def find(found: list[Recommendation], rid: str) -> Recommendation:
@@ -78,7 +89,7 @@ def planned_draft(
     except MLError as exc:
         raise ApiError(409, "change_does_not_apply", str(exc)) from None
     note = f"recommendation {rec.id}: {rec.kind} at {rec.node}"
-    changed["metadata"] = {**(changed.get("metadata") or {}), "version_note": note}
+    changed["metadata"] = {**catalog_view.unpublished(changed.get("metadata")), "version_note": note}
     key, value = catalog_view.plan_new_draft(definitions, changed)
     draft = orjson.loads(value)
     errors = [issue for issue in validate_definition(draft) if issue.severity == "error"]

@@ -196,6 +196,18 @@ REPORTS: dict[str, Report] = {
             """,
         ),
         Report(
+            "recommendations_dismissed",
+            "the workflow recommendations dismissed (at any time), with the latest dismissal's reason",
+            f"""
+            SELECT recommendation_id, argMax(reason, ts) AS reason,
+                   toUnixTimestamp64Milli(max(ts)) AS dismissed_at
+            FROM recommendation_log
+            WHERE {WORKFLOW} AND what = 'dismissed'
+            GROUP BY recommendation_id
+            ORDER BY recommendation_id
+            """,
+        ),
+        Report(
             "events",
             "recorded contact events since `since_ms`, in each contact's arrival order (for backtests)",
             """

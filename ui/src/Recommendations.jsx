@@ -24,7 +24,7 @@ const base = (workflowId) => `/v1/workflows/${encodeURIComponent(workflowId)}/re
 // The suggestions of `summary`'s workflow (its governing version), fetched when another workflow or version
 // is opened; each fetch is recorded by the API as "shown", so there is no polling. `outcomes` says which were
 // applied (this session, or the workflow's draft's version note names them) or dismissed in this session, so
-// the badges count the open ones only.
+// the badges count the open ones only (the API leaves out what was dismissed once the analytics store has it).
 export function useRecommendations(summary) {
   const [state, setState] = useState({ workflow: null, version: null, days: 0, recs: [], error: null });
   const [acted, setActed] = useState({});

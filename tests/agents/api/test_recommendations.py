@@ -208,6 +208,9 @@ def test_recommendations_are_shown_applied_dismissed_and_counted(
         "kind": "goal_never_reached", "shown": 1, "applied": 0, "dismissed": 1, "acceptance_rate": 0.0,
         "applied_per_shown": 0.0,
     }  # fmt: skip
+    # the dismissal is read back: the next listing (another session, another browser) leaves it out
+    status, later = client.call("GET", path)
+    assert status == 200 and [r["id"] for r in later["recommendations"]] == [wait_rec["id"]]
 
 
 def channel_seed(channel: str, workflow: str, node: str, first: int, count: int, clicks: int,

@@ -92,3 +92,21 @@ def test_every_kind_reaches_the_api_from_report_rows_and_none_without_enough_dat
     assert made(funnel=funnel(50, {k: 50 for k in no_goal})) == []
     assert made(sends=[send("email_2", 100, 30)]) == [("fixed_wait_before_send", "wait_1d")]
     assert made(sends=[send("email_2", 99, 30)]) == []
+
+
+def test_a_dismissed_recommendation_stays_hidden_and_only_that_one() -> None:
+    from agents.api.recommendations_view import current
+    from tests.ml.test_recommend_workflow import definition, send
+
+    sends = as_report([send("email_1", 1000, 400), send("email_2", 900, 216)], 3)
+    reports: dict[str, Any] = {"sends": sends, "funnel": as_report([], 3), "lift": as_report([], 3),
+                               "channels": {"columns": ["node"], "rows": []}}  # fmt: skip
+    shown = current(definition(), reports)
+    assert ("open_rate_drop", "email_2") in [(r.kind, r.node) for r in shown]
+    first = next(r for r in shown if r.kind == "open_rate_drop")
+    reports["recommendations_dismissed"] = {
+        "columns": ["recommendation_id", "reason", "dismissed_at"],
+        "rows": [[first.id, "not now", 1], ["rec_of_another_change", "", 2]],
+    }
+    after = current(definition(), reports)
+    assert [r.id for r in after] == [r.id for r in shown if r is not first]

@@ -115,3 +115,25 @@ def test_a_recommendation_record_without_an_id_or_known_outcome_is_refused() -> 
         recommendation_rows(orjson.dumps({"what": "shown", "ts": 1}))
     with pytest.raises(UnusableRecord):
         recommendation_rows(orjson.dumps({"recommendation_id": "r", "what": "liked", "ts": 1}))
+
+
+def test_the_dismissed_report_lists_each_dismissed_recommendation_once_with_its_latest_reason(
+    store: AnalyticsStore,
+) -> None:
+    records = [
+        record("r1", "shown", T, "split_winner"),
+        record("r1", "dismissed", T + 1, "split_winner", reason="not now"),
+        record("r1", "dismissed", T + 5, "split_winner", reason="never"),
+        record("r2", "applied", T + 2, "drop_off", draft_version=2),  # applied, not dismissed
+        record("r3", "shown", T, "drop_off"),
+    ]
+    for _ in range(2):
+        batch = ColumnBatch()
+        for i, value in enumerate(records):
+            batch.add("t", 0, i, recommendation_rows(value), 0.0)
+        insert_batch(store, batch)
+    result = run_report(store, "recommendations_dismissed", report_parameters("welcome", 0, T + 1000))
+    assert result.columns == ["recommendation_id", "reason", "dismissed_at"]
+    assert result.rows == [("r1", "never", T + 5)]
+    other = run_report(store, "recommendations_dismissed", report_parameters("another", 0, T + 1000))
+    assert other.rows == []
