@@ -239,6 +239,9 @@ def build_journey(page: Any) -> None:
                               "cart_id": "{{ run.vars.cart_id }}"})  # fmt: skip
 
     no_overlaps(page)
+    # nothing connected yet: the overlay says so, and nothing can be published
+    expect(page.get_by_test_id("validation-summary")).to_contain_text("error")
+    expect(page.get_by_test_id("publish")).to_be_disabled()
     # the edges, from the labelled handles (the wait_for's "event" and "timeout" among them)
     for source, handle, target in EDGES:
         connect(page, source, handle, target)
