@@ -509,7 +509,8 @@ function Builder() {
             const nodesOut = JSON.parse(text);
             delete nodesOut[old];
             setSelected(fresh);
-            return { ...d, nodes: nodesOut, start: d.start === old ? fresh : d.start, layout: { ...d.layout, [fresh]: d.layout?.[old] } };
+            const { [old]: place, ...places } = d.layout || {}; // the old id keeps no stale place in the layout
+            return { ...d, nodes: nodesOut, start: d.start === old ? fresh : d.start, layout: { ...places, [fresh]: place } };
           })}
           onDelete={(id) => confirmed(`Delete ${id}? (Ctrl+Z brings it back)`) && deleteNode(id)} />}
       </div>
