@@ -20,7 +20,8 @@ def save_chart(report: str, result: QueryResult, path: Path, title: str | None =
     try:
         draw = {"funnel": _funnel, "steps": _steps, "whereis": _whereis, "outcomes": _outcomes,
                 "throughput": _throughput, "lift": _lift, "tables": _tables, "sends": _sends,
-                "recommendations": _recommendations}.get(report)  # fmt: skip
+                "recommendations": _recommendations, "entered_daily": _entered_daily,
+                "edges": _edges}.get(report)  # fmt: skip
         if draw is None or not rows:
             axes.text(0.5, 0.5, "no data", ha="center", va="center")
             axes.set_axis_off()
@@ -47,6 +48,18 @@ def _steps(axes: Any, rows: list[dict[str, Any]]) -> None:
     labels = [_label(r, "workflow_id", "version", "node", "transition") for r in rows]
     axes.barh(labels[::-1], [r["records"] for r in rows][::-1])
     axes.set_xlabel("step records")
+
+
+def _entered_daily(axes: Any, rows: list[dict[str, Any]]) -> None:
+    labels = [_label(r, "workflow_id", "day") for r in rows]
+    axes.barh(labels[::-1], [r["runs"] for r in rows][::-1])
+    axes.set_xlabel("runs entered")
+
+
+def _edges(axes: Any, rows: list[dict[str, Any]]) -> None:
+    labels = [f"{_label(r, 'workflow_id', 'version', 'node')} → {r['next']}" for r in rows]
+    axes.barh(labels[::-1], [r["runs"] for r in rows][::-1])
+    axes.set_xlabel("runs")
 
 
 def _whereis(axes: Any, rows: list[dict[str, Any]]) -> None:

@@ -19,7 +19,10 @@ from sinks.analytics.store import AnalyticsStore, QueryResult
 WORKFLOW = "({workflow:String} = '' OR workflow_id = {workflow:String})"
 SINCE_DAY = "day >= toDate(fromUnixTimestamp64Milli({since_ms:Int64}, 'UTC'))"
 SINCE_TS = "ts >= fromUnixTimestamp64Milli({since_ms:Int64}, 'UTC')"
+SINCE_TS_DAY = "toDate(ts) >= toDate(fromUnixTimestamp64Milli({since_ms:Int64}, 'UTC'))"  # as SINCE_DAY
 AS_OF = "fromUnixTimestamp64Milli({as_of_ms:Int64}, 'UTC')"
+# the transitions that are a visit of their node (the funnel's `reached` in sql/migrations/002)
+VISITS = "('waited', 'branched', 'split', 'acted', 'applied', 'skipped', 'capped', 'goal', 'exited')"
 
 
 @dataclass(frozen=True)
@@ -42,6 +45,43 @@ REPORTS: dict[str, Report] = {
             GROUP BY workflow_id, version, step, node, why
             ORDER BY workflow_id, version, indexOf(['entered', 'reached', 'goal', 'exited'], step),
                      runs DESC, node, why
+            """,
+        ),
+        Report(
+            "entered_daily",
+            "runs entered per UTC day from the day of `since_ms` to the day of `as_of_ms` (days without runs"
+            " are absent)",
+            f"""
+            SELECT workflow_id, day, uniqExactMerge(runs) AS runs
+            FROM funnel_daily_agg
+            WHERE {WORKFLOW} AND step = 'entered' AND {SINCE_DAY} AND day <= toDate({AS_OF})
+            GROUP BY workflow_id, day
+            ORDER BY workflow_id, day
+            """,
+        ),
+        Report(
+            "edges",
+            "runs that went from one node straight on to another over the period, per workflow, version, node"
+            " and next: each run's node visits in production order (records in a row at a node: one visit)",
+            f"""
+            SELECT workflow_id, version, pair.1 AS node, pair.2 AS next, uniqExact(run_id) AS runs
+            FROM (
+                SELECT workflow_id, version, run_id,
+                       arrayMap(v -> v.2, arraySort(v -> v.1, groupArray((produced_at, visited)))) AS visits
+                FROM (
+                    SELECT workflow_id, version, run_id, record_id, min(log_offset) AS produced_at,
+                           any(node_id) AS visited
+                    FROM step_log
+                    WHERE {WORKFLOW} AND {SINCE_TS_DAY} AND run_id != '' AND node_id != ''
+                          AND transition IN {VISITS}
+                    GROUP BY workflow_id, version, run_id, record_id
+                )
+                GROUP BY workflow_id, version, run_id
+            )
+            ARRAY JOIN arrayFilter(p -> p.1 != p.2,
+                                   arrayZip(arrayPopBack(visits), arrayPopFront(visits))) AS pair
+            GROUP BY workflow_id, version, node, next
+            ORDER BY workflow_id, version, node, next
             """,
         ),
         Report(

@@ -152,7 +152,7 @@ def test_build_validate_publish_and_watch_counts(stack: ApiWorker, tmp_path: Pat
             expect(page.get_by_test_id("message")).to_have_text("published v1")
             expect(page.get_by_test_id("history")).to_contain_text("first version from the canvas")
             expect(page.get_by_test_id("count-wait_for_1")).to_contain_text(
-                "reached 0 · live 0", timeout=30_000
+                "entered 0 · waiting 0 · exited 0", timeout=30_000
             )
             shot("5-published")
 
@@ -164,9 +164,14 @@ def test_build_validate_publish_and_watch_counts(stack: ApiWorker, tmp_path: Pat
             ] + [{"event_id": "ui-buy", "contact_id": "u3", "type": "purchase", "ts": now - 30_000,
                   "properties": {"amount": 12}}])  # fmt: skip
             expect(page.get_by_test_id("count-wait_for_1")).to_contain_text(
-                "reached 3 · live 2", timeout=60_000
+                "entered 3 · waiting 2 · exited 0", timeout=60_000
             )
-            expect(page.get_by_test_id("count-goal_3")).to_contain_text("reached 1")
+            expect(page.get_by_test_id("count-goal_3")).to_contain_text(
+                "entered 1 · waiting 0 · exited 0 · converted 1"
+            )
+            # of the 3 runs that reached the wait_for, 1 went on to the goal (its event), none to the action
+            expect(page.get_by_test_id("edge-share-wait_for_1:on_event")).to_have_text("33%")
+            expect(page.get_by_test_id("edge-share-wait_for_1:on_timeout")).to_have_text("0%")
             expect(page.get_by_test_id("funnel")).to_contain_text("entered 3 · goals 1")
             shot("6-counts")
 

@@ -72,6 +72,8 @@ def test_home_lists_searches_filters_and_opens(
     # no analytics endpoint: the stats answer 503, the figures are dashes
     for figure in ("entered", "active", "converted"):
         expect(page.get_by_test_id(f"home-{figure}-cart_recovery")).to_have_text("\u2013")  # an en dash
+    expect(page.get_by_test_id("home-trend-cart_recovery")).to_have_text("\u2013")  # and no sparkline
+    expect(page.get_by_test_id("home-spark-cart_recovery")).to_have_count(0)
     shot(page, request, tmp_path, "home")
 
     # search by name, then by id

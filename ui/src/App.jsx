@@ -6,6 +6,7 @@ import { ReactFlow, ReactFlowProvider, Background, Controls, MiniMap, useReactFl
 import { call, setToken, token } from "./api.js";
 import { NODE_TYPES, TRIGGER, getPath, references, setPath } from "./graph.js";
 import { dagreLayout, positionsOf } from "./layout.js";
+import { withConversion } from "./edgeConversion.jsx";
 import { iconOf, summarize } from "./nodeSummary.js";
 import ConfigPanel from "./ConfigPanel.jsx";
 import FlowNode from "./FlowNode.jsx";
@@ -181,7 +182,7 @@ function Builder() {
         }
       }
     }
-    return { nodes: outNodes, edges: outEdges };
+    return { nodes: outNodes, edges: withConversion(outEdges, stats) };
   }, [definition, positions, issues, selected, selectedEdge, stats, pathNodes, recsByNode, showRecs]);
 
   // every canvas edit goes through update(): the previous definition is kept for undo (a drag is one step)

@@ -1,6 +1,6 @@
 // One node on the canvas: what it does in words (nodeSummary.js), its kind and id in small, the validation
-// overlay (issues, broken references), the per-node live counts, a badge for its suggestions (it opens the
-// suggestions pane), and one source handle per outgoing reference.
+// overlay (issues, broken references), the per-node live counts (entered, waiting now, exited here), a badge
+// for its suggestions (it opens the suggestions pane), and one source handle per outgoing reference.
 import React from "react";
 import { Handle, Position } from "@xyflow/react";
 
@@ -31,8 +31,9 @@ export default function FlowNode({ id, data }) {
         </div>
       ))}
       {counts && (
-        <div className="sy-counts" data-testid={`count-${id}`}>
-          reached {counts.reached} · live {counts.live}
+        <div className="sy-counts" data-testid={`count-${id}`} title="runs that entered this node, wait at it now and exited the workflow here">
+          entered {counts.reached} · waiting {counts.live} · exited {counts.exited || 0}
+          {counts.goals ? ` · converted ${counts.goals}` : ""}
           {counts.actions ? ` · sent ${counts.actions}` : ""}
         </div>
       )}

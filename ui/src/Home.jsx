@@ -1,19 +1,23 @@
 // The home view: every workflow of the catalog with its status, version and live figures (entered, active
-// now, converted over 7 days; "–" when no analytics endpoint answers), searchable and filtered by status;
-// "New from template" opens the gallery of the example workflows.
+// now, converted over the last 7 UTC days, and a sparkline of the runs entered each day; "–" when no
+// analytics endpoint answers), searchable and filtered by status; "New from template" opens the gallery of
+// the example workflows.
 import React, { useEffect, useMemo, useState } from "react";
 import { call } from "./api.js";
+import Sparkline from "./Sparkline.jsx";
 import TemplateGallery from "./TemplateGallery.jsx";
 
 const STATUSES = ["draft", "published", "paused", "archived"];
 const DASH = "–";
 
-// entered / active now / converted from GET /v1/workflows/{id}/stats, or null when it does not answer
+// entered / active now / converted / runs entered per day from GET /v1/workflows/{id}/stats, or null when
+// it does not answer
 async function figuresOf(id) {
   const r = await call("GET", `/v1/workflows/${encodeURIComponent(id)}/stats?days=7`);
   if (!r.ok) return null;
   const active = Object.values(r.data.nodes || {}).reduce((sum, n) => sum + (Number(n.live) || 0), 0);
-  return { entered: r.data.entered, active, converted: r.data.goals };
+  const daily = (r.data.daily || []).map((d) => ({ day: d.day, value: Number(d.entered) || 0 }));
+  return { entered: r.data.entered, active, converted: r.data.goals, daily };
 }
 
 export default function Home({ templates, onOpen, onTemplate, onBlank }) {
@@ -75,7 +79,7 @@ export default function Home({ templates, onOpen, onTemplate, onBlank }) {
         {failure && <p className="bad" role="alert">{failure}</p>}
         <table className="home-list" data-testid="home-list">
           <thead>
-            <tr><th>Workflow</th><th>Status</th><th>Version</th><th>Entered</th><th>Active now</th><th>Converted</th></tr>
+            <tr><th>Workflow</th><th>Status</th><th>Version</th><th>Entered</th><th>Active now</th><th>Converted</th><th>Last 7 days</th></tr>
           </thead>
           <tbody>
             {shown.map((w) => (
@@ -87,10 +91,15 @@ export default function Home({ templates, onOpen, onTemplate, onBlank }) {
                 <td data-testid={`home-entered-${w.id}`}>{figure(w.id, "entered")}</td>
                 <td data-testid={`home-active-${w.id}`}>{figure(w.id, "active")}</td>
                 <td data-testid={`home-converted-${w.id}`}>{figure(w.id, "converted")}</td>
+                <td className="home-trend" data-testid={`home-trend-${w.id}`}>
+                  {figures[w.id]?.daily?.length
+                    ? <Sparkline points={figures[w.id].daily} label="Runs entered per day" testId={`home-spark-${w.id}`} />
+                    : DASH}
+                </td>
               </tr>
             ))}
             {workflows !== null && !shown.length && (
-              <tr><td colSpan={6} className="muted" data-testid="home-empty">
+              <tr><td colSpan={7} className="muted" data-testid="home-empty">
                 {workflows.length ? "No workflow matches." : "No workflows yet: start from a template."}
               </td></tr>
             )}

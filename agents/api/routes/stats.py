@@ -1,4 +1,5 @@
-"""GET /v1/workflows/{id}/stats?days=N: funnel, outcomes and live positions from the analytics reports."""
+"""GET /v1/workflows/{id}/stats?days=N: funnel, outcomes, live positions, edges and runs entered per day over
+the last N whole UTC days (today included), from the analytics reports."""
 
 from __future__ import annotations
 
@@ -9,8 +10,9 @@ from aiohttp import web
 from agents.api.analytics_client import fetch_report
 from agents.api.context import context_of
 from agents.api.http import days_param, json_response
-from agents.api.stats_view import workflow_stats
-from engine.durations import DAY
+from agents.api.stats_view import period, workflow_stats
+
+REPORTS = ("funnel", "outcomes", "whereis", "entered_daily", "edges")
 
 
 async def get_stats(request: web.Request) -> web.Response:
@@ -18,14 +20,14 @@ async def get_stats(request: web.Request) -> web.Response:
     workflow_id = request.match_info["id"]
     days = days_param(request)
     now = ctx.clock()
-    params = {"workflow": workflow_id, "since_ms": now - days * DAY, "as_of_ms": now}
+    since, day_list = period(now, days)
+    params = {"workflow": workflow_id, "since_ms": since, "as_of_ms": now}
     url, token = ctx.config.analytics_url, ctx.config.token
-    funnel, outcomes, whereis = await asyncio.gather(
-        fetch_report(url, token, "funnel", params),
-        fetch_report(url, token, "outcomes", params),
-        fetch_report(url, token, "whereis", params),
+    funnel, outcomes, whereis, entered_daily, edges = await asyncio.gather(
+        *(fetch_report(url, token, name, params) for name in REPORTS)
     )
-    return json_response({"days": days, **workflow_stats(workflow_id, funnel, outcomes, whereis)})
+    stats = workflow_stats(workflow_id, funnel, outcomes, whereis, entered_daily, edges, day_list)
+    return json_response({"days": days, **stats})
 
 
 def add_routes(router: web.UrlDispatcher) -> None:

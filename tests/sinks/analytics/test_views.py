@@ -103,6 +103,39 @@ def test_funnel_report_merges_runs_over_the_period_instead_of_adding_days(store:
     assert {(r["version"], r["step"], r["node"]): r["runs"] for r in since_d2}[(1, "entered", "")] == 3
 
 
+def test_entered_daily_counts_each_days_runs_within_since_and_as_of(store: AnalyticsStore) -> None:
+    load_twice(store, steps=cart_steps())
+
+    def daily(workflow: str | None, since_ms: int, as_of_ms: int) -> list[tuple[str, str, int]]:
+        report = run_report(store, "entered_daily", report_parameters(workflow, since_ms, as_of_ms))
+        return [(r["workflow_id"], r["day"], r["runs"]) for r in report.as_dicts()]
+
+    # D1: r1 r2 r5; D2: r3 r4 r7 and r6 (version 2): versions add up, duplicates do not
+    assert daily("cart", 0, T2) == [("cart", D1, 3), ("cart", D2, 4)]
+    assert daily("cart", T2, T2) == [("cart", D2, 4)]  # since D2
+    assert daily("cart", 0, T1) == [("cart", D1, 3)]  # as of D1: D2 is the future
+    assert daily("other", 0, T2) == []
+
+
+def test_edges_follow_each_runs_visits_in_production_order(store: AnalyticsStore) -> None:
+    load_twice(store, steps=cart_steps())
+
+    def edges(since_ms: int) -> dict[tuple[int, str, str], int]:
+        report = run_report(store, "edges", report_parameters("cart", since_ms, T2)).as_dicts()
+        return {(r["version"], r["node"], r["next"]): r["runs"] for r in report}
+
+    # r1: w1 (waited, resumed) mail bought; r3: w1 mail w2; r5: b1 done; r7: w1 then its late goal;
+    # r2 and r6 never left w1, r4 exited without a node
+    assert edges(0) == {
+        (1, "w1", "mail"): 2, (1, "mail", "bought"): 1, (1, "mail", "w2"): 1, (1, "w1", "bought"): 1,
+        (1, "b1", "done"): 1,
+    }  # fmt: skip
+    # since D2: r1's wait at w1 was on D1; r7's goal is stamped before its wait but was produced after it
+    assert edges(T2) == {
+        (1, "mail", "bought"): 1, (1, "w1", "mail"): 1, (1, "mail", "w2"): 1, (1, "w1", "bought"): 1,
+    }  # fmt: skip
+
+
 def test_whereis_shows_live_runs_at_their_latest_node_in_production_order(store: AnalyticsStore) -> None:
     load_twice(store, steps=cart_steps())
     got = rows(
