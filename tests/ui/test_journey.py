@@ -274,12 +274,13 @@ def path_shown(page: Any, path: list[str]) -> None:
 
 
 def counts_show(page: Any, reached: Counter[str], live: Counter[str], timeout: int = 30_000) -> None:
-    """Each node's card counts the runs that reached it and those live there; an action's, what it sent."""
+    """Each node's card counts the runs that entered it and those waiting there now; an action's, what it
+    sent."""
     from playwright.sync_api import expect
 
     for kind, node in DROPS:
         sent = rf".*\bsent {reached[node]}\b" if kind == "action" and reached[node] else ""
-        text = re.compile(rf"reached {reached[node]}\b.*\blive {live[node]}\b{sent}")
+        text = re.compile(rf"entered {reached[node]}\b.*\bwaiting {live[node]}\b{sent}")
         expect(page.get_by_test_id(f"count-{node}")).to_contain_text(text, timeout=timeout)
 
 
