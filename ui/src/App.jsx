@@ -351,7 +351,9 @@ function Builder() {
   // the palette from the keyboard: the new node goes below the selected one (or the lowest), clear of others
   const addNode = (kind) => {
     if (kind === "trigger" && definition.trigger) return setSelected(TRIGGER);
-    addNodeAt(kind, freePosition(positions, sizesRef.current, selected));
+    const spot = freePosition(positions, sizesRef.current, selected);
+    addNodeAt(kind, spot);
+    flow.setCenter(spot.x + 105, spot.y + 45, { zoom: flow.getZoom() }); // in view for who cannot scroll to it
   };
 
   const copySelection = () => {
@@ -368,10 +370,10 @@ function Builder() {
     const copied = clip.current;
     if (!copied) return false;
     copied.pastes += 1;
-    const { ids } = pasteNodes(definition, copied, {}, copied.pastes);
-    update((d) => pasteNodes(d, copied, { ...d.layout, ...positionsOf(d, sizesRef.current) }, copied.pastes).definition);
-    selectMany(ids);
-    setMessage(`pasted ${ids.join(", ")}`);
+    const pasted = pasteNodes(definition, copied, { ...definition.layout, ...positions }, copied.pastes);
+    update(() => pasted.definition);
+    selectMany(pasted.ids);
+    setMessage(`pasted ${pasted.ids.join(", ")}`);
     return true;
   };
 
@@ -573,7 +575,7 @@ function Builder() {
         <span className="message" data-testid="message">{message}</span>
       </header>
       {draftOffer && draftOffer.workflowId === workflowId && (
-        <div className="draft-offer" role="alertdialog" aria-label="Unsaved changes" data-testid="draft-offer">
+        <div className="draft-offer" role="alert" data-testid="draft-offer">
           Restore unsaved changes to {workflowId} from {new Date(draftOffer.savedAt).toLocaleString()}?
           <button data-testid="draft-restore" onClick={restoreDraft}>Restore</button>
           <button data-testid="draft-discard" onClick={discardDraft}>Discard</button>
@@ -584,7 +586,7 @@ function Builder() {
           <h3>Palette</h3>
           {NODE_TYPES.map((kind) => (
             <div key={kind} className={`palette-item kind-${kind}`} draggable data-testid={`palette-${kind}`}
-              role="button" tabIndex={0} aria-label={`Add a ${kind.replace("_", " ")} node`}
+              role="button" tabIndex={0} aria-label={`Add ${kind} node`} title="drag onto the canvas, or press Enter to add"
               onKeyDown={(e) => {
                 if (e.key !== "Enter" && e.key !== " ") return;
                 e.preventDefault();
