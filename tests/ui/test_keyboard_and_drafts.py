@@ -33,15 +33,27 @@ def browser(api_worker: ApiWorker) -> Iterator[Any]:
 
 
 class Dialogs:
-    """Every dialog the page opens (confirm, beforeunload), answered with OK and recorded by type."""
+    """Every dialog the page opens (confirm, beforeunload), recorded by type and answered with OK (or with
+    Cancel while ``accept`` is False)."""
 
     def __init__(self, page: Any) -> None:
         self.seen: list[str] = []
+        self.accept = True
         page.on("dialog", self.answer)
 
     def answer(self, dialog: Any) -> None:
         self.seen.append(dialog.type)
-        dialog.accept()
+        if self.accept:
+            dialog.accept()
+        else:
+            dialog.dismiss()
+
+    def settle(self, page: Any, count: int) -> None:
+        """Give a dialog raised by an event handler (after the navigation returned) up to 5 s to arrive."""
+        for _ in range(100):
+            if len(self.seen) >= count:
+                return
+            page.wait_for_timeout(50)
 
     def take(self) -> list[str]:
         seen, self.seen = self.seen, []
@@ -229,6 +241,24 @@ def test_leave_warnings_are_armed_only_while_dirty(page: Any, api_worker: ApiWor
     page.keyboard.press("Control+c")
     page.keyboard.press("Control+v")
     expect(page.get_by_test_id("node-reminder_copy")).to_be_visible()
+    dialogs.accept = False  # Cancel: the builder stays, with the edit
+    page.get_by_test_id("go-home").click()
+    assert dialogs.take() == ["confirm"]
+    expect(page.get_by_test_id("node-reminder_copy")).to_be_visible()
+    dialogs.accept = True
+    page.get_by_test_id("go-home").click()
+    assert dialogs.take() == ["confirm"]
+    expect(page.get_by_test_id("home")).to_be_visible()
+    page.go_back()  # into the builder: nothing to ask, the edit is still there
+    expect(page.get_by_test_id("node-reminder_copy")).to_be_visible()
+    assert dialogs.take() == []
+    dialogs.accept = False
+    page.go_forward()  # the browser's way out asks too; Cancel keeps the builder
+    dialogs.settle(page, 1)
+    assert dialogs.take() == ["confirm"]
+    expect(page.get_by_test_id("node-reminder_copy")).to_be_visible()
+    expect(page).to_have_url(re.compile(r"#/builder$"))
+    dialogs.accept = True
     page.get_by_test_id("template").select_option("welcome_series")  # another workflow: asks first
     assert dialogs.take() == ["confirm"]
     expect(page.get_by_test_id("node-reminder_copy")).to_have_count(0)

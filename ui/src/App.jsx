@@ -98,6 +98,7 @@ function Builder() {
   const autosave = useDraftAutosave(definition, workflowId, dirty, draftOffer !== null);
   useBeforeUnload(dirty);
   const clip = useRef(null);
+  const mayLeaveRef = useRef(() => true); // the hash listener's view of mayLeave() below
   const counter = useRef(1);
   const past = useRef([]);
   const future = useRef([]);
@@ -261,7 +262,15 @@ function Builder() {
 
   // the home view and the builder: the URL's hash says which, so the browser's Back returns home
   useEffect(() => {
-    const onHash = () => setView(viewOfHash());
+    const onHash = () => {
+      const next = viewOfHash();
+      // the browser's Back out of the builder asks first too, as Home does; declined, the builder stays
+      if (next === "home" && !mayLeaveRef.current()) {
+        window.history.pushState(null, "", `${window.location.pathname}${BUILDER_HASH}`);
+        return;
+      }
+      setView(next);
+    };
     window.addEventListener("hashchange", onHash);
     return () => window.removeEventListener("hashchange", onHash);
   }, []);
@@ -478,6 +487,7 @@ function Builder() {
 
   // leaving the workflow with unsaved changes asks first, as the destructive actions do
   const mayLeave = () => !dirty || confirmed(`Leave ${workflowId} with unsaved changes? They stay as a draft to restore when you open it again.`);
+  mayLeaveRef.current = mayLeave;
 
   const saveDraft = async () => {
     const saving = definition;
