@@ -460,6 +460,20 @@ def test_focus_rings_contrast_and_accessible_names(page: Any, request: pytest.Fi
         expect(page.get_by_test_id("canvas")).to_be_visible()
         assert unnamed_controls(cdp) == [], opened
 
+    # the home list's rows, opened with Enter, show the ring too
+    page.get_by_test_id("save").click()
+    expect(page.get_by_test_id("message")).to_contain_text("saved")
+    page.get_by_test_id("go-home").click()
+    expect(page.get_by_test_id("home-row-a11y_flow")).to_be_visible()
+    for _ in range(60):
+        page.keyboard.press("Tab")
+        if page.evaluate("() => document.activeElement.tagName") == "TR":
+            break
+    row = page.evaluate_handle("() => document.activeElement")
+    ring = row.evaluate(FOCUS_RING)
+    assert ring["matches"] and ring["style"] != "none" and ring["width"] >= 2, ring
+    assert contrast(rgb(ring["colour"]), rgb(row.evaluate(COLOURS)["bg"])) >= 3, ring
+
 
 CONTROLS = {
     "button",
