@@ -622,9 +622,9 @@ function Builder() {
             <Background />
             <Controls />
             <MiniMap pannable zoomable ariaLabel="minimap" />
-            {selected && selected !== SETTINGS && <KeyboardConnect definition={definition} source={selected} onConnect={onConnect} />}
           </ReactFlow>
         </div>
+        <div className="side">
         {selected === TRIGGER && <TriggerForm definition={definition} issues={issues}
           onChange={(trigger, start) => update((d) => ({ ...d, trigger, start: start === undefined ? d.start : start }))} />}
         {selected === SETTINGS && <SettingsPanel schema={schema} definition={definition} issues={issues}
@@ -642,6 +642,8 @@ function Builder() {
             return { ...d, nodes: nodesOut, start: d.start === old ? fresh : d.start, layout: { ...d.layout, [fresh]: d.layout?.[old] } };
           })}
           onDelete={(id) => confirmed(`Delete ${id}? (Ctrl+Z brings it back)`) && deleteNode(id)} />}
+        {selected && selected !== SETTINGS && <KeyboardConnect definition={definition} source={selected} onConnect={onConnect} />}
+        </div>
       </div>
       <footer className={`panes ${pane === "simulate" || pane === "history" ? "tall" : ""}`}>
         <div className="tabs">

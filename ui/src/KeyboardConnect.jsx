@@ -1,7 +1,7 @@
 // Connecting nodes without a mouse: with a node selected, pick one of its outputs (the branch arms,
 // wait_for's event/timeout, ...) and the node it leads to; Connect sets that reference as a drawn edge does.
+// It sits under the side panel, so it never covers a card on the canvas.
 import React, { useEffect, useState } from "react";
-import { Panel } from "@xyflow/react";
 import { TRIGGER, references } from "./graph.js";
 
 export default function KeyboardConnect({ definition, source, onConnect }) {
@@ -16,7 +16,7 @@ export default function KeyboardConnect({ definition, source, onConnect }) {
   const chosenTarget = targets.includes(target) ? target : "";
   const label = source === TRIGGER ? "the trigger" : source;
   return (
-    <Panel position="top-right" className="kb-connect" data-testid="connect-panel" aria-label={`Connect ${label} to another node`}>
+    <section className="kb-connect" data-testid="connect-panel" aria-label={`Connect ${label} to another node`}>
       <span>Connect {label}</span>
       {outputs.length > 1 && (
         <select data-testid="connect-output" aria-label="Output" value={chosenField} onChange={(e) => setField(e.target.value)}>
@@ -29,6 +29,6 @@ export default function KeyboardConnect({ definition, source, onConnect }) {
       </select>
       <button type="button" data-testid="connect-apply" disabled={!chosenTarget}
         onClick={() => onConnect({ source, sourceHandle: chosenField, target: chosenTarget })}>Connect</button>
-    </Panel>
+    </section>
   );
 }
