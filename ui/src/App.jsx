@@ -625,24 +625,24 @@ function Builder() {
           </ReactFlow>
         </div>
         <div className="side">
-        {selected === TRIGGER && <TriggerForm definition={definition} issues={issues}
-          onChange={(trigger, start) => update((d) => ({ ...d, trigger, start: start === undefined ? d.start : start }))} />}
-        {selected === SETTINGS && <SettingsPanel schema={schema} definition={definition} issues={issues}
-          onTop={(key, value) => update((d) => { const { [key]: _old, ...rest } = d; return value === undefined ? rest : { ...d, [key]: value }; })}
-          onSettings={(settings) => update((d) => { const { settings: _old, ...rest } = d; return Object.keys(settings).length ? { ...d, settings } : rest; })} />}
-        {selected !== TRIGGER && selected !== SETTINGS && <ConfigPanel schema={schema} definition={definition} selected={selected} issues={issues}
-          onNodeChange={(id, name, value) => update((d) => ({ ...d, nodes: { ...d.nodes, [id]: setPath(d.nodes[id], name, value) } }))}
-          onTriggerChange={(trigger, start) => update((d) => ({ ...d, trigger, start: start === undefined ? d.start : start }))}
-          onRename={(old, fresh) => update((d) => {
-            if (!fresh || d.nodes[fresh]) return d;
-            const text = JSON.stringify({ ...d.nodes, [fresh]: d.nodes[old] }).replaceAll(`"${old}"`, `"${fresh}"`);
-            const nodesOut = JSON.parse(text);
-            delete nodesOut[old];
-            setSelected(fresh);
-            return { ...d, nodes: nodesOut, start: d.start === old ? fresh : d.start, layout: { ...d.layout, [fresh]: d.layout?.[old] } };
-          })}
-          onDelete={(id) => confirmed(`Delete ${id}? (Ctrl+Z brings it back)`) && deleteNode(id)} />}
-        {selected && selected !== SETTINGS && <KeyboardConnect definition={definition} source={selected} onConnect={onConnect} />}
+          {selected === TRIGGER && <TriggerForm definition={definition} issues={issues}
+            onChange={(trigger, start) => update((d) => ({ ...d, trigger, start: start === undefined ? d.start : start }))} />}
+          {selected === SETTINGS && <SettingsPanel schema={schema} definition={definition} issues={issues}
+            onTop={(key, value) => update((d) => { const { [key]: _old, ...rest } = d; return value === undefined ? rest : { ...d, [key]: value }; })}
+            onSettings={(settings) => update((d) => { const { settings: _old, ...rest } = d; return Object.keys(settings).length ? { ...d, settings } : rest; })} />}
+          {selected !== TRIGGER && selected !== SETTINGS && <ConfigPanel schema={schema} definition={definition} selected={selected} issues={issues}
+            onNodeChange={(id, name, value) => update((d) => ({ ...d, nodes: { ...d.nodes, [id]: setPath(d.nodes[id], name, value) } }))}
+            onTriggerChange={(trigger, start) => update((d) => ({ ...d, trigger, start: start === undefined ? d.start : start }))}
+            onRename={(old, fresh) => update((d) => {
+              if (!fresh || d.nodes[fresh]) return d;
+              const text = JSON.stringify({ ...d.nodes, [fresh]: d.nodes[old] }).replaceAll(`"${old}"`, `"${fresh}"`);
+              const nodesOut = JSON.parse(text);
+              delete nodesOut[old];
+              setSelected(fresh);
+              return { ...d, nodes: nodesOut, start: d.start === old ? fresh : d.start, layout: { ...d.layout, [fresh]: d.layout?.[old] } };
+            })}
+            onDelete={(id) => confirmed(`Delete ${id}? (Ctrl+Z brings it back)`) && deleteNode(id)} />}
+          {selected && selected !== SETTINGS && <KeyboardConnect definition={definition} source={selected} onConnect={onConnect} />}
         </div>
       </div>
       <footer className={`panes ${pane === "simulate" || pane === "history" ? "tall" : ""}`}>
