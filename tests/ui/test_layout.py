@@ -5,6 +5,7 @@ workflow is saved (SWITCHYARD_UI_SCREENSHOTS, else the test's tmp dir)."""
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -97,7 +98,20 @@ def test_an_example_opens_readable(
     # the cards say what the nodes do, not only their type
     titles = page.locator(".sy-title").all_inner_texts()
     assert all(t.strip() for t in titles)
+    check_minimap(page, node_count(name))
     shot(page, request, tmp_path, name)
+
+
+def check_minimap(page: Any, expected: int) -> None:
+    """The minimap draws every card in a colour that stands out from its white background (React Flow's
+    default light grey left it looking empty)."""
+    from playwright.sync_api import expect
+
+    minimap_nodes = page.locator(".react-flow__minimap-node")
+    expect(minimap_nodes).to_have_count(expected)
+    fills = minimap_nodes.evaluate_all("els => els.map((el) => getComputedStyle(el).fill)")
+    light = [fill for fill in fills if sum(int(c) for c in re.findall(r"\d+", fill)[:3]) > 3 * 200]
+    assert light == [], f"minimap nodes too light to see: {light}"
 
 
 def test_tidy_up_lays_out_a_messy_canvas(page: Any, request: pytest.FixtureRequest, tmp_path: Path) -> None:

@@ -18,6 +18,12 @@ import TriggerForm from "./TriggerForm.jsx";
 import SettingsPanel from "./SettingsPanel.jsx";
 import VersionHistory from "./VersionHistory.jsx";
 import TestSend from "./TestSend.jsx";
+import KeyboardConnect from "./KeyboardConnect.jsx";
+import { copyNodes, pasteNodes } from "./clipboard.js";
+import { readDraft, removeDraft, useDraftAutosave } from "./drafts.js";
+import { useBeforeUnload } from "./leaveWarning.js";
+import { freePosition } from "./placement.js";
+import { useSelection } from "./useSelection.js";
 
 const nodeTypes = { sy: FlowNode };
 const SETTINGS = "__settings__"; // the side panel shows the workflow's settings instead of a node
@@ -73,7 +79,7 @@ function Builder() {
   const [schema, setSchema] = useState(null);
   const [templates, setTemplates] = useState([]);
   const [issues, setIssues] = useState([]);
-  const [selected, setSelected] = useState(null);
+  const { selected, selectedIds, setSelected, selectMany, onSelectChange } = useSelection();
   const [selectedEdge, setSelectedEdge] = useState(null);
   const [summary, setSummary] = useState(null);
   const [stats, setStats] = useState(null);
@@ -86,6 +92,14 @@ function Builder() {
   const [contactId, setContactId] = useState("");
   const [contact, setContact] = useState(null);
   const [tokenText, setTokenText] = useState(token());
+  // unsaved changes: the definition differs from the one last loaded or saved (its JSON is kept)
+  const [baseline, setBaseline] = useState(() => JSON.stringify(emptyDefinition("my_workflow")));
+  const dirty = useMemo(() => JSON.stringify(definition) !== baseline, [definition, baseline]);
+  const [draftOffer, setDraftOffer] = useState(null); // a stored draft of the workflow just opened
+  const autosave = useDraftAutosave(definition, workflowId, dirty, draftOffer !== null);
+  useBeforeUnload(dirty);
+  const clip = useRef(null);
+  const mayLeaveRef = useRef(() => true); // the hash listener's view of mayLeave() below
   const counter = useRef(1);
   const past = useRef([]);
   const future = useRef([]);
@@ -163,7 +177,9 @@ function Builder() {
         id,
         type: "sy",
         position: positions[id] || { x: 0, y: 0 },
-        selected: selected === id,
+        // the measured size, as applyNodeChanges would keep it: the minimap draws only measured nodes
+        ...(sizes[id] ? { measured: sizes[id] } : {}),
+        selected: selectedIds.has(id),
         data: {
           kind: node.type, label, title, detail, icon: iconOf(node.type, node), refs: inLayoutOrder(refs, positions),
           issues: nodeIssues, broken,
@@ -183,7 +199,7 @@ function Builder() {
       }
     }
     return { nodes: outNodes, edges: withConversion(outEdges, stats) };
-  }, [definition, positions, issues, selected, selectedEdge, stats, pathNodes, recsByNode, showRecs]);
+  }, [definition, positions, sizes, issues, selectedIds, selectedEdge, stats, pathNodes, recsByNode, showRecs]);
 
   // every canvas edit goes through update(): the previous definition is kept for undo (a drag is one step)
   const update = (change, coalesce = false) => setDefinition((d) => {
@@ -249,7 +265,15 @@ function Builder() {
 
   // the home view and the builder: the URL's hash says which, so the browser's Back returns home
   useEffect(() => {
-    const onHash = () => setView(viewOfHash());
+    const onHash = () => {
+      const next = viewOfHash();
+      // the browser's Back out of the builder asks first too, as Home does; declined, the builder stays
+      if (next === "home" && !mayLeaveRef.current()) {
+        window.history.pushState(null, "", `${window.location.pathname}${BUILDER_HASH}`);
+        return;
+      }
+      setView(next);
+    };
     window.addEventListener("hashchange", onHash);
     return () => window.removeEventListener("hashchange", onHash);
   }, []);
@@ -316,7 +340,11 @@ function Builder() {
     event.preventDefault();
     const kind = event.dataTransfer.getData("application/x-switchyard-node");
     if (!kind) return;
-    const position = flow.screenToFlowPosition({ x: event.clientX, y: event.clientY });
+    addNodeAt(kind, flow.screenToFlowPosition({ x: event.clientX, y: event.clientY }));
+  };
+
+  // a new node of `kind` at `position` (the trigger when there is none yet), selected
+  const addNodeAt = (kind, position) => {
     if (kind === "trigger") {
       update((d) => ({ ...d, trigger: d.trigger || { event: "" }, layout: { ...d.layout, ...positionsOf(d, sizesRef.current), [TRIGGER]: position } }));
       setSelected(TRIGGER);
@@ -332,6 +360,52 @@ function Builder() {
     setSelected(id);
   };
 
+  // the palette from the keyboard: the new node goes below the selected one (or the lowest), clear of others
+  const addNode = (kind) => {
+    if (kind === "trigger" && definition.trigger) return setSelected(TRIGGER);
+    const spot = freePosition(positions, sizesRef.current, selected);
+    addNodeAt(kind, spot);
+    flow.setCenter(spot.x + 105, spot.y + 45, { zoom: flow.getZoom() }); // in view for who cannot scroll to it
+  };
+
+  const copySelection = () => {
+    const copied = copyNodes(definition, [...selectedIds], positions);
+    if (copied) {
+      clip.current = copied;
+      setMessage(`copied ${Object.keys(copied.nodes).join(", ")}`);
+    }
+    return copied !== null;
+  };
+
+  // one undo step; the pasted nodes end up selected
+  const pasteClip = () => {
+    const copied = clip.current;
+    if (!copied) return false;
+    copied.pastes += 1;
+    const pasted = pasteNodes(definition, copied, { ...definition.layout, ...positions }, copied.pastes);
+    update(() => pasted.definition);
+    selectMany(pasted.ids);
+    setMessage(`pasted ${pasted.ids.join(", ")}`);
+    return true;
+  };
+
+  // Ctrl/Cmd+C and +V copy and paste nodes, except in a text field or over selected page text (the
+  // browser's own copy and paste apply there)
+  const clipboardKeys = useRef(null);
+  clipboardKeys.current = { copySelection, pasteClip };
+  useEffect(() => {
+    const onKey = (e) => {
+      if (!(e.ctrlKey || e.metaKey) || e.shiftKey || e.altKey) return;
+      const key = e.key.toLowerCase();
+      if ((key !== "c" && key !== "v") || isTextField(e.target) || e.target?.tagName === "SELECT") return;
+      if (key === "c" && !window.getSelection()?.isCollapsed) return;
+      const done = key === "c" ? clipboardKeys.current.copySelection() : clipboardKeys.current.pasteClip();
+      if (done) e.preventDefault();
+    };
+    window.addEventListener("keydown", onKey);
+    return () => window.removeEventListener("keydown", onKey);
+  }, []);
+
   const onNodesChange = (changes) => {
     for (const change of changes) {
       if (change.type === "position" && change.position) {
@@ -343,7 +417,7 @@ function Builder() {
         setSizes((old) => (old[change.id]?.width === width && old[change.id]?.height === height
           ? old : { ...old, [change.id]: { width, height } }));
       }
-      if (change.type === "select" && change.selected) setSelected(change.id);
+      if (change.type === "select") onSelectChange(change.id, change.selected);
       if (change.type === "remove") deleteNode(change.id);
     }
   };
@@ -356,6 +430,10 @@ function Builder() {
   // switching workflows clears everything that belonged to the previous one: the selection (a selected
   // node id that the new definition lacks crashed the config panel), counts, results, the undo history
   const switchTo = (loaded, id) => {
+    autosave.flush(); // the last edits of the workflow left stay as its draft
+    autosave.forget();
+    setDraftOffer(null);
+    setBaseline(JSON.stringify(loaded));
     setSelected(null);
     setStats(null);
     setTrial(null);
@@ -374,24 +452,58 @@ function Builder() {
     refreshSummary(loaded.id);
   };
 
+  // a stored draft of `id` that differs from what was opened is offered, never one of another id
+  const offerDraft = (id, opened) => {
+    const draft = readDraft(id);
+    if (draft && JSON.stringify(draft.definition) !== JSON.stringify(opened)) setDraftOffer(draft);
+  };
+
   const openWorkflow = async (id = workflowId) => {
     const r = await refreshSummary(id);
     if (r.ok) {
       const latest = r.data.definitions[r.data.definitions.length - 1];
       switchTo(latest, id);
       setMessage(`opened ${id} v${latest.version}`);
+      offerDraft(id, latest);
     } else {
-      switchTo(emptyDefinition(id), id);
+      const blank = emptyDefinition(id);
+      switchTo(blank, id);
       setMessage(`new workflow ${id}`);
+      offerDraft(id, blank);
     }
   };
 
+  // a reload lands on the default workflow: its draft is offered at once
+  useEffect(() => { offerDraft(workflowId, definition); }, []); // eslint-disable-line react-hooks/exhaustive-deps
+
+  const restoreDraft = () => {
+    if (!draftOffer || draftOffer.workflowId !== workflowId) return;
+    update(() => draftOffer.definition); // one undo step back to what was opened
+    setSelected(null);
+    setDraftOffer(null);
+  };
+
+  const discardDraft = () => {
+    if (draftOffer) removeDraft(draftOffer.workflowId);
+    setDraftOffer(null);
+  };
+
+  // leaving the workflow with unsaved changes asks first, as the destructive actions do
+  const mayLeave = () => !dirty || confirmed(`Leave ${workflowId} with unsaved changes? They stay as a draft to restore when you open it again.`);
+  mayLeaveRef.current = mayLeave;
+
   const saveDraft = async () => {
-    const body = { ...cleanForSave(definition), id: workflowId };
+    const saving = definition;
+    const body = { ...cleanForSave(saving), id: workflowId };
     let r = await call("PUT", `/v1/workflows/${encodeURIComponent(workflowId)}/draft`, body);
     if (r.status === 404) r = await call("POST", "/v1/workflows", body);
     setMessage(r.ok ? `draft v${r.data.definition.version} saved` : `save failed: ${r.data.message}`);
-    if (r.ok) setSummary(r.data);
+    if (r.ok) {
+      setSummary(r.data);
+      setBaseline(JSON.stringify(saving));
+      autosave.clear([workflowId]);
+      setDraftOffer(null);
+    }
     return r;
   };
 
@@ -403,6 +515,7 @@ function Builder() {
     if (r.ok) {
       setSummary(r.data);
       setDefinition(r.data.definition);
+      setBaseline(JSON.stringify(r.data.definition));
       setPane("history");
     }
   };
@@ -446,34 +559,52 @@ function Builder() {
   return (
     <div className="app">
       <header className="toolbar">
-        <button data-testid="go-home" onClick={() => showView("home")}>Home</button>
+        <button data-testid="go-home" onClick={() => mayLeave() && showView("home")}>Home</button>
         <strong>Switchyard builder</strong>
-        <input data-testid="workflow-id" value={workflowId} onChange={(e) => setWorkflowId(e.target.value)} />
-        <button data-testid="open" onClick={() => openWorkflow()}>Open</button>
-        <select data-testid="template" value="" onChange={(e) => {
+        <input data-testid="workflow-id" aria-label="Workflow id" value={workflowId} onChange={(e) => setWorkflowId(e.target.value)} />
+        <button data-testid="open" onClick={() => mayLeave() && openWorkflow()}>Open</button>
+        <select data-testid="template" aria-label="Start from a template" value="" onChange={(e) => {
           const t = templates.find((x) => x.name === e.target.value);
-          if (t) loadDefinition({ ...t.definition, status: "draft" });
+          if (t && mayLeave()) loadDefinition({ ...t.definition, status: "draft" });
         }}>
           <option value="">Start from a template…</option>
           {templates.map((t) => <option key={t.name} value={t.name}>{t.title}</option>)}
         </select>
         <button data-testid="open-settings" onClick={() => setSelected(SETTINGS)}>Settings</button>
         <button data-testid="tidy" onClick={tidyUp} title="lay out every node again">Tidy up</button>
+        <button data-testid="copy-nodes" onClick={copySelection} disabled={![...selectedIds].some((id) => definition.nodes?.[id])}
+          aria-keyshortcuts="Control+C" title="copy the selected nodes (Ctrl+C)">Copy</button>
+        <button data-testid="paste-nodes" onClick={pasteClip} disabled={!clip.current}
+          aria-keyshortcuts="Control+V" title="paste the copied nodes (Ctrl+V)">Paste</button>
         <button data-testid="save" onClick={saveDraft}>Save draft</button>
-        <input data-testid="version-note" placeholder="version note" value={note} onChange={(e) => setNote(e.target.value)} />
+        {dirty && <span className="unsaved" data-testid="unsaved">unsaved</span>}
+        <input data-testid="version-note" aria-label="Version note" placeholder="version note" value={note} onChange={(e) => setNote(e.target.value)} />
         <button data-testid="publish" onClick={publish} disabled={errors.length > 0}>Publish</button>
         <button onClick={() => setStatus("pause")}>Pause</button>
         <button onClick={() => setStatus("resume")}>Resume</button>
         <button onClick={() => setStatus("archive")}>Archive</button>
-        <input className="token" placeholder="API token" value={tokenText}
+        <input className="token" aria-label="API token" placeholder="API token" value={tokenText}
           onChange={(e) => { setTokenText(e.target.value); setToken(e.target.value); }} />
         <span className="message" data-testid="message">{message}</span>
       </header>
+      {draftOffer && draftOffer.workflowId === workflowId && (
+        <div className="draft-offer" role="alert" data-testid="draft-offer">
+          Restore unsaved changes to {workflowId} from {new Date(draftOffer.savedAt).toLocaleString()}?
+          <button data-testid="draft-restore" onClick={restoreDraft}>Restore</button>
+          <button data-testid="draft-discard" onClick={discardDraft}>Discard</button>
+        </div>
+      )}
       <div className="main">
         <nav className="panel palette" data-testid="palette">
           <h3>Palette</h3>
           {NODE_TYPES.map((kind) => (
             <div key={kind} className={`palette-item kind-${kind}`} draggable data-testid={`palette-${kind}`}
+              role="button" tabIndex={0} aria-label={`Add ${kind} node`} title="drag onto the canvas, or press Enter to add"
+              onKeyDown={(e) => {
+                if (e.key !== "Enter" && e.key !== " ") return;
+                e.preventDefault();
+                addNode(kind);
+              }}
               onDragStart={(e) => {
                 e.dataTransfer.setData("application/x-switchyard-node", kind);
                 e.dataTransfer.effectAllowed = "move";
@@ -493,27 +624,30 @@ function Builder() {
             defaultViewport={{ x: 0, y: 0, zoom: 1 }} deleteKeyCode={["Delete", "Backspace"]}>
             <Background />
             <Controls />
-            <MiniMap pannable zoomable ariaLabel="minimap" />
+            <MiniMap pannable zoomable ariaLabel="minimap" nodeColor={minimapColour} nodeStrokeColor="#3a4356" nodeStrokeWidth={2} maskColor="rgba(29, 35, 48, 0.12)" />
           </ReactFlow>
         </div>
-        {selected === TRIGGER && <TriggerForm definition={definition} issues={issues}
-          onChange={(trigger, start) => update((d) => ({ ...d, trigger, start: start === undefined ? d.start : start }))} />}
-        {selected === SETTINGS && <SettingsPanel schema={schema} definition={definition} issues={issues}
-          onTop={(key, value) => update((d) => { const { [key]: _old, ...rest } = d; return value === undefined ? rest : { ...d, [key]: value }; })}
-          onSettings={(settings) => update((d) => { const { settings: _old, ...rest } = d; return Object.keys(settings).length ? { ...d, settings } : rest; })} />}
-        {selected !== TRIGGER && selected !== SETTINGS && <ConfigPanel schema={schema} definition={definition} selected={selected} issues={issues}
-          onNodeChange={(id, name, value) => update((d) => ({ ...d, nodes: { ...d.nodes, [id]: setPath(d.nodes[id], name, value) } }))}
-          onTriggerChange={(trigger, start) => update((d) => ({ ...d, trigger, start: start === undefined ? d.start : start }))}
-          onRename={(old, fresh) => update((d) => {
-            if (!fresh || d.nodes[fresh]) return d;
-            const text = JSON.stringify({ ...d.nodes, [fresh]: d.nodes[old] }).replaceAll(`"${old}"`, `"${fresh}"`);
-            const nodesOut = JSON.parse(text);
-            delete nodesOut[old];
-            setSelected(fresh);
-            const { [old]: place, ...places } = d.layout || {}; // the old id keeps no stale place in the layout
-            return { ...d, nodes: nodesOut, start: d.start === old ? fresh : d.start, layout: { ...places, [fresh]: place } };
-          })}
-          onDelete={(id) => confirmed(`Delete ${id}? (Ctrl+Z brings it back)`) && deleteNode(id)} />}
+        <div className="side">
+          {selected === TRIGGER && <TriggerForm definition={definition} issues={issues}
+            onChange={(trigger, start) => update((d) => ({ ...d, trigger, start: start === undefined ? d.start : start }))} />}
+          {selected === SETTINGS && <SettingsPanel schema={schema} definition={definition} issues={issues}
+            onTop={(key, value) => update((d) => { const { [key]: _old, ...rest } = d; return value === undefined ? rest : { ...d, [key]: value }; })}
+            onSettings={(settings) => update((d) => { const { settings: _old, ...rest } = d; return Object.keys(settings).length ? { ...d, settings } : rest; })} />}
+          {selected !== TRIGGER && selected !== SETTINGS && <ConfigPanel schema={schema} definition={definition} selected={selected} issues={issues}
+            onNodeChange={(id, name, value) => update((d) => ({ ...d, nodes: { ...d.nodes, [id]: setPath(d.nodes[id], name, value) } }))}
+            onTriggerChange={(trigger, start) => update((d) => ({ ...d, trigger, start: start === undefined ? d.start : start }))}
+            onRename={(old, fresh) => update((d) => {
+              if (!fresh || d.nodes[fresh]) return d;
+              const text = JSON.stringify({ ...d.nodes, [fresh]: d.nodes[old] }).replaceAll(`"${old}"`, `"${fresh}"`);
+              const nodesOut = JSON.parse(text);
+              delete nodesOut[old];
+              setSelected(fresh);
+              const { [old]: place, ...places } = d.layout || {}; // the old id keeps no stale place in the layout
+              return { ...d, nodes: nodesOut, start: d.start === old ? fresh : d.start, layout: { ...places, [fresh]: place } };
+            })}
+            onDelete={(id) => confirmed(`Delete ${id}? (Ctrl+Z brings it back)`) && deleteNode(id)} />}
+          {selected && selected !== SETTINGS && <KeyboardConnect definition={definition} source={selected} onConnect={onConnect} />}
+        </div>
       </div>
       <footer className={`panes ${pane === "simulate" || pane === "history" ? "tall" : ""}`}>
         <div className="tabs">
@@ -570,7 +704,7 @@ function Builder() {
         )}
         {pane === "contact" && (
           <div className="contact">
-            <input data-testid="contact-id" placeholder="contact id" value={contactId} onChange={(e) => setContactId(e.target.value)} />
+            <input data-testid="contact-id" aria-label="Contact id" placeholder="contact id" value={contactId} onChange={(e) => setContactId(e.target.value)} />
             <button data-testid="lookup" onClick={lookUpContact}>Look up</button>
             {contact && (
               <div data-testid="contact-result">
@@ -606,6 +740,14 @@ class ErrorBoundary extends React.Component {
       </div>
     );
   }
+}
+
+// the minimap draws each node in its kind's colour (React Flow's default light grey vanishes on the white map)
+const MINIMAP_COLOURS = { trigger: "#7a5", action: "#4a7bd0", wait: "#c9a227", wait_for: "#c9a227", branch: "#8a5cc2",
+  split: "#8a5cc2", goal: "#2e8b57", exit: "#a04545" };
+function minimapColour(node) {
+  if (node.data?.issues?.length) return "#d33";
+  return MINIMAP_COLOURS[node.data?.kind] || "#8a94a6";
 }
 
 export default function App() {

@@ -118,7 +118,7 @@ export default function ConfigPanel({ schema, definition, selected, issues, onNo
   return (
     <aside className="panel config" data-testid="config-panel">
       <h3>
-        {node.type}: <input key={selected} className="rename" data-testid="node-id" defaultValue={selected}
+        {node.type}: <input key={selected} className="rename" data-testid="node-id" aria-label="Node id" defaultValue={selected}
           onBlur={(e) => e.target.value !== selected && onRename(selected, e.target.value)} />
       </h3>
       {Object.entries(nodeSchema.properties || {})
