@@ -23,7 +23,8 @@ def save_chart(report: str, result: QueryResult, path: Path, title: str | None =
                 "recommendations": _recommendations, "entered_daily": _entered_daily,
                 "edges": _edges}.get(report)  # fmt: skip
         if draw is None or not rows:
-            axes.text(0.5, 0.5, "no data", ha="center", va="center")
+            note = "no data" if not rows else f"{len(rows)} row(s): this report is a list, see its table"
+            axes.text(0.5, 0.5, note, ha="center", va="center")
             axes.set_axis_off()
         else:
             draw(axes, rows)

@@ -19,6 +19,7 @@ import pytest
 from tests.agents.api.fixtures import ApiWorker
 from tests.ui.fixtures import launch_chromium, open_tab, shot
 from tests.ui.test_builder import CHROMIUM, lambda_class
+from tests.ui.test_layout import intersect
 
 pytestmark = [
     pytest.mark.kafka,
@@ -299,11 +300,6 @@ def choose_with_arrows(page: Any, testid: str, value: str) -> None:
     raise AssertionError(f"{value} not reached in {testid}")
 
 
-def boxes_overlap(a: dict[str, float], b: dict[str, float]) -> bool:
-    return (a["x"] < b["x"] + b["width"] and b["x"] < a["x"] + a["width"]
-            and a["y"] < b["y"] + b["height"] and b["y"] < a["y"] + a["height"])  # fmt: skip
-
-
 def test_keyboard_only_add_connect_and_save(
     page: Any, api_worker: ApiWorker, request: pytest.FixtureRequest, tmp_path: Path
 ) -> None:
@@ -321,7 +317,7 @@ def test_keyboard_only_add_connect_and_save(
     mine = added.bounding_box()
     for other in page.locator(".sy-node").all():
         if other.get_attribute("data-testid") != "node-wait_for_1":
-            assert not boxes_overlap(mine, other.bounding_box()), other.get_attribute("data-testid")
+            assert not intersect(mine, other.bounding_box()), other.get_attribute("data-testid")
 
     # its timeout output (wait_for has two) to `discount`, all from the keyboard
     tab_to(page, "connect-output")
