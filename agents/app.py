@@ -19,6 +19,7 @@ from agents.breaker import BreakerGuard
 from agents.consumer import install as install_safe_consumer
 from agents.definitions import DefinitionCache
 from agents.feed import RecordFeed
+from agents.logs import PROCESSING_READY
 from agents.loop_watch import watch_loop
 from agents.metrics import Metrics
 from agents.outbox import Outbox
@@ -56,9 +57,6 @@ def drop_first_records(batch: Any, count: int) -> list[Any]:
     return kept
 
 
-# Logged once the definitions are loaded and the tables recovered: from here an event is processed as soon
-# as it is fetched (Faust's "Ready" can come before the definitions are read).
-PROCESSING_READY = "ready to process events with"
 log = logging.getLogger("switchyard.worker")
 OUTPUT_BATCH_BYTES = 512 * 1024  # below the producer's and the broker's 1 MB request and message limits
 

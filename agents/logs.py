@@ -1,6 +1,7 @@
 """Structured logs: one JSON object per line (SWITCHYARD_LOG_FORMAT=json), for log shippers.
 
-Each line has time, level, logger, message, pid, and the exception text when there is one.
+Each line has time, level, logger, message, pid, and the exception text when there is one. Also the
+worker's log line that other processes wait for (kept here, light to import, rather than in agents.app).
 """
 
 from __future__ import annotations
@@ -12,6 +13,10 @@ from datetime import UTC, datetime
 from typing import Any
 
 import orjson
+
+# Logged once the definitions are loaded and the tables recovered: from here an event is processed as soon
+# as it is fetched (Faust's "Ready" can come before the definitions are read).
+PROCESSING_READY = "ready to process events with"
 
 
 class JsonFormatter(logging.Formatter):

@@ -35,8 +35,8 @@ import orjson
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import TopicAlreadyExistsError
 
-from agents.app import PROCESSING_READY
 from agents.catalog import plan_publish, write_records
+from agents.logs import PROCESSING_READY
 from agents.topics import ACTION_CHANNELS, action_topic
 from engine.parser import parse_text
 from loadtest import accuracy, analytics_check, meter, verdict
