@@ -635,7 +635,6 @@ function Builder() {
             onSettings={(settings) => update((d) => { const { settings: _old, ...rest } = d; return Object.keys(settings).length ? { ...d, settings } : rest; })} />}
           {selected !== TRIGGER && selected !== SETTINGS && <ConfigPanel schema={schema} definition={definition} selected={selected} issues={issues}
             onNodeChange={(id, name, value) => update((d) => ({ ...d, nodes: { ...d.nodes, [id]: setPath(d.nodes[id], name, value) } }))}
-            onTriggerChange={(trigger, start) => update((d) => ({ ...d, trigger, start: start === undefined ? d.start : start }))}
             onRename={(old, fresh) => update((d) => {
               if (!fresh || d.nodes[fresh]) return d;
               const text = JSON.stringify({ ...d.nodes, [fresh]: d.nodes[old] }).replaceAll(`"${old}"`, `"${fresh}"`);

@@ -3,7 +3,6 @@
 // Conditions (filters, branch arms) get the row builder, event types the picker of types seen, and
 // send_email nodes the template picker with a rendered preview.
 import React from "react";
-import { TRIGGER } from "./graph.js";
 import ConditionField, { BranchesField } from "./ConditionBuilder.jsx";
 import { EventInput } from "./Pickers.jsx";
 import { ArmsField, ParamsField } from "./RowFields.jsx";
@@ -89,26 +88,9 @@ function Field({ name, prop, value, required, nodeIds, issues, onChange }) {
   );
 }
 
-export default function ConfigPanel({ schema, definition, selected, issues, onNodeChange, onTriggerChange, onRename, onDelete }) {
+export default function ConfigPanel({ schema, definition, selected, issues, onNodeChange, onRename, onDelete }) {
   if (!selected) return <aside className="panel config"><p className="muted">Select a node to configure it.</p></aside>;
   const nodeIds = Object.keys(definition.nodes || {});
-  if (selected === TRIGGER) {
-    const trigger = Array.isArray(definition.trigger) ? definition.trigger[0] || {} : definition.trigger || {};
-    const mine = issues.filter((i) => i.field.startsWith("trigger") || i.field === "start");
-    return (
-      <aside className="panel config" data-testid="config-panel">
-        <h3>trigger</h3>
-        <Field name="event" prop={{ type: "string" }} value={trigger.event} required nodeIds={nodeIds}
-          issues={mine.filter((i) => i.field.startsWith("trigger.event"))}
-          onChange={(v) => onTriggerChange({ ...trigger, event: v })} />
-        <ConditionField name="filter" value={trigger.filter} eventType={trigger.event}
-          issues={mine.filter((i) => i.field.startsWith("trigger.filter"))}
-          onChange={(v) => onTriggerChange({ ...trigger, filter: v })} />
-        <Field name="start" prop={{ pattern: NODE_REF }} value={definition.start} required nodeIds={nodeIds}
-          issues={mine.filter((i) => i.field === "start")} onChange={(v) => onTriggerChange(trigger, v)} />
-      </aside>
-    );
-  }
   const node = definition.nodes?.[selected];
   if (!node) return <aside className="panel config"><p className="muted">Select a node to configure it.</p></aside>;
   const nodeSchema = schema?.$defs?.[`${node.type}_node`] || { properties: {} };
