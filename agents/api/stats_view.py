@@ -32,7 +32,8 @@ def entered_per_day(days: list[str], entered_daily: Report) -> list[dict[str, An
     """[{day, entered}] for each of ``days``, 0 where the report has no row."""
     by_day: dict[str, int] = {}
     for row in rows_of(entered_daily):
-        by_day[str(row.get("day"))] = by_day.get(str(row.get("day")), 0) + int(row.get("runs") or 0)
+        day = str(row.get("day"))
+        by_day[day] = by_day.get(day, 0) + int(row.get("runs") or 0)
     return [{"day": day, "entered": by_day.get(day, 0)} for day in days]
 
 
