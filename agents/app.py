@@ -107,7 +107,9 @@ def build_worker(settings: Settings) -> Worker:
     def kafka_producer() -> Any:  # the aiokafka producer under Faust's, once the app has started it
         return cast(Any, app.producer)._ensure_producer()
 
-    effects, changelog = Outbox(kafka_producer), Outbox(kafka_producer)
+    # Step records are packed (one record per batch and partition); changelogs stay one record per key.
+    effects = Outbox(kafka_producer, packed={topics.analytics.get_topic_name()})
+    changelog = Outbox(kafka_producer)
     contacts = DirectTable(app, define_contacts_table(app, settings.partitions), changelog)
     timers = TimerStore(DirectTable(app, define_timers_table(app, settings.partitions), changelog))
     definitions = DefinitionCache(settings.bootstrap, settings.topic(WORKFLOWS))

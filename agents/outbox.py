@@ -7,6 +7,10 @@ record) and `flush` submits each topic partition's records as a few record batch
 partition is kept. A keyed record without an explicit partition goes where a plain send would put it
 (the producer's default partitioner over the topic's partitions).
 
+Records of a *packed* topic (the worker's `analytics`) are not sent one by one: at flush, those bound for
+one topic partition are joined into packs (engine/packing.py), each one keyless record. Each value still
+goes to the partition its key chooses, so a contact's values stay in one partition, in order.
+
 `deliver` waits for every record batch and raises DeliveryFailed if any was not acknowledged, after all
 have settled: nothing is only logged, and the caller must not commit the offsets of the batch that
 produced them (agents/processor.py processes such a batch again).
@@ -16,12 +20,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from typing import Any
 
 from aiokafka.partitioner import DefaultPartitioner
 
 from agents.exceptions import DeliveryFailed
+from engine.packing import pack
 
 log = logging.getLogger("switchyard.outbox")
 
@@ -31,8 +36,9 @@ Delivered = Callable[[int, int], None]  # (partition, offset of the last record 
 
 
 class Outbox:
-    def __init__(self, producer: Callable[[], Any]) -> None:
+    def __init__(self, producer: Callable[[], Any], packed: Collection[str] = ()) -> None:
         self._producer = producer  # the aiokafka producer, looked up at flush (it exists once the app runs)
+        self._packed = frozenset(packed)
         self._pending: dict[tuple[str, int | None], list[Record]] = {}
         self._partitions: dict[str, list[int]] = {}
         self._partitioner = DefaultPartitioner()
@@ -66,6 +72,9 @@ class Outbox:
             for record in records:
                 chosen = self._partitioner(record[0], partitions, partitions)
                 routed.setdefault((topic, chosen), []).append(record)
+        for (topic, partition), records in routed.items():
+            if topic in self._packed:
+                routed[topic, partition] = self._packs(records)
         futures: list[asyncio.Future[Any]] = []
         for (topic, partition), records in routed.items():
             for batch, count in self._batches(producer, records):
@@ -92,6 +101,22 @@ class Outbox:
                 f"{len(errors)} of {len(futures)} record batch(es) not delivered: {errors[0]!r}"
             )
         return len(futures)
+
+    @staticmethod
+    def _packs(records: list[Record]) -> list[Record]:
+        """A packed topic partition's records: values without headers packed, in order; a record with
+        headers (or no value) stays whole, between the packs before and after it."""
+        out: list[Record] = []
+        values: list[bytes] = []
+        for key, value, headers in records:
+            if value is not None and not headers:
+                values.append(value)
+                continue
+            out.extend((None, packed, None) for packed in pack(values))
+            values = []
+            out.append((key, value, headers))
+        out.extend((None, packed, None) for packed in pack(values))
+        return out
 
     async def _partitions_of(self, producer: Any, topic: str) -> list[int]:
         found = self._partitions.get(topic)

@@ -1,8 +1,8 @@
 """The processing agent's batch step: decode, dead-letter, run the engine per contact, emit, persist.
 
 Per batch and per contact: one state read, the engine's `step` for each of the contact's events in
-order, one state write. Actions go to `actions.<channel>`, step records to `analytics`, wake-ups to the
-`timers` table and the timer service.
+order, one state write. Actions go to `actions.<channel>`, step records to `analytics` (packed by the
+outbox: one record per batch and partition), wake-ups to the `timers` table and the timer service.
 
 Crash safety without transactions: every action and step record of the batch is flushed to Kafka
 *before* any state that says "done" is written. A crash before the flush leaves the old state (and old

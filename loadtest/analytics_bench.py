@@ -101,7 +101,7 @@ def bench_writer_path(store: AnalyticsStore, rows: int) -> float:
     for first in range(0, rows, BATCH):
         batch = ColumnBatch()
         for offset, payload in enumerate(payloads[first : first + BATCH], start=first):
-            batch.add("analytics", 0, offset, step_rows(payload, 0, offset), 0.0)
+            batch.add("analytics", 0, offset, step_rows(payload, 0, offset)[0], 0.0)
         insert_batch(store, batch)
     return rows / (time.perf_counter() - started)
 

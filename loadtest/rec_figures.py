@@ -40,7 +40,7 @@ class FigureStore:
         records = [
             *(("events", offset, event_rows(orjson.dumps(e), e["contact_id"].encode(), 0, offset, limits))
               for offset, e in enumerate(world.events)),
-            *(("analytics", offset, step_rows(orjson.dumps(r), 0, offset))
+            *(("analytics", offset, step_rows(orjson.dumps(r), 0, offset)[0])
               for offset, r in enumerate(world.step_records)),
             *(("actions", offset, action_rows(orjson.dumps(a), 0, offset))
               for offset, a in enumerate(world.actions)),

@@ -32,6 +32,7 @@ from agents.topics import (
     all_topic_names,
 )
 from engine.durations import DurationError, format_duration, parse_duration
+from engine.packing import unpack
 from engine.parser import parse_text
 from engine.profile import SYSTEM_EVENT_TYPES
 from engine.topics import ACTIONS_DLQ, TASKS
@@ -206,7 +207,8 @@ def read_json(settings: Settings, topics: list[str]) -> list[dict[str, Any]]:
         records = asyncio.run(read_to_end(settings.bootstrap, settings.topic(topic)))
         for record in records:
             with contextlib.suppress(orjson.JSONDecodeError):  # `events` keeps the demo's malformed lines
-                out.append(orjson.loads(record.value or b"null") or {})
+                # Step records come packed: each value of a pack is one record here.
+                out.extend(v for v in unpack(record.value or b"null") if isinstance(v, dict))
     return out
 
 

@@ -19,6 +19,7 @@ class ColumnBatch:
         }
         self.next_offsets: dict[tuple[str, int], int] = {}  # (topic, partition) -> offset to commit
         self.records = 0
+        self.weight = 0  # rows, counting a record without rows as one: what bounds the batch
         self.skipped = 0
         self.opened_at: float | None = None  # monotonic time of the first record
 
@@ -27,6 +28,7 @@ class ColumnBatch:
         if self.opened_at is None:
             self.opened_at = now
         self.records += 1
+        self.weight += max(1, len(rows))
         self.next_offsets[(topic, partition)] = offset + 1
         if not rows:
             self.skipped += 1
@@ -40,10 +42,11 @@ class ColumnBatch:
     def row_counts(self) -> dict[str, int]:
         return {table: self.rows(table) for table in self.columns}
 
-    def is_due(self, now: float, max_records: int, max_age_s: float) -> bool:
+    def is_due(self, now: float, max_rows: int, max_age_s: float) -> bool:
+        """Full (a packed record counts as its rows) or old enough."""
         if self.opened_at is None:
             return False
-        return self.records >= max_records or now - self.opened_at >= max_age_s
+        return self.weight >= max_rows or now - self.opened_at >= max_age_s
 
     def age(self, now: float) -> float:
         return 0.0 if self.opened_at is None else now - self.opened_at

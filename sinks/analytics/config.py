@@ -11,7 +11,7 @@ class WriterConfig:
     topic_prefix: str
     group_id: str  # the Kafka consumer group; its committed offsets are the writer's progress
     dsn: str
-    batch_rows: int = 5000  # flush when this many records are buffered ...
+    batch_rows: int = 5000  # flush when this many rows are buffered ...
     batch_seconds: float = 1.0  # ... or when the oldest buffered record is this old
     max_event_bytes: int = 65536  # as the worker's: larger events are dead-lettered there, skipped here
     retry_initial_s: float = 0.5  # ClickHouse outage: first wait, doubled up to retry_max_s

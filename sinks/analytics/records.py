@@ -6,22 +6,33 @@ stable reason; the writer dead-letters it and goes on.
 
 An event whose properties carry an `action_id` is also an action outcome; a `predicted.<model>` event with
 a numeric score also a prediction; a `task.*` event with a `task_id` also a task row. `analytics` records
-are the worker's step records, `actions.<channel>` its action records, `tasks` the task sink's rows.
+are the worker's step records, packed (engine/packing.py); `actions.<channel>` its action records; `tasks`
+the task sink's rows.
 """
 
 from __future__ import annotations
 
 import hashlib
-from typing import Any, Final
+from typing import Any, Final, NamedTuple
 
 import orjson
 
 from engine.events import Limits, Malformed, decode_event
+from engine.packing import position
 from sinks.analytics.exceptions import UnusableRecord
 
 Row = tuple[Any, ...]
 MAX_RECORD_DEPTH = 64  # step, action and task records: far below orjson's 255, far above what we write
 TableRows = list[tuple[str, Row]]
+
+
+class Rejected(NamedTuple):
+    """A value of a packed record that cannot become rows: dead-lettered alone, the pack's others kept."""
+
+    slot: int  # its index in the pack
+    value: bytes
+    problem: UnusableRecord
+
 
 STEP_KEYS: Final = frozenset(
     {"ts", "contact_id", "workflow_id", "version", "run_id", "node_id", "transition", "reason", "arm",
@@ -79,8 +90,34 @@ def event_rows(
     return rows
 
 
-def step_rows(value: bytes | None, partition: int, offset: int) -> TableRows:
-    record = _object(value, "step record")
+def step_rows(value: bytes | None, partition: int, offset: int) -> tuple[TableRows, list[Rejected]]:
+    """The rows of an `analytics` record: a pack of step records (engine/packing.py), each row at its
+    position in the log, or a single step record at its offset. A pack's step records that cannot become
+    rows come back as rejected, each on its own; a record that is not JSON raises UnusableRecord."""
+    try:
+        decoded = orjson.loads(value or b"")
+    except orjson.JSONDecodeError:
+        raise UnusableRecord("step record is not JSON", "not_json") from None
+    if not isinstance(decoded, list):
+        return [_step_row(_checked(decoded, "step record"), partition, offset)], []
+    rows: TableRows = []
+    rejected: list[Rejected] = []
+    for index, item in enumerate(decoded):
+        try:
+            rows.append(_step_row(_checked(item, "packed step record"), partition, position(offset, index)))
+        except UnusableRecord as exc:
+            rejected.append(Rejected(index, _reencoded(item, value or b""), exc))
+    return rows, rejected
+
+
+def _reencoded(item: Any, whole: bytes) -> bytes:
+    try:
+        return orjson.dumps(item)
+    except orjson.JSONEncodeError:  # nested past what orjson writes: the whole pack is kept instead
+        return whole
+
+
+def _step_row(record: dict[str, Any], partition: int, log_offset: int) -> tuple[str, Row]:
     transition = record.get("transition")
     ts = record.get("ts")
     if not isinstance(transition, str) or not isinstance(ts, int):
@@ -101,9 +138,9 @@ def step_rows(value: bytes | None, partition: int, offset: int) -> TableRows:
         _text(record.get("run_id")), _text(record.get("node_id")), transition, _text(record.get("reason")),
         _text(record.get("arm")), _text(record.get("goal")), _text(record.get("event_id")),
         _text(record.get("event_type")), source, seq, record_id, late if isinstance(late, int) else None,
-        orjson.dumps(details).decode() if details else "", partition, offset,
+        orjson.dumps(details).decode() if details else "", partition, log_offset,
     )  # fmt: skip
-    return [("step_log", row)]
+    return ("step_log", row)
 
 
 def action_rows(value: bytes | None, partition: int, offset: int) -> TableRows:
@@ -172,6 +209,10 @@ def _object(value: bytes | None, what: str) -> dict[str, Any]:
         record = orjson.loads(value or b"")
     except orjson.JSONDecodeError:
         raise UnusableRecord(f"{what} is not JSON", "not_json") from None
+    return _checked(record, what)
+
+
+def _checked(record: Any, what: str) -> dict[str, Any]:
     if not isinstance(record, dict):
         raise UnusableRecord(f"{what} is not a JSON object", "not_object")
     if _depth(record) > MAX_RECORD_DEPTH:  # orjson writes at most 255 levels: the row could not be built

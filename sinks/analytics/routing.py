@@ -10,6 +10,7 @@ from engine.events import Limits
 from engine.topics import RECOMMENDATIONS  # written by the API: shown, applied, dismissed recommendations
 from sinks.analytics.exceptions import UnusableRecord
 from sinks.analytics.records import (
+    Rejected,
     TableRows,
     action_rows,
     event_rows,
@@ -38,13 +39,17 @@ class TopicRouter:
         names = [EVENTS, ANALYTICS, TASKS, RECOMMENDATIONS, *(f"actions.{c}" for c in sorted(CHANNELS))]
         return [self.prefix + name for name in names]
 
-    def rows(self, message: Any) -> TableRows:
-        """Rows of one aiokafka ConsumerRecord; raises UnusableRecord for one to skip."""
+    def rows(self, message: Any) -> tuple[TableRows, list[Rejected]]:
+        """Rows of one aiokafka ConsumerRecord, and the values of a pack that cannot become rows; raises
+        UnusableRecord for a record to skip whole."""
         name = message.topic[len(self.prefix) :]
-        if name == EVENTS:
-            return event_rows(message.value, message.key, message.partition, message.offset, self.limits)
         if name == ANALYTICS:
             return step_rows(message.value, message.partition, message.offset)
+        return self._single_rows(name, message), []
+
+    def _single_rows(self, name: str, message: Any) -> TableRows:
+        if name == EVENTS:
+            return event_rows(message.value, message.key, message.partition, message.offset, self.limits)
         if name.startswith("actions."):
             return action_rows(message.value, message.partition, message.offset)
         if name == TASKS:

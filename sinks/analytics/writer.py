@@ -1,7 +1,7 @@
 """The analytics writer: Kafka (`events`, `analytics`, `actions.*`, `tasks`) to ClickHouse, in batches.
 
 Loss and double counting:
-- records are buffered column by column and inserted when the batch holds `batch_rows` records or its
+- records are buffered column by column and inserted when the batch holds `batch_rows` rows or its
   oldest record is `batch_seconds` old;
 - the consumer group's offsets are committed only after every insert of the batch was acknowledged, so a
   crash before the commit re-reads the batch, and the tables' natural ids make the second insert a no-op
@@ -12,7 +12,9 @@ Loss and double counting:
   batch being inserted is not committed: both are read again from the committed offsets;
 - a record that cannot become rows (a broken event, a record nested too deep ...) is dead-lettered to
   `analytics.dlq` with its original key and bytes and an `x-switchyard-reason` header, and the writer goes
-  on; the dead letters of a batch are acknowledged by Kafka before its offsets are committed.
+  on; a step record of a pack that cannot is dead-lettered alone (its bytes, plus the header
+  `x-switchyard-source-index`) while the pack's others are inserted; the dead letters of a batch are
+  acknowledged by Kafka before its offsets are committed.
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ from sinks.analytics.batch import ColumnBatch
 from sinks.analytics.config import WriterConfig
 from sinks.analytics.exceptions import StoreUnavailable, UnusableRecord
 from sinks.analytics.gateway import StoreGateway
+from sinks.analytics.records import Rejected, TableRows
 from sinks.analytics.retry import outage_delay_s
 from sinks.analytics.routing import TopicRouter
 from sinks.analytics.store import AnalyticsStore
@@ -163,19 +166,21 @@ class AnalyticsWriter:
         now = time.monotonic()
         for tp, messages in polled.items():
             for message in messages:
+                rows: TableRows = []
                 try:
-                    rows = self.router.rows(message)
+                    rows, rejected = self.router.rows(message)
                 except UnusableRecord as exc:
                     self._dead_letter(message, exc.reason, str(exc))
-                    rows = []
                 except Exception as exc:  # a record no decoder foresaw must not stop the writer either
                     self._dead_letter(message, "unusable_record", f"{type(exc).__name__}: {exc}")
-                    rows = []
+                else:
+                    for part in rejected:  # the pack's other values become rows
+                        self._dead_letter(message, part.problem.reason, str(part.problem), part)
                 self.batch.add(tp.topic, tp.partition, message.offset, rows, now)
 
-    def _dead_letter(self, message: Any, reason: str, detail: str) -> None:
-        log.warning("dead-lettering %s:%d:%d (%s): %s", message.topic, message.partition, message.offset,
-                    reason, detail[:200])  # fmt: skip
+    def _dead_letter(self, message: Any, reason: str, detail: str, part: Rejected | None = None) -> None:
+        where = f"{message.topic}:{message.partition}:{message.offset}" + (f"[{part.slot}]" if part else "")
+        log.warning("dead-lettering %s (%s): %s", where, reason, detail[:200])
         self.stats.skipped += 1
         self.stats.dead_letters[reason] = self.stats.dead_letters.get(reason, 0) + 1
         headers = [
@@ -185,7 +190,9 @@ class AnalyticsWriter:
             ("x-switchyard-source-partition", str(message.partition).encode()),
             ("x-switchyard-source-offset", str(message.offset).encode()),
         ]
-        self.dead.append((message.key, message.value, headers))
+        if part is not None:
+            headers.append(("x-switchyard-source-index", str(part.slot).encode()))
+        self.dead.append((message.key, part.value if part else message.value, headers))
 
     async def _send_dead_letters(self, stop: asyncio.Event) -> bool:
         """Produce the batch's dead letters and wait for Kafka; False if stopped before it took them."""

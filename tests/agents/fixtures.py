@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import orjson
 import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
+from engine.packing import unpack
 from switchyard.kafka_tools import wait_for_lag_zero
 from switchyard.processes import WorkerProcess
 from switchyard.settings import Settings
@@ -132,26 +134,32 @@ def read_actions(settings: Settings, expect: int, timeout: float = 60.0) -> list
     """Every action on every `actions.<channel>` topic, once `expect` of them arrived (or the timeout)."""
     from agents.topics import ACTION_CHANNELS, action_topic
 
-    async def run() -> list[dict[str, object]]:
-        topics = [settings.topic(action_topic(c)) for c in ACTION_CHANNELS]
-        consumer = AIOKafkaConsumer(
-            *topics, bootstrap_servers=settings.bootstrap, auto_offset_reset="earliest",
-            enable_auto_commit=False, group_id=None, metadata_max_age_ms=1000,
-        )  # fmt: skip
-        await consumer.start()
-        out: list[dict[str, object]] = []
-        deadline = time.monotonic() + timeout
-        try:
-            while len(out) < expect and time.monotonic() < deadline:
-                for records in (await consumer.getmany(timeout_ms=300)).values():
-                    out.extend(orjson.loads(r.value) for r in records)
-        finally:
-            await consumer.stop()
-        return out
-
-    return asyncio.run(run())
+    topics = [settings.topic(action_topic(c)) for c in ACTION_CHANNELS]
+    one = lambda value: [orjson.loads(value)]  # noqa: E731
+    return asyncio.run(collect_values(settings.bootstrap, topics, expect, timeout, one))
 
 
 def read_step_records(settings: Settings, expect: int, timeout: float = 30.0) -> list[dict[str, object]]:
-    records = asyncio.run(read_topic(settings.bootstrap, settings.topic("analytics"), expect, timeout))
-    return [orjson.loads(r.value) for r in records if r.value]
+    """The step records in `analytics` (each value of a pack), once `expect` arrived (or the timeout)."""
+    topic = settings.topic("analytics")
+    return asyncio.run(collect_values(settings.bootstrap, [topic], expect, timeout, unpack))
+
+
+async def collect_values(
+    bootstrap: str, topics: list[str], expect: int, timeout: float, values: Callable[[bytes], list[Any]]
+) -> list[Any]:
+    """The `values` of every record of `topics` from the beginning, once `expect` arrived (or the timeout)."""
+    consumer = AIOKafkaConsumer(
+        *topics, bootstrap_servers=bootstrap, auto_offset_reset="earliest",
+        enable_auto_commit=False, group_id=None, metadata_max_age_ms=1000,
+    )  # fmt: skip
+    await consumer.start()
+    out: list[Any] = []
+    deadline = time.monotonic() + timeout
+    try:
+        while len(out) < expect and time.monotonic() < deadline:
+            for records in (await consumer.getmany(timeout_ms=300)).values():
+                out.extend(value for r in records if r.value for value in values(r.value))
+    finally:
+        await consumer.stop()
+    return out

@@ -23,6 +23,7 @@ import pytest
 from aiokafka import AIOKafkaProducer
 
 from engine.events import Limits
+from engine.packing import pack
 from sinks.analytics.batch import ColumnBatch
 from sinks.analytics.migrations import prepare
 from sinks.analytics.records import TableRows, action_rows, event_rows, recommendation_rows, step_rows
@@ -112,10 +113,12 @@ def insert_records(
     actions: Iterable[dict[str, Any]] = (),
     recommendations: Iterable[dict[str, Any]] = (),
 ) -> None:
-    """Through the writer's own decoders and columnar insert, as one batch; log offsets in list order."""
+    """Through the writer's own decoders and columnar insert, as one batch; log positions in list order
+    (step records packed as the worker packs them, several packs when they are many)."""
     batch = ColumnBatch()
     rows: list[TableRows] = []
-    rows += [step_rows(orjson.dumps(r), 0, i) for i, r in enumerate(steps)]
+    packs = pack([orjson.dumps(r) for r in steps], max_bytes=64 * 1024)
+    rows += [step_rows(packed, 0, offset)[0] for offset, packed in enumerate(packs, start=1)]
     rows += [
         event_rows(orjson.dumps(e), e["contact_id"].encode(), 0, i, Limits()) for i, e in enumerate(events)
     ]
@@ -129,8 +132,8 @@ def insert_records(
 # ---- Kafka -----------------------------------------------------------------------------------------------
 
 
-async def produce_json(bootstrap: str, records: Iterable[tuple[str, str, dict[str, Any]]]) -> None:
-    """(topic, key, document) triples, in order."""
+async def produce_json(bootstrap: str, records: Iterable[tuple[str, str, Any]]) -> None:
+    """(topic, key, document) triples, in order (a list document is a pack)."""
     producer = AIOKafkaProducer(bootstrap_servers=bootstrap, linger_ms=5, acks="all")
     await producer.start()
     try:

@@ -6,6 +6,7 @@ import orjson
 import pytest
 
 from engine.events import Limits
+from engine.packing import pack, position
 from sinks.analytics.exceptions import UnusableRecord
 from sinks.analytics.records import action_rows, event_rows, outcome_status, step_rows, task_rows
 from sinks.analytics.tables import TABLE_COLUMNS
@@ -62,18 +63,63 @@ def test_step_records_are_named_by_source_and_seq_or_by_content_without_a_source
     record = {"ts": 1, "contact_id": "c", "workflow_id": "w", "version": 2, "run_id": "r", "node_id": None,
               "transition": "entered", "reason": "trigger", "source": "4:99", "seq": 3,
               "branch": 1}  # fmt: skip
-    [(table, row)] = step_rows(orjson.dumps(record), 1, 5)
+    [(table, row)], rejected = step_rows(orjson.dumps(record), 1, 5)
+    assert rejected == []
     step = as_dict(table, row)
     assert (step["record_id"], step["node_id"], step["version"], step["log_offset"]) == ("4:99/3", "", 2, 5)
     assert orjson.loads(str(step["details"])) == {"branch": 1}
     migration = {"ts": 1, "contact_id": "c", "workflow_id": "w", "version": 2, "run_id": "r",
                  "node_id": "n", "transition": "migrated", "reason": "moved", "seq": 0}  # fmt: skip
-    first = as_dict("step_log", step_rows(orjson.dumps(migration), 0, 1)[0][1])["record_id"]
-    again = as_dict("step_log", step_rows(orjson.dumps(migration), 0, 2)[0][1])["record_id"]
-    other = as_dict("step_log", step_rows(orjson.dumps({**migration, "run_id": "r2"}), 0, 3)[0][1])[
+    first = as_dict("step_log", step_rows(orjson.dumps(migration), 0, 1)[0][0][1])["record_id"]
+    again = as_dict("step_log", step_rows(orjson.dumps(migration), 0, 2)[0][0][1])["record_id"]
+    other = as_dict("step_log", step_rows(orjson.dumps({**migration, "run_id": "r2"}), 0, 3)[0][0][1])[
         "record_id"
     ]
     assert first == again != other
+
+
+def step(source: str, seq: int, **extra: object) -> dict[str, object]:
+    return {"ts": 1, "contact_id": "c", "workflow_id": "w", "version": 1, "run_id": "r", "node_id": "n",
+            "transition": "waited", "source": source, "seq": seq, **extra}  # fmt: skip
+
+
+def test_a_pack_becomes_one_row_per_step_record_at_its_position_in_the_log() -> None:
+    records = [step("0:1", 0), step("0:1", 1), step("0:2", 0)]
+    [packed] = pack([orjson.dumps(r) for r in records])
+    rows, rejected = step_rows(packed, 3, 40)
+    assert rejected == []
+    steps = [as_dict(table, row) for table, row in rows]
+    assert [s["record_id"] for s in steps] == ["0:1/0", "0:1/1", "0:2/0"]
+    assert [s["log_partition"] for s in steps] == [3, 3, 3]
+    positions = [s["log_offset"] for s in steps]
+    assert positions == [position(40, 0), position(40, 1), position(40, 2)]
+    # Log order: a pack's values in order, after every record at a lower offset, packed or not.
+    [(_, single)] = step_rows(orjson.dumps(step("0:0", 0)), 3, 39)[0]
+    [(_, earlier)] = step_rows(pack([orjson.dumps(step("0:0", 1))] * 3)[0], 3, 39)[0][2:]
+    later = as_dict("step_log", step_rows(pack([orjson.dumps(step("0:3", 0))])[0], 3, 41)[0][0][1])
+    before = [as_dict("step_log", single)["log_offset"], as_dict("step_log", earlier)["log_offset"]]
+    assert before[0] < before[1] < positions[0]
+    assert positions[-1] < later["log_offset"]
+
+
+def test_a_step_record_of_a_pack_that_cannot_become_a_row_is_rejected_alone() -> None:
+    good, bad, deep = step("0:1", 0), {"transition": "waited"}, step("0:1", 2, details=nested(70))
+    [packed] = pack([orjson.dumps(good), orjson.dumps(bad), orjson.dumps(deep), b"7"])
+    rows, rejected = step_rows(packed, 0, 8)
+    assert [as_dict(t, r)["record_id"] for t, r in rows] == ["0:1/0"]
+    assert [(r.slot, r.problem.reason) for r in rejected] == [(1, "unusable_record"), (2, "too_deep"),
+                                                               (3, "not_object")]  # fmt: skip
+    assert [orjson.loads(r.value) for r in rejected] == [bad, deep, 7]
+    with pytest.raises(UnusableRecord) as refused:
+        step_rows(b"[{", 0, 9)
+    assert refused.value.reason == "not_json"
+
+
+def nested(depth: int) -> object:
+    value: object = 1
+    for _ in range(depth):
+        value = {"x": value}
+    return value
 
 
 def test_action_and_task_records() -> None:

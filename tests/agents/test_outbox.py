@@ -1,0 +1,78 @@
+"""The outbox against the real broker: a packed topic gets few records, and every value lands in the
+partition its key chooses, in order, exactly as the same records sent one by one."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import orjson
+import pytest
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+
+from agents.outbox import Outbox
+from engine.packing import unpack
+from switchyard.kafka_tools import create_topics
+from switchyard.settings import Settings
+
+pytestmark = pytest.mark.kafka
+
+
+async def read_all(bootstrap: str, topic: str, partitions: int) -> dict[int, list[Any]]:
+    """Per partition: (key, value, headers) of every record, in log order."""
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False, group_id=None)
+    await consumer.start()
+    try:
+        tps = [TopicPartition(topic, p) for p in range(partitions)]
+        consumer.assign(tps)
+        await consumer.seek_to_beginning(*tps)
+        ends = await consumer.end_offsets(tps)
+        out: dict[int, list[Any]] = {p: [] for p in range(partitions)}
+        while [tp for tp in tps if await consumer.position(tp) < ends[tp]]:
+            for tp, records in (await consumer.getmany(timeout_ms=1000)).items():
+                out[tp.partition] += [(r.key, r.value, list(r.headers)) for r in records]
+        return out
+    finally:
+        await consumer.stop()
+
+
+def test_a_packed_topic_gets_one_record_per_partition_with_the_values_where_their_keys_put_them(
+    test_settings: Settings,
+) -> None:
+    packed, plain = test_settings.topic("packed"), test_settings.topic("plain")
+    records = [(f"c{i % 23}".encode(), orjson.dumps({"contact": i % 23, "n": i})) for i in range(400)]
+    marked = (b"c5", b'{"marked": true}', [("x-why", b"kept whole")])
+
+    async def run() -> tuple[dict[int, list[Any]], dict[int, list[Any]]]:
+        await create_topics(test_settings.bootstrap, [packed, plain], partitions=4)
+        producer = AIOKafkaProducer(bootstrap_servers=test_settings.bootstrap, acks="all")
+        await producer.start()
+        try:
+            outbox = Outbox(lambda: producer, packed={packed})
+            for index, (key, value) in enumerate(records):
+                outbox.add(packed, key, value)
+                outbox.add(plain, key, value)
+                if index == 200:
+                    outbox.add(packed, *marked)
+            await outbox.deliver()
+        finally:
+            await producer.stop()
+        return (
+            await read_all(test_settings.bootstrap, packed, 4),
+            await read_all(test_settings.bootstrap, plain, 4),
+        )
+
+    got_packed, got_plain = asyncio.run(run())
+    assert sum(map(len, got_plain.values())) == len(records)
+    for partition, singles in got_plain.items():
+        in_pack = got_packed[partition]
+        whole = [r for r in in_pack if r[2]]
+        values = [v for key, value, headers in in_pack if not headers for v in unpack(value)]
+        # The same values, in the same order, in the same partition as when sent one by one.
+        assert values == [orjson.loads(value) for _, value, _ in singles]
+        assert all(key is None for key, _, headers in in_pack if not headers)
+        if marked[0] in {key for key, _, _ in singles}:
+            assert whole == [(marked[0], marked[1], marked[2])]
+            assert len(in_pack) == 3  # the pack before it, the record with headers, the pack after it
+        else:
+            assert whole == [] and len(in_pack) == 1
