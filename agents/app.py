@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import os
+import time
 from dataclasses import dataclass
 from typing import Any, cast
 
@@ -19,6 +20,7 @@ from agents.breaker import BreakerGuard
 from agents.consumer import install as install_safe_consumer
 from agents.definitions import DefinitionCache
 from agents.feed import RecordFeed
+from agents.gaps import HeldWatch
 from agents.logs import PROCESSING_READY
 from agents.loop_watch import watch_loop
 from agents.metrics import Metrics
@@ -176,8 +178,13 @@ def build_worker(settings: Settings) -> Worker:
 
     app.task(announce_ready)
 
+    held = HeldWatch()
+
     async def check_stalls() -> None:
-        if not (app.rebalancing or app.in_recovery):
+        held_by = " and ".join(name for name, on in (("a rebalance", app.rebalancing),
+                                                      ("a recovery", app.in_recovery)) if on)  # fmt: skip
+        held.observe(held_by, time.monotonic())
+        if not held_by:
             await processor.unstall(timer_service.assigned_tps())
 
     app.timer(interval=5.0)(check_stalls)

@@ -87,3 +87,29 @@ def stalled_partitions(
         if done is not None and end is not None and end > done + 1 and now - seen_at >= quiet_s:
             stalled[tp] = done + 1
     return stalled
+
+
+class HeldWatch:
+    """Logs processing held by a rebalance or a recovery for longer than they take (seconds): the stall
+    checks do not run meanwhile, so without this line a worker stuck there would be silent."""
+
+    def __init__(self, after_s: float = 30.0) -> None:
+        self.after_s = after_s
+        self.since: float | None = None
+        self.logged_at: float | None = None
+
+    def observe(self, held_by: str, now: float) -> bool:
+        """`held_by` names what holds processing ('' when nothing does); True when it was logged."""
+        if not held_by:
+            self.since = self.logged_at = None
+            return False
+        if self.since is None:
+            self.since = now
+        due = self.logged_at is None or now - self.logged_at >= self.after_s
+        if now - self.since >= self.after_s and due:
+            log.warning("processing held for %.0f s by %s; the stall checks wait for it", now - self.since,
+                        held_by)  # fmt: skip
+            self.logged_at = now
+            return True
+        return False
+

@@ -180,7 +180,10 @@ class EventProcessor:
                 idle.append(tp)
             try:
                 end = self.app.consumer.highwater(tp)
-            except Exception:  # not known right after an assignment
+            except Exception as exc:  # not known right after an assignment
+                if tp in idle:  # long after it: the consumer does not hold a partition Faust assigned us
+                    log.warning("partition %s: idle for %.0f s and its log end unknown to the consumer (%r)",
+                                tp.partition, now - seen_at, exc)  # fmt: skip
                 continue
             positions[tp] = (self.progress.load(tp.partition), end, seen_at)
         consumer = self.app.consumer

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 
-from agents.gaps import GapGuard
+import pytest
+
+from agents.gaps import GapGuard, HeldWatch
 
 
 @dataclass(frozen=True)
@@ -79,3 +82,15 @@ def test_a_hole_that_never_refills_is_given_up_after_three_seeks() -> None:
     guard.reset()
     admitted, seeks = guard.admit(batch((0, 50), (0, 51)))
     assert offsets(admitted) == [(0, 50), (0, 51)] and seeks == {}
+
+
+def test_processing_held_past_the_limit_is_logged_once_per_period(caplog: pytest.LogCaptureFixture) -> None:
+    watch = HeldWatch(after_s=30.0)
+    with caplog.at_level(logging.WARNING, logger="switchyard.gaps"):
+        logged = [watch.observe("a rebalance", t) for t in (0.0, 10.0, 29.0, 30.0, 45.0, 60.0)]
+        assert logged == [False, False, False, True, False, True]
+        assert not watch.observe("", 61.0)  # released: the clock starts again
+        assert [watch.observe("a recovery", t) for t in (62.0, 91.0, 92.0)] == [False, False, True]
+    held = [r.getMessage() for r in caplog.records]
+    assert held[0] == "processing held for 30 s by a rebalance; the stall checks wait for it"
+    assert len(held) == 3 and held[2].endswith("by a recovery; the stall checks wait for it")
