@@ -57,11 +57,13 @@ class SafeConsumer(FaustConsumer):
         committed offset is sought to its beginning (the app's `earliest` reset)."""
         offsets = await super().seek_to_committed()
         for tp, offset in offsets.items():
-            if offset is None and self.app.conf.consumer_auto_offset_reset == "earliest":
-                offset = (await self.earliest_offsets(tp)).get(tp)
+            if offset == 0:
+                await FaustConsumer.seek(self, tp, 0)
+            elif offset is None and self.app.conf.consumer_auto_offset_reset == "earliest":
+                first = (await self.earliest_offsets(tp)).get(tp)
+                if first is not None:
+                    await FaustConsumer.seek(self, tp, first)
             if offset is not None and offset >= 0:
-                if offset == 0 or offsets[tp] is None:
-                    await FaustConsumer.seek(self, tp, offset)
                 self._sought(tp, offset)
         return offsets
 
