@@ -49,20 +49,9 @@ class SafeConsumer(FaustConsumer):
         self._sought(partition, offset)
 
     async def seek_to_committed(self) -> Any:
-        """Faust's seek of the assigned partitions to their committed offsets (on assignment, recovery).
-
-        aiokafka leaves the position alone where the committed offset is 0 or there is none. Records
-        fetched before this seek are dropped from the feed when recovery resumes the flow, so a position
-        left past them would never read them again: 0 is sought explicitly, and a partition without a
-        committed offset is sought to its beginning (the app's `earliest` reset)."""
+        """Faust's seek of the assigned partitions to their committed offsets (on assignment, recovery)."""
         offsets = await super().seek_to_committed()
         for tp, offset in offsets.items():
-            if offset == 0:
-                await FaustConsumer.seek(self, tp, 0)
-            elif offset is None and self.app.conf.consumer_auto_offset_reset == "earliest":
-                first = (await self.earliest_offsets(tp)).get(tp)
-                if first is not None:
-                    await FaustConsumer.seek(self, tp, first)
             if offset is not None and offset >= 0:
                 self._sought(tp, offset)
         return offsets
