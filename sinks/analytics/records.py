@@ -94,10 +94,7 @@ def step_rows(value: bytes | None, partition: int, offset: int) -> tuple[TableRo
     """The rows of an `analytics` record: a pack of step records (engine/packing.py), each row at its
     position in the log, or a single step record at its offset. A pack's step records that cannot become
     rows come back as rejected, each on its own; a record that is not JSON raises UnusableRecord."""
-    try:
-        decoded = orjson.loads(value or b"")
-    except orjson.JSONDecodeError:
-        raise UnusableRecord("step record is not JSON", "not_json") from None
+    decoded = _json(value, "step record")
     if not isinstance(decoded, list):
         return [_step_row(_checked(decoded, "step record"), partition, offset)], []
     rows: TableRows = []
@@ -205,11 +202,14 @@ def _task_row(record: dict[str, Any], updated_at: int) -> Row:
 
 
 def _object(value: bytes | None, what: str) -> dict[str, Any]:
+    return _checked(_json(value, what), what)
+
+
+def _json(value: bytes | None, what: str) -> Any:
     try:
-        record = orjson.loads(value or b"")
+        return orjson.loads(value or b"")
     except orjson.JSONDecodeError:
         raise UnusableRecord(f"{what} is not JSON", "not_json") from None
-    return _checked(record, what)
 
 
 def _checked(record: Any, what: str) -> dict[str, Any]:
