@@ -135,8 +135,11 @@ def read_actions(settings: Settings, expect: int, timeout: float = 60.0) -> list
     from agents.topics import ACTION_CHANNELS, action_topic
 
     topics = [settings.topic(action_topic(c)) for c in ACTION_CHANNELS]
-    one = lambda value: [orjson.loads(value)]  # noqa: E731
-    return asyncio.run(collect_values(settings.bootstrap, topics, expect, timeout, one))
+    return asyncio.run(collect_values(settings.bootstrap, topics, expect, timeout, single_value))
+
+
+def single_value(value: bytes) -> list[Any]:
+    return [orjson.loads(value)]
 
 
 def read_step_records(settings: Settings, expect: int, timeout: float = 30.0) -> list[dict[str, object]]:

@@ -117,8 +117,10 @@ def insert_records(
     (step records packed as the worker packs them, several packs when they are many)."""
     batch = ColumnBatch()
     rows: list[TableRows] = []
-    packs = pack([orjson.dumps(r) for r in steps], max_bytes=64 * 1024)
-    rows += [step_rows(packed, 0, offset)[0] for offset, packed in enumerate(packs, start=1)]
+    for offset, packed in enumerate(pack([orjson.dumps(r) for r in steps], max_bytes=64 * 1024), start=1):
+        step_table_rows, rejected = step_rows(packed, 0, offset)
+        assert not rejected, f"step records the writer would dead-letter: {rejected}"
+        rows.append(step_table_rows)
     rows += [
         event_rows(orjson.dumps(e), e["contact_id"].encode(), 0, i, Limits()) for i, e in enumerate(events)
     ]
