@@ -17,7 +17,6 @@ latency of the actions afterwards.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -26,7 +25,7 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 
 from loadtest.kafka_bench import LatencySummary, latency_summary
-from loadtest.report import Sample, latency_by_second
+from loadtest.report import Sample
 
 
 @dataclass(frozen=True)
@@ -77,23 +76,26 @@ class Tick:
 
 def samples(ticks: Sequence[Tick], arrivals: Sequence[tuple[float, float]]) -> list[Sample]:
     """One Sample per tick. ``arrivals``: (seconds since start when an action arrived, its latency ms);
-    each tick's actions and percentiles are those arrived in (previous tick, this tick]."""
-    by_second = latency_by_second(arrivals)
-    counts: dict[int, int] = {}
-    for arrived_s, _ in arrivals:
-        counts[int(arrived_s)] = counts.get(int(arrived_s), 0) + 1
+    each tick's actions and percentiles are those arrived in (previous tick, this tick], the first tick's
+    all those arrived up to it. Ticks come about a second apart, not on whole seconds, so bucketing by
+    whole seconds would leave the first one out (it once hid the run's slowest second)."""
+    ordered = sorted(arrivals)
+    taken = 0
     out: list[Sample] = []
     previous: Tick | None = None
     for tick in ticks:
-        second = math.ceil(tick.t) - 1  # the tick at t=3.0 closes second 2 ([2, 3))
-        lat = by_second.get(second)
+        latencies: list[float] = []
+        while taken < len(ordered) and ordered[taken][0] <= tick.t:
+            latencies.append(ordered[taken][1])
+            taken += 1
+        lat = latency_summary(latencies) if latencies else None
         out.append(
             Sample(
                 t=round(tick.t, 3),
                 produced=tick.produced - (previous.produced if previous else 0),
                 processed=max(0, tick.offsets.committed - (previous.offsets.committed if previous else 0)),
                 lag=tick.offsets.lag,
-                actions=counts.get(second, 0),
+                actions=len(latencies),
                 p50_ms=lat.p50_ms if lat else None,
                 p95_ms=lat.p95_ms if lat else None,
                 p99_ms=lat.p99_ms if lat else None,

@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 import sys
 import time
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, TextIO
@@ -17,7 +17,7 @@ from typing import Any, TextIO
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
-from loadtest.kafka_bench import LatencySummary, latency_summary, write_report
+from loadtest.kafka_bench import write_report
 
 
 @dataclass(frozen=True)
@@ -32,14 +32,6 @@ class Sample:
     p50_ms: float | None = None  # end-to-end latency of the actions seen during the second
     p95_ms: float | None = None
     p99_ms: float | None = None
-
-
-def latency_by_second(observations: Iterable[tuple[float, float]]) -> dict[int, LatencySummary]:
-    """(seconds since start when the action arrived, latency ms) -> percentiles per whole second."""
-    buckets: dict[int, list[float]] = {}
-    for arrived_s, latency_ms in observations:
-        buckets.setdefault(int(arrived_s), []).append(latency_ms)
-    return {second: latency_summary(values) for second, values in sorted(buckets.items())}
 
 
 def summarise(samples: Sequence[Sample]) -> dict[str, float | int]:

@@ -59,6 +59,17 @@ def test_samples_take_per_second_differences_and_the_latency_of_their_second() -
     assert rows[1].p99_ms == 50.0 and rows[1].p50_ms == 30.0
 
 
+def test_sample_latencies_follow_the_ticks_not_whole_seconds() -> None:
+    # Ticks come a little after each second; the first one holds everything that arrived before it.
+    ticks = [Tick(1.129, 100, Offsets(100, 100)), Tick(2.009, 200, Offsets(200, 200)),
+             Tick(3.022, 300, Offsets(300, 300))]  # fmt: skip
+    arrivals = [(0.2, 250.0), (0.9, 200.0), (1.1, 40.0), (1.5, 10.0), (2.5, 12.0), (3.5, 99.0)]
+    rows = samples(ticks, arrivals)
+    assert [r.actions for r in rows] == [3, 1, 1]
+    assert rows[0].p99_ms == 250.0
+    assert [r.p50_ms for r in rows[1:]] == [10.0, 12.0]
+
+
 def test_latency_keeps_the_first_copy_and_sets_timer_caused_actions_apart() -> None:
     emitted = [
         ({"action_id": "a", "ts": NOW}, NOW + 30),

@@ -10,14 +10,12 @@ from pathlib import Path
 import orjson
 import pytest
 
-from loadtest.kafka_bench import percentile
 from loadtest.report import (
     ProgressBar,
     Sample,
     build_report,
     format_table,
     lag_slope,
-    latency_by_second,
     plot,
     summarise,
     summary_table,
@@ -83,17 +81,6 @@ def test_lag_slope_is_the_least_squares_slope() -> None:
     samples = [Sample(t=t, produced=0, processed=0, lag=3 * t + 7) for t in range(10)]
     assert lag_slope(samples) == pytest.approx(3)
     assert lag_slope(samples[:1]) == 0.0
-
-
-def test_latency_by_second_groups_by_arrival_second() -> None:
-    rng = random.Random(8)
-    points = [(rng.uniform(0, 5), rng.uniform(1, 80)) for _ in range(500)]
-    buckets = latency_by_second(points)
-    assert sorted(buckets) == [0, 1, 2, 3, 4]
-    for second, summary in buckets.items():
-        values = sorted(latency for at, latency in points if int(at) == second)
-        assert summary.count == len(values)
-        assert summary.p99_ms == percentile(values, 99) and summary.max_ms == values[-1]
 
 
 def test_table_aligns_numbers_right_and_text_left() -> None:
