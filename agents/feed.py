@@ -13,7 +13,11 @@ Faust's bookkeeping is kept as its streams keep it:
   (`Consumer.ack`) only after the batch is processed: nothing is committed past a batch that failed;
 - the feed is one of the app's flow-controlled queues: a rebalance drops what is buffered and not taken,
   as Faust drops its channel queues, and records of an older consumer generation are dropped when
-  taken. The partitions are sought to their committed offsets on assignment, so those are read again;
+  taken. The partitions are sought to their committed offsets on assignment, so those are read again.
+  Faust also clears its queues each time recovery resumes the flow, while the flow is already running
+  and after the seek; the feed keeps its records then: they are of the current assignment, the
+  consumer's position has moved past them, and a seek to a committed offset of 0 does not move it
+  back (aiokafka skips it), so dropping them would lose them;
 - the buffer is bounded: the fetch loop waits for room before it adds.
 """
 
@@ -73,7 +77,10 @@ class RecordFeed:
                 self._room.clear()
 
     def clear(self) -> None:
-        """Drop what is buffered (a rebalance, or the flow resuming after one)."""
+        """Faust's flow control clears its queues: drop what is buffered when a rebalance suspended the
+        flow, keep it when the flow is resuming (see the module's docstring)."""
+        if self.app.flow_control.is_active():
+            return
         self.dropped += len(self._records)
         self._records.clear()
         self._arrived.clear()

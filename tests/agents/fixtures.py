@@ -25,10 +25,15 @@ def worker_factory(tmp_path: Path) -> Iterator[type]:
 
     class Factory:
         @staticmethod
-        def start(settings: Settings, name: str = "worker") -> WorkerProcess:
-            worker = WorkerProcess(settings, tmp_path / f"{name}.log").start()
+        def start(
+            settings: Settings,
+            name: str = "worker",
+            module: str = "switchyard",
+            extra_env: dict[str, str] | None = None,
+        ) -> WorkerProcess:
+            worker = WorkerProcess(settings, tmp_path / f"{name}.log", module=module)
             started.append(worker)
-            return worker
+            return worker.start(extra_env=extra_env)
 
     yield Factory
     for worker in started:

@@ -94,6 +94,16 @@ async def test_a_rebalance_drops_what_was_not_taken(app: faust.App) -> None:
     assert feed.dropped == 7
 
 
+async def test_resuming_a_running_flow_keeps_what_is_buffered(app: faust.App) -> None:
+    # Recovery resumes the flow again after seeking to the committed offsets, while records fetched since
+    # the assignment are buffered and the consumer's position is past them: nothing would read them again.
+    feed, source = make(app)
+    source.put(3)
+    app.flow_control.resume()
+    assert len(feed) == 3 and feed.dropped == 0
+    assert offsets(await asyncio.wait_for(feed.take(), 1.0)) == [0, 1, 2]
+
+
 async def test_taken_records_are_in_flight_until_acked(app: faust.App) -> None:
     feed, source = make(app)
     source.put(3)
