@@ -54,6 +54,10 @@ SINKS_READY = b"switchyard sinks: ready"
 ANALYTICS_READY = b"analytics writer ready"
 
 
+class DemoError(RuntimeError):
+    """The demo could not set itself up; the message says what is wrong."""
+
+
 def run_demo(base: Settings) -> int:
     settings = base.with_(app_id=DEMO_APP, topic_prefix="demo.", data_dir=base.data_dir / "demo", web_port=0)
     say("1/7", "Kafka broker")
@@ -66,7 +70,11 @@ def run_demo(base: Settings) -> int:
     reset(settings)
 
     say("3/7", f"publishing the example workflows from {EXAMPLES.relative_to(REPO)}/")
-    print("      " + ", ".join(publish_examples(settings)))
+    try:
+        print("      " + ", ".join(publish_examples(settings)))
+    except DemoError as exc:
+        print(f"      {exc}")
+        return 1
 
     say("4/7", "starting a worker, the action sinks and the analytics writer")
     peers = DemoPeers().start()
@@ -115,23 +123,32 @@ def run_demo(base: Settings) -> int:
 
 
 def reset(settings: Settings) -> None:
-    tables = (CONTACTS_TABLE, TIMERS_TABLE, PROGRESS_TABLE)
+    changelogs = [changelog_topic(settings.app_id, t) for t in (CONTACTS_TABLE, TIMERS_TABLE, PROGRESS_TABLE)]
     topics = [*all_topic_names(settings.topic_prefix), settings.topic(WORKFLOWS), settings.topic(TASKS),
-              settings.topic(CONSENT), settings.topic(RECOMMENDATIONS),
-              settings.topic(ACTIONS_DLQ), *(changelog_topic(DEMO_APP, t) for t in tables)]  # fmt: skip
+              settings.topic(CONSENT), settings.topic(RECOMMENDATIONS), settings.topic(ACTIONS_DLQ),
+              *changelogs]  # fmt: skip
     asyncio.run(delete_topics(settings.bootstrap, topics))
     shutil.rmtree(settings.data_dir, ignore_errors=True)
     settings.data_dir.mkdir(parents=True, exist_ok=True)
-    time.sleep(1.0)  # topic deletion is asynchronous in the broker
     asyncio.run(ensure_worker_topics(settings))
 
 
-def publish_examples(settings: Settings) -> list[str]:
+def publish_examples(settings: Settings, attempts: int = 3) -> list[str]:
+    """Publish the example workflows and read them back: a worker started on a workflows topic that lost
+    them (a broker just started, topics just recreated) would run the demo with no workflow at all."""
     records = [
         plan_publish({}, parse_text(p.read_text(), str(p)).data) for p in sorted(EXAMPLES.glob("*.yaml"))
     ]
-    asyncio.run(write_records(settings.bootstrap, settings.topic(WORKFLOWS), records))
-    return [key.decode() for key, _ in records]
+    topic = settings.topic(WORKFLOWS)
+    missing: list[bytes] = []
+    for _ in range(attempts):
+        asyncio.run(write_records(settings.bootstrap, topic, records))
+        stored = {record.key for record in asyncio.run(read_to_end(settings.bootstrap, topic))}
+        missing = [key for key, _ in records if key not in stored]
+        if not missing:
+            return [key.decode() for key, _ in records]
+        print(f"      {len(missing)} of {len(records)} workflows not readable from {topic}; publishing again")
+    raise DemoError(f"{topic} does not keep the published workflows (missing {b', '.join(missing).decode()})")
 
 
 def demo_lines(now_ms: int) -> Iterator[bytes]:

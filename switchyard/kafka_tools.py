@@ -48,15 +48,26 @@ async def create_topics(bootstrap: str, names: Iterable[str], partitions: int, c
         await admin.close()
 
 
-async def delete_topics(bootstrap: str, names: Iterable[str]) -> None:
+async def delete_topics(bootstrap: str, names: Iterable[str], timeout: float = 30.0) -> None:
+    """Delete those of `names` that exist, and return once the broker no longer lists them.
+
+    Deletion completes after the broker has answered; a topic created again before that can lose what is
+    written to it with the old one (the demo's first run after a broker start once lost its workflows)."""
     admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
     await admin.start()
     try:
         existing = set(await admin.list_topics())
-        doomed = [n for n in names if n in existing]
+        doomed = {n for n in names if n in existing}
         if doomed:
             with suppress(UnknownTopicOrPartitionError):
-                await admin.delete_topics(doomed)
+                await admin.delete_topics(sorted(doomed))
+        deadline = time.monotonic() + timeout
+        while doomed:
+            doomed &= set(await admin.list_topics())
+            if doomed and time.monotonic() >= deadline:
+                raise TimeoutError(f"topics still listed {timeout:.0f} s after deletion: {sorted(doomed)}")
+            if doomed:
+                await asyncio.sleep(0.2)
     finally:
         await admin.close()
 
