@@ -19,12 +19,12 @@ from agents.api.config import ApiConfig
 from agents.breaker import BreakerGuard
 from agents.consumer import install as install_safe_consumer
 from agents.definitions import DefinitionCache
-from agents.feed import Fetched, RecordFeed
+from agents.feed import RecordFeed
 from agents.gaps import HeldWatch
 from agents.logs import PROCESSING_READY
 from agents.loop_watch import watch_loop
 from agents.metrics import Metrics
-from agents.outbox import InFlight, Outbox
+from agents.outbox import Outbox
 from agents.processor import EventProcessor, Outputs
 from agents.scoring import Predictions
 from agents.timers import TimerService
@@ -151,32 +151,17 @@ def build_worker(settings: Settings) -> Worker:
     async def process_events(stream: Any) -> None:
         await definitions.loaded.wait()  # no event may miss a trigger because definitions were still loading
         skip, batches = settings.test_skip_records, 0
-        # The batch before, whose changelog records Kafka may still be acknowledging: (taken, processed,
-        # in flight). It is settled after the next batch is processed, or before the agent waits for records.
-        previous: tuple[list[Fetched], list[Fetched], InFlight] | None = None
         while True:
             # Whatever has arrived, at once; batches grow under load while the previous one is processed.
-            taken = feed.take_ready() if previous is not None else []
-            if not taken:
-                if previous is not None:
-                    await settle(*previous)
-                    previous = None
-                taken = await feed.take()
-            batch = taken
+            taken = batch = await feed.take()
             batches += 1
             if skip and batches == 2:  # fault injection for tests: records lost between consumer and agent
                 batch = drop_first_records(taken, skip)
-            # Until its effects are in Kafka: a batch whose delivery failed is processed again. A batch whose
-            # processing is cancelled (shutdown, rebalance) is never acked: its offsets are not committed
-            # and it is processed again.
-            in_flight = await processor.handle_until_submitted(batch)
-            if previous is not None:
-                await settle(*previous)
-            previous = (taken, batch, in_flight)
-
-    async def settle(taken: list[Fetched], batch: list[Fetched], in_flight: InFlight) -> None:
-        await processor.settle(batch, in_flight)  # every record it produced is in Kafka
-        feed.ack(taken)
+            # Until every record it produced is in Kafka: a batch whose delivery failed is processed again.
+            # A batch whose processing is cancelled (shutdown, rebalance) is never acked: its offsets are
+            # not committed and it is processed again.
+            await processor.handle_until_delivered(batch)
+            feed.ack(taken)
 
     app.agent(topics.events, name="process_events", concurrency=1)(process_events)
     app.task(timer_service.run)

@@ -6,14 +6,11 @@ does. The worker's consumer (agents/consumer.py) appends the events topic's reco
 instead, and the processing agent takes them as batches: whatever is buffered, at once, up to
 `max_size`, waiting only while nothing is there (plus at most `max_wait_s` for a batch to fill, when
 positive). Under load, records accumulate while a batch is processed, so batches grow by themselves.
-`take_ready` takes what is there without waiting: the agent processes the next batch while Kafka still
-acknowledges the previous one's changelog records, but only if records are there.
 
 Faust's bookkeeping is kept as its streams keep it:
 - a record counts as in flight from the moment its batch is taken (`Consumer.track_message`), so a
   rebalance waits for the batch before it commits and revokes, and it is acked through the consumer
-  (`Consumer.ack`) only after the batch is processed and all of its records are in Kafka: nothing is
-  committed past a batch that failed;
+  (`Consumer.ack`) only after the batch is processed: nothing is committed past a batch that failed;
 - the feed is one of the app's flow-controlled queues: a rebalance drops what is buffered and not taken,
   as Faust drops its channel queues, and records of an older consumer generation are dropped when
   taken. The partitions are sought to their committed offsets on assignment, so those are read again.
@@ -104,10 +101,6 @@ class RecordFeed:
             batch = self._take_current()
             if batch:
                 return batch
-
-    def take_ready(self) -> list[Fetched]:
-        """What `take` would return now without waiting, or nothing when no record is buffered."""
-        return self._take_current() if self._records else []
 
     def _take_current(self) -> list[Fetched]:
         records = self._records

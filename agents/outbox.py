@@ -11,10 +11,9 @@ Records of a *packed* topic (the worker's `analytics`) are not sent one by one: 
 one topic partition are joined into packs (engine/packing.py), each one keyless record. Each value still
 goes to the partition its key chooses, so a contact's values stay in one partition, in order.
 
-`submit` hands everything collected to the producer and returns it `InFlight`; its `settled` waits for
-every record batch and raises DeliveryFailed if any was not acknowledged, after all have settled: nothing
-is only logged, and the caller must not commit the offsets of the batch that produced them
-(agents/processor.py processes such a batch again). `deliver` is the two in one.
+`deliver` waits for every record batch and raises DeliveryFailed if any was not acknowledged, after all
+have settled: nothing is only logged, and the caller must not commit the offsets of the batch that
+produced them (agents/processor.py processes such a batch again).
 """
 
 from __future__ import annotations
@@ -84,20 +83,24 @@ class Outbox:
                 futures.append(future)
         return futures
 
-    async def submit(self) -> InFlight:
-        """Hand everything collected so far to the producer, without waiting for Kafka's answer.
-        Raises DeliveryFailed when it could not all be handed over."""
+    async def deliver(self) -> int:
+        """Submit everything collected so far and wait until Kafka acknowledged it; the number of record
+        batches. Raises DeliveryFailed once every batch has settled if any of them failed."""
         try:
-            return InFlight(await self.flush())
+            futures = await self.flush()
         except asyncio.CancelledError:
             raise
         except Exception as exc:  # e.g. no metadata for the topic in time: nothing after it was submitted
             raise DeliveryFailed(f"records not submitted: {exc!r}") from exc
-
-    async def deliver(self) -> int:
-        """Submit everything collected so far and wait until Kafka acknowledged it; the number of record
-        batches. Raises DeliveryFailed once every batch has settled if any of them failed."""
-        return await (await self.submit()).settled()
+        if not futures:
+            return 0
+        results = await asyncio.gather(*futures, return_exceptions=True)
+        errors = [r for r in results if isinstance(r, BaseException)]
+        if errors:
+            raise DeliveryFailed(
+                f"{len(errors)} of {len(futures)} record batch(es) not delivered: {errors[0]!r}"
+            )
+        return len(futures)
 
     @staticmethod
     def _packs(records: list[Record]) -> list[Record]:
@@ -136,25 +139,6 @@ class Outbox:
         batch.close()
         out.append((batch, count))
         return out
-
-
-class InFlight:
-    """Record batches handed to the producer and not yet known to be acknowledged."""
-
-    def __init__(self, futures: list[asyncio.Future[Any]]) -> None:
-        self.futures = futures
-
-    async def settled(self) -> int:
-        """Wait until every record batch has settled; their number. DeliveryFailed if any failed."""
-        if not self.futures:
-            return 0
-        results = await asyncio.gather(*self.futures, return_exceptions=True)
-        errors = [r for r in results if isinstance(r, BaseException)]
-        if errors:
-            raise DeliveryFailed(
-                f"{len(errors)} of {len(self.futures)} record batch(es) not delivered: {errors[0]!r}"
-            )
-        return len(self.futures)
 
 
 def record_size(key: bytes | None, value: bytes | None, headers: Headers | None = None) -> int:

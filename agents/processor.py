@@ -15,11 +15,6 @@ limits or one that cannot be encoded, a record too large to deliver, a stored ro
 costs only its own events: they go to the dead-letter topic with the reason, its state, timers and runs
 stay as they were, and every other contact of the batch goes on. A record Kafka does not acknowledge
 fails the batch instead (DeliveryFailed): its offsets are not committed and it is processed again.
-
-Pipelining: a batch's state changelog records are submitted, not awaited, so the next batch is processed
-while Kafka acknowledges them (`handle_until_submitted`, then `settle`). The batch's offsets are
-acknowledged only once they are; if they fail, the batch runs again (its states, already applied, are
-written again with their changelog records) before its offsets may be committed.
 """
 
 from __future__ import annotations
@@ -41,7 +36,7 @@ from agents.exceptions import DeliveryFailed
 from agents.failures import CORRUPT_STATE, RECORD_TOO_LARGE, SCORING_ERROR, ContactFailure, as_failure
 from agents.gaps import GapGuard, stalled_partitions
 from agents.metrics import Metrics
-from agents.outbox import Headers, InFlight, Outbox, record_size
+from agents.outbox import Headers, Outbox, record_size
 from agents.scoring import Predictions, is_ml_wakeup, pending_ml_timers
 from agents.timers import TIMER_EVENT, TimerService
 from engine.consent import STATE_KEY as CONSENT_KEY
@@ -204,56 +199,34 @@ class EventProcessor:
             self.gaps.seen_at[tp] = now
             await self.app.consumer.seek(tp, offset)
 
-    async def handle_until_submitted(self, batch: Sequence[Any]) -> InFlight:
-        """`handle` the batch until its effects are acknowledged by Kafka and its changelog records are
-        handed to the producer; those records, in flight (`settle` waits for them).
+    async def handle_until_delivered(self, batch: Sequence[Any]) -> None:
+        """`handle` the batch until every record it produces is acknowledged by Kafka.
 
         A failed delivery is an infrastructure fault (a broker away, a topic refusing records): the batch
         is processed again after a pause, its offsets still uncommitted (the caller acknowledges only after
-        `settle`). Idempotence makes the repeat safe: the same actions with the same ids, and states
+        this returns). Idempotence makes the repeat safe: the same actions with the same ids, and states
         already written locally are written again with their changelog records. Only the partitions this
         worker still holds are processed again."""
         self.metrics.observe_batch(len(batch))
-        return await self._submit_retrying(batch)
-
-    async def settle(self, batch: Sequence[Any], in_flight: InFlight) -> None:
-        """Return once the batch's changelog records are acknowledged; if some are not, process the batch
-        again (and again) until all of its records are. Then its offsets may be committed."""
         attempt = 0
         while True:
             try:
-                await in_flight.settled()
+                await self.handle(batch)
                 return
             except DeliveryFailed as exc:
                 attempt += 1
-                batch = await self._pause_before_retry(batch, exc, attempt)
-                in_flight = await self._submit_retrying(batch)
+                self.metrics.batch_retries_total += 1
+                delay = min(RETRY_MAX_S, RETRY_FIRST_S * 2 ** (attempt - 1))
+                log.error("batch of %d event(s) not fully delivered (%s); offsets stay uncommitted, "
+                          "processing it again in %.1f s (attempt %d)",
+                          len(batch), exc, delay, attempt)  # fmt: skip
+                await asyncio.sleep(delay)
+                held = self.app.consumer.assignment()
+                batch = [item for item in batch if item.message.tp in held]
 
-    async def _submit_retrying(self, batch: Sequence[Any]) -> InFlight:
-        attempt = 0
-        while True:
-            try:
-                return await self.handle(batch)
-            except DeliveryFailed as exc:
-                attempt += 1
-                batch = await self._pause_before_retry(batch, exc, attempt)
-
-    async def _pause_before_retry(
-        self, batch: Sequence[Any], error: DeliveryFailed, attempt: int
-    ) -> list[Any]:
-        """Wait before a batch runs again; the part of it whose partitions this worker still holds."""
-        self.metrics.batch_retries_total += 1
-        delay = min(RETRY_MAX_S, RETRY_FIRST_S * 2 ** (attempt - 1))
-        log.error("batch of %d event(s) not fully delivered (%s); offsets stay uncommitted, processing it "
-                  "again in %.1f s (attempt %d)", len(batch), error, delay, attempt)  # fmt: skip
-        await asyncio.sleep(delay)
-        held = self.app.consumer.assignment()
-        return [item for item in batch if item.message.tp in held]
-
-    async def handle(self, batch: Sequence[Any]) -> InFlight:
-        """Process one batch; its changelog records, in flight. DeliveryFailed when Kafka did not take all
-        of its effects (nothing of it may be committed then). A contact whose processing fails only costs
-        that contact's events."""
+    async def handle(self, batch: Sequence[Any]) -> None:
+        """Process one batch; DeliveryFailed when Kafka did not take all of its records (nothing of it may
+        be committed then). A contact whose processing fails only costs that contact's events."""
         if self.gaps is not None:
             if self.app.rebalancing_count != self.generation:
                 self.generation = self.app.rebalancing_count
@@ -308,20 +281,18 @@ class EventProcessor:
                 # be ahead of its changelog after a crash, and the changelog is what a restore reads.
                 done = self.progress.load(tp.partition)
                 self.progress.save(tp.partition, offset if done is None else max(done, offset))
-        # Settled before the batch's offsets are committed (`settle`): a state written locally whose
-        # changelog record Kafka refused would be lost by a restore. On failure the batch runs again, finds
-        # these states applied, and writes them again.
+        # Awaited: a state written locally whose changelog record Kafka refused would be lost by a restore.
+        # On failure the batch runs again, finds these states applied, and writes them again.
         stored = time.perf_counter()
-        in_flight = await self.changelog.submit()
+        await self.changelog.deliver()
         self._update_lag(last_offsets)
         ended = time.perf_counter()
         if ended - started > SLOW_BATCH_S:
             log.warning("slow batch: %d event(s) of %d contact(s) in %.0f ms: engine and models %.0f, "
-                        "effects to Kafka %.0f, state and timers %.0f, changelog submitted %.0f",
+                        "effects to Kafka %.0f, state and timers %.0f, changelog to Kafka %.0f",
                         len(batch), len(by_contact), (ended - started) * 1000, (processed - started) * 1000,
                         (delivered - processed) * 1000, (stored - delivered) * 1000,
                         (ended - stored) * 1000)  # fmt: skip
-        return in_flight
 
     def _load(self, by_contact: dict[str, list[Item]]) -> dict[str, ContactState | StateDecodeError | None]:
         """Every contact's state, read with one multi-get per partition."""

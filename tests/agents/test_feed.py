@@ -104,15 +104,6 @@ async def test_resuming_a_running_flow_keeps_what_is_buffered(app: faust.App) ->
     assert offsets(await asyncio.wait_for(feed.take(), 1.0)) == [0, 1, 2]
 
 
-async def test_take_ready_never_waits(app: faust.App) -> None:
-    feed, source = make(app, max_size=10)
-    assert feed.take_ready() == []
-    source.put(12)
-    assert offsets(feed.take_ready()) == list(range(10))
-    assert offsets(feed.take_ready()) == [10, 11]
-    assert feed.take_ready() == []
-
-
 async def test_taken_records_are_in_flight_until_acked(app: faust.App) -> None:
     feed, source = make(app)
     source.put(3)
