@@ -64,7 +64,12 @@ async def test_an_outage_pauses_the_writer_and_it_resumes_with_nothing_lost(
         store.command("ATTACH TABLE step_log")
         await eventually(lambda: writer.stats.records == len(records) and not writer.stats.in_outage, 60,
                          "the writer caught up")  # fmt: skip
-        assert await group_lag_async(test_settings) == 0
+        # The writer counts a batch's records once they are inserted; it commits after the batch's dead
+        # letters are acknowledged (here one malformed event's, on a topic the broker creates on first use).
+        deadline = time.monotonic() + 30
+        while (lag := await group_lag_async(test_settings)) and time.monotonic() < deadline:
+            await asyncio.sleep(0.2)
+        assert lag == 0
         funnel = run_report(store, "funnel", report_parameters(None, 0, 0)).as_dicts()
         assert funnel_of(funnel) == traffic.expected
         tables = run_report(store, "tables", report_parameters(None, 0, 0)).as_dicts()
