@@ -64,10 +64,11 @@ async def delete_topics(bootstrap: str, names: Iterable[str], timeout: float = 3
         deadline = time.monotonic() + timeout
         while doomed:
             doomed &= set(await admin.list_topics())
-            if doomed and time.monotonic() >= deadline:
+            if not doomed:
+                break
+            if time.monotonic() >= deadline:
                 raise TimeoutError(f"topics still listed {timeout:.0f} s after deletion: {sorted(doomed)}")
-            if doomed:
-                await asyncio.sleep(0.2)
+            await asyncio.sleep(0.2)
     finally:
         await admin.close()
 

@@ -4,8 +4,9 @@ so the test can take a table away from under it and give it back)."""
 from __future__ import annotations
 
 import asyncio
+import inspect
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 
 import pytest
 
@@ -31,10 +32,11 @@ def config_for(settings: Settings, dsn: str) -> WriterConfig:
     )  # fmt: skip
 
 
-async def eventually(check: Callable[[], bool], timeout: float, what: str) -> None:
+async def eventually(check: Callable[[], bool | Awaitable[bool]], timeout: float, what: str) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        if check():
+        result = check()
+        if await result if inspect.isawaitable(result) else result:
             return
         await asyncio.sleep(0.2)
     raise AssertionError(f"not within {timeout:.0f}s: {what}")
@@ -64,12 +66,13 @@ async def test_an_outage_pauses_the_writer_and_it_resumes_with_nothing_lost(
         store.command("ATTACH TABLE step_log")
         await eventually(lambda: writer.stats.records == len(records) and not writer.stats.in_outage, 60,
                          "the writer caught up")  # fmt: skip
+
+        async def all_committed() -> bool:
+            return await group_lag_async(test_settings) == 0
+
         # The writer counts a batch's records once they are inserted; it commits after the batch's dead
         # letters are acknowledged (here one malformed event's, on a topic the broker creates on first use).
-        deadline = time.monotonic() + 30
-        while (lag := await group_lag_async(test_settings)) and time.monotonic() < deadline:
-            await asyncio.sleep(0.2)
-        assert lag == 0
+        await eventually(all_committed, 30, "the writer committed every record")
         funnel = run_report(store, "funnel", report_parameters(None, 0, 0)).as_dicts()
         assert funnel_of(funnel) == traffic.expected
         tables = run_report(store, "tables", report_parameters(None, 0, 0)).as_dicts()
