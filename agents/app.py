@@ -174,6 +174,8 @@ def build_worker(settings: Settings) -> Worker:
     async def announce_ready() -> None:
         await definitions.loaded.wait()
         await cast(Any, app.tables).recovery.completed.wait()  # assigned, tables restored, fetcher running
+        outputs = processor.outputs
+        await effects.learn_partitions([*outputs.actions.values(), outputs.events, outputs.analytics])
         log.info("%s %r", PROCESSING_READY, definitions.current())
 
     app.task(announce_ready)

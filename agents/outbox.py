@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Iterable
 from typing import Any
 
 from aiokafka.partitioner import DefaultPartitioner
@@ -117,6 +117,13 @@ class Outbox:
             out.append((key, value, headers))
         out.extend((None, packed, None) for packed in pack(values))
         return out
+
+    async def learn_partitions(self, topics: Iterable[str]) -> None:
+        """Look up the partitions of ``topics`` now: a topic's first keyed record otherwise waits for a
+        metadata round trip inside the batch that carries it."""
+        producer = self._producer()
+        for topic in topics:
+            await self._partitions_of(producer, topic)
 
     async def _partitions_of(self, producer: Any, topic: str) -> list[int]:
         found = self._partitions.get(topic)

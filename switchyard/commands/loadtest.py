@@ -63,6 +63,10 @@ def register(subparsers: Any) -> None:
     parser.add_argument("--duplicates", type=float, default=0.0,
                         help="share of events (0-1) the producer sends twice with the same id, as a retrying "
                              "producer does; the oracle counts each once")  # fmt: skip
+    parser.add_argument("--broker-warmup", type=float, default=5.0, metavar="SECONDS",
+                        help="traffic to a scratch topic before the run when this command started the "
+                             "broker, whose fresh JVM answers slowly at first (loadtest/broker_warmup.py); "
+                             "0: none")  # fmt: skip
     parser.set_defaults(run=run_loadtest)
 
 
@@ -74,6 +78,10 @@ def start_broker(settings: Settings, args: argparse.Namespace) -> tuple[str, Kaf
     port = args.broker_port
     broker = KafkaBroker(work_dir, settings.cache_dir, port=port, controller_port=port + 1)
     already = broker.status().running
+    if not already and args.broker_dir is None:
+        # The load-test broker's own directory holds nothing but earlier runs' leftovers: topics deleted
+        # just before that broker stopped are removed by the broker after its next start, mid-run.
+        broker.clear_data()
     print(broker.start().detail + (" (reused)" if already else ""), flush=True)
     return broker.bootstrap, (None if already or args.keep_broker else broker)
 
@@ -86,6 +94,7 @@ def default_stem(args: argparse.Namespace) -> str:
 
 
 def run_loadtest(args: argparse.Namespace, settings: Settings) -> int:
+    from loadtest.broker_warmup import warm_broker
     from loadtest.run import RunConfig, RunError, execute
 
     if not 0.0 <= args.duplicates <= 1.0 or (args.duplicates and args.analytics):
@@ -95,8 +104,9 @@ def run_loadtest(args: argparse.Namespace, settings: Settings) -> int:
             file=sys.stderr,
         )
         return 2
-    if args.rate <= 0 or args.kills < 0 or (args.events <= 0 and args.seconds <= 0):
-        print("switchyard loadtest: --rate must be positive, --kills >= 0, and --events or --seconds > 0",
+    if args.rate <= 0 or min(args.kills, args.broker_warmup) < 0 or (args.events <= 0 and args.seconds <= 0):
+        print("switchyard loadtest: --rate must be positive, --kills and --broker-warmup >= 0, and --events "
+              "or --seconds > 0",
               file=sys.stderr)  # fmt: skip
         return 2
     tag = f"lt-{datetime.now(UTC):%Y%m%d%H%M%S}-{os.getpid()}"
@@ -117,6 +127,8 @@ def run_loadtest(args: argparse.Namespace, settings: Settings) -> int:
     )  # fmt: skip
     print(f"run {tag}: load average {os.getloadavg()[0]:.2f} on {os.cpu_count()} cpus", flush=True)
     try:
+        if broker_to_stop is not None and args.broker_warmup > 0:
+            print(asyncio.run(warm_broker(bootstrap, args.broker_warmup)).describe(), flush=True)
         result = asyncio.run(execute(cfg))
     except RunError as exc:
         print(f"switchyard loadtest: {exc}", file=sys.stderr)

@@ -76,3 +76,22 @@ def test_a_packed_topic_gets_one_record_per_partition_with_the_values_where_thei
             assert len(in_pack) == 3  # the pack before it, the record with headers, the pack after it
         else:
             assert whole == [] and len(in_pack) == 1
+
+
+def test_learned_partitions_are_known_before_the_first_delivery(test_settings: Settings) -> None:
+    topics = [test_settings.topic("learned-a"), test_settings.topic("learned-b")]
+
+    async def run() -> tuple[dict[str, Any], list[str]]:
+        await create_topics(test_settings.bootstrap, topics, partitions=3)
+        producer = AIOKafkaProducer(bootstrap_servers=test_settings.bootstrap, acks="all")
+        await producer.start()
+        try:
+            known_before = [t for t in topics if producer.client.cluster.partitions_for_topic(t)]
+            await Outbox(lambda: producer).learn_partitions(topics)
+            return {t: producer.client.cluster.partitions_for_topic(t) for t in topics}, known_before
+        finally:
+            await producer.stop()
+
+    learned, known_before = asyncio.run(run())
+    assert known_before == []  # a new producer knows neither topic
+    assert learned == {t: {0, 1, 2} for t in topics}

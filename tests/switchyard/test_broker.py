@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+from aiokafka.admin import AIOKafkaAdminClient
 
 from switchyard.broker import BrokerError, KafkaBroker
+from switchyard.kafka_tools import create_topics
 from switchyard.settings import Settings
 from tests.fixtures import free_ports
 
@@ -88,3 +91,37 @@ def test_crash_then_status_then_restart_then_stop(kafka_broker: KafkaBroker | No
     assert broker.stop() is True
     assert not broker.status().running
     assert broker.stop() is False
+
+
+@pytest.mark.kafka
+def test_cleared_data_starts_empty_and_a_running_broker_is_not_cleared(
+    kafka_broker: KafkaBroker | None, tmp_path: Path
+) -> None:
+    if kafka_broker is None:
+        pytest.skip("SWITCHYARD_KAFKA points at an external broker; this test needs the local launcher")
+    port, controller_port = free_ports(2)
+    cache = Settings().cache_dir
+    broker = KafkaBroker(tmp_path, cache, port=port, controller_port=controller_port, heap="384m")
+    assert broker.start().running
+    try:
+        asyncio.run(create_topics(broker.bootstrap, ["left-over"], partitions=1))
+        assert "left-over" in asyncio.run(topic_names(broker.bootstrap))
+        with pytest.raises(BrokerError, match="is running"):
+            broker.clear_data()
+    finally:
+        broker.stop()
+    broker.clear_data()
+    assert broker.start().running
+    try:
+        assert "left-over" not in asyncio.run(topic_names(broker.bootstrap))
+    finally:
+        broker.stop()
+
+
+async def topic_names(bootstrap: str) -> set[str]:
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    await admin.start()
+    try:
+        return set(await admin.list_topics())
+    finally:
+        await admin.close()

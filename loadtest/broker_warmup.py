@@ -1,0 +1,102 @@
+"""Warms a broker the load test has just started, before the run's clock starts.
+
+A freshly started broker's JVM runs its produce and fetch paths unoptimised for its first seconds: the
+worker's first deliveries of a run waited 40-100 ms for their acks, 3-7 ms once the broker had run for a
+while. A broker in service is long past that, so a run on a broker started seconds before measures the
+JVM's start-up, not Switchyard. The warm-up sends acknowledged batches to a scratch topic while a consumer
+reads them back, in the shape of the worker's traffic (many small batches over several partitions).
+
+The scratch topic stays in the load-test broker and is never deleted: a deleted topic's files are removed
+by the broker later (file.delete.delay.ms), which would land in the middle of the run. Its retention is
+short, so it stays small.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from dataclasses import dataclass
+
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka.errors import TopicAlreadyExistsError
+
+WARMUP_TOPIC = "switchyard-loadtest-warmup"
+WARMUP_PARTITIONS = 8
+RECORDS_PER_BATCH = 50
+RECORD = b"w" * 200
+RETENTION_MS = 10 * 60 * 1000
+
+
+@dataclass(frozen=True)
+class Warmup:
+    seconds: float
+    batches: int
+    records_read: int
+    first_ack_ms: float  # the slowest ack of the first batch round: how cold the broker was
+    last_ack_ms: float  # the slowest ack of the last round
+
+    def describe(self) -> str:
+        return (
+            f"broker warmed for {self.seconds:.1f} s: {self.batches} acknowledged batches, "
+            f"{self.records_read} records read back; slowest ack {self.first_ack_ms:.0f} ms in the first "
+            f"round, {self.last_ack_ms:.0f} ms in the last"
+        )
+
+
+async def ensure_warmup_topic(bootstrap: str) -> None:
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    await admin.start()
+    try:
+        if WARMUP_TOPIC in set(await admin.list_topics()):
+            return
+        configs = {"retention.ms": str(RETENTION_MS)}
+        with contextlib.suppress(TopicAlreadyExistsError):  # created meanwhile
+            await admin.create_topics([NewTopic(WARMUP_TOPIC, WARMUP_PARTITIONS, 1, topic_configs=configs)])
+    finally:
+        await admin.close()
+
+
+async def warm_broker(bootstrap: str, seconds: float) -> Warmup:
+    """Acknowledged produce rounds (one batch per partition) and a reading consumer for ``seconds``."""
+    await ensure_warmup_topic(bootstrap)
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", linger_ms=0)
+    consumer = AIOKafkaConsumer(
+        WARMUP_TOPIC, bootstrap_servers=bootstrap, enable_auto_commit=False, auto_offset_reset="latest"
+    )
+    await producer.start()
+    await consumer.start()
+    read = 0
+    stop = asyncio.Event()
+
+    async def reading() -> None:
+        nonlocal read
+        while not stop.is_set():
+            fetched = await consumer.getmany(timeout_ms=100)
+            read += sum(len(records) for records in fetched.values())
+
+    reader = asyncio.create_task(reading())
+    batches, first_ms, last_ms = 0, 0.0, 0.0
+    started = time.monotonic()
+    try:
+        while time.monotonic() - started < seconds:
+            round_started = time.monotonic()
+            futures = []
+            for partition in range(WARMUP_PARTITIONS):
+                batch = producer.create_batch()
+                for _ in range(RECORDS_PER_BATCH):
+                    batch.append(key=None, value=RECORD, timestamp=None)
+                batch.close()
+                futures.append(await producer.send_batch(batch, WARMUP_TOPIC, partition=partition))
+            await asyncio.gather(*futures)
+            slowest = (time.monotonic() - round_started) * 1000
+            first_ms = first_ms if batches else slowest
+            last_ms = slowest
+            batches += len(futures)
+    finally:
+        stop.set()
+        await reader
+        await consumer.stop()
+        await producer.stop()
+    return Warmup(time.monotonic() - started, batches, read, first_ms, last_ms)
