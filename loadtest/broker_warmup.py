@@ -14,13 +14,12 @@ short, so it stays small.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import time
 from dataclasses import dataclass
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
-from aiokafka.admin import AIOKafkaAdminClient, NewTopic
-from aiokafka.errors import TopicAlreadyExistsError
+
+from switchyard.kafka_tools import create_topics
 
 WARMUP_TOPIC = "switchyard-loadtest-warmup"
 WARMUP_PARTITIONS = 8
@@ -45,22 +44,10 @@ class Warmup:
         )
 
 
-async def ensure_warmup_topic(bootstrap: str) -> None:
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
-    await admin.start()
-    try:
-        if WARMUP_TOPIC in set(await admin.list_topics()):
-            return
-        configs = {"retention.ms": str(RETENTION_MS)}
-        with contextlib.suppress(TopicAlreadyExistsError):  # created meanwhile
-            await admin.create_topics([NewTopic(WARMUP_TOPIC, WARMUP_PARTITIONS, 1, topic_configs=configs)])
-    finally:
-        await admin.close()
-
-
 async def warm_broker(bootstrap: str, seconds: float) -> Warmup:
     """Acknowledged produce rounds (one batch per partition) and a reading consumer for ``seconds``."""
-    await ensure_warmup_topic(bootstrap)
+    retention = {"retention.ms": str(RETENTION_MS)}
+    await create_topics(bootstrap, [WARMUP_TOPIC], WARMUP_PARTITIONS, configs=retention)
     producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", linger_ms=0)
     consumer = AIOKafkaConsumer(
         WARMUP_TOPIC, bootstrap_servers=bootstrap, enable_auto_commit=False, auto_offset_reset="latest"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator, Iterable, Mapping
 from contextlib import asynccontextmanager, suppress
 from typing import Any
 
@@ -30,14 +30,31 @@ async def metadata_consumer(bootstrap: str, **config: Any) -> AsyncIterator[AIOK
         await consumer.stop()
 
 
-async def create_topics(bootstrap: str, names: Iterable[str], partitions: int, compact: bool = False) -> None:
+async def topic_names(bootstrap: str) -> set[str]:
+    """The topics the broker lists."""
     admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
     await admin.start()
     try:
-        configs = {"cleanup.policy": "compact"} if compact else {}
+        return set(await admin.list_topics())
+    finally:
+        await admin.close()
+
+
+async def create_topics(
+    bootstrap: str,
+    names: Iterable[str],
+    partitions: int,
+    compact: bool = False,
+    configs: Mapping[str, str] | None = None,
+) -> None:
+    """Create those of `names` that do not exist yet, with `configs` (and compaction when `compact`)."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    await admin.start()
+    try:
+        topic_configs = {**(configs or {}), **({"cleanup.policy": "compact"} if compact else {})}
         existing = set(await admin.list_topics())
         wanted = [
-            NewTopic(name=n, num_partitions=partitions, replication_factor=1, topic_configs=configs)
+            NewTopic(name=n, num_partitions=partitions, replication_factor=1, topic_configs=topic_configs)
             for n in names
             if n not in existing
         ]

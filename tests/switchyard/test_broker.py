@@ -9,10 +9,9 @@ import sys
 from pathlib import Path
 
 import pytest
-from aiokafka.admin import AIOKafkaAdminClient
 
 from switchyard.broker import BrokerError, KafkaBroker
-from switchyard.kafka_tools import create_topics
+from switchyard.kafka_tools import create_topics, topic_names
 from switchyard.settings import Settings
 from tests.fixtures import free_ports
 
@@ -116,12 +115,3 @@ def test_cleared_data_starts_empty_and_a_running_broker_is_not_cleared(
         assert "left-over" not in asyncio.run(topic_names(broker.bootstrap))
     finally:
         broker.stop()
-
-
-async def topic_names(bootstrap: str) -> set[str]:
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
-    await admin.start()
-    try:
-        return set(await admin.list_topics())
-    finally:
-        await admin.close()
