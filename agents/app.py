@@ -94,6 +94,7 @@ def build_app(settings: Settings, api: ApiConfig | None = None) -> faust.App:
         web_stats_enabled=False,
         web_graph_enabled=False,
         web_metrics_enabled=False,
+        topic_disable_leader=True,  # nothing here runs on the leader only; its topic was one more idle fetch
         loghandlers=[],
         autodiscover=False,
     )

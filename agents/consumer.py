@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Iterable
 from typing import Any
 
 from faust.transport.drivers.aiokafka import Consumer as FaustConsumer
@@ -129,6 +130,39 @@ class SafeConsumer(FaustConsumer):
                 handed += 1
                 if handed % YIELD_EVERY == 0:
                     await asyncio.sleep(0)
+
+    def pause_partitions(self, tps: Iterable[TP]) -> None:
+        super().pause_partitions(tps)
+        self._fetch_only_unpaused()
+
+    def resume_partitions(self, tps: Iterable[TP]) -> None:
+        super().resume_partitions(tps)
+        self._fetch_only_unpaused()
+
+    def _fetch_only_unpaused(self) -> None:
+        """Tell aiokafka which partitions Faust has paused. Faust's pause is its own bookkeeping only (it
+        hands out no records of a paused partition), so aiokafka went on fetching them: after recovery the
+        table changelogs, whose records (the worker's own writes) then sat untaken in the fetcher. A broker
+        with untaken records less than 0.1 s old gets no fetch (aiokafka's prefetch backoff), so the events
+        topic was fetched only every ~100 ms for the first ~0.5 s of every assignment, until each changelog
+        partition held such a record; and a fetch of only idle partitions could hold the broker's one
+        in-flight fetch for Faust's 1.5 s fetch wait. Applied on the consumer's thread, in call order."""
+        paused = {(tp.topic, tp.partition) for tp in self._paused_partitions}
+        thread = self._thread
+
+        def apply() -> None:
+            consumer = getattr(thread, "_consumer", None)
+            if consumer is None:
+                return
+            assigned = consumer.assignment()
+            to_pause = [tp for tp in assigned if (tp.topic, tp.partition) in paused]
+            to_resume = [tp for tp in assigned if (tp.topic, tp.partition) not in paused]
+            if to_pause:
+                consumer.pause(*to_pause)
+            if to_resume:
+                consumer.resume(*to_resume)
+
+        thread.thread_loop.call_soon_threadsafe(apply)
 
     def revive(self, idle: list[TP]) -> list[TP]:
         """Of ``idle`` (assigned partitions that delivered nothing for a while, outside a rebalance or a
