@@ -38,8 +38,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from aiokafka.admin import AIOKafkaAdminClient
-
 from loadtest.kafka_bench import (
     BENCH_ROOT,
     LatencySummary,
@@ -63,6 +61,7 @@ from switchyard.kafka_tools import (
     ensure_worker_topics,
     group_lag,
     metadata_consumer,
+    topic_names,
 )
 from switchyard.processes import REPO
 from switchyard.settings import Settings
@@ -342,12 +341,7 @@ async def run_profile_worker(
 
 async def run_topics(bootstrap: str, run_tag: str) -> list[str]:
     """The topics whose names start with ``run_tag``: a run's own and its tables' changelogs."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
-    await admin.start()
-    try:
-        return sorted(name for name in await admin.list_topics() if name.startswith(run_tag))
-    finally:
-        await admin.close()
+    return sorted(name for name in await topic_names(bootstrap) if name.startswith(run_tag))
 
 
 async def delete_run_topics(bootstrap: str, run_tag: str) -> list[str]:

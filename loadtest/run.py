@@ -32,8 +32,6 @@ from pathlib import Path
 from typing import Any
 
 import orjson
-from aiokafka.admin import AIOKafkaAdminClient, NewTopic
-from aiokafka.errors import TopicAlreadyExistsError
 
 from agents.catalog import plan_publish, write_records
 from agents.logs import PROCESSING_READY
@@ -52,7 +50,7 @@ from loadtest.kafka_bench import (
 from loadtest.oracle import EXAMPLES, example_workflows
 from loadtest.report import ProgressBar, Sample, build_report, format_table, summarise, write
 from switchyard.inspect import changelog_topic, read_to_end
-from switchyard.kafka_tools import ensure_worker_topics
+from switchyard.kafka_tools import create_topics, ensure_worker_topics
 from switchyard.processes import REPO, WorkerProcess, WorkerStartError
 from switchyard.settings import Settings
 from tables.contacts import CONTACTS_TABLE
@@ -244,18 +242,9 @@ class RunClock:
 
 async def prepare_topics(settings: Settings) -> None:
     """Action topics with LogAppendTime first (ensure_worker_topics leaves existing ones alone)."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=settings.bootstrap)
-    await admin.start()
-    try:
-        wanted = [
-            NewTopic(settings.topic(action_topic(c)), settings.partitions, 1,
-                     topic_configs={"message.timestamp.type": "LogAppendTime"})
-            for c in ACTION_CHANNELS
-        ]  # fmt: skip
-        with contextlib.suppress(TopicAlreadyExistsError):
-            await admin.create_topics(wanted)
-    finally:
-        await admin.close()
+    actions = [settings.topic(action_topic(c)) for c in ACTION_CHANNELS]
+    append_time = {"message.timestamp.type": "LogAppendTime"}
+    await create_topics(settings.bootstrap, actions, settings.partitions, configs=append_time)
     await ensure_worker_topics(settings)
     await wait_for_leaders(settings.bootstrap, [settings.topic("events")], settings.partitions)
     await wait_for_leaders(settings.bootstrap, [settings.topic("workflows")], 1)
