@@ -1,28 +1,56 @@
-"""The load test's broker warm-up against the real broker: acknowledged rounds, records read back, and a
-scratch topic that stays (never deleted, so no file deletion lands in a run)."""
+"""The load test's broker warm-up against the real broker: acknowledged rounds over every scratch topic,
+records read back, topics shaped like the run's, and kept (never deleted, so no file deletion lands in a
+run)."""
 
 from __future__ import annotations
 
 import asyncio
 
 import pytest
+from aiokafka import AIOKafkaConsumer
 
-from loadtest.broker_warmup import RECORDS_PER_BATCH, WARMUP_PARTITIONS, WARMUP_TOPIC, warm_broker
+from loadtest.broker_warmup import RECORDS_PER_BATCH, WARMUP_PARTITIONS, WARMUP_TOPICS, warm_broker
 from switchyard.kafka_tools import end_offsets
 from switchyard.settings import Settings
 
 pytestmark = pytest.mark.kafka
 
+LOG_APPEND_TIME = 1  # a record's timestamp_type when the broker stamped it
 
-def test_warm_up_rounds_are_acknowledged_and_read_back_on_a_kept_topic(test_settings: Settings) -> None:
-    async def run() -> tuple[int, int, int, int]:
-        before = sum((await end_offsets(test_settings.bootstrap, WARMUP_TOPIC)).values())
-        warmed = await warm_broker(test_settings.bootstrap, seconds=1.0)
-        after = await end_offsets(test_settings.bootstrap, WARMUP_TOPIC)
-        return warmed.batches, warmed.records_read, sum(after.values()) - before, len(after)
 
-    batches, read, appended, partitions = asyncio.run(run())
-    assert batches >= WARMUP_PARTITIONS and batches % WARMUP_PARTITIONS == 0  # whole rounds
-    assert appended == batches * RECORDS_PER_BATCH  # every batch acknowledged is in the log
-    assert 0 < read <= appended
-    assert partitions == WARMUP_PARTITIONS
+async def first_timestamp_type(bootstrap: str, topic: str) -> int:
+    consumer = AIOKafkaConsumer(topic, bootstrap_servers=bootstrap, auto_offset_reset="earliest",
+                                enable_auto_commit=False)  # fmt: skip
+    await consumer.start()
+    try:
+        record = await asyncio.wait_for(consumer.getone(), 10)
+        return int(record.timestamp_type)
+    finally:
+        await consumer.stop()
+
+
+def test_warm_up_rounds_are_acknowledged_on_every_kept_topic_and_read_back(test_settings: Settings) -> None:
+    bootstrap = test_settings.bootstrap
+
+    async def ends() -> dict[str, dict[int, int]]:
+        return {topic: await end_offsets(bootstrap, topic) for topic in WARMUP_TOPICS}
+
+    async def run() -> tuple[int, int, dict[str, dict[int, int]], dict[str, dict[int, int]], dict[str, int]]:
+        await warm_broker(bootstrap, seconds=0.2)  # the topics exist from here on
+        before = await ends()
+        warmed = await warm_broker(bootstrap, seconds=1.0)
+        after = await ends()
+        stamps = {topic: await first_timestamp_type(bootstrap, topic) for topic in WARMUP_TOPICS}
+        return warmed.batches, warmed.records_read, before, after, stamps
+
+    batches, read, before, after, stamps = asyncio.run(run())
+    rounds, leftover = divmod(batches, WARMUP_PARTITIONS * len(WARMUP_TOPICS))
+    assert rounds >= 1 and leftover == 0  # whole rounds over every topic and partition
+    for topic in WARMUP_TOPICS:
+        assert len(after[topic]) == WARMUP_PARTITIONS
+        appended = sum(after[topic].values()) - sum(before[topic].values())
+        assert appended == rounds * WARMUP_PARTITIONS * RECORDS_PER_BATCH, topic  # every acked batch is there
+    assert 0 < read <= rounds * WARMUP_PARTITIONS * RECORDS_PER_BATCH
+    appendtime = [t for t, c in WARMUP_TOPICS.items() if c.get("message.timestamp.type") == "LogAppendTime"]
+    assert appendtime and all(stamps[t] == LOG_APPEND_TIME for t in appendtime)
+    assert all(stamps[t] != LOG_APPEND_TIME for t in WARMUP_TOPICS if t not in appendtime)
