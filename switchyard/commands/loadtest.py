@@ -64,7 +64,7 @@ def register(subparsers: Any) -> None:
                         help="share of events (0-1) the producer sends twice with the same id, as a retrying "
                              "producer does; the oracle counts each once")  # fmt: skip
     parser.add_argument("--broker-warmup", type=float, default=5.0, metavar="SECONDS",
-                        help="traffic to a scratch topic before the run when this command started the "
+                        help="traffic to scratch topics before the run when this command started the "
                              "broker, whose fresh JVM answers slowly at first (loadtest/broker_warmup.py); "
                              "0: none")  # fmt: skip
     parser.set_defaults(run=run_loadtest)
