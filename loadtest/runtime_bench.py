@@ -114,6 +114,7 @@ class TimerCheck:
     fired_due_max: int | None
     pending: int
     pending_due_min: int | None
+    fired_due_max_kind: str | None = None  # the kind of the latest-due fired timer (wait, timeout, ...)
 
 
 @dataclass
@@ -171,7 +172,8 @@ def timer_window_problems(check: TimerCheck, now_ms: int, first_start_ms: int, l
     problems: list[str] = []
     if check.fired_due_max is not None and check.fired_due_max >= min(now_ms, first_start_ms):
         problems.append(
-            f"a fired timer was due at {check.fired_due_max}, after the workload's clock {now_ms}"
+            f"a fired timer ({check.fired_due_max_kind}) was due at {check.fired_due_max}, after the "
+            f"workload's clock {now_ms}"
         )
     if check.pending_due_min is not None and check.pending_due_min <= last_end_ms:
         problems.append(
@@ -306,11 +308,15 @@ async def check_timers(settings: Settings, fired_from: dict[int, int]) -> TimerC
     """Wake-ups on `events` after `fired_from`, and the timers still pending in the timers changelog."""
     dues: list[int] = []
     tokens: set[str] = set()
+    latest_kind: tuple[int, str] | None = None
     for *_, value in await read_from(settings.bootstrap, settings.topic("events"), fired_from):
         event = orjson.loads(value) if value else {}
         if event.get("type") == TIMER_EVENT:
-            dues.append(int(event["properties"]["due"]))
+            due = int(event["properties"]["due"])
+            dues.append(due)
             tokens.add(str(event["properties"]["token"]))
+            if latest_kind is None or due > latest_kind[0]:
+                latest_kind = (due, str(event["properties"].get("kind")))
     latest: dict[bytes, bytes | None] = {}
     for *_, key, value in await read_from(settings.bootstrap, changelog_topic(settings.app_id, TIMERS_TABLE)):
         if key is not None:
@@ -319,6 +325,7 @@ async def check_timers(settings: Settings, fired_from: dict[int, int]) -> TimerC
     return TimerCheck(
         fired=len(dues), fired_distinct=len(tokens), fired_due_max=max(dues, default=None),
         pending=len(pending), pending_due_min=min(pending, default=None),
+        fired_due_max_kind=latest_kind[1] if latest_kind else None,
     )  # fmt: skip
 
 

@@ -165,8 +165,10 @@ def test_action_digest_depends_on_the_set_only() -> None:
 def test_timer_window_problems_name_the_timing_dependent_timers() -> None:
     fine = TimerCheck(3, 3, fired_due_max=900, pending=7, pending_due_min=5000)
     assert timer_window_problems(fine, now_ms=1000, first_start_ms=1100, last_end_ms=4000) == []
-    late_fire = TimerCheck(3, 3, fired_due_max=1050, pending=7, pending_due_min=5000)
-    assert len(timer_window_problems(late_fire, now_ms=1000, first_start_ms=1100, last_end_ms=4000)) == 1
+    late_fire = TimerCheck(3, 3, fired_due_max=1050, pending=7, pending_due_min=5000,
+                           fired_due_max_kind="wait")  # fmt: skip
+    problems = timer_window_problems(late_fire, now_ms=1000, first_start_ms=1100, last_end_ms=4000)
+    assert len(problems) == 1 and "(wait)" in problems[0] and "1050" in problems[0]
     early_pending = TimerCheck(3, 3, fired_due_max=None, pending=7, pending_due_min=3000)
     problems = timer_window_problems(early_pending, now_ms=1000, first_start_ms=1100, last_end_ms=4000)
     assert len(problems) == 1 and "3000" in problems[0]
