@@ -323,7 +323,8 @@ class Scorer:
         due = labels.next_label_due(state, config.labels)
         last = state["la"]
         if last:
-            periods = (now - last) // config.rescore_every_ms + 1
+            # a late event (stamped before the last activity) must not pull the re-score back to `last`
+            periods = max(now - last, 0) // config.rescore_every_ms + 1
             rescore = last + periods * config.rescore_every_ms
             if rescore - last <= config.rescore_for_ms:
                 due = rescore if due is None or rescore < due else due

@@ -11,6 +11,7 @@ import pytest
 
 from engine.durations import HOUR, MINUTE
 from engine.events import Limits, Malformed, decode_event
+from engine.pending import pending_timers
 from engine.step import step
 from engine.types import ContactState, Event
 from engine.workflows import WorkflowSet
@@ -28,6 +29,9 @@ from loadtest.runtime_bench import (
 )
 from loadtest.runtime_workload import BACKDATED, DEFAULT_SPAN_MS, FOLLOW_UPS, Workload, generate_workload
 from loadtest.step_bench import definitions
+from ml.labels import ML_TIMER_KIND, pending_ml_timers
+from ml.models import ModelSet
+from ml.scoring import Scorer
 
 NOW = 1_795_449_787_876  # 2026-11-23 16:03 UTC: outside every quiet-hours window of the workflows
 
@@ -145,6 +149,62 @@ def test_timers_are_due_either_long_before_or_long_after_now(workload: Workload)
     assert transitions[("abandoned_cart", "goal")] > 0 and transitions[("document_workflow", "goal")] > 0
     assert transitions[("abandoned_cart", "resumed")] > 0
     assert actions > 0
+
+
+def test_model_wake_ups_are_due_either_long_before_or_long_after_now() -> None:
+    """The models' wake-ups (label windows, re-scores, channel trials) too, with the engine and the
+    models run as the worker runs them: no wake-up of either may fall due in the hour after `now` nor
+    in the half hour before it. The models round every wake-up up to the contact's slot on a one-day
+    grid, so a wake-up due shortly before `now` lands anywhere in the day after it: a backdated event
+    (stamped before its contact's latest activity) used to schedule the silent contact's re-score at
+    that latest activity instead of a re-score period after it. The predicted events the models emit
+    are left out."""
+    workload = generate_workload(20000, 2000, 300, now_ms=NOW, seed=5)
+    workflows = WorkflowSet.from_definitions(definitions())
+    scorer = Scorer(ModelSet())
+    states: dict[str, ContactState] = {}
+    timers: list[tuple[int, str, str, str]] = []  # (due, token, contact, kind)
+
+    def expected(state: ContactState) -> set[tuple[int, str, str]]:
+        return set(pending_timers(state)) | set(pending_ml_timers(state.get("ml")))
+
+    def run(event: Event) -> None:
+        contact = event["contact_id"]
+        before = states.get(contact)
+        if before is not None and event["properties"].get("kind") == ML_TIMER_KIND:
+            state, actions = before, []
+        else:
+            hints = scorer.first_hints(*((before.get("ml"), before["profile"], before.get("hints"))
+                                         if before else (None, None, None)), event)  # fmt: skip
+            result = step(before, event, workflows, event["ts"], hints)
+            state, actions = result.state, result.actions
+        observed = scorer.observe_with_hints(state.get("ml"), state["profile"], event, event["ts"], actions,
+                                             state.get("hints"))  # fmt: skip
+        state = {**state, "ml": observed.ml_state}
+        if observed.hints is not None:
+            state["hints"] = observed.hints
+        states[contact] = state
+        old = expected(before) if before else set()
+        for due, token, kind in expected(state) - old:
+            heapq.heappush(timers, (due, token, contact, kind))
+
+    for _, value in workload.first_sight + workload.mixed:
+        run(orjson.loads(value))
+    fired: Counter[str] = Counter()
+    while timers and timers[0][0] <= NOW:
+        due, token, contact, kind = heapq.heappop(timers)
+        if (due, token, kind) not in expected(states[contact]):
+            continue  # replaced or ended meanwhile: the runtime does not fire it either
+        fired[kind] += 1
+        props = {"token": token, "due": due, "kind": kind, "fired_at": NOW}
+        run({"event_id": f"timer:{token}", "contact_id": contact, "type": "timer.fired", "ts": due,
+             "properties": props})  # fmt: skip
+    pending = {timer for state in states.values() for timer in expected(state)}
+    assert fired["wait"] > 0 and fired["timeout"] > 0  # the backdated runs' waits fire by `now`
+    assert any(kind == ML_TIMER_KIND for _, _, kind in pending)  # and the models do schedule wake-ups
+    window = range(NOW - 30 * MINUTE + 1, NOW + HOUR + 1)
+    too_close = sorted((due - NOW) // MINUTE for due, _, _ in pending if due in window)
+    assert too_close == []  # minutes after `now` of the wake-ups that would fire or not by timing
 
 
 def result(workers: int) -> RuntimeResult:

@@ -109,6 +109,16 @@ def test_an_ml_wakeup_rescores_a_silent_contact() -> None:
     assert [t["kind"] for t in timers] == [ML_TIMER_KIND] and timers[0]["due"] > due
 
 
+def test_a_late_event_keeps_the_silent_contacts_rescore_a_week_after_its_latest_activity() -> None:
+    scorer = Scorer(ScriptedModels([(0.2, 0.0)] * 4), CONFIG)
+    latest = T0 + 3 * DAY
+    in_order, _ = _play(scorer, [make_event("email.opened", T0), make_event("email.opened", latest)])
+    late, _ = _play(scorer, [make_event("email.opened", latest), make_event("email.opened", T0)])
+    # stamped before the latest activity, the late event must not pull the wake-up back to that activity
+    assert latest + 7 * DAY <= late["tm"]["due"] < latest + 8 * DAY
+    assert late["tm"]["due"] == in_order["tm"]["due"]
+
+
 def test_the_folded_linear_view_gives_rivers_probabilities() -> None:
     rng = random.Random(4)
     models = ModelSet("logreg", view_refresh=1)
