@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import heapq
 from collections import Counter
+from pathlib import Path
 from typing import Any
 
 import orjson
 import pytest
 
+from agents.processor import all_pending
+from agents.scoring import Predictions, is_ml_wakeup
 from engine.durations import HOUR, MINUTE
 from engine.events import Limits, Malformed, decode_event
-from engine.pending import pending_timers
 from engine.step import step
 from engine.types import ContactState, Event
 from engine.workflows import WorkflowSet
@@ -29,9 +31,7 @@ from loadtest.runtime_bench import (
 )
 from loadtest.runtime_workload import BACKDATED, DEFAULT_SPAN_MS, FOLLOW_UPS, Workload, generate_workload
 from loadtest.step_bench import definitions
-from ml.labels import ML_TIMER_KIND, pending_ml_timers
-from ml.models import ModelSet
-from ml.scoring import Scorer
+from ml.labels import ML_TIMER_KIND
 
 NOW = 1_795_449_787_876  # 2026-11-23 16:03 UTC: outside every quiet-hours window of the workflows
 
@@ -114,7 +114,7 @@ def test_generate_workload_rejects_bad_sizes() -> None:
         generate_workload(10, 5, 6, now_ms=NOW)
 
 
-def test_timers_are_due_either_long_before_or_long_after_now() -> None:
+def test_timers_are_due_either_long_before_or_long_after_now(tmp_path: Path) -> None:
     """Through the pure engine and the models, as the worker runs them: every input event, then the
     wake-ups due by now. No timer of either, workflow or model, may fall due in the hour after `now` nor
     in the half hour before it, so which timers fire does not depend on when or how fast the stream is
@@ -126,36 +126,25 @@ def test_timers_are_due_either_long_before_or_long_after_now() -> None:
     re-score period after it. The predicted events the models emit are left out."""
     workload = generate_workload(20000, 2000, 300, now_ms=NOW, seed=5)
     workflows = WorkflowSet.from_definitions(definitions())
-    scorer = Scorer(ModelSet())
+    predictions = Predictions(tmp_path)  # new models, as a worker without a checkpoint
     states: dict[str, ContactState] = {}
     timers: list[tuple[int, str, str, str]] = []  # (due, token, contact, kind)
     transitions: Counter[tuple[str | None, str]] = Counter()
     actions = 0
 
-    def expected(state: ContactState) -> set[tuple[int, str, str]]:
-        return set(pending_timers(state)) | set(pending_ml_timers(state.get("ml")))
-
     def run(event: Event) -> None:
         nonlocal actions
         contact = event["contact_id"]
         before = states.get(contact)
-        if before is not None and event["properties"].get("kind") == ML_TIMER_KIND:
+        if before is not None and is_ml_wakeup(event):  # the models' business only, as in the worker
             state, emitted = before, []
         else:
-            hints = (scorer.first_hints(before.get("ml"), before["profile"], before.get("hints"), event)
-                     if before else scorer.first_hints(None, None, None, event))  # fmt: skip
-            result = step(before, event, workflows, event["ts"], hints)
+            result = step(before, event, workflows, event["ts"], predictions.first_hints(before, event))
             state, emitted = result.state, result.actions
             transitions.update((t["workflow_id"], t["transition"]) for t in result.trace)
         actions += len(emitted)
-        observed = scorer.observe_with_hints(state.get("ml"), state["profile"], event, event["ts"], emitted,
-                                             state.get("hints"))  # fmt: skip
-        state = {**state, "ml": observed.ml_state}
-        if observed.hints is not None:
-            state["hints"] = observed.hints
-        states[contact] = state
-        old = expected(before) if before else set()
-        for due, token, kind in expected(state) - old:
+        states[contact], _ = predictions.observe(state, event, emitted)
+        for due, token, kind in set(all_pending(states[contact])) - set(all_pending(before)):
             heapq.heappush(timers, (due, token, contact, kind))
 
     for _, value in workload.first_sight + workload.mixed:
@@ -163,13 +152,13 @@ def test_timers_are_due_either_long_before_or_long_after_now() -> None:
     fired: list[tuple[int, str]] = []
     while timers and timers[0][0] <= NOW:
         due, token, contact, kind = heapq.heappop(timers)
-        if (due, token, kind) not in expected(states[contact]):
+        if (due, token, kind) not in all_pending(states[contact]):
             continue  # replaced or ended meanwhile: the runtime does not fire it either
         fired.append((due, kind))
         props = {"token": token, "due": due, "kind": kind, "fired_at": NOW}
         run({"event_id": f"timer:{token}", "contact_id": contact, "type": "timer.fired", "ts": due,
              "properties": props})  # fmt: skip
-    pending = {timer for state in states.values() for timer in expected(state)}
+    pending = {timer for state in states.values() for timer in all_pending(state)}
     assert {kind for _, kind in fired} >= {"wait", "timeout"}  # the backdated runs' waits fire by `now`
     assert any(kind == ML_TIMER_KIND for _, _, kind in pending)  # and the models do schedule wake-ups
     assert max(due for due, _ in fired) <= NOW - 30 * MINUTE
@@ -178,6 +167,7 @@ def test_timers_are_due_either_long_before_or_long_after_now() -> None:
     assert transitions[("abandoned_cart", "goal")] > 0 and transitions[("document_workflow", "goal")] > 0
     assert transitions[("abandoned_cart", "resumed")] > 0
     assert actions > 0
+
 
 def result(workers: int) -> RuntimeResult:
     return RuntimeResult(
