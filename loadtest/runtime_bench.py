@@ -306,26 +306,23 @@ async def read_actions(settings: Settings) -> tuple[int, set[str], dict[str, int
 
 async def check_timers(settings: Settings, fired_from: dict[int, int]) -> TimerCheck:
     """Wake-ups on `events` after `fired_from`, and the timers still pending in the timers changelog."""
-    dues: list[int] = []
+    fired: list[tuple[int, str]] = []  # (due, kind)
     tokens: set[str] = set()
-    latest_kind: tuple[int, str] | None = None
     for *_, value in await read_from(settings.bootstrap, settings.topic("events"), fired_from):
         event = orjson.loads(value) if value else {}
         if event.get("type") == TIMER_EVENT:
-            due = int(event["properties"]["due"])
-            dues.append(due)
+            fired.append((int(event["properties"]["due"]), str(event["properties"].get("kind"))))
             tokens.add(str(event["properties"]["token"]))
-            if latest_kind is None or due > latest_kind[0]:
-                latest_kind = (due, str(event["properties"].get("kind")))
     latest: dict[bytes, bytes | None] = {}
     for *_, key, value in await read_from(settings.bootstrap, changelog_topic(settings.app_id, TIMERS_TABLE)):
         if key is not None:
             latest[key] = value
     pending = [int(due) for value in latest.values() if value for due, _, _ in orjson.loads(value)]
+    last_fired = max(fired, default=None)
     return TimerCheck(
-        fired=len(dues), fired_distinct=len(tokens), fired_due_max=max(dues, default=None),
+        fired=len(fired), fired_distinct=len(tokens), fired_due_max=last_fired[0] if last_fired else None,
         pending=len(pending), pending_due_min=min(pending, default=None),
-        fired_due_max_kind=latest_kind[1] if latest_kind else None,
+        fired_due_max_kind=last_fired[1] if last_fired else None,
     )  # fmt: skip
 
 
