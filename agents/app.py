@@ -19,13 +19,13 @@ from agents.api.config import ApiConfig
 from agents.breaker import BreakerGuard
 from agents.consumer import install as install_safe_consumer
 from agents.definitions import DefinitionCache
-from agents.feed import RecordFeed
+from agents.feed import Fetched, RecordFeed
 from agents.gaps import HeldWatch
 from agents.logs import PROCESSING_READY
 from agents.loop_watch import watch_loop
 from agents.metrics import Metrics
 from agents.outbox import Outbox
-from agents.processor import EventProcessor, Outputs
+from agents.processor import EventProcessor, Landing, Outputs
 from agents.scoring import Predictions
 from agents.timers import TimerService
 from agents.topics import CONSENT, WORKFLOWS, Topics, declare_topics
@@ -152,17 +152,26 @@ def build_worker(settings: Settings) -> Worker:
     async def process_events(stream: Any) -> None:
         await definitions.loaded.wait()  # no event may miss a trigger because definitions were still loading
         skip, batches = settings.test_skip_records, 0
+        landing: tuple[list[Fetched], Landing] | None = None  # the previous batch, its changelog in flight
         while True:
+            if landing is not None and not len(feed):  # nothing to overlap with: finish the previous batch
+                await processor.land(landing[1])
+                feed.ack(landing[0])
+                landing = None
             # Whatever has arrived, at once; batches grow under load while the previous one is processed.
             taken = batch = await feed.take()
             batches += 1
             if skip and batches == 2:  # fault injection for tests: records lost between consumer and agent
                 batch = drop_first_records(taken, skip)
-            # Until every record it produced is in Kafka: a batch whose delivery failed is processed again.
+            # Its effects in Kafka and its states written; its changelog records travel while the next batch
+            # is processed, and its offsets are acknowledged only once they are in (processed again if not).
             # A batch whose processing is cancelled (shutdown, rebalance) is never acked: its offsets are
             # not committed and it is processed again.
-            await processor.handle_until_delivered(batch)
-            feed.ack(taken)
+            submitted = await processor.submit(batch)
+            if landing is not None:
+                await processor.land(landing[1])
+                feed.ack(landing[0])
+            landing = (taken, submitted)
 
     app.agent(topics.events, name="process_events", concurrency=1)(process_events)
     app.task(timer_service.run)

@@ -13,12 +13,14 @@ goes to the partition its key chooses, so a contact's values stay in one partiti
 
 `deliver` waits for every record batch and raises DeliveryFailed if any was not acknowledged, after all
 have settled: nothing is only logged, and the caller must not commit the offsets of the batch that
-produced them (agents/processor.py processes such a batch again).
+produced them (agents/processor.py processes such a batch again). `submit` and `settle` are its two
+halves, for a caller that has work to do while the records travel.
 """
 
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 from collections.abc import Callable, Collection, Iterable
 from typing import Any
@@ -32,6 +34,7 @@ log = logging.getLogger("switchyard.outbox")
 
 Headers = list[tuple[str, bytes]]
 Record = tuple[bytes | None, bytes | None, Headers | None]
+Submission = asyncio.Future[list[asyncio.Future[Any]]]  # a topic partition's record batches, handed over
 Delivered = Callable[[int, int], None]  # (partition, offset of the last record of a delivered batch)
 
 
@@ -43,6 +46,7 @@ class Outbox:
         self._partitions: dict[str, list[int]] = {}
         self._partitioner = DefaultPartitioner()
         self._watchers: dict[str, Delivered] = {}
+        self._tails: dict[tuple[str, int], Submission] = {}  # each topic partition's latest submission
 
     def __len__(self) -> int:
         return sum(len(records) for records in self._pending.values())
@@ -57,8 +61,9 @@ class Outbox:
         """Call ``callback(partition, last offset)`` whenever a batch of ``topic`` is acknowledged."""
         self._watchers[topic] = callback
 
-    async def flush(self) -> list[asyncio.Future[Any]]:
-        """Submit everything collected so far; the delivery futures, one per record batch."""
+    async def flush(self) -> list[Submission]:
+        """Submit everything collected so far: one submission per topic partition, whose result is the
+        delivery futures of its record batches (`settle` waits for both)."""
         if not self._pending:
             return []
         pending, self._pending = self._pending, {}
@@ -75,32 +80,52 @@ class Outbox:
         for (topic, partition), records in routed.items():
             if topic in self._packed:
                 routed[topic, partition] = self._packs(records)
-        futures: list[asyncio.Future[Any]] = []
+        submissions: list[Submission] = []
         for (topic, partition), records in routed.items():
-            for batch, count in self._batches(producer, records):
-                future = await producer.send_batch(batch, topic, partition=partition)
-                future.add_done_callback(_report(self._watchers.get(topic), topic, partition, count))
-                futures.append(future)
+            key = (topic, partition)
+            batches, previous = self._batches(producer, records), self._tails.get(key)
+            task = asyncio.ensure_future(self._submit_after(previous, producer, topic, partition, batches))
+            self._tails[key] = task
+            task.add_done_callback(functools.partial(self._forget_tail, key))
+            submissions.append(task)
+        return submissions
+
+    async def _submit_after(
+        self, previous: Submission | None, producer: Any, topic: str, partition: int,
+        batches: list[tuple[Any, int]],
+    ) -> list[asyncio.Future[Any]]:  # fmt: skip
+        """Hand a topic partition's record batches to the producer once the previous flush's are handed over.
+
+        The producer takes a partition's next batch only when the one before it has left, so this waits
+        while an earlier request for the partition is in flight; in a task of its own per partition, that
+        wait does not hold up the caller. The chain keeps the partition's records in flush order without
+        relying on the order in which the producer wakes those who wait for it."""
+        if previous is not None:
+            await asyncio.wait([previous])  # its outcome is its own flush's business: only the order matters
+        futures = []
+        for batch, count in batches:
+            future = await producer.send_batch(batch, topic, partition=partition)
+            future.add_done_callback(_report(self._watchers.get(topic), topic, partition, count))
+            futures.append(future)
         return futures
+
+    def _forget_tail(self, key: tuple[str, int], task: Submission) -> None:
+        if self._tails.get(key) is task:
+            del self._tails[key]
 
     async def deliver(self) -> int:
         """Submit everything collected so far and wait until Kafka acknowledged it; the number of record
         batches. Raises DeliveryFailed once every batch has settled if any of them failed."""
+        return await settle(await self.submit())
+
+    async def submit(self) -> list[Submission]:
+        """`flush`, with a failure to submit raised as DeliveryFailed; `settle` the futures later."""
         try:
-            futures = await self.flush()
+            return await self.flush()
         except asyncio.CancelledError:
             raise
         except Exception as exc:  # e.g. no metadata for the topic in time: nothing after it was submitted
             raise DeliveryFailed(f"records not submitted: {exc!r}") from exc
-        if not futures:
-            return 0
-        results = await asyncio.gather(*futures, return_exceptions=True)
-        errors = [r for r in results if isinstance(r, BaseException)]
-        if errors:
-            raise DeliveryFailed(
-                f"{len(errors)} of {len(futures)} record batch(es) not delivered: {errors[0]!r}"
-            )
-        return len(futures)
 
     @staticmethod
     def _packs(records: list[Record]) -> list[Record]:
@@ -146,6 +171,20 @@ class Outbox:
         batch.close()
         out.append((batch, count))
         return out
+
+
+async def settle(submissions: list[Submission]) -> int:
+    """Wait for every submission and every record batch it handed over; DeliveryFailed once all have settled
+    if any of them failed. The number of record batches."""
+    if not submissions:
+        return 0
+    handed = await asyncio.gather(*submissions, return_exceptions=True)
+    futures = [future for result in handed if not isinstance(result, BaseException) for future in result]
+    results = await asyncio.gather(*futures, return_exceptions=True)
+    errors = [r for r in [*handed, *results] if isinstance(r, BaseException)]
+    if errors:
+        raise DeliveryFailed(f"{len(errors)} of {len(futures)} record batch(es) not delivered: {errors[0]!r}")
+    return len(futures)
 
 
 def record_size(key: bytes | None, value: bytes | None, headers: Headers | None = None) -> int:

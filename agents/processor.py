@@ -36,7 +36,7 @@ from agents.exceptions import DeliveryFailed
 from agents.failures import CORRUPT_STATE, RECORD_TOO_LARGE, SCORING_ERROR, ContactFailure, as_failure
 from agents.gaps import GapGuard, stalled_partitions
 from agents.metrics import Metrics
-from agents.outbox import Headers, Outbox, record_size
+from agents.outbox import Headers, Outbox, Submission, record_size, settle
 from agents.scoring import Predictions, is_ml_wakeup, pending_ml_timers
 from agents.timers import TIMER_EVENT, TimerService
 from engine.consent import STATE_KEY as CONSENT_KEY
@@ -57,6 +57,7 @@ log = logging.getLogger("switchyard.processor")
 MAX_FUTURE_MS = DAY_MS  # events stamped more than a day ahead of the worker's clock are refused
 MAX_RECORD_BYTES = 512 * 1024  # an output record past this could never be delivered (agents/app.py)
 RETRY_FIRST_S, RETRY_MAX_S = 0.5, 10.0  # pauses before a batch whose records were not delivered runs again
+YIELD_EVERY_CONTACTS = 128  # ~15 ms of work: the event loop's other tasks run between such stretches
 SLOW_BATCH_S = 0.5  # a batch that takes longer is logged with where its time went
 
 
@@ -117,6 +118,14 @@ class Staged:
     # Re-delivered events met a state that had already applied them: that state may exist only in the
     # local RocksDB file (a crash between the write and its changelog record), so it is written again.
     republish: bool = False
+
+
+@dataclass(frozen=True)
+class Landing:
+    """A processed batch whose changelog records are on their way (`EventProcessor.submit`)."""
+
+    batch: Sequence[Any]
+    changelog: list[Submission]
 
 
 Item = tuple[Any, Event]  # (the stream's event, the decoded contract event)
@@ -208,25 +217,58 @@ class EventProcessor:
         already written locally are written again with their changelog records. Only the partitions this
         worker still holds are processed again."""
         self.metrics.observe_batch(len(batch))
+        await self._until_delivered(batch, 0)
+
+    async def submit(self, batch: Sequence[Any]) -> Landing:
+        """Process the batch until its effects are in Kafka and its states written locally, with their
+        changelog records submitted but not yet acknowledged. The caller processes the next batch while
+        those travel, and acknowledges this batch's offsets only after `land` returns.
+
+        The next batch reads the states written here, which is what a restore would find once the changelog
+        records land; if they do not, `land` processes this batch again, which finds its states applied and
+        writes them again with their changelog records (the contacts' newer states, snapshots like any)."""
+        self.metrics.observe_batch(len(batch))
         attempt = 0
+        while True:
+            try:
+                return Landing(batch, await self._process(batch))
+            except DeliveryFailed as exc:
+                attempt += 1
+                batch = await self._pause_before_retry(batch, exc, attempt)
+
+    async def land(self, landing: Landing) -> None:
+        """Wait for a submitted batch's changelog records; processes the batch again until they are in."""
+        try:
+            await settle(landing.changelog)
+        except DeliveryFailed as exc:
+            await self._until_delivered(await self._pause_before_retry(landing.batch, exc, 1), 1)
+
+    async def handle(self, batch: Sequence[Any]) -> None:
+        """Process one batch; DeliveryFailed when Kafka did not take all of its records (nothing of it may
+        be committed then). A contact whose processing fails only costs that contact's events."""
+        await settle(await self._process(batch))
+
+    async def _until_delivered(self, batch: Sequence[Any], attempt: int) -> None:
         while True:
             try:
                 await self.handle(batch)
                 return
             except DeliveryFailed as exc:
                 attempt += 1
-                self.metrics.batch_retries_total += 1
-                delay = min(RETRY_MAX_S, RETRY_FIRST_S * 2 ** (attempt - 1))
-                log.error("batch of %d event(s) not fully delivered (%s); offsets stay uncommitted, "
-                          "processing it again in %.1f s (attempt %d)",
-                          len(batch), exc, delay, attempt)  # fmt: skip
-                await asyncio.sleep(delay)
-                held = self.app.consumer.assignment()
-                batch = [item for item in batch if item.message.tp in held]
+                batch = await self._pause_before_retry(batch, exc, attempt)
 
-    async def handle(self, batch: Sequence[Any]) -> None:
-        """Process one batch; DeliveryFailed when Kafka did not take all of its records (nothing of it may
-        be committed then). A contact whose processing fails only costs that contact's events."""
+    async def _pause_before_retry(self, batch: Sequence[Any], exc: DeliveryFailed, attempt: int) -> list[Any]:
+        """Wait before processing a batch again; its records of the partitions this worker still holds."""
+        self.metrics.batch_retries_total += 1
+        delay = min(RETRY_MAX_S, RETRY_FIRST_S * 2 ** (attempt - 1))
+        log.error("batch of %d event(s) not fully delivered (%s); offsets stay uncommitted, "
+                  "processing it again in %.1f s (attempt %d)", len(batch), exc, delay, attempt)  # fmt: skip
+        await asyncio.sleep(delay)
+        held = self.app.consumer.assignment()
+        return [item for item in batch if item.message.tp in held]
+
+    async def _process(self, batch: Sequence[Any]) -> list[Submission]:
+        """Everything of `handle` but the wait for the changelog: its submitted record batches."""
         if self.gaps is not None:
             if self.app.rebalancing_count != self.generation:
                 self.generation = self.app.rebalancing_count
@@ -253,10 +295,13 @@ class EventProcessor:
         staged: list[Staged] = []
         self.replayed = 0
         states = self._load(by_contact)
-        for contact_id, items in by_contact.items():
+        for index, (contact_id, items) in enumerate(by_contact.items(), 1):
             entry = self._contact(contact_id, items, states[contact_id], workflows)
             if entry is not None:
                 staged.append(entry)
+            if index % YIELD_EVERY_CONTACTS == 0:
+                # Lets the producer send the previous batch's changelog and the consumer fetch meanwhile.
+                await asyncio.sleep(0)
         self.metrics.replayed_total += self.replayed
         if self.replayed:
             log.info("skipped %d already-applied event(s) (re-delivered offsets)", self.replayed)
@@ -281,18 +326,20 @@ class EventProcessor:
                 # be ahead of its changelog after a crash, and the changelog is what a restore reads.
                 done = self.progress.load(tp.partition)
                 self.progress.save(tp.partition, offset if done is None else max(done, offset))
-        # Awaited: a state written locally whose changelog record Kafka refused would be lost by a restore.
-        # On failure the batch runs again, finds these states applied, and writes them again.
+        # Settled before the offsets are committed (`handle`, `land`): a state written locally whose
+        # changelog record Kafka refused would be lost by a restore. On failure the batch runs again, finds
+        # these states applied, and writes them again.
         stored = time.perf_counter()
-        await self.changelog.deliver()
+        submitted = await self.changelog.submit()
         self._update_lag(last_offsets)
         ended = time.perf_counter()
         if ended - started > SLOW_BATCH_S:
             log.warning("slow batch: %d event(s) of %d contact(s) in %.0f ms: engine and models %.0f, "
-                        "effects to Kafka %.0f, state and timers %.0f, changelog to Kafka %.0f",
+                        "effects to Kafka %.0f, state and timers %.0f, changelog submitted %.0f",
                         len(batch), len(by_contact), (ended - started) * 1000, (processed - started) * 1000,
                         (delivered - processed) * 1000, (stored - delivered) * 1000,
                         (ended - stored) * 1000)  # fmt: skip
+        return submitted
 
     def _load(self, by_contact: dict[str, list[Item]]) -> dict[str, ContactState | StateDecodeError | None]:
         """Every contact's state, read with one multi-get per partition."""

@@ -10,7 +10,7 @@ import orjson
 import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
-from agents.outbox import Outbox
+from agents.outbox import Outbox, settle
 from engine.packing import unpack
 from switchyard.kafka_tools import create_topics
 from switchyard.settings import Settings
@@ -95,3 +95,36 @@ def test_learned_partitions_are_known_before_the_first_delivery(test_settings: S
     learned, known_before = asyncio.run(run())
     assert known_before == []  # a new producer knows neither topic
     assert learned == {t: {0, 1, 2} for t in topics}
+
+
+def test_flushes_submitted_before_the_last_settled_keep_each_partition_in_flush_order(
+    test_settings: Settings,
+) -> None:
+    """The worker submits a batch's changelog and processes the next batch before it settles: a partition's
+    records of several flushes, each more than one record batch, land in the order they were flushed."""
+    topic = test_settings.topic("chained")
+    value = b"x" * 20_000  # 20 KB: a flush of 60 records is several 256 KB record batches per partition
+
+    async def run() -> tuple[dict[int, list[Any]], list[int]]:
+        await create_topics(test_settings.bootstrap, [topic], partitions=2)
+        producer = AIOKafkaProducer(
+            bootstrap_servers=test_settings.bootstrap, acks="all", max_batch_size=256_000
+        )
+        await producer.start()
+        try:
+            outbox = Outbox(lambda: producer)
+            submitted = []
+            for flush in range(4):
+                for n in range(60):
+                    outbox.add(topic, None, f"{flush}:{n}:".encode() + value, partition=n % 2)
+                submitted.append(await outbox.submit())
+            counts = [await settle(submissions) for submissions in submitted]
+        finally:
+            await producer.stop()
+        return await read_all(test_settings.bootstrap, topic, 2), counts
+
+    got, counts = asyncio.run(run())
+    assert all(count >= 2 * 2 for count in counts)  # every flush: at least two record batches per partition
+    for partition, records in got.items():
+        order = [tuple(int(part) for part in value.split(b":")[:2]) for _, value, _ in records]
+        assert order == [(flush, n) for flush in range(4) for n in range(60) if n % 2 == partition]
