@@ -153,10 +153,14 @@ def build_worker(settings: Settings) -> Worker:
         await definitions.loaded.wait()  # no event may miss a trigger because definitions were still loading
         skip, batches = settings.test_skip_records, 0
         landing: tuple[list[Fetched], Landing] | None = None  # the previous batch, its changelog in flight
+
+        async def finish(taken: list[Fetched], submitted: Landing) -> None:
+            await processor.land(submitted)
+            feed.ack(taken)
+
         while True:
             if landing is not None and not len(feed):  # nothing to overlap with: finish the previous batch
-                await processor.land(landing[1])
-                feed.ack(landing[0])
+                await finish(*landing)
                 landing = None
             # Whatever has arrived, at once; batches grow under load while the previous one is processed.
             taken = batch = await feed.take()
@@ -169,8 +173,7 @@ def build_worker(settings: Settings) -> Worker:
             # not committed and it is processed again.
             submitted = await processor.submit(batch)
             if landing is not None:
-                await processor.land(landing[1])
-                feed.ack(landing[0])
+                await finish(*landing)
             landing = (taken, submitted)
 
     app.agent(topics.events, name="process_events", concurrency=1)(process_events)

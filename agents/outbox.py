@@ -181,9 +181,13 @@ async def settle(submissions: list[Submission]) -> int:
     handed = await asyncio.gather(*submissions, return_exceptions=True)
     futures = [future for result in handed if not isinstance(result, BaseException) for future in result]
     results = await asyncio.gather(*futures, return_exceptions=True)
-    errors = [r for r in [*handed, *results] if isinstance(r, BaseException)]
+    unhanded = [r for r in handed if isinstance(r, BaseException)]
+    errors = [*unhanded, *(r for r in results if isinstance(r, BaseException))]
     if errors:
-        raise DeliveryFailed(f"{len(errors)} of {len(futures)} record batch(es) not delivered: {errors[0]!r}")
+        raise DeliveryFailed(
+            f"{len(errors) - len(unhanded)} of {len(futures)} record batch(es) not delivered, "
+            f"{len(unhanded)} of {len(submissions)} partition(s) not handed to the producer: {errors[0]!r}"
+        )
     return len(futures)
 
 

@@ -208,17 +208,6 @@ class EventProcessor:
             self.gaps.seen_at[tp] = now
             await self.app.consumer.seek(tp, offset)
 
-    async def handle_until_delivered(self, batch: Sequence[Any]) -> None:
-        """`handle` the batch until every record it produces is acknowledged by Kafka.
-
-        A failed delivery is an infrastructure fault (a broker away, a topic refusing records): the batch
-        is processed again after a pause, its offsets still uncommitted (the caller acknowledges only after
-        this returns). Idempotence makes the repeat safe: the same actions with the same ids, and states
-        already written locally are written again with their changelog records. Only the partitions this
-        worker still holds are processed again."""
-        self.metrics.observe_batch(len(batch))
-        await self._until_delivered(batch, 0)
-
     async def submit(self, batch: Sequence[Any]) -> Landing:
         """Process the batch until its effects are in Kafka and its states written locally, with their
         changelog records submitted but not yet acknowledged. The caller processes the next batch while
@@ -249,6 +238,13 @@ class EventProcessor:
         await settle(await self._process(batch))
 
     async def _until_delivered(self, batch: Sequence[Any], attempt: int) -> None:
+        """`handle` the batch until every record it produces is acknowledged by Kafka.
+
+        A failed delivery is an infrastructure fault (a broker away, a topic refusing records): the batch
+        is processed again after a pause, its offsets still uncommitted (the caller acknowledges only after
+        this returns). Idempotence makes the repeat safe: the same actions with the same ids, and states
+        already written locally are written again with their changelog records. Only the partitions this
+        worker still holds are processed again."""
         while True:
             try:
                 await self.handle(batch)
