@@ -32,7 +32,7 @@ from agents.topics import CONSENT, WORKFLOWS, Topics, declare_topics
 from engine.events import Limits
 from switchyard.settings import Settings
 from tables.contacts import ContactStore, define_contacts_table
-from tables.direct import DirectTable
+from tables.direct import FLUSH_EVERY_S, DirectTable
 from tables.progress import ProgressStore, define_progress_table
 from tables.timers import TimerStore, define_timers_table
 
@@ -107,6 +107,7 @@ def build_worker(settings: Settings) -> Worker:
     app = build_app(settings, api)
     topics = declare_topics(app, settings.topic_prefix, settings.partitions)
     metrics = Metrics()
+
     def kafka_producer() -> Any:  # the aiokafka producer under Faust's, once the app has started it
         return cast(Any, app.producer)._ensure_producer()
 
@@ -203,6 +204,12 @@ def build_worker(settings: Settings) -> Worker:
             await processor.unstall(timer_service.assigned_tps())
 
     app.timer(interval=5.0)(check_stalls)
+
+    async def flush_tables() -> None:
+        for table in processor.tables:
+            table.flush_soon()
+
+    app.timer(interval=FLUSH_EVERY_S)(flush_tables)
     app.task(definitions.run)
     if predictions is not None:
 

@@ -20,6 +20,7 @@ fails the batch instead (DeliveryFailed): its offsets are not committed and it i
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import time
 from collections.abc import Iterator, Sequence
@@ -106,6 +107,33 @@ def all_pending(state: ContactState | None) -> list[tuple[int, str, str]]:
     return sorted(pending_timers(state) + pending_ml_timers((state or {}).get("ml")))
 
 
+def same_wakeups(before: ContactState | None, after: ContactState) -> bool:
+    """Whether ``after`` surely expects the wake-ups ``before`` did: the parts they are read from are the
+    same objects (the engine and the models replace such a part to change it, never edit it in place).
+    False only means "compare them"."""
+    return (
+        before is not None
+        and before.get("runs") is after.get("runs")
+        and before.get("armed") is after.get("armed")
+        and (before.get("ml") or {}).get("tm") is (after.get("ml") or {}).get("tm")
+    )
+
+
+@contextmanager
+def collector_paused() -> Iterator[None]:
+    """No automatic garbage collection inside: a batch keeps every state it decodes alive until it ends, so
+    the young collections its allocations would trigger walk those again and again and free nothing. Once
+    the batch is over, reference counting has freed them and the next collection finds little left."""
+    if not gc.isenabled():
+        yield
+        return
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.enable()
+
+
 @dataclass
 class Staged:
     """A contact whose state changed in this batch, waiting for the flush before it is written."""
@@ -114,7 +142,7 @@ class Staged:
     partition: int
     state: ContactState
     encoded: bytes
-    timers_before: list[tuple[int, str, str]]
+    before: ContactState | None  # as stored: its wake-ups are the ones in the timers table
     # Re-delivered events met a state that had already applied them: that state may exist only in the
     # local RocksDB file (a crash between the write and its changelog record), so it is written again.
     republish: bool = False
@@ -220,7 +248,9 @@ class EventProcessor:
         attempt = 0
         while True:
             try:
-                return Landing(batch, await self._process(batch))
+                with collector_paused():
+                    submitted = await self._process(batch)
+                return Landing(batch, submitted)
             except DeliveryFailed as exc:
                 attempt += 1
                 batch = await self._pause_before_retry(batch, exc, attempt)
@@ -235,7 +265,9 @@ class EventProcessor:
     async def handle(self, batch: Sequence[Any]) -> None:
         """Process one batch; DeliveryFailed when Kafka did not take all of its records (nothing of it may
         be committed then). A contact whose processing fails only costs that contact's events."""
-        await settle(await self._process(batch))
+        with collector_paused():
+            submitted = await self._process(batch)
+        await settle(submitted)
 
     async def _until_delivered(self, batch: Sequence[Any], attempt: int) -> None:
         """`handle` the batch until every record it produces is acknowledged by Kafka.
@@ -310,12 +342,9 @@ class EventProcessor:
         for entry in staged:
             # Timers before state: a crash between the two leaves the old state, whose replay re-derives the
             # same timers; the other order could leave a state waiting on a timer that was never stored.
-            timers_after = all_pending(entry.state)
-            if timers_after != entry.timers_before or (entry.republish and timers_after):
-                self.timer_store.save(entry.partition, entry.contact_id, timers_after)
+            if entry.republish or not same_wakeups(entry.before, entry.state):
+                self._save_timers(entry)
             self.store.save(entry.partition, entry.contact_id, entry.encoded)
-            for due, token, kind in set(timers_after) - set(entry.timers_before):
-                self.timer_service.add(entry.contact_id, due, token, kind)
         if self.progress is not None:
             for tp, offset in last_offsets.items():
                 # Written for every batch, even when re-deliveries leave it where it was: the local row can
@@ -336,6 +365,13 @@ class EventProcessor:
                         (delivered - processed) * 1000, (stored - delivered) * 1000,
                         (ended - stored) * 1000)  # fmt: skip
         return submitted
+
+    def _save_timers(self, entry: Staged) -> None:
+        timers_before, timers_after = all_pending(entry.before), all_pending(entry.state)
+        if timers_after != timers_before or (entry.republish and timers_after):
+            self.timer_store.save(entry.partition, entry.contact_id, timers_after)
+        for due, token, kind in set(timers_after) - set(timers_before):
+            self.timer_service.add(entry.contact_id, due, token, kind)
 
     def _load(self, by_contact: dict[str, list[Item]]) -> dict[str, ContactState | StateDecodeError | None]:
         """Every contact's state, read with one multi-get per partition."""
@@ -392,7 +428,7 @@ class EventProcessor:
         self, contact_id: str, items: list[Item], state: ContactState | None, workflows: WorkflowSet
     ) -> Staged | None:
         partition = items[0][0].message.partition  # the key is the contact id: one partition per contact
-        timers_before = all_pending(state)
+        before = state
         state = self._migrate(contact_id, items, state, workflows)
         changed = skipped = False
         for item, event in items:
@@ -406,7 +442,7 @@ class EventProcessor:
             return None
         encoded = self.store.encode(state)
         self._check_records(0)
-        return Staged(contact_id, partition, state, encoded, timers_before, republish=skipped)
+        return Staged(contact_id, partition, state, encoded, before, republish=skipped)
 
     def _run_carefully(
         self, contact_id: str, items: list[Item], state: ContactState | None, workflows: WorkflowSet
@@ -414,7 +450,7 @@ class EventProcessor:
         """One event at a time from the stored state, each checked (engine, scoring, encoding, record
         sizes); an event that fails is dead-lettered and the state stays as it was before it."""
         partition = items[0][0].message.partition
-        timers_before = all_pending(state)
+        before = state
         try:
             state = self._migrate(contact_id, items, state, workflows)
             encoded = self.store.encode(state) if state is not None else None
@@ -445,7 +481,7 @@ class EventProcessor:
             state, encoded, changed = candidate, candidate_bytes, True
         if not (changed or skipped) or state is None or encoded is None:
             return None
-        return Staged(contact_id, partition, state, encoded, timers_before, republish=skipped)
+        return Staged(contact_id, partition, state, encoded, before, republish=skipped)
 
     def _migrate(
         self, contact_id: str, items: list[Item], state: ContactState | None, workflows: WorkflowSet

@@ -8,8 +8,15 @@ record ourselves with the partition named, and record the persisted changelog of
 as Faust does, so its recovery finds what it expects. Changelog records are not sent one by one:
 they go to a `ChangelogSink` and leave with the batch's other records.
 
-This touches two private members of Faust's RocksDB store (`_db_for_partition`, `_dbs`); the tests of
-recovery from the changelog (tests/agents) would fail if a Faust upgrade changed them.
+The files are written without RocksDB's write-ahead log, as Kafka Streams writes its stores: the
+changelog is what makes a write durable. A crash loses only the writes since RocksDB last flushed its
+memtables, and always a tail of them (the persisted changelog offset, written like any row, goes with
+them), so Faust's recovery replays the changelog from an older offset and ends at the same rows. A
+clean close flushes, and `flush_soon` (every FLUSH_EVERY_S, from the worker) bounds what a crash leaves
+to replay. Without the log a write costs about a third as much (one `write` system call less).
+
+This touches private members of Faust's RocksDB store (`_db_for_partition`, `_dbs`, `rocksdb_options`);
+the tests of recovery from the changelog (tests/agents) would fail if a Faust upgrade changed them.
 """
 
 from __future__ import annotations
@@ -17,7 +24,10 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any, Protocol
 
+import rocksdict
 from faust.types import TP
+
+FLUSH_EVERY_S = 30.0  # as Kafka Streams flushes its stores on each commit (30 s by default)
 
 
 class ChangelogSink(Protocol):
@@ -38,6 +48,9 @@ class DirectTable:
         self.changelog = changelog
         self._acked: dict[int, int] = {}  # partition -> highest changelog offset acknowledged, not yet noted
         changelog.on_delivered(self.changelog_topic, self._delivered)
+        options = getattr(table.data, "rocksdb_options", None)  # None: not a RocksDB store (unit tests)
+        if options is not None:
+            options.open = without_wal(options.open)
 
     @property
     def changelog_topic(self) -> str:
@@ -75,6 +88,11 @@ class DirectTable:
             if partition in held:  # not for a partition revoked meanwhile (that would reopen its file)
                 self.table.data.set_persisted_offset(TP(self.changelog_topic, partition), offset)
 
+    def flush_soon(self) -> None:
+        """Have RocksDB write the memtables of the open partitions to disk, in its own threads (no wait)."""
+        for db in list(self.table.data._dbs.values()):
+            db.flush(wait=False)
+
     def scan(self) -> Iterator[tuple[int, bytes, bytes]]:
         """(partition, key, value) for every row in the partitions this worker holds now."""
         offset_key = self.table.data.offset_key
@@ -82,3 +100,17 @@ class DirectTable:
             for key, value in db.items():
                 if key != offset_key:
                     yield partition, key, value
+
+
+def without_wal(open_db: Callable[..., Any]) -> Callable[..., Any]:
+    """``open_db`` whose databases write without the write-ahead log from their first write on (recovery's
+    included: a logged write after an unlogged one could outlive it and break the lost-tail property)."""
+
+    def open_unlogged(*args: Any, **kwargs: Any) -> Any:
+        db = open_db(*args, **kwargs)
+        options = rocksdict.WriteOptions()
+        options.disable_wal = True  # type: ignore[assignment,method-assign]  # a property; the stub says method
+        db.set_write_options(options)
+        return db
+
+    return open_unlogged
