@@ -38,12 +38,12 @@ from agents.failures import CORRUPT_STATE, RECORD_TOO_LARGE, SCORING_ERROR, Cont
 from agents.gaps import GapGuard, stalled_partitions
 from agents.metrics import Metrics
 from agents.outbox import Headers, Outbox, Submission, record_size, settle
-from agents.scoring import Predictions, is_ml_wakeup, pending_ml_timers
+from agents.scoring import Predictions, is_ml_wakeup, pending_ml_timers, same_ml_timer
 from agents.timers import TIMER_EVENT, TimerService
 from engine.consent import STATE_KEY as CONSENT_KEY
 from engine.consent import consent_record
 from engine.events import DAY_MS, Limits, Malformed, decode_event
-from engine.pending import pending_timers
+from engine.pending import pending_timers, same_pending
 from engine.step import step as engine_step
 from engine.types import ContactState, Event
 from engine.workflows import WorkflowSet
@@ -108,14 +108,12 @@ def all_pending(state: ContactState | None) -> list[tuple[int, str, str]]:
 
 
 def same_wakeups(before: ContactState | None, after: ContactState) -> bool:
-    """Whether ``after`` surely expects the wake-ups ``before`` did: the parts they are read from are the
-    same objects (the engine and the models replace such a part to change it, never edit it in place).
+    """Whether ``after`` surely expects the wake-ups ``before`` did (`all_pending`'s two sources say so);
     False only means "compare them"."""
     return (
         before is not None
-        and before.get("runs") is after.get("runs")
-        and before.get("armed") is after.get("armed")
-        and (before.get("ml") or {}).get("tm") is (after.get("ml") or {}).get("tm")
+        and same_pending(before, after)
+        and same_ml_timer(before.get("ml"), after.get("ml"))
     )
 
 

@@ -26,11 +26,11 @@ from typing import Any
 from engine.types import ContactState, Event
 from ml.checkpoint import ModelCheckpoint
 from ml.hints import Hints
-from ml.labels import ML_TIMER_KIND, pending_ml_timers
+from ml.labels import ML_TIMER_KIND, pending_ml_timers, same_ml_timer
 from ml.models import ModelSet
 from ml.scoring import Scorer
 
-__all__ = ["ML_TIMER_KIND", "Predictions", "is_ml_wakeup", "pending_ml_timers"]
+__all__ = ["ML_TIMER_KIND", "Predictions", "is_ml_wakeup", "pending_ml_timers", "same_ml_timer"]
 
 
 def is_ml_wakeup(event: Event) -> bool:

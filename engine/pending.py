@@ -25,3 +25,9 @@ def pending_timers(state: ContactState | None) -> list[PendingTimer]:
             out.append((int(slot["due"]), str(slot["token"]), str(slot.get("kind", "trigger"))))
     out.sort()
     return out
+
+
+def same_pending(before: ContactState, after: ContactState) -> bool:
+    """Whether ``after`` surely expects ``before``'s timers: the parts `pending_timers` reads are the same
+    objects (the step replaces a part to change it, never edits it in place). False: compare them."""
+    return before.get("runs") is after.get("runs") and before.get("armed") is after.get("armed")

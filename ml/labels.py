@@ -211,6 +211,12 @@ def is_trials_only(ml_state: MLState, event: Event) -> bool:
     return bool(timer and timer.get("o") and timer["token"] == event["properties"].get("token"))
 
 
+def same_ml_timer(before: MLState | None, after: MLState | None) -> bool:
+    """Whether ``after`` surely expects ``before``'s ml wake-up: the part `pending_ml_timers` reads is the
+    same object (the models replace it to change it). False: compare them."""
+    return (before or {}).get("tm") is (after or {}).get("tm")
+
+
 def pending_ml_timers(ml_state: MLState | None) -> list[tuple[int, str, str]]:
     """The ml wake-up the state expects, as engine.pending's (due, token, kind) tuples."""
     timer = (ml_state or {}).get("tm")

@@ -13,7 +13,7 @@ changelog is what makes a write durable. A crash loses only the writes since Roc
 memtables, and always a tail of them (the persisted changelog offset, written like any row, goes with
 them), so Faust's recovery replays the changelog from an older offset and ends at the same rows. A
 clean close flushes, and `flush_soon` (every FLUSH_EVERY_S, from the worker) bounds what a crash leaves
-to replay. Without the log a write costs about a third as much (one `write` system call less).
+to replay. Without the log a put costs about a quarter as much (1.5 against 6 µs, measured alone).
 
 This touches private members of Faust's RocksDB store (`_db_for_partition`, `_dbs`, `rocksdb_options`);
 the tests of recovery from the changelog (tests/agents) would fail if a Faust upgrade changed them.
