@@ -159,6 +159,10 @@ class Child:
             await asyncio.sleep(0.2)
         raise BenchError(f"{self.name} did not log {marker!r} within {timeout:.0f}s:\n{self.log_tail()}")
 
+    def cpu_seconds(self) -> float | None:
+        """User + system CPU seconds the process has used so far (None once it has exited or off Linux)."""
+        return process_cpu_seconds(self.proc.pid)
+
     def stop(self, timeout: float = 30.0) -> None:
         if self.proc.poll() is not None:
             return
@@ -174,6 +178,18 @@ class Child:
             return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
         except FileNotFoundError:
             return "(no log)"
+
+
+def process_cpu_seconds(pid: int) -> float | None:
+    """User + system CPU seconds of process ``pid``, all its threads, from /proc/<pid>/stat (None when
+    there is no such file: the process is gone, or this is not Linux)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    # the command name (field 2) is in parentheses and may hold spaces: count fields after its last ")"
+    fields = stat.rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 # -- waiting for a path to finish -----------------------------------------------------------------

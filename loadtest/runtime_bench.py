@@ -182,6 +182,23 @@ def timer_window_problems(check: TimerCheck, now_ms: int, first_start_ms: int, l
     return problems
 
 
+def cpu_delta(before: Sequence[float | None], after: Sequence[float | None]) -> float | None:
+    """CPU seconds the workers used between two readings, summed (None if any reading is missing)."""
+    if any(value is None for value in (*before, *after)):
+        return None
+    return round(sum(a - b for a, b in zip(after, before, strict=True) if a is not None and b is not None), 2)
+
+
+def cpu_line(r: RuntimeResult) -> str:
+    """How busy the workers were in the mixed phase: tells a core limit from a scaling limit."""
+    cpu, wall = r.extra.get("workers_cpu_s_mixed"), r.extra.get("workers_cpu_wall_s") or 0.0
+    if cpu is None:
+        return f"[{r.workers}w] workers' CPU in the mixed phase: not measured (no /proc, or it stalled)"
+    return (f"[{r.workers}w] workers' CPU from ready to lag 0 in the mixed phase: {cpu:.1f} s, "
+            f"{1e6 * cpu / max(r.processed, 1):.0f} us per event, {cpu / max(wall, 1e-3):.2f} cores "
+            f"busy on average over {wall:.1f} s ({os.cpu_count()} cores here)")  # fmt: skip
+
+
 def ratio(numerator: float, denominator: float) -> float | None:
     return round(numerator / denominator, 3) if denominator > 0 else None
 
@@ -421,15 +438,19 @@ async def run_runtime(
     fired_from = await end_offsets(bcfg.bootstrap, events_topic)
     loaded = await total_end(bcfg.bootstrap, events_topic)
     children = await start_workers(per_worker, logs("mixed"), profile_to)
+    cpu_at_start, cpu_since = [child.cpu_seconds() for child in children], time.monotonic()
     try:
         try:
             lag_zero_ms = await wait_lag_zero(
                 bcfg.bootstrap, tag, events_topic, children, len(workload.mixed)
             )
+            cpu_used = cpu_delta(cpu_at_start, [child.cpu_seconds() for child in children])
+            cpu_wall_s = round(time.monotonic() - cpu_since, 2)
         except Stalled as stall:
             stalls["mixed"] = str(stall)
             print(f"   STALLED in the mixed phase: {stall}", flush=True)
             lag_zero_ms = int(time.time() * 1000)
+            cpu_used, cpu_wall_s = None, 0.0
         first, last, _ = await edge_timestamps_from(bcfg.bootstrap, changelog, changelog_start)
         processed = await total_end(bcfg.bootstrap, events_topic) - loaded_before
         mixed = Phase(len(workload.mixed), max(last - first, 1) / 1000)
@@ -459,7 +480,8 @@ async def run_runtime(
         profile=str(profile_to) if profile_to else None,
         applied={"after_first_sight": applied_first, "at_end": applied_end},
         extra={"stalls": stalls, "events_in_topic_after_preload": loaded,
-               "wakeups_in_throughput_phase": processed - len(workload.mixed)},
+               "wakeups_in_throughput_phase": processed - len(workload.mixed),
+               "workers_cpu_s_mixed": cpu_used, "workers_cpu_wall_s": cpu_wall_s},
         outputs_by_topic=outputs, inputs=inputs,
     )  # fmt: skip
 
@@ -583,6 +605,7 @@ def print_report(opts: Options, workload: Workload, baselines: Sequence[PathResu
         top = ", ".join(f"{name} {count:,}" for name, count in
                         sorted(r.outputs_by_topic.items(), key=lambda kv: -kv[1]))  # fmt: skip
         print(f"{tag} output records per input event {r.outputs_per_input:.2f} ({top})")
+        print(cpu_line(r))
         print(f"{tag} timers fired {r.timers.fired:,} ({r.timers.fired_distinct:,} distinct), "
               f"pending at end {r.timers.pending:,}")  # fmt: skip
     if "same_actions" in summary:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import heapq
+import os
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -229,3 +230,30 @@ def test_the_table_names_every_baseline() -> None:
     result = PathResult("q", "uvloop", "m", 10, 1.0, 10.0, latency_summary([5.0]), 10.0, 100.0, 1.0)
     lines = table_lines([result], [])
     assert lines[1].startswith("(q) quix-streams peer")
+
+
+def test_process_cpu_seconds_counts_this_process_work_and_none_for_a_gone_process() -> None:
+    import subprocess
+    import sys
+    import time
+
+    from loadtest.baseline import process_cpu_seconds
+
+    before = process_cpu_seconds(os.getpid())
+    assert before is not None
+    deadline = time.process_time() + 0.3
+    while time.process_time() < deadline:  # burn CPU time, not wall time
+        pass
+    after = process_cpu_seconds(os.getpid())
+    assert after is not None and after - before >= 0.2
+    gone = subprocess.Popen([sys.executable, "-c", "pass"])
+    gone.wait()
+    assert process_cpu_seconds(gone.pid) is None
+
+
+def test_cpu_delta_sums_the_workers_and_refuses_a_missing_reading() -> None:
+    from loadtest.runtime_bench import cpu_delta
+
+    assert cpu_delta([1.0, 2.0], [4.5, 3.0]) == 4.5
+    assert cpu_delta([1.0, None], [4.5, 3.0]) is None
+    assert cpu_delta([1.0, 2.0], [4.5, None]) is None
