@@ -53,7 +53,7 @@ from loadtest.kafka_bench import (
     wait_for_leaders,
     write_report,
 )
-from switchyard.broker.launcher import KafkaBroker
+from switchyard.broker.launcher import KafkaBroker, proc_stat_fields
 from switchyard.inspect import changelog_topic, read_contacts
 from switchyard.kafka_tools import (
     create_topics,
@@ -183,13 +183,10 @@ class Child:
 def process_cpu_seconds(pid: int) -> float | None:
     """User + system CPU seconds of process ``pid``, all its threads, from /proc/<pid>/stat (None when
     there is no such file: the process is gone, or this is not Linux)."""
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
+    fields = proc_stat_fields(pid)
+    if fields is None:
         return None
-    # the command name (field 2) is in parentheses and may hold spaces: count fields after its last ")"
-    fields = stat.rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime, stime (fields 14, 15)
 
 
 # -- waiting for a path to finish -----------------------------------------------------------------

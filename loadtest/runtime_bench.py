@@ -184,9 +184,8 @@ def timer_window_problems(check: TimerCheck, now_ms: int, first_start_ms: int, l
 
 def cpu_delta(before: Sequence[float | None], after: Sequence[float | None]) -> float | None:
     """CPU seconds the workers used between two readings, summed (None if any reading is missing)."""
-    if any(value is None for value in (*before, *after)):
-        return None
-    return round(sum(a - b for a, b in zip(after, before, strict=True) if a is not None and b is not None), 2)
+    pairs = [(a, b) for a, b in zip(after, before, strict=True) if a is not None and b is not None]
+    return round(sum(a - b for a, b in pairs), 2) if len(pairs) == len(before) else None
 
 
 def cpu_line(r: RuntimeResult) -> str:

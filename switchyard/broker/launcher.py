@@ -252,11 +252,19 @@ def pid_alive(pid: int) -> bool:
         return False
     except PermissionError:
         return True
-    try:  # a zombie child (started by this very process) is dead for our purposes
-        stat = Path(f"/proc/{pid}/stat").read_text()
-        return stat.rsplit(")", 1)[1].split()[0] != "Z"
+    fields = proc_stat_fields(pid)  # a zombie child (started by this very process) is dead for our purposes
+    return fields is None or fields[0] != "Z"
+
+
+def proc_stat_fields(pid: int) -> list[str] | None:
+    """The fields of /proc/<pid>/stat after the command name, from the state (field 3) on, or None when it
+    cannot be read (the process is gone, or this is not Linux). The name is in parentheses and may hold
+    spaces, so the fields are counted after its last ")"."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     except (OSError, IndexError):
-        return True
+        return None
+    return fields or None
 
 
 def port_open(port: int, host: str = "127.0.0.1") -> bool:

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import heapq
 import os
+import subprocess
+import sys
+import time
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -19,13 +22,14 @@ from engine.step import step
 from engine.types import ContactState, Event
 from engine.workflows import WorkflowSet
 from loadtest import quix_peer
-from loadtest.baseline import PathResult
+from loadtest.baseline import PathResult, process_cpu_seconds
 from loadtest.kafka_bench import latency_summary
 from loadtest.runtime_bench import (
     Phase,
     RuntimeResult,
     TimerCheck,
     action_digest,
+    cpu_delta,
     parse_options,
     table_lines,
     timer_window_problems,
@@ -233,12 +237,6 @@ def test_the_table_names_every_baseline() -> None:
 
 
 def test_process_cpu_seconds_counts_this_process_work_and_none_for_a_gone_process() -> None:
-    import subprocess
-    import sys
-    import time
-
-    from loadtest.baseline import process_cpu_seconds
-
     before = process_cpu_seconds(os.getpid())
     assert before is not None
     deadline = time.process_time() + 0.3
@@ -252,8 +250,6 @@ def test_process_cpu_seconds_counts_this_process_work_and_none_for_a_gone_proces
 
 
 def test_cpu_delta_sums_the_workers_and_refuses_a_missing_reading() -> None:
-    from loadtest.runtime_bench import cpu_delta
-
     assert cpu_delta([1.0, 2.0], [4.5, 3.0]) == 4.5
     assert cpu_delta([1.0, None], [4.5, 3.0]) is None
     assert cpu_delta([1.0, 2.0], [4.5, None]) is None
