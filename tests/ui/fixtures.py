@@ -4,6 +4,7 @@ its test on any uncaught error in the page."""
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -52,3 +53,18 @@ def save_shot(target: Any, tmp_path: Path, name: str, min_bytes: int = 10_000) -
 def shot(page: Any, request: pytest.FixtureRequest, tmp_path: Path, name: str) -> Path:
     """The whole tab, named after the test and the step."""
     return save_shot(page, tmp_path, f"{request.node.name}-{name}")
+
+
+def when_still(target: Any, quiet_s: float = 0.4, timeout_s: float = 15.0) -> Any:
+    """``target`` (a locator) once its box has not moved for ``quiet_s``. Playwright's own check wants two
+    equal animation frames, shorter than the builder's delayed fit on open (120 ms after the last layout
+    change), so a click right after could land on the canvas the fit had just moved under it."""
+    deadline = time.monotonic() + timeout_s
+    box, since = target.bounding_box(), time.monotonic()
+    while time.monotonic() - since < quiet_s:
+        assert time.monotonic() < deadline, f"{target} kept moving for {timeout_s} s"
+        time.sleep(0.05)
+        now = target.bounding_box()
+        if now != box:
+            box, since = now, time.monotonic()
+    return target

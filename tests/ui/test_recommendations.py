@@ -25,7 +25,7 @@ from engine.topics import RECOMMENDATIONS
 from tests.agents.api.fixtures import ApiWorker, worker_with_analytics
 from tests.agents.api.test_recommendations import TOKEN, endpoint_report, entered, report, sends
 from tests.sinks.analytics.fixtures import WriterProcess, produce_json, wait_until
-from tests.ui.fixtures import launch_chromium, open_tab
+from tests.ui.fixtures import launch_chromium, open_tab, when_still
 from tests.ui.test_builder import CHROMIUM
 from tests.ui.test_home import add_workflow
 from tests.ui.test_robustness import shot
@@ -148,7 +148,7 @@ def test_apply_shows_the_diff_saves_a_valid_draft_and_is_counted(
     shot(page, request, tmp_path, "1-badges")
 
     # the badge opens the pane: kind, evidence figures, expected effect
-    page.get_by_test_id("node-recs-wait_2h").click()
+    when_still(page.get_by_test_id("node-recs-wait_2h")).click()
     card = page.get_by_test_id("rec-fixed_wait_before_send")
     expect(card).to_contain_text("Fixed wait before a send")
     expect(page.get_by_test_id("rec-evidence-fixed_wait_before_send")).to_contain_text("sent 100")
@@ -210,7 +210,7 @@ def test_dismiss_asks_for_a_reason_and_records_it(
 
     worker, writer = stack
     open_workflow(page, RICH)
-    page.get_by_test_id("node-recs-purchased").click()
+    when_still(page.get_by_test_id("node-recs-purchased")).click()
     page.get_by_test_id("rec-dismiss-goal_never_reached").click()
     dialog = page.get_by_role("dialog", name="Dismiss: Goal never reached at purchased")
     reason = dialog.get_by_label("Reason (optional)")

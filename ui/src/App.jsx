@@ -248,10 +248,12 @@ function Builder() {
   }, [undo, redo]);
 
   // fit the whole graph on open (and after a tidy-up), never below a readable zoom; while a fit is pending,
-  // each new layout (cards measured, laid out again at their real size) restarts its short timer
+  // each new layout (cards measured, laid out again at their real size) restarts its short timer. A press on
+  // the canvas drops a pending fit: the card under the pointer must not move between press and release.
   useEffect(() => {
     if (!fitPending.current || view !== "builder") return undefined;
     const timer = setTimeout(() => {
+      if (!fitPending.current) return; // dropped by a press meanwhile
       fitPending.current = false;
       flow.fitView({ padding: 0.06, minZoom: MIN_ZOOM, maxZoom: 1.2 });
     }, 120);
@@ -617,7 +619,7 @@ function Builder() {
             {errors.length ? `${errors.length} error(s)` : "valid"}
           </div>
         </nav>
-        <div className="canvas" data-testid="canvas" onDragOver={(e) => { e.preventDefault(); e.dataTransfer.dropEffect = "move"; }} onDrop={onDrop}>
+        <div className="canvas" data-testid="canvas" onPointerDownCapture={() => { fitPending.current = false; }} onDragOver={(e) => { e.preventDefault(); e.dataTransfer.dropEffect = "move"; }} onDrop={onDrop}>
           <ReactFlow nodes={nodes} edges={edges} nodeTypes={nodeTypes} onNodesChange={onNodesChange}
             onEdgesChange={onEdgesChange} onBeforeDelete={onBeforeDelete}
             onConnect={onConnect} onPaneClick={() => setSelected(null)} fitView={false} minZoom={0.2}
