@@ -1,4 +1,4 @@
-"""Runtime benchmark: the streaming worker's events/s with 20 active workflows over 100k contacts, next to
+"""Runtime benchmark: the streaming worker's events/s with 21 active workflows over 100k contacts, next to
 baselines (a) raw aiokafka and (b) a bare Faust agent and the peer (q) quix-streams measured in the same run,
 then with N workers.
 
@@ -7,12 +7,12 @@ then with N workers.
 
 Traffic: loadtest/runtime_workload.py (first sight of every contact, then a mixed stream in which most
 events match no trigger, some start runs, some resolve waits, a few are backdated so their timers fire
-during the run). Workflows: the 20 definitions of loadtest/step_bench.py. (a) and (b) are
+during the run). Workflows: the 21 definitions of loadtest/step_bench.py. (a) and (b) are
 loadtest.baseline's own paths on the mixed stream and the paced events.
 
 Per runtime run (fresh topics, app id and data dirs; N workers share the app id, each has its own
 SWITCHYARD_DATA; state, timers, actions and step records are always on in the worker):
-1. publish the 20 workflows to the run's `workflows` topic (agents.catalog plan_publish/write_records);
+1. publish the 21 workflows to the run's `workflows` topic (agents.catalog plan_publish/write_records);
 2. preload the first-sight events, start the N workers, wait for lag 0, stop them (first-sight figure);
 3. preload the mixed stream while no worker runs, start the N workers again. Every input event is in
    the topic before any timer fires, so wake-ups land behind the input in every partition and the
@@ -574,8 +574,8 @@ def print_report(opts: Options, workload: Workload, baselines: Sequence[PathResu
                  runs: Sequence[RuntimeResult], summary: dict[str, Any]) -> None:  # fmt: skip
     print()
     print(f"runtime bench: {len(workload.mixed):,} mixed events (+{len(workload.first_sight):,} first "
-          f"sights), {opts.contacts:,} contacts, 20 workflows, 8 partitions; paced {opts.rate:,.0f} ev/s "
-          f"for {opts.paced_seconds:g} s")  # fmt: skip
+          f"sights), {opts.contacts:,} contacts, {len(definitions())} workflows, 8 partitions; "
+          f"paced {opts.rate:,.0f} ev/s for {opts.paced_seconds:g} s")  # fmt: skip
     print("latency: input record create timestamp -> the contact's changelog record (a/b: output record)")
     for line in table_lines(baselines, runs):
         print(line)

@@ -1,6 +1,6 @@
 """Benchmark of engine.step(): calls per second and latency percentiles on a realistic mix.
 
-20 workflows (the 11 seed examples of examples/workflows plus 9 variants with other trigger kinds) over
+21 workflows (the 12 examples of examples/workflows plus 9 variants with other trigger kinds) over
 100k contacts; most events match no trigger. The ML-assisted example is left out: its channel and hour
 come from each worker's model hints, so 1- and 2-worker runs would not emit comparable actions.
 Due timers are delivered back as timer.fired events, as the runtime does.

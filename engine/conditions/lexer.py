@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from enum import Enum
-from typing import Final
+from typing import Any, Final
 
 from engine.conditions.exceptions import ConditionError
 from engine.durations import DurationError, parse_duration
@@ -25,7 +25,7 @@ class Kind(Enum):
 class Token:
     kind: Kind
     text: str  # the source text of the token
-    value: object  # decoded value: number, milliseconds, string, or the name/operator itself
+    value: Any  # decoded value: number, milliseconds, string, or the name/operator itself
     position: int
 
 
