@@ -21,7 +21,8 @@ SWITCHYARD_DATA; state, timers, actions and step records are always on in the wo
 4. paced phase: latency from each paced input record's create timestamp to its contact's changelog
    record (every applied event rewrites its contact's state once);
 5. checks: committed lag 0, no dead letters, actions (records and distinct action ids), timers fired
-   and still pending, against the window in which a timer would make the result depend on timing.
+   and still pending, against the window in which a timer would make the result depend on timing; the
+   error lines of the workers' logs (a worker can pass every other check and still fail, e.g. on shutdown).
 Results print as a table and go to reports/runtime.json. Broker: SWITCHYARD_KAFKA if set, else the
 project's launcher on 127.0.0.1:19692 (work dir BENCH_ROOT/benchbroker2), stopped at the end when this run
 started it. The run's topics and state directories are deleted at the end; logs stay in BENCH_ROOT/rtbench.
@@ -196,6 +197,24 @@ def cpu_line(r: RuntimeResult) -> str:
     return (f"[{r.workers}w] workers' CPU from ready to lag 0 in the mixed phase: {cpu:.1f} s, "
             f"{1e6 * cpu / max(r.processed, 1):.0f} us per event, {cpu / max(wall, 1e-3):.2f} cores "
             f"busy on average over {wall:.1f} s ({os.cpu_count()} cores here)")  # fmt: skip
+
+
+ERROR_MARKS = ("] [ERROR] ", "] [CRITICAL] ", '"level":"error"', '"level":"critical"')  # Faust's format, JSON
+
+
+def logged_errors(paths: Sequence[str]) -> list[str]:
+    """The error and critical lines of the workers' logs (readable or JSON format), in order; a log that
+    is missing counts as one error, since the run cannot vouch for it."""
+    found: list[str] = []
+    for path in paths:
+        try:
+            text = Path(path).read_text(errors="replace")
+        except OSError as exc:
+            found.append(f"{path}: not readable ({exc})")
+            continue
+        marked = [line.strip() for line in text.splitlines() if any(mark in line for mark in ERROR_MARKS)]
+        found += [f"{Path(path).name}: {line}" for line in marked]
+    return found
 
 
 def ratio(numerator: float, denominator: float) -> float | None:
@@ -546,6 +565,7 @@ def summarise(
         out["target_events_per_s"] = TARGET_EVENTS_PER_S
         if one.workers == 1:
             out["target_met"] = one.mixed.per_second >= TARGET_EVENTS_PER_S
+        out["workers_logged_errors"] = {r.workers: len(logged_errors(r.logs)) for r in runs}
         out["all_events_applied"] = all(
             not r.applied.get("at_end", {}).get("not_applied_by_partition") and r.lag_end == 0
             and r.dead_letters == 0 and not r.extra.get("stalls")
@@ -605,6 +625,9 @@ def print_report(opts: Options, workload: Workload, baselines: Sequence[PathResu
                         sorted(r.outputs_by_topic.items(), key=lambda kv: -kv[1]))  # fmt: skip
         print(f"{tag} output records per input event {r.outputs_per_input:.2f} ({top})")
         print(cpu_line(r))
+        errors = logged_errors(r.logs)
+        shown = "".join(f"\n   {line[:300]}" for line in errors[:3])
+        print(f"{tag} errors in the workers' logs: {len(errors)}{shown}")
         print(f"{tag} timers fired {r.timers.fired:,} ({r.timers.fired_distinct:,} distinct), "
               f"pending at end {r.timers.pending:,}")  # fmt: skip
     if "same_actions" in summary:

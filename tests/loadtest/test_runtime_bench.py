@@ -30,6 +30,7 @@ from loadtest.runtime_bench import (
     TimerCheck,
     action_digest,
     cpu_delta,
+    logged_errors,
     parse_options,
     table_lines,
     timer_window_problems,
@@ -253,3 +254,21 @@ def test_cpu_delta_sums_the_workers_and_refuses_a_missing_reading() -> None:
     assert cpu_delta([1.0, 2.0], [4.5, 3.0]) == 4.5
     assert cpu_delta([1.0, None], [4.5, 3.0]) is None
     assert cpu_delta([1.0, 2.0], [4.5, None]) is None
+
+
+def test_logged_errors_finds_error_lines_in_both_log_formats_and_counts_a_missing_log(tmp_path: Path) -> None:
+    readable = tmp_path / "w0.log"
+    readable.write_text(
+        "[2026-12-05 18:46:27,348] [8786] [INFO] [^Worker]: Starting... \n"
+        "[2026-12-05 18:49:02,117] [9282] [ERROR] [^Worker]: Error stopping child: AttributeError('x')\n"
+        "[2026-12-05 18:49:02,200] [9282] [WARNING] [^Worker]: an [ERROR] in a message is not a level\n"
+    )
+    structured = tmp_path / "w1.log"
+    structured.write_text(
+        '{"ts":"2026-12-05T18:49:02.117+00:00","level":"info","logger":"x","message":"ready","pid":1}\n'
+        '{"ts":"2026-12-05T18:49:03.126+00:00","level":"critical","logger":"x","message":"gone","pid":1}\n'
+    )
+    found = logged_errors([str(readable), str(structured), str(tmp_path / "absent.log")])
+    assert [line.split(":", 1)[0] for line in found] == ["w0.log", "w1.log", str(tmp_path / "absent.log")]
+    assert "AttributeError('x')" in found[0] and '"message":"gone"' in found[1] and "not readable" in found[2]
+    assert logged_errors([str(readable)])[0].startswith("w0.log: [2026-12-05 18:49:02,117] [9282] [ERROR]")
