@@ -486,6 +486,7 @@ async def run_runtime(
     timers = await check_timers(base, fired_from)
     inputs = len(workload.first_sight) + len(workload.mixed) + len(workload.paced)
     outputs = await outputs_by_topic(bcfg.bootstrap, tag, inputs)
+    log_paths = [str(p) for p in logs("first") + logs("mixed")]
     return RuntimeResult(
         workers=workers, first_sight=first_sight, mixed=mixed, processed=processed,
         lag_zero_s=round((lag_zero_ms - first) / 1000, 3), latency=latency, paced_rate=round(paced_rate, 1),
@@ -494,12 +495,13 @@ async def run_runtime(
         step_records=await count_step_records(bcfg.bootstrap, base.topic("analytics")),
         dead_letters=await total_end(bcfg.bootstrap, base.topic("events.dlq")), timers=timers,
         lag_end=lag_end, started_ms=started_ms, ended_ms=ended_ms,
-        logs=[str(p) for p in logs("first") + logs("mixed")],
+        logs=log_paths,
         profile=str(profile_to) if profile_to else None,
         applied={"after_first_sight": applied_first, "at_end": applied_end},
         extra={"stalls": stalls, "events_in_topic_after_preload": loaded,
                "wakeups_in_throughput_phase": processed - len(workload.mixed),
-               "workers_cpu_s_mixed": cpu_used, "workers_cpu_wall_s": cpu_wall_s},
+               "workers_cpu_s_mixed": cpu_used, "workers_cpu_wall_s": cpu_wall_s,
+               "logged_errors": logged_errors(log_paths)},
         outputs_by_topic=outputs, inputs=inputs,
     )  # fmt: skip
 
@@ -565,7 +567,7 @@ def summarise(
         out["target_events_per_s"] = TARGET_EVENTS_PER_S
         if one.workers == 1:
             out["target_met"] = one.mixed.per_second >= TARGET_EVENTS_PER_S
-        out["workers_logged_errors"] = {r.workers: len(logged_errors(r.logs)) for r in runs}
+        out["workers_logged_errors"] = {r.workers: len(r.extra.get("logged_errors", [])) for r in runs}
         out["all_events_applied"] = all(
             not r.applied.get("at_end", {}).get("not_applied_by_partition") and r.lag_end == 0
             and r.dead_letters == 0 and not r.extra.get("stalls")
@@ -625,7 +627,7 @@ def print_report(opts: Options, workload: Workload, baselines: Sequence[PathResu
                         sorted(r.outputs_by_topic.items(), key=lambda kv: -kv[1]))  # fmt: skip
         print(f"{tag} output records per input event {r.outputs_per_input:.2f} ({top})")
         print(cpu_line(r))
-        errors = logged_errors(r.logs)
+        errors = r.extra.get("logged_errors", [])
         shown = "".join(f"\n   {line[:300]}" for line in errors[:3])
         print(f"{tag} errors in the workers' logs: {len(errors)}{shown}")
         print(f"{tag} timers fired {r.timers.fired:,} ({r.timers.fired_distinct:,} distinct), "

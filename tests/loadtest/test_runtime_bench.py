@@ -32,6 +32,7 @@ from loadtest.runtime_bench import (
     cpu_delta,
     logged_errors,
     parse_options,
+    summarise,
     table_lines,
     timer_window_problems,
 )
@@ -272,3 +273,10 @@ def test_logged_errors_finds_error_lines_in_both_log_formats_and_counts_a_missin
     assert [line.split(":", 1)[0] for line in found] == ["w0.log", "w1.log", str(tmp_path / "absent.log")]
     assert "AttributeError('x')" in found[0] and '"message":"gone"' in found[1] and "not readable" in found[2]
     assert logged_errors([str(readable)])[0].startswith("w0.log: [2026-12-05 18:49:02,117] [9282] [ERROR]")
+
+
+def test_the_summary_counts_each_runs_logged_errors() -> None:
+    quiet, failing = result(1), result(2)
+    failing.extra["logged_errors"] = ["w0.log: [ERROR] a", "w1.log: [ERROR] b"]
+    summary = summarise(generate_workload(10, 5, 0, now_ms=NOW), [], [quiet, failing])
+    assert summary["workers_logged_errors"] == {1: 0, 2: 2}
