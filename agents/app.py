@@ -27,10 +27,10 @@ from agents.metrics import Metrics
 from agents.outbox import Outbox
 from agents.processor import EventProcessor, Landing, Outputs
 from agents.scoring import Predictions
+from agents.settings import Settings
 from agents.timers import TimerService
 from agents.topics import CONSENT, WORKFLOWS, Topics, declare_topics
 from engine.events import Limits
-from switchyard.settings import Settings
 from tables.contacts import ContactStore, define_contacts_table
 from tables.direct import FLUSH_EVERY_S, DirectTable
 from tables.progress import ProgressStore, define_progress_table

@@ -11,7 +11,7 @@ from faust.worker import Worker as FaustWorker
 from agents.app import build_worker
 from agents.logs import logging_config
 from agents.loop_watch import CollectionWatch
-from switchyard.settings import Settings
+from agents.settings import Settings
 
 
 def use_uvloop() -> bool:

@@ -21,6 +21,7 @@ from typing import Any
 
 from aiokafka import TopicPartition
 
+from agents.settings import Settings
 from sinks.analytics.dsn import default_dsn
 from sinks.analytics.exceptions import AnalyticsError
 from sinks.analytics.query_client import ReportSource, fetch_report
@@ -29,7 +30,6 @@ from sinks.analytics.routing import TopicRouter
 from sinks.analytics.writer import READY_LINE
 from switchyard.kafka_tools import committed_offsets, metadata_consumer
 from switchyard.processes import WorkerProcess
-from switchyard.settings import Settings
 
 CHECK_REPORTS = ("funnel", "steps", "outcomes", "tables")
 POLL_S = 0.5

@@ -38,6 +38,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from agents.settings import Settings
 from loadtest.kafka_bench import (
     BENCH_ROOT,
     LatencySummary,
@@ -64,7 +65,6 @@ from switchyard.kafka_tools import (
     topic_names,
 )
 from switchyard.processes import REPO
-from switchyard.settings import Settings
 from tables.contacts import CONTACTS_TABLE
 
 BENCH_PORT = 19592

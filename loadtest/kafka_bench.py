@@ -21,9 +21,9 @@ import orjson
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.partitioner import murmur2
 
+from agents.settings import Settings
 from switchyard.broker.launcher import KafkaBroker
 from switchyard.kafka_tools import metadata_consumer
-from switchyard.settings import Settings
 
 Record = tuple[bytes, bytes]  # (key, value): key = contact_id, value = the event's JSON
 

@@ -35,6 +35,7 @@ import orjson
 
 from agents.catalog import plan_publish, write_records
 from agents.logs import PROCESSING_READY
+from agents.settings import Settings
 from agents.topics import ACTION_CHANNELS, action_topic
 from engine.parser import parse_text
 from loadtest import accuracy, analytics_check, meter, verdict
@@ -52,7 +53,6 @@ from loadtest.report import ProgressBar, Sample, build_report, format_table, sum
 from switchyard.inspect import changelog_topic, read_to_end
 from switchyard.kafka_tools import create_topics, ensure_worker_topics
 from switchyard.processes import REPO, WorkerProcess, WorkerStartError
-from switchyard.settings import Settings
 from tables.contacts import CONTACTS_TABLE
 
 TICK_S = 1.0

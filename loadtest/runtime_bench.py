@@ -48,6 +48,7 @@ import orjson
 from aiokafka import TopicPartition
 
 from agents.catalog import plan_publish, write_records
+from agents.settings import Settings
 from agents.timers import TIMER_EVENT
 from agents.topics import ACTION_CHANNELS, action_topic
 from engine.packing import unpack
@@ -85,7 +86,6 @@ from loadtest.step_bench import definitions
 from switchyard.inspect import changelog_topic
 from switchyard.kafka_tools import committed_offsets, end_offsets, ensure_worker_topics, group_lag
 from switchyard.processes import REPO
-from switchyard.settings import Settings
 from tables.codec import decode_state
 from tables.contacts import CONTACTS_TABLE
 from tables.timers import TIMERS_TABLE

@@ -34,6 +34,7 @@ from typing import Any
 import orjson
 
 from agents.catalog import plan_publish, write_records
+from agents.settings import Settings
 from agents.timers import TIMER_EVENT
 from agents.topics import action_topic
 from loadtest.baseline import delete_run_topics
@@ -53,7 +54,6 @@ from loadtest.kafka_bench import (
 from loadtest.runtime_bench import BENCH_CONTROLLER_PORT, BENCH_PORT, BROKER_DIR  # the same broker
 from switchyard.kafka_tools import end_offsets, ensure_worker_topics
 from switchyard.processes import REPO, WorkerProcess
-from switchyard.settings import Settings
 
 WORK_DIR = BENCH_ROOT / "tmbench"
 TRIGGER = "bench.wait"

@@ -25,11 +25,11 @@ from pathlib import Path
 from typing import Any
 
 from agents.catalog import plan_publish, write_records
+from agents.settings import Settings
 from loadtest.baseline import BENCH_CONTROLLER_PORT, BENCH_PORT, BROKER_DIR
 from loadtest.kafka_bench import start_bench_broker
 from switchyard.kafka_tools import ensure_worker_topics
 from switchyard.processes import REPO, WorkerProcess
-from switchyard.settings import Settings
 
 CHROMIUM = Path("/usr/bin/chromium")
 FLAGS = ["--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu"]

@@ -11,8 +11,8 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from agents.settings import Settings, SettingsError
 from switchyard.broker import BrokerError
-from switchyard.settings import Settings, SettingsError
 
 # Subcommands kept in their own modules (switchyard/commands/<name>.py, each with register(subparsers)).
 COMMAND_MODULES = ("sinks", "tasks", "analytics", "report", "loadtest", "dlq", "policy")

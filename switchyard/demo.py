@@ -22,6 +22,7 @@ from typing import Any
 import orjson
 
 from agents.catalog import plan_publish, write_records
+from agents.settings import Settings
 from agents.topics import (
     ACTION_CHANNELS,
     ANALYTICS,
@@ -42,7 +43,6 @@ from switchyard.inspect import changelog_topic, read_contacts, read_dead_letters
 from switchyard.kafka_tools import delete_topics, ensure_worker_topics, group_lag
 from switchyard.processes import REPO, WorkerProcess
 from switchyard.produce import send_file_lines
-from switchyard.settings import Settings
 from tables.contacts import CONTACTS_TABLE
 from tables.progress import PROGRESS_TABLE
 from tables.timers import TIMERS_TABLE

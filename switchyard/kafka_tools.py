@@ -12,8 +12,8 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import TopicAlreadyExistsError, UnknownTopicOrPartitionError
 
+from agents.settings import Settings
 from agents.topics import CONSENT, RECOMMENDATIONS, WORKFLOWS, all_topic_names
-from switchyard.settings import Settings
 
 
 @asynccontextmanager

@@ -13,7 +13,7 @@ import sys
 import time
 from pathlib import Path
 
-from switchyard.settings import Settings
+from agents.settings import Settings
 
 REPO = Path(__file__).resolve().parents[1]
 READY_MARK = b"[^Worker]: Ready"

@@ -15,8 +15,8 @@ from pathlib import Path
 
 import pytest
 
+from agents.settings import Settings
 from switchyard.broker import KafkaBroker
-from switchyard.settings import Settings
 
 
 def free_ports(count: int) -> list[int]:

@@ -33,8 +33,8 @@ from agents.api.routes import (
     workflows,
 )
 from agents.definitions import DefinitionCache
+from agents.settings import Settings
 from agents.topics import ANALYTICS, EVENTS, EVENTS_DLQ, RECOMMENDATIONS, WORKFLOWS
-from switchyard.settings import Settings
 from tables.contacts import CONTACTS_TABLE
 
 

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from agents.settings import Settings
 from switchyard.broker.launcher import KafkaBroker
-from switchyard.settings import Settings
 
 
 def broker_for(settings: Settings) -> KafkaBroker:

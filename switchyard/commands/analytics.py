@@ -20,9 +20,9 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from agents.logs import configure_logging
+from agents.settings import Settings, SettingsError
 from sinks.analytics.config import WriterConfig
 from sinks.analytics.dsn import default_dsn
-from switchyard.settings import Settings, SettingsError
 
 
 def register(subparsers: Any) -> None:

@@ -11,9 +11,9 @@ from datetime import datetime
 from typing import Any
 
 from agents.dlq import Selection, by_reason, read_dead_letters, replay
+from agents.settings import Settings
 from engine.durations import DurationError, parse_duration
 from engine.topics import EVENTS, EVENTS_DLQ
-from switchyard.settings import Settings
 
 
 def register(subparsers: Any) -> None:

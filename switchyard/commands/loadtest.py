@@ -27,8 +27,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from agents.settings import Settings, SettingsError
 from switchyard.broker import KafkaBroker
-from switchyard.settings import Settings, SettingsError
 
 REPO = Path(__file__).resolve().parents[2]
 DEFAULT_BROKER_PORT = 19992

@@ -14,11 +14,11 @@ from collections.abc import Sequence
 from typing import Any
 
 from agents.logs import configure_logging
+from agents.settings import Settings, SettingsError
 from sinks.channels import CHANNELS, DLQ_TOPIC, EVENTS_TOPIC, TASKS_TOPIC, action_topic
 from sinks.exceptions import SinkConfigError
 from sinks.service import SinkService
 from sinks.settings import SinkSettings
-from switchyard.settings import Settings, SettingsError
 
 
 def register(subparsers: Any) -> None:

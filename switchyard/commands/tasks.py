@@ -10,8 +10,8 @@ from typing import Any
 
 import orjson
 
+from agents.settings import Settings
 from sinks.channels import TASKS_TOPIC
-from switchyard.settings import Settings
 
 COLUMNS = ("task_id", "assignee", "team", "due", "status", "contact_id", "workflow_id", "title")
 

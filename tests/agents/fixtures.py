@@ -13,10 +13,10 @@ import orjson
 import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
+from agents.settings import Settings
 from engine.packing import unpack
 from switchyard.kafka_tools import wait_for_lag_zero
 from switchyard.processes import WorkerProcess
-from switchyard.settings import Settings
 
 
 @pytest.fixture

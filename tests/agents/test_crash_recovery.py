@@ -12,9 +12,9 @@ from pathlib import Path
 import orjson
 import pytest
 
+from agents.settings import Settings
 from switchyard.inspect import read_contacts
 from switchyard.kafka_tools import ensure_worker_topics
-from switchyard.settings import Settings
 from tests.agents.fixtures import event, produce_events, publish, read_actions, wait_processed
 from tests.fixtures import unique
 

@@ -12,9 +12,9 @@ import pytest
 from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
 
+from agents.settings import Settings
 from switchyard.inspect import changelog_topic, read_contacts
 from switchyard.kafka_tools import committed_offsets, group_lag
-from switchyard.settings import Settings
 from tables.contacts import CONTACTS_TABLE
 from tests.agents.fixtures import event, produce_events, publish, wait_processed
 

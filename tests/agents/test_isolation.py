@@ -15,13 +15,13 @@ import orjson
 import pytest
 from aiokafka.partitioner import DefaultPartitioner
 
+from agents.settings import Settings
 from engine.step import step
 from engine.types import ContactState
 from engine.workflows import WorkflowSet
 from switchyard.inspect import changelog_topic, latest_by_key, read_to_end
 from switchyard.kafka_tools import create_topics, ensure_worker_topics
 from switchyard.processes import WorkerProcess
-from switchyard.settings import Settings
 from tables.codec import StateLimits, encode_checked
 from tables.contacts import CONTACTS_TABLE
 from tables.exceptions import StateTooLarge

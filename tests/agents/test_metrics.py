@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from switchyard.settings import Settings
+from agents.settings import Settings
 from tests.agents.fixtures import event, produce, produce_events, publish, wait_processed
 
 pytestmark = pytest.mark.kafka

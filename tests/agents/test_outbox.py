@@ -11,9 +11,9 @@ import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
 from agents.outbox import Outbox, settle
+from agents.settings import Settings
 from engine.packing import unpack
 from switchyard.kafka_tools import create_topics
-from switchyard.settings import Settings
 
 pytestmark = pytest.mark.kafka
 

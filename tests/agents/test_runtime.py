@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from switchyard.settings import Settings
+from agents.settings import Settings
 from tests.agents.fixtures import (
     event,
     produce_events,

@@ -10,7 +10,7 @@ from pathlib import Path
 import orjson
 import pytest
 
-from switchyard.settings import Settings
+from agents.settings import Settings
 from tests.agents.fixtures import event, produce_events, publish, read_actions, read_topic
 
 pytestmark = pytest.mark.kafka

@@ -14,10 +14,10 @@ from pathlib import Path
 import pytest
 from aiokafka import AIOKafkaProducer
 
+from agents.settings import Settings
 from agents.topics import ACTION_CHANNELS, action_topic
 from loadtest.run import RunConfig, execute
 from switchyard.inspect import read_to_end
-from switchyard.settings import Settings
 
 pytestmark = [pytest.mark.kafka]
 CHECKS = ("funnel", "steps", "actions", "totals")

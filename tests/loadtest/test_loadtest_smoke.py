@@ -10,9 +10,9 @@ from pathlib import Path
 import orjson
 import pytest
 
+from agents.settings import Settings
 from loadtest.run import RunConfig, execute
 from switchyard.kafka_tools import end_offsets
-from switchyard.settings import Settings
 
 pytestmark = [pytest.mark.kafka]
 

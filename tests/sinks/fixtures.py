@@ -29,10 +29,10 @@ from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, Envelope, Session
 from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 
+from agents.settings import Settings
 from sinks.channels import DLQ_TOPIC, EVENTS_TOPIC, TASKS_TOPIC, action_topic
 from sinks.service import READY_LINE, SinkService
 from sinks.settings import RetryPolicy, SinkSettings, SmtpSettings, WebhookSettings
-from switchyard.settings import Settings
 
 REPO = Path(__file__).resolve().parents[2]
 # Standard Webhooks secrets: whsec_ + base64 of the key (fixed test keys, 32 bytes each).

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from agents.settings import Settings
 from sinks.settings import SinkSettings
-from switchyard.settings import Settings
 from tests.sinks.fixtures import (
     SECRET,
     Receiver,

@@ -11,11 +11,11 @@ from pathlib import Path
 import orjson
 import pytest
 
+from agents.settings import Settings
 from sinks.exceptions import SinkConfigError
 from sinks.service import SinkService
 from sinks.settings import ProviderSettings, SinkSettings
 from switchyard.commands.tasks import register as register_tasks
-from switchyard.settings import Settings
 from tests.sinks.fixtures import (
     CRM_SECRET,
     NOTIFY_SECRET,

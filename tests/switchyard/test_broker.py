@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
+from agents.settings import Settings
 from switchyard.broker import BrokerError, KafkaBroker
 from switchyard.kafka_tools import create_topics, topic_names
-from switchyard.settings import Settings
 from tests.fixtures import free_ports
 
 

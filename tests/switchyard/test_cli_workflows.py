@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from switchyard.settings import Settings
+from agents.settings import Settings
 
 REPO = Path(__file__).resolve().parents[2]
 EXAMPLES = REPO / "examples" / "workflows"

@@ -7,11 +7,11 @@ import asyncio
 
 import pytest
 
+from agents.settings import Settings
 from agents.topics import WORKFLOWS
 from switchyard.demo import EXAMPLES, publish_examples, reset
 from switchyard.inspect import read_to_end
 from switchyard.kafka_tools import create_topics, delete_topics, topic_names
-from switchyard.settings import Settings
 from tests.agents.fixtures import produce
 
 pytestmark = pytest.mark.kafka

@@ -15,7 +15,7 @@ from agents.api.config import ApiConfig
 from agents.api.exceptions import ApiConfigError
 from agents.api.http import SELF_AUTHENTICATED, SelfAuthenticated, api_middleware, healthz, self_authenticated
 from agents.app import build_worker
-from switchyard.settings import Settings
+from agents.settings import Settings
 
 TOKEN = "door-unit-token"
 

@@ -22,6 +22,7 @@ import orjson
 import pytest
 from aiokafka import AIOKafkaProducer
 
+from agents.settings import Settings
 from engine.events import Limits
 from engine.packing import pack
 from sinks.analytics.batch import ColumnBatch
@@ -30,7 +31,6 @@ from sinks.analytics.records import TableRows, action_rows, event_rows, recommen
 from sinks.analytics.routing import TopicRouter
 from sinks.analytics.store import AnalyticsStore
 from sinks.analytics.writer import READY_LINE, insert_batch
-from switchyard.settings import Settings
 
 REPO = Path(__file__).resolve().parents[3]
 

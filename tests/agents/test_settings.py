@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from switchyard.settings import Settings, SettingsError
+from agents.settings import Settings, SettingsError
 
 
 def test_defaults_and_environment() -> None:
