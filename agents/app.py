@@ -14,6 +14,7 @@ from typing import Any, cast
 
 import faust
 
+from agents import core_build
 from agents.api import register_api
 from agents.api.config import ApiConfig
 from agents.breaker import BreakerGuard
@@ -190,6 +191,7 @@ def build_worker(settings: Settings) -> Worker:
         await cast(Any, app.tables).recovery.completed.wait()  # assigned, tables restored, fetcher running
         outputs = processor.outputs
         await effects.learn_partitions([*outputs.actions.values(), outputs.events, outputs.analytics])
+        log.info("core: %s", core_build.describe())
         log.info("%s %r", PROCESSING_READY, definitions.current())
 
     app.task(announce_ready)

@@ -24,8 +24,9 @@ from __future__ import annotations
 import random
 from collections.abc import Iterable, Mapping, Sequence
 from hashlib import blake2b
-from typing import Any
+from typing import Any, ClassVar
 
+from ml.attributes import attribute_state, set_attributes
 from ml.exceptions import MLConfigError, UnknownArmError
 
 CHANNELS = ("email", "sms", "push")
@@ -70,9 +71,14 @@ class DrawTable:
         self.updates = updates
         self.rows = rows
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        return DrawTable, (self.updates, self.rows)  # by its constructor: see ThompsonBandit.__reduce__
+
 
 class ThompsonBandit:
     """Per-segment Beta-Bernoulli Thompson sampling over a fixed list of channels."""
+
+    PICKLED: ClassVar[tuple[str, ...]] = ("channels", "seed", "rng", "posteriors", "updates", "tables")
 
     def __init__(self, channels: Sequence[str] = CHANNELS, seed: int = 0) -> None:
         if not channels or len(set(channels)) != len(channels):
@@ -84,12 +90,17 @@ class ThompsonBandit:
         self.updates: dict[str, int] = {}  # segment -> updates recorded
         self.tables: dict[str, DrawTable] = {}  # segment -> draws for ``pick``
 
+    def __getstate__(self) -> dict[str, Any]:
+        return attribute_state(self, self.PICKLED)
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # Made by its constructor, then given its state: pickle's default makes an instance without
+        # calling it, and a class compiled by mypyc calls its constructor then, without arguments.
+        return ThompsonBandit, (self.channels, self.seed), self.__getstate__()
+
     def __setstate__(self, state: dict[str, Any]) -> None:
         # checkpoints written before picks existed have no update counts or tables
-        state.setdefault("seed", 0)
-        state.setdefault("updates", {})
-        state.setdefault("tables", {})
-        self.__dict__.update(state)
+        set_attributes(self, {"seed": 0, "updates": {}, "tables": {}, **state}, self.PICKLED)
 
     def segment_key(self, segment: str) -> str:
         """``segment``, or ``ALL`` when ``MAX_SEGMENTS`` others are known already."""

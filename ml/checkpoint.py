@@ -32,6 +32,9 @@ from ml.exceptions import CheckpointError
 from ml.models import ModelSet
 
 CHECKPOINT_FORMAT = 1
+# What unpickling a damaged or foreign checkpoint raises. TypeError: a class compiled by mypyc that a
+# checkpoint from before ml/attributes.py would make without its constructor's arguments.
+UNREADABLE = (pickle.UnpicklingError, EOFError, AttributeError, ImportError, KeyError, TypeError, ValueError)
 DEFAULT_PERIOD_S = 300.0
 
 
@@ -94,7 +97,7 @@ class ModelCheckpoint:
                 payload: Any = pickle.load(file)
         except FileNotFoundError:
             return None
-        except (pickle.UnpicklingError, EOFError, AttributeError, ImportError, ValueError) as exc:
+        except UNREADABLE as exc:
             raise CheckpointError(f"{self.path}: unreadable checkpoint ({exc})") from exc
         if not isinstance(payload, dict) or payload.get("format") != CHECKPOINT_FORMAT:
             raise CheckpointError(f"{self.path}: not a format-{CHECKPOINT_FORMAT} model checkpoint")

@@ -15,10 +15,12 @@ from __future__ import annotations
 
 import math
 from operator import mul
-from typing import Any
+from typing import Any, ClassVar
 
+from mypy_extensions import mypyc_attr
 from river import compose, forest, linear_model, optim, preprocessing, tree
 
+from ml.attributes import attribute_state, set_attributes
 from ml.bandit import ThompsonBandit
 from ml.exceptions import MLConfigError
 from ml.features import FEATURE_NAMES, Features, as_features
@@ -77,8 +79,13 @@ class LinearView:
         return 1.0 / (1.0 + math.exp(-logit))
 
 
+@mypyc_attr(allow_interpreted_subclasses=True)  # tests script their scores in a subclass
 class ModelSet:
     """The models of one worker: churn and conversion, learned from its own partitions."""
+
+    PICKLED: ClassVar[tuple[str, ...]] = (
+        "kind", "view_refresh", "models", "learned", "prior", "bandit", "_stale"
+    )  # fmt: skip
 
     def __init__(self, kind: str = DEFAULT_KIND, seed: int = 1, view_refresh: int = VIEW_REFRESH) -> None:
         self.kind = kind
@@ -124,6 +131,10 @@ class ModelSet:
             self._views.pop(name, None)
 
     def __getstate__(self) -> dict[str, Any]:
-        state = dict(self.__dict__)
-        state["_views"] = {}  # derived; rebuilt on first use
-        return state
+        return attribute_state(self, self.PICKLED)  # not ``_views``: derived, rebuilt on first use
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        # checkpoints written before views existed
+        before_views = {"view_refresh": VIEW_REFRESH, "_stale": dict.fromkeys(MODEL_NAMES, 0)}
+        set_attributes(self, {**before_views, **state}, self.PICKLED)
+        self._views = {}

@@ -10,8 +10,10 @@ kernel, since a contact who opens at 9:00 is likely to open at 10:00 too.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import Any, ClassVar
 
 from engine import decay
+from ml.attributes import attribute_state, set_attributes
 from ml.clock import DAY_MS, HOURS_PER_WEEK, hour_of_week, next_hour_start
 
 HALF_LIFE_MS = 28 * DAY_MS
@@ -68,8 +70,10 @@ class PriorView:
         # times the few engagement weights)
         self.single: dict[tuple[str, float, int], list[int]] = {}
 
-    def __getstate__(self) -> dict[str, object]:
-        return {**self.__dict__, "single": {}}  # a cache: not worth a checkpoint's bytes
+    def __reduce__(self) -> tuple[Any, ...]:
+        # Rebuilt from what it was made of (the rest is derived, ``single`` a cache): by its constructor,
+        # which a class compiled by mypyc needs (pickle's default calls it without arguments).
+        return PriorView, (self.version, self.shares)
 
 
 class PopulationPrior:
@@ -82,9 +86,10 @@ class PopulationPrior:
     ``version`` goes up, so hints ranked against the old one are known to be stale. A small or young
     population moves its version often, a large settled one rarely."""
 
-    CHECK_EVERY = 512
-    RENEW = 0.25
-    MOVE = 0.02
+    CHECK_EVERY: ClassVar[int] = 512
+    RENEW: ClassVar[float] = 0.25
+    MOVE: ClassVar[float] = 0.02
+    PICKLED: ClassVar[tuple[str, ...]] = ("base", "weights", "version", "_view", "_view_mass", "_unchecked")
 
     def __init__(self) -> None:
         self.base = 0
@@ -94,13 +99,13 @@ class PopulationPrior:
         self._view_mass = 0.0  # sum of the weights when the view was taken (same inflated frame)
         self._unchecked = 0
 
-    def __setstate__(self, state: dict[str, object]) -> None:
+    def __getstate__(self) -> dict[str, Any]:
+        return attribute_state(self, self.PICKLED)
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
         # checkpoints written before views existed
-        state.setdefault("version", 0)
-        state.setdefault("_view", None)
-        state.setdefault("_view_mass", 0.0)
-        state.setdefault("_unchecked", 0)
-        self.__dict__.update(state)
+        before_views = {"version": 0, "_view": None, "_view_mass": 0.0, "_unchecked": 0}
+        set_attributes(self, {**before_views, **state}, self.PICKLED)
 
     def record(self, hour: int, weight: float, ts: int) -> None:
         if not self.base:

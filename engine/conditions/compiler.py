@@ -113,7 +113,7 @@ class Condition:
         return f"Condition({self.source!r})"
 
 
-def compile_condition(source: str) -> Condition:
+def compile_condition(source: object) -> Condition:
     """Parse and compile ``source`` (cached); raises ConditionError (with position and hint) when invalid."""
     if not isinstance(source, str):
         raise ConditionError(f"a condition must be text, not {type(source).__name__}", 0, "")

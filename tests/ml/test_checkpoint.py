@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+import copyreg
+import pickle
 import random
+from typing import Any, ClassVar
 
 import pytest
 
-from ml.checkpoint import ModelCheckpoint
+from ml.bandit import ThompsonBandit
+from ml.checkpoint import CHECKPOINT_FORMAT, ModelCheckpoint
 from ml.exceptions import CheckpointError
 from ml.features import FEATURE_NAMES, as_features
 from ml.labels import CHURN, CONVERT
 from ml.models import ModelSet
+from ml.send_time import PopulationPrior, PriorView
 
 
 def _trained(n: int = 200) -> ModelSet:
@@ -99,15 +104,71 @@ def test_the_bandit_and_the_prior_view_round_trip_and_picks_go_on_the_same(tmp_p
     assert restored.bandit.table("emea").rows == models.bandit.table("emea").rows != table.rows
 
 
+class _OlderPickler(pickle.Pickler):
+    """Pickles as a worker from before picks, views and view refreshes did: without those attributes."""
+
+    DROPPED: ClassVar[dict[type, tuple[str, ...]]] = {
+        ThompsonBandit: ("updates", "tables", "seed"),
+        PopulationPrior: ("version", "_view", "_view_mass", "_unchecked"),
+        ModelSet: ("view_refresh", "_stale"),
+    }
+
+    def reducer_override(self, obj: Any) -> Any:
+        dropped = self.DROPPED.get(type(obj))
+        if dropped is None:
+            return NotImplemented
+        state = {name: value for name, value in obj.__getstate__().items() if name not in dropped}
+        return copyreg.__newobj__, (type(obj),), state
+
+
 def test_a_checkpoint_from_before_picks_and_views_still_loads(tmp_path) -> None:
     models = _trained(10)
-    for name in ("updates", "tables", "seed"):
-        delattr(models.bandit, name)
-    for name in ("version", "_view", "_unchecked"):
-        delattr(models.prior, name)
-    ModelCheckpoint(tmp_path).save(models, now=1.0)
-    restored = ModelCheckpoint(tmp_path).load()
+    checkpoint = ModelCheckpoint(tmp_path)
+    checkpoint.directory.mkdir(parents=True)
+    with checkpoint.path.open("wb") as file:
+        _OlderPickler(file).dump({"format": CHECKPOINT_FORMAT, "saved_at": 1.0, "models": models})
+    restored = checkpoint.load()
     assert restored is not None
     assert restored.bandit.pick("emea", 5)[0] in ("email", "sms", "push")
     assert restored.prior.version == 0 and len(restored.prior.view().order) == 168
     restored.prior.record(3, 1.0, 2_000)
+
+
+def _attributes(instance: object) -> set[str]:
+    """The instance's attribute names, interpreted or compiled by mypyc (no ``__dict__``, a list instead)."""
+    compiled = getattr(type(instance), "__mypyc_attrs__", None)
+    return set(compiled) - {"__dict__"} if compiled is not None else set(vars(instance))
+
+
+@pytest.mark.parametrize("cls", [ModelSet, ThompsonBandit, PopulationPrior])
+def test_each_class_pickles_every_attribute_but_its_caches(cls: type) -> None:
+    """A class's PICKLED names are what a checkpoint keeps: an attribute added without them would be lost."""
+    instance = _trained(10) if cls is ModelSet else cls()
+    caches = {"_views"} if cls is ModelSet else set()
+    assert _attributes(instance) - caches == set(cls.PICKLED)  # type: ignore[attr-defined]
+
+
+def test_a_prior_view_pickles_as_what_it_was_made_of() -> None:
+    view = PriorView(7, [float(hour % 5) for hour in range(168)])
+    view.single[("3", 1.0, 24)] = [1, 2]
+    copy = pickle.loads(pickle.dumps(view))
+    made = ("version", "shares", "curve", "order")
+    assert [getattr(copy, name) for name in made] == [getattr(view, name) for name in made]
+    assert copy.single == {}  # a cache
+
+
+def test_a_checkpoint_missing_an_attribute_is_unreadable_not_a_crash(tmp_path) -> None:
+    checkpoint = ModelCheckpoint(tmp_path)
+    checkpoint.directory.mkdir(parents=True)
+    state = {name: value for name, value in _trained(10).__getstate__().items() if name != "models"}
+
+    class Incomplete(pickle.Pickler):
+        def reducer_override(self, obj: Any) -> Any:
+            if type(obj) is ModelSet:
+                return copyreg.__newobj__, (ModelSet,), state
+            return NotImplemented
+
+    with checkpoint.path.open("wb") as file:
+        Incomplete(file).dump({"format": CHECKPOINT_FORMAT, "saved_at": 1.0, "models": _trained(10)})
+    with pytest.raises(CheckpointError, match="unreadable"):
+        checkpoint.load()

@@ -1,0 +1,17 @@
+"""The worker's word on its core: interpreted, compiled, or partly compiled (a build that went wrong)."""
+
+from __future__ import annotations
+
+from agents.core_build import COMPILED, INTERPRETED, compiled_modules, describe, is_extension
+
+
+def test_extension_modules_are_told_from_sources() -> None:
+    assert is_extension("/x/engine/step.cpython-311-x86_64-linux-gnu.so")
+    assert not is_extension("/x/engine/step.py") and not is_extension(None)  # None: a built-in module
+
+
+def test_describe_names_what_is_compiled() -> None:
+    assert compiled_modules(("_ctypes", "json")) == ["_ctypes"]  # the standard library has both kinds
+    assert describe(("json", "tomllib")) == INTERPRETED
+    assert describe(("_ctypes",)) == COMPILED
+    assert describe(("_ctypes", "json")) == "partly compiled (mypyc): _ctypes of _ctypes, json"
