@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from agents import core_build
 from agents.settings import Settings
 from tests.agents.fixtures import (
     event,
@@ -77,7 +78,7 @@ def test_abandoned_cart_end_to_end_with_timers(test_settings: Settings, worker_f
 
 def test_document_workflow_end_to_end(test_settings: Settings, worker_factory: type) -> None:
     publish(test_settings, EXAMPLES / "document_workflow.yaml")
-    worker_factory.start(test_settings)
+    worker = worker_factory.start(test_settings)
     t_slow = now_ms() - 6 * DAY  # request, 3d without a signature, reminder, 2d more, escalation
     t_fast = now_ms() - HOUR
     produce_events(
@@ -108,6 +109,8 @@ def test_document_workflow_end_to_end(test_settings: Settings, worker_factory: t
         "signed"
     ]
     assert len(read_actions(test_settings, expect=8, timeout=3)) == 7
+    # Ready, it said which core it runs: this tree's (interpreted here, compiled in `make native`'s copy).
+    assert f"core: {core_build.describe()}" in worker.log_path.read_text()
 
 
 def test_republishing_leaves_runs_in_flight_on_their_version(
