@@ -49,7 +49,7 @@ bench: setup
 
 ## native: a copy of the tree in .native/ whose engine, models and state codec are compiled by mypyc (~8 min).
 ## Run a worker from it: cd .native && ../.venv/bin/python -m switchyard worker (it logs "core: compiled (mypyc)")
-native: setup
+native: setup ui
 	rm -rf .native
 	$(BIN)/python -m loadtest.compiled_tree --out .native
 

@@ -1,12 +1,13 @@
 """A copy of this tree with the engine, the models and the state codec compiled by mypyc: the worker and
 the benchmarks run from it about 1.4 times faster (README, Performance).
 
-The copy holds the tracked files of this checkout, and `mypyc` (it comes with mypy, a dev dependency)
-builds the modules of `engine/`, `ml/` and `tables/codec.py` into C extensions next to their sources,
-except those it cannot build (COMPILE_EXCLUDED). Python imports an extension module before a `.py` of the
-same name, so what runs from the copy's directory uses the compiled modules, and this tree stays as it
-is: an edit here never hides behind a stale build. The copy is a build artifact, like a wheel: rebuild it
-after a change. The worker logs which core it runs (agents/core_build.py).
+The copy holds the tracked files of this checkout and the builder UI it has built (BUILT), and `mypyc`
+(it comes with mypy, a dev dependency) builds the modules of `engine/`, `ml/` and `tables/codec.py` into
+C extensions next to their sources, except those it cannot build (COMPILE_EXCLUDED). Python imports an
+extension module before a `.py` of the same name, so what runs from the copy's directory uses the
+compiled modules, and this tree stays as it is: an edit here never hides behind a stale build. The copy
+is a build artifact, like a wheel: rebuild it after a change. The worker logs which core it runs
+(agents/core_build.py).
 
     make native            # .native/, about 8 minutes on one core
     make native-test       # the engine and model tests against it
@@ -30,6 +31,8 @@ from agents.core_build import COMPILED
 REPO = Path(__file__).resolve().parents[1]
 COMPILED_PACKAGES = ("engine", "ml")
 COMPILED_FILES = ("tables/codec.py",)
+# Built, not tracked, and served by the worker: the builder UI (`make ui`).
+BUILT = ("ui/dist",)
 # What mypyc refuses, with its reason: exceptions derive from built-in types; templates.py assigns several
 # names in one statement in a class body; parser.py assigns a class attribute not declared ClassVar.
 COMPILE_EXCLUDED = ("exceptions.py", "engine/templates.py", "engine/parser.py")
@@ -41,13 +44,17 @@ def tracked_files(repo: Path) -> list[str]:
 
 
 def copy_tree(repo: Path, out: Path) -> None:
-    """The tracked files of ``repo`` into ``out`` (which must not exist yet)."""
+    """The tracked files of ``repo`` into ``out`` (which must not exist yet), and the built ones of BUILT
+    that ``repo`` has."""
     if out.exists():
         raise SystemExit(f"{out} exists; remove it or give another --out")
     for name in tracked_files(repo):
         target = out / name
         target.parent.mkdir(parents=True, exist_ok=True)
         shutil.copy2(repo / name, target)
+    for name in BUILT:
+        if (repo / name).is_dir():
+            shutil.copytree(repo / name, out / name)
 
 
 def modules_to_compile(root: Path) -> list[str]:

@@ -4,6 +4,7 @@ the compiled tree it can run from builds the core's modules."""
 from __future__ import annotations
 
 import re
+import subprocess
 from pathlib import Path
 
 import orjson
@@ -83,3 +84,19 @@ def test_the_compiled_tree_builds_the_core_but_not_what_mypyc_refuses() -> None:
 def test_the_compiled_tree_is_never_built_over_an_existing_directory(tmp_path: Path) -> None:
     with pytest.raises(SystemExit, match="exists"):
         copy_tree(REPO, tmp_path)
+
+
+def test_the_compiled_tree_holds_the_tracked_files_and_the_built_ui(tmp_path: Path) -> None:
+    repo = tmp_path / "repo"
+    (repo / "engine").mkdir(parents=True)
+    (repo / "engine" / "step.py").write_text("x = 1\n")
+    (repo / "scratch.txt").write_text("not tracked\n")
+    subprocess.run(["git", "init", "-q", str(repo)], check=True)
+    subprocess.run(["git", "-C", str(repo), "add", "engine/step.py"], check=True)
+    (repo / "ui" / "dist" / "assets").mkdir(parents=True)
+    (repo / "ui" / "dist" / "index.html").write_text("<html></html>\n")
+    (repo / "ui" / "dist" / "assets" / "app.js").write_text("1;\n")
+    out = tmp_path / "out"
+    copy_tree(repo, out)
+    copied = sorted(str(p.relative_to(out)) for p in out.rglob("*") if p.is_file())
+    assert copied == ["engine/step.py", "ui/dist/assets/app.js", "ui/dist/index.html"]
