@@ -29,6 +29,7 @@ from agents.outbox import Outbox
 from agents.processor import EventProcessor, Landing, Outputs
 from agents.scoring import Predictions
 from agents.settings import Settings
+from agents.side_producer import SideProducer
 from agents.timers import TimerService
 from agents.topics import CONSENT, WORKFLOWS, Topics, declare_topics
 from engine.events import Limits
@@ -112,9 +113,10 @@ def build_worker(settings: Settings) -> Worker:
     def kafka_producer() -> Any:  # the aiokafka producer under Faust's, once the app has started it
         return cast(Any, app.producer)._ensure_producer()
 
-    # Step records are packed (one record per batch and partition); changelogs stay one record per key.
+    # Step records are packed (one record per batch and partition); changelogs stay one record per key, on
+    # a connection of their own so that they never hold up the next batch's effects (agents/side_producer.py).
     effects = Outbox(kafka_producer, packed={topics.analytics.get_topic_name()})
-    changelog = Outbox(kafka_producer)
+    changelog = Outbox(SideProducer(app).attach())
     contacts = DirectTable(app, define_contacts_table(app, settings.partitions), changelog)
     timers = TimerStore(DirectTable(app, define_timers_table(app, settings.partitions), changelog))
     definitions = DefinitionCache(settings.bootstrap, settings.topic(WORKFLOWS))

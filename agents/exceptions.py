@@ -7,3 +7,7 @@ class WorkerConfigError(RuntimeError):
 
 class DeliveryFailed(RuntimeError):
     """Records of a batch that Kafka did not acknowledge: the batch's offsets must not be committed."""
+
+
+class NotStarted(RuntimeError):
+    """A service of the worker was used before it started (or after it stopped)."""
