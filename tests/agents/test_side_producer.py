@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import faust
 import pytest
@@ -37,7 +37,7 @@ def test_the_side_producer_is_a_second_connection_with_fausts_settings_and_its_l
         await app.producer.start()
         outcomes: list[str] = []
         try:
-            mine, fausts = side(), app.producer._ensure_producer()
+            mine, fausts = side(), cast(Any, app.producer)._ensure_producer()
             assert mine is not fausts and mine._max_request_size == 123_456
             assert mine.client is not fausts.client  # its own connections, so its own request in flight
             for name in ("_request_timeout_ms", "_max_request_size", "_compression_type"):
