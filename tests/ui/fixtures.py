@@ -68,3 +68,15 @@ def when_still(target: Any, quiet_s: float = 0.4, timeout_s: float = 15.0) -> An
         if now != box:
             box, since = now, time.monotonic()
     return target
+
+
+def open_template(page: Any, name: str, as_id: str | None = None) -> None:
+    """Load the template ``name`` into the builder (as the workflow ``as_id`` when given) and return once its
+    cards stand still: a node clicked while the delayed fit-to-view still moves the canvas is missed."""
+    from playwright.sync_api import expect
+
+    expect(page.locator(f"[data-testid=template] option[value={name}]")).to_have_count(1)
+    page.get_by_test_id("template").select_option(name)
+    if as_id is not None:
+        page.get_by_test_id("workflow-id").fill(as_id)
+    when_still(page.get_by_test_id("node-__trigger__"))

@@ -21,7 +21,7 @@ from engine.templates import render, template_context
 from tests.agents.api.fixtures import ApiWorker, example_definition
 from tests.agents.fixtures import wait_processed
 from tests.sinks.analytics.fixtures import wait_until
-from tests.ui.fixtures import launch_chromium, open_tab, save_shot
+from tests.ui.fixtures import launch_chromium, open_tab, open_template, save_shot, when_still
 from tests.ui.test_builder import CHROMIUM, post_events, stack
 
 pytestmark = [
@@ -83,14 +83,6 @@ def shooter(page: Any, tmp_path: Path) -> Any:
     return shot
 
 
-def open_example(page: Any, name: str, as_id: str) -> None:
-    from playwright.sync_api import expect
-
-    expect(page.locator(f"[data-testid=template] option[value={name}]")).to_have_count(1)
-    page.get_by_test_id("template").select_option(name)
-    page.get_by_test_id("workflow-id").fill(as_id)
-
-
 def fill_row(page: Any, prefix: str, field: str, op: str, kind: str | None, value: str | None) -> None:
     page.get_by_test_id(f"{prefix}-field").fill(field)
     page.get_by_test_id(f"{prefix}-op").select_option(op)
@@ -106,7 +98,7 @@ def test_condition_built_from_rows_is_saved_as_an_expression_that_validates(
     from playwright.sync_api import expect
 
     base, shot = seeded.client.base, shooter(page, tmp_path)
-    open_example(page, "abandoned_cart", "rows_flow")
+    open_template(page, "abandoned_cart", "rows_flow")
     page.get_by_test_id("node-__trigger__").click()
     # the pickers offer what the stream carried: the event type, its properties, the contact's attributes
     expect(page.locator("[data-testid=field-event-options] option[value='cart.created']")).to_have_count(1)
@@ -159,7 +151,7 @@ def test_condition_built_from_rows_is_saved_as_an_expression_that_validates(
     page.reload()
     page.get_by_test_id("workflow-id").fill("rows_flow")
     page.get_by_test_id("open").click()
-    page.get_by_test_id("node-__trigger__").click()
+    when_still(page.get_by_test_id("node-__trigger__")).click()
     expect(page.get_by_test_id("cond-filter-2-1-value")).to_have_value(NASTY)
     expect(page.get_by_test_id("cond-filter-1-value")).to_have_value("pro, team")
     expect(page.get_by_test_id("cond-filter-1-op")).to_have_value("in")
@@ -183,7 +175,7 @@ def test_email_preview_with_and_without_first_name(page: Any, seeded: ApiWorker,
     def subject_for(attrs: dict[str, Any]) -> str:
         return render(reminder["subject"], template_context({"attrs": attrs}, None, None, 0, "x"))
 
-    open_example(page, "abandoned_cart", "preview_flow")
+    open_template(page, "abandoned_cart", "preview_flow")
     page.get_by_test_id("node-reminder").click()
     expect(page.get_by_test_id("template-picker")).to_have_value("cart_reminder")
     expect(page.get_by_test_id("template-subject")).to_have_value(reminder["subject"])
@@ -231,7 +223,7 @@ def test_branch_arms_open_as_rows_and_edit_as_rows(page: Any, seeded: ApiWorker,
     from playwright.sync_api import expect
 
     base, shot = seeded.client.base, shooter(page, tmp_path)
-    open_example(page, "post_purchase", "branch_flow")
+    open_template(page, "post_purchase", "branch_flow")
     page.get_by_test_id("node-five_stars").click()
     prefix = "cond-branches-0-when"
     expect(page.get_by_test_id(f"{prefix}-0-field")).to_have_value("event.rating")  # read by the server

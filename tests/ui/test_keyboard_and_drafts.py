@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 
 from tests.agents.api.fixtures import ApiWorker
-from tests.ui.fixtures import launch_chromium, open_tab, shot
+from tests.ui.fixtures import launch_chromium, open_tab, open_template, shot
 from tests.ui.test_builder import CHROMIUM, lambda_class
 from tests.ui.test_layout import intersect
 
@@ -70,15 +70,6 @@ def latest(base: str, workflow: str) -> dict[str, Any]:
     with urllib.request.urlopen(f"{base}/v1/workflows/{workflow}", timeout=30) as response:
         definition: dict[str, Any] = json.loads(response.read())["definitions"][-1]
         return definition
-
-
-def open_template(page: Any, name: str, as_id: str) -> None:
-    from playwright.sync_api import expect
-
-    expect(page.locator(f"[data-testid=template] option[value={name}]")).to_have_count(1)
-    page.get_by_test_id("template").select_option(name)
-    page.get_by_test_id("workflow-id").fill(as_id)
-    expect(page.get_by_test_id("node-reminder")).to_be_visible()
 
 
 def open_by_id(page: Any, workflow: str) -> None:

@@ -15,9 +15,8 @@ import pytest
 import yaml
 
 from tests.agents.api.fixtures import ApiWorker
-from tests.ui.fixtures import launch_chromium, open_tab, shot
+from tests.ui.fixtures import launch_chromium, open_tab, open_template, shot
 from tests.ui.test_builder import CHROMIUM
-from tests.ui.test_robustness import open_template
 
 pytestmark = [
     pytest.mark.kafka,

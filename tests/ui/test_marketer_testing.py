@@ -19,7 +19,7 @@ from engine.templates import render
 from sinks.email_message import message_id
 from tests.agents.api.fixtures import ApiWorker, api_settings, example_definition, start_api_worker
 from tests.sinks.fixtures import Mailbox, free_port
-from tests.ui.fixtures import launch_chromium, open_tab, shot
+from tests.ui.fixtures import launch_chromium, open_tab, open_template, shot
 from tests.ui.test_builder import CHROMIUM, lambda_class, post_events
 
 pytestmark = [
@@ -419,9 +419,7 @@ def test_a_test_send_reaches_the_smtp_server_marked_and_uncounted(
                                "ts": now, "properties": {"first_name": "Cleo"}}])  # fmt: skip
     wait_for_contact(client, "send-cid", lambda p: p["attrs"].get("first_name") == "Cleo")
 
-    expect(page.locator("[data-testid=template] option[value=abandoned_cart]")).to_have_count(1)
-    page.get_by_test_id("template").select_option("abandoned_cart")
-    page.get_by_test_id("workflow-id").fill("send_flow")  # never saved: the draft goes with the request
+    open_template(page, "abandoned_cart", "send_flow")  # never saved: the draft goes with the request
     page.get_by_test_id("node-reminder").click()
     page.get_by_test_id("tab-test-send").click()
     expect(page.get_by_test_id("test-send-node")).to_have_value("reminder")
@@ -483,9 +481,7 @@ def test_params_and_split_arms_are_forms(page: Any, api_worker: ApiWorker, reque
 
     drip = example_definition("drip_campaign")
     arms = drip["nodes"]["subject_test"]["arms"]
-    expect(page.locator("[data-testid=template] option[value=drip_campaign]")).to_have_count(1)
-    page.get_by_test_id("template").select_option("drip_campaign")
-    page.get_by_test_id("workflow-id").fill("forms_flow")
+    open_template(page, "drip_campaign", "forms_flow")
     page.get_by_test_id("node-subject_test").click()
     for i, arm in enumerate(arms):
         expect(page.get_by_test_id(f"arm-name-{i}")).to_have_value(arm["name"])

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from tests.agents.api.fixtures import ApiWorker
-from tests.ui.fixtures import launch_chromium, open_tab, shot
+from tests.ui.fixtures import launch_chromium, open_tab, open_template, shot
 from tests.ui.test_builder import CHROMIUM, lambda_class
 
 pytestmark = [
@@ -31,13 +31,6 @@ def browser(api_worker: ApiWorker) -> Iterator[Any]:
 def page(browser: Any, api_worker: ApiWorker) -> Iterator[Any]:
     # /ui/ is the home view; the dialogs are the confirmations of destructive actions
     yield from open_tab(browser, f"{api_worker.client.base}/ui/#/builder", accept_dialogs=True)
-
-
-def open_template(page: Any, name: str) -> None:
-    from playwright.sync_api import expect
-
-    expect(page.locator(f"[data-testid=template] option[value={name}]")).to_have_count(1)
-    page.get_by_test_id("template").select_option(name)
 
 
 def test_selected_node_then_open_another_workflow(page: Any, request: pytest.FixtureRequest,
