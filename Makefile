@@ -32,6 +32,7 @@ run: setup ui
 
 lint: setup
 	$(BIN)/ruff check .
+	$(BIN)/ruff format --check --exclude '*.md' .
 
 typecheck: setup
 	$(BIN)/mypy engine agents tables sinks ml loadtest switchyard

@@ -112,4 +112,3 @@ class HeldWatch:
             self.logged_at = now
             return True
         return False
-

@@ -24,8 +24,14 @@ from engine.timecalc import parse_time_of_day
 
 SETTINGS_FIELDS = frozenset(
     {
-        "reentry", "exit_when", "quiet_hours", "frequency_caps", "max_steps", "max_actions_per_event",
-        "max_runs", "run_key",
+        "reentry",
+        "exit_when",
+        "quiet_hours",
+        "frequency_caps",
+        "max_steps",
+        "max_actions_per_event",
+        "max_runs",
+        "run_key",
     }
 )
 QUIET_FIELDS = frozenset({"start", "end", "fallback", "channels"})

@@ -51,8 +51,10 @@ def on_trigger_events(ctx: StepContext) -> None:
         if isinstance(trigger, (EventTrigger, ScoreTrigger)):
             if trigger.filter is not None and not trigger.filter.evaluate(ctx.scope()):
                 continue
-            if isinstance(trigger, EventTrigger) and trigger.times > 1 and not _completes_window(
-                ctx, slot_of(workflow, index), trigger
+            if (
+                isinstance(trigger, EventTrigger)
+                and trigger.times > 1
+                and not _completes_window(ctx, slot_of(workflow, index), trigger)
             ):
                 continue
             variables = scalar_properties(event["properties"])

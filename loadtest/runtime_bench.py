@@ -657,9 +657,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--profile-dir", type=Path, default=None,
                         help="run the 1-worker mixed phase under cProfile (slows it down)")  # fmt: skip
     parser.add_argument("--ml", choices=("on", "off"), default="on", help="predictive scoring in the workers")
-    parser.add_argument(
-        "--batch-size", type=int, default=Settings.batch_size, help="largest worker batch"
-    )
+    parser.add_argument("--batch-size", type=int, default=Settings.batch_size, help="largest worker batch")
     parser.add_argument(
         "--batch-within",
         type=float,

@@ -23,4 +23,3 @@ FAILURE_EVENTS: Final = {
     "crm": "crm.failed",
     "document": "action.failed",
 }
-

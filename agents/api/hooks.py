@@ -139,8 +139,7 @@ def load_sources(path: Path, env: Mapping[str, str]) -> dict[str, HookSource]:
     if not isinstance(sources, dict) or not sources:
         raise ApiConfigError(f"{path}: expected `sources:` with at least one source")
     return {
-        str(name): _source(f"{path}: sources.{name}", str(name), spec, env)
-        for name, spec in sources.items()
+        str(name): _source(f"{path}: sources.{name}", str(name), spec, env) for name, spec in sources.items()
     }
 
 

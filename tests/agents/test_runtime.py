@@ -90,7 +90,7 @@ def test_document_workflow_end_to_end(test_settings: Settings, worker_factory: t
             event("fast", "document.requested", t_fast, document_id="doc-f", deal_id="deal-2"),
         ],
     )
-    actions = read_actions(test_settings, expect=8)
+    actions = read_actions(test_settings, expect=7)
     assert summary(actions, "slow") == [
         (t_slow, "generate", "generate_document", "document"),
         (t_slow, "request_signature", "request_signature", "document"),

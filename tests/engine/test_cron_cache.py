@@ -12,7 +12,10 @@ import pytest
 from engine.cron import _search, next_occurrence, parse_cron
 
 ZONES: list[tzinfo] = [
-    UTC, ZoneInfo("America/New_York"), ZoneInfo("Asia/Kathmandu"), timezone(timedelta(seconds=30))
+    UTC,
+    ZoneInfo("America/New_York"),
+    ZoneInfo("Asia/Kathmandu"),
+    timezone(timedelta(seconds=30)),
 ]
 EXPRESSIONS = ["* * * * *", "0 9 * * mon-fri", "*/15 * 1 * *", "30 8 1 1 *", "5 4 * * sun"]
 

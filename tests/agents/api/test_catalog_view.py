@@ -24,8 +24,11 @@ def planned_value(definitions: dict[tuple[str, int], dict[str, Any]], doc: dict[
 
 
 def test_a_draft_made_from_a_published_version_drops_its_note_and_time() -> None:
-    published = {**DOC, "status": "published",
-                 "metadata": {"version_note": "first cut", "published_at": 1_767_261_600_000, "owner": "ada"}}
+    published = {
+        **DOC,
+        "status": "published",
+        "metadata": {"version_note": "first cut", "published_at": 1_767_261_600_000, "owner": "ada"},
+    }
     draft = planned_value({("wf_notes", 1): published}, published)
     assert draft["status"] == "draft" and draft["version"] == 2
     assert draft["metadata"] == {"owner": "ada"}  # what is not about publishing stays

@@ -26,8 +26,14 @@ def test_each_report_renders_a_table_and_a_png(store: AnalyticsStore, tmp_path: 
         actions=[action_doc("a1", "c1", "cart", "mail", "email", T1)],
         recommendations=[
             {"recommendation_id": "r1", "what": "shown", "ts": T1, "workflow_id": "cart", "kind": "drop_off"},
-            {"recommendation_id": "r1", "what": "dismissed", "ts": T1, "workflow_id": "cart",
-             "kind": "drop_off", "reason": "not now"},
+            {
+                "recommendation_id": "r1",
+                "what": "dismissed",
+                "ts": T1,
+                "workflow_id": "cart",
+                "kind": "drop_off",
+                "reason": "not now",
+            },
         ],
     )
     result = run_report(store, name, report_parameters(None, 0, T2))
