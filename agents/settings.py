@@ -91,35 +91,39 @@ class Settings:
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
         env = os.environ if env is None else env
         base = cls()
-        if _int(env, "SWITCHYARD_PARTITIONS", base.partitions) < 1:
+        if env_int(env, "SWITCHYARD_PARTITIONS", base.partitions) < 1:
             raise SettingsError("SWITCHYARD_PARTITIONS must be at least 1")
-        if _int(env, "SWITCHYARD_BATCH_SIZE", base.batch_size) < 1:
+        if env_int(env, "SWITCHYARD_BATCH_SIZE", base.batch_size) < 1:
             raise SettingsError("SWITCHYARD_BATCH_SIZE must be at least 1")
         return cls(
             external_kafka=env.get("SWITCHYARD_KAFKA") or None,
-            kafka_port=_int(env, "SWITCHYARD_KAFKA_PORT", base.kafka_port),
-            kafka_controller_port=_int(env, "SWITCHYARD_KAFKA_CONTROLLER_PORT", base.kafka_controller_port),
+            kafka_port=env_int(env, "SWITCHYARD_KAFKA_PORT", base.kafka_port),
+            kafka_controller_port=env_int(
+                env, "SWITCHYARD_KAFKA_CONTROLLER_PORT", base.kafka_controller_port
+            ),
             cache_dir=Path(env["SWITCHYARD_CACHE"]) if env.get("SWITCHYARD_CACHE") else base.cache_dir,
             data_dir=Path(env.get("SWITCHYARD_DATA", str(base.data_dir))).resolve(),
             app_id=env.get("SWITCHYARD_APP_ID", base.app_id),
             topic_prefix=env.get("SWITCHYARD_TOPIC_PREFIX", base.topic_prefix),
-            partitions=_int(env, "SWITCHYARD_PARTITIONS", base.partitions),
+            partitions=env_int(env, "SWITCHYARD_PARTITIONS", base.partitions),
             log_level=env.get("SWITCHYARD_LOG_LEVEL", base.log_level).lower(),
             log_format=_choice(env, "SWITCHYARD_LOG_FORMAT", base.log_format, ("text", "json")),
-            web_port=_int(env, "SWITCHYARD_WEB_PORT", base.web_port),
-            max_event_bytes=_int(env, "SWITCHYARD_MAX_EVENT_BYTES", base.max_event_bytes),
-            batch_size=_int(env, "SWITCHYARD_BATCH_SIZE", base.batch_size),
-            batch_within_s=_float(env, "SWITCHYARD_BATCH_WITHIN", base.batch_within_s),
+            web_port=env_int(env, "SWITCHYARD_WEB_PORT", base.web_port),
+            max_event_bytes=env_int(env, "SWITCHYARD_MAX_EVENT_BYTES", base.max_event_bytes),
+            batch_size=env_int(env, "SWITCHYARD_BATCH_SIZE", base.batch_size),
+            batch_within_s=env_float(env, "SWITCHYARD_BATCH_WITHIN", base.batch_within_s),
             ml=_choice(env, "SWITCHYARD_ML", "on", ("on", "off")) == "on",
-            test_skip_records=_int(env, "SWITCHYARD_TEST_SKIP_RECORDS", 0),
+            test_skip_records=env_int(env, "SWITCHYARD_TEST_SKIP_RECORDS", 0),
         )
 
 
-def _int(env: Mapping[str, str], name: str, default: int) -> int:
+def env_int(env: Mapping[str, str], name: str, default: int) -> int:
+    """The non-negative whole number in ``env[name]``, ``default`` when unset or empty; SettingsError else."""
     return int(_number(env, name, default, whole=True))
 
 
-def _float(env: Mapping[str, str], name: str, default: float) -> float:
+def env_float(env: Mapping[str, str], name: str, default: float) -> float:
+    """The non-negative number in ``env[name]``, ``default`` when unset or empty; SettingsError else."""
     return _number(env, name, default, whole=False)
 
 

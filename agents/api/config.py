@@ -32,6 +32,7 @@ from pathlib import Path
 
 from agents.api.exceptions import ApiConfigError
 from agents.api.hooks import HookSource, load_sources
+from agents.settings import env_float, env_int
 from sinks.settings import SmtpSettings, smtp_from_env
 
 UI_DIST = Path(__file__).resolve().parents[2] / "ui" / "dist"
@@ -78,7 +79,7 @@ class ApiConfig:
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> ApiConfig:
-        port = int(env.get("SWITCHYARD_ANALYTICS_PORT") or "6067")
+        port = env_int(env, "SWITCHYARD_ANALYTICS_PORT", 6067)
         analytics = env.get("SWITCHYARD_ANALYTICS_URL") or (f"http://127.0.0.1:{port}" if port else None)
         base = TrialLimits()
         return cls(
@@ -87,21 +88,21 @@ class ApiConfig:
             allowed_hosts=_names(env.get("SWITCHYARD_API_ALLOWED_HOSTS")),
             allowed_origins=_origins(env.get("SWITCHYARD_API_ALLOWED_ORIGINS")),
             metrics_public=_switch(env, "SWITCHYARD_METRICS_PUBLIC"),
-            max_body_bytes=int(env.get("SWITCHYARD_API_MAX_BODY_BYTES") or cls.max_body_bytes),
-            request_timeout_s=float(env.get("SWITCHYARD_API_REQUEST_TIMEOUT") or cls.request_timeout_s),
-            max_batch_events=int(env.get("SWITCHYARD_API_MAX_BATCH") or cls.max_batch_events),
+            max_body_bytes=env_int(env, "SWITCHYARD_API_MAX_BODY_BYTES", cls.max_body_bytes),
+            request_timeout_s=env_float(env, "SWITCHYARD_API_REQUEST_TIMEOUT", cls.request_timeout_s),
+            max_batch_events=env_int(env, "SWITCHYARD_API_MAX_BATCH", cls.max_batch_events),
             analytics_url=analytics,
             segment_write_keys=_secrets(env.get("SWITCHYARD_SEGMENT_WRITE_KEYS")),
             unsubscribe_secret=env.get("SWITCHYARD_UNSUBSCRIBE_SECRET") or None,
             templates_dir=Path(env.get("SWITCHYARD_TEMPLATES") or cls.templates_dir),
             hooks=load_sources(Path(env["SWITCHYARD_HOOKS"]), env) if env.get("SWITCHYARD_HOOKS") else {},
             trials=TrialLimits(
-                max_horizon_ms=int(env.get("SWITCHYARD_TRIAL_MAX_HORIZON_MS") or base.max_horizon_ms),
-                max_contacts=int(env.get("SWITCHYARD_TRIAL_MAX_CONTACTS") or base.max_contacts),
-                max_events=int(env.get("SWITCHYARD_TRIAL_MAX_EVENTS") or base.max_events),
-                max_steps=int(env.get("SWITCHYARD_TRIAL_MAX_STEPS") or base.max_steps),
-                max_actions=int(env.get("SWITCHYARD_TRIAL_MAX_ACTIONS") or base.max_actions),
-                wall_time_s=float(env.get("SWITCHYARD_TRIAL_WALL_TIME") or base.wall_time_s),
+                max_horizon_ms=env_int(env, "SWITCHYARD_TRIAL_MAX_HORIZON_MS", base.max_horizon_ms),
+                max_contacts=env_int(env, "SWITCHYARD_TRIAL_MAX_CONTACTS", base.max_contacts),
+                max_events=env_int(env, "SWITCHYARD_TRIAL_MAX_EVENTS", base.max_events),
+                max_steps=env_int(env, "SWITCHYARD_TRIAL_MAX_STEPS", base.max_steps),
+                max_actions=env_int(env, "SWITCHYARD_TRIAL_MAX_ACTIONS", base.max_actions),
+                wall_time_s=env_float(env, "SWITCHYARD_TRIAL_WALL_TIME", base.wall_time_s),
             ),
             smtp=smtp_from_env(env),
         )

@@ -20,7 +20,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from agents.logs import configure_logging
-from agents.settings import Settings, SettingsError
+from agents.settings import Settings, SettingsError, env_float, env_int
 from sinks.analytics.config import WriterConfig
 from sinks.analytics.dsn import default_dsn
 
@@ -35,8 +35,7 @@ def analytics_dsn(settings: Settings, env: Mapping[str, str]) -> str:
 
 
 def analytics_port(env: Mapping[str, str]) -> int:
-    port: int = _number(env, "SWITCHYARD_ANALYTICS_PORT", 6067, int)
-    return port
+    return env_int(env, "SWITCHYARD_ANALYTICS_PORT", 6067)
 
 
 def writer_config(settings: Settings, env: Mapping[str, str]) -> WriterConfig:
@@ -46,10 +45,10 @@ def writer_config(settings: Settings, env: Mapping[str, str]) -> WriterConfig:
         topic_prefix=settings.topic_prefix,
         group_id=f"{settings.app_id}-analytics",
         dsn=analytics_dsn(settings, env),
-        batch_rows=max(1, _number(env, "SWITCHYARD_ANALYTICS_BATCH_ROWS", 5000, int)),
-        batch_seconds=_number(env, "SWITCHYARD_ANALYTICS_BATCH_SECONDS", 1.0, float),
+        batch_rows=max(1, env_int(env, "SWITCHYARD_ANALYTICS_BATCH_ROWS", 5000)),
+        batch_seconds=env_float(env, "SWITCHYARD_ANALYTICS_BATCH_SECONDS", 1.0),
         max_event_bytes=settings.max_event_bytes,
-        retry_max_s=_number(env, "SWITCHYARD_ANALYTICS_RETRY_MAX", 10.0, float),
+        retry_max_s=env_float(env, "SWITCHYARD_ANALYTICS_RETRY_MAX", 10.0),
         query_port=analytics_port(env),
         api_token=env.get("SWITCHYARD_API_TOKEN") or None,
         crash_after_inserts=int(crash) if crash else None,
@@ -62,19 +61,6 @@ def run_analytics(args: argparse.Namespace, settings: Settings) -> int:
     configure_logging(settings.log_level, settings.log_format)
     run_service(writer_config(settings, os.environ))
     return 0
-
-
-def _number(env: Mapping[str, str], name: str, default: Any, kind: type) -> Any:
-    raw = env.get(name)
-    if raw is None or raw == "":
-        return default
-    try:
-        value = kind(raw)
-    except ValueError:
-        raise SettingsError(f"{name}={raw!r} is not a number") from None
-    if value < 0:
-        raise SettingsError(f"{name}={raw!r} cannot be negative")
-    return value
 
 
 def main(argv: Sequence[str] | None = None) -> int:
