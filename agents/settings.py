@@ -10,6 +10,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from sinks.analytics.config import WriterConfig
+
 DEFAULT_PORT = 9092
 DEFAULT_CONTROLLER_PORT = 9093
 
@@ -115,6 +117,12 @@ class Settings:
             ml=_choice(env, "SWITCHYARD_ML", "on", ("on", "off")) == "on",
             test_skip_records=env_int(env, "SWITCHYARD_TEST_SKIP_RECORDS", 0),
         )
+
+
+def analytics_port(env: Mapping[str, str]) -> int:
+    """SWITCHYARD_ANALYTICS_PORT: where the analytics writer serves its reports (0 = it serves none), read by
+    the writer, the worker's API and `switchyard report`."""
+    return env_int(env, "SWITCHYARD_ANALYTICS_PORT", WriterConfig.query_port)
 
 
 def env_int(env: Mapping[str, str], name: str, default: int) -> int:

@@ -32,7 +32,7 @@ from pathlib import Path
 
 from agents.api.exceptions import ApiConfigError
 from agents.api.hooks import HookSource, load_sources
-from agents.settings import env_float, env_int
+from agents.settings import analytics_port, env_float, env_int
 from sinks.settings import SmtpSettings, smtp_from_env
 
 UI_DIST = Path(__file__).resolve().parents[2] / "ui" / "dist"
@@ -79,7 +79,7 @@ class ApiConfig:
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> ApiConfig:
-        port = env_int(env, "SWITCHYARD_ANALYTICS_PORT", 6067)
+        port = analytics_port(env)
         analytics = env.get("SWITCHYARD_ANALYTICS_URL") or (f"http://127.0.0.1:{port}" if port else None)
         base = TrialLimits()
         return cls(

@@ -20,7 +20,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from agents.logs import configure_logging
-from agents.settings import Settings, SettingsError, env_float, env_int
+from agents.settings import Settings, SettingsError, analytics_port, env_float, env_int
 from sinks.analytics.config import WriterConfig
 from sinks.analytics.dsn import default_dsn
 
@@ -34,10 +34,6 @@ def analytics_dsn(settings: Settings, env: Mapping[str, str]) -> str:
     return env.get("SWITCHYARD_ANALYTICS_DSN") or default_dsn(settings.data_dir)
 
 
-def analytics_port(env: Mapping[str, str]) -> int:
-    return env_int(env, "SWITCHYARD_ANALYTICS_PORT", 6067)
-
-
 def writer_config(settings: Settings, env: Mapping[str, str]) -> WriterConfig:
     crash = env.get("SWITCHYARD_ANALYTICS_CRASH_AFTER_INSERTS")
     return WriterConfig(
@@ -45,10 +41,10 @@ def writer_config(settings: Settings, env: Mapping[str, str]) -> WriterConfig:
         topic_prefix=settings.topic_prefix,
         group_id=f"{settings.app_id}-analytics",
         dsn=analytics_dsn(settings, env),
-        batch_rows=max(1, env_int(env, "SWITCHYARD_ANALYTICS_BATCH_ROWS", 5000)),
-        batch_seconds=env_float(env, "SWITCHYARD_ANALYTICS_BATCH_SECONDS", 1.0),
+        batch_rows=max(1, env_int(env, "SWITCHYARD_ANALYTICS_BATCH_ROWS", WriterConfig.batch_rows)),
+        batch_seconds=env_float(env, "SWITCHYARD_ANALYTICS_BATCH_SECONDS", WriterConfig.batch_seconds),
         max_event_bytes=settings.max_event_bytes,
-        retry_max_s=env_float(env, "SWITCHYARD_ANALYTICS_RETRY_MAX", 10.0),
+        retry_max_s=env_float(env, "SWITCHYARD_ANALYTICS_RETRY_MAX", WriterConfig.retry_max_s),
         query_port=analytics_port(env),
         api_token=env.get("SWITCHYARD_API_TOKEN") or None,
         crash_after_inserts=int(crash) if crash else None,

@@ -18,13 +18,13 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from agents.settings import Settings, SettingsError
+from agents.settings import Settings, SettingsError, analytics_port
 from engine.durations import DurationError, parse_duration
 from sinks.analytics.exceptions import AnalyticsError
 from sinks.analytics.query_client import ReportSource, fetch_report
 from sinks.analytics.render import text_table
 from sinks.analytics.reports import REPORTS, report_parameters
-from switchyard.commands.analytics import analytics_dsn, analytics_port
+from switchyard.commands.analytics import analytics_dsn
 
 
 def register(subparsers: Any) -> None:
