@@ -35,6 +35,7 @@ from agents.topics import CONSENT, WORKFLOWS, Topics, declare_topics
 from engine.events import Limits
 from tables.contacts import ContactStore, define_contacts_table
 from tables.direct import FLUSH_EVERY_S, DirectTable
+from tables.manager import PromptTableManager
 from tables.progress import ProgressStore, define_progress_table
 from tables.timers import TimerStore, define_timers_table
 
@@ -99,6 +100,7 @@ def build_app(settings: Settings, api: ApiConfig | None = None) -> faust.App:
         topic_disable_leader=True,  # nothing here runs on the leader only; its topic was one more idle fetch
         loghandlers=[],
         autodiscover=False,
+        TableManager=PromptTableManager,  # every table is declared before the app starts
     )
     install_safe_consumer(app)
     return app

@@ -90,11 +90,8 @@ class TopicFollower:
             ends = await asyncio.wait_for(consumer.end_offsets(tps), STEP_TIMEOUT_S)
             watch = Progress(tps, time.monotonic(), self.stall_check_s)
             while True:
-                batch = await consumer.getmany(timeout_ms=500)
-                for records in batch.values():
-                    for record in records:
-                        self.apply(record.key, record.value)
-                        self.records_read += 1
+                # Checked before each fetch: an empty topic, or one read to its end, is loaded without
+                # waiting out a fetch that has nothing to return.
                 positions = {tp: await asyncio.wait_for(consumer.position(tp), STEP_TIMEOUT_S) for tp in tps}
                 if not self.loaded.is_set() and all(positions[tp] >= ends[tp] for tp in tps):
                     self._mark_loaded()
@@ -102,6 +99,11 @@ class TopicFollower:
                 if watch.due(time.monotonic()):
                     latest = await asyncio.wait_for(consumer.end_offsets(tps), STEP_TIMEOUT_S)
                     watch.check(positions, latest, time.monotonic())
+                batch = await consumer.getmany(timeout_ms=500)
+                for records in batch.values():
+                    for record in records:
+                        self.apply(record.key, record.value)
+                        self.records_read += 1
         finally:
             await consumer.stop()
 
