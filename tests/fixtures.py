@@ -7,11 +7,14 @@ the end of the session.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import os
 import socket
 import uuid
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Coroutine, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -75,3 +78,14 @@ def test_settings(kafka_bootstrap: str, tmp_path: Path) -> Settings:
         web_port=0,
         log_level="info",
     )
+
+
+@contextlib.asynccontextmanager
+async def running(coroutine: Coroutine[Any, Any, object]) -> AsyncIterator[asyncio.Task[object]]:
+    """``coroutine`` as a task for the body of the block, cancelled and awaited when the block ends."""
+    task = asyncio.create_task(coroutine)
+    try:
+        yield task
+    finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)

@@ -20,6 +20,7 @@ from agents.settings import Settings
 from engine.parser import parse_text
 from switchyard.kafka_tools import create_topics
 from tests.agents.fixtures import event, produce_events, publish, read_actions
+from tests.fixtures import running
 
 pytestmark = pytest.mark.kafka
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "workflows"
@@ -47,8 +48,7 @@ def test_reader_catches_up_after_not_leader_errors_on_a_new_topic(
 
     async def run() -> float:
         cache = DefinitionCache(test_settings.bootstrap, topic)
-        reader = asyncio.create_task(cache.run())
-        try:
+        async with running(cache.run()):
             await asyncio.wait_for(cache.loaded.wait(), 10)  # no catalog yet: nothing to wait for
             await create_topics(test_settings.bootstrap, [topic], 1, compact=True)
             await write_records(test_settings.bootstrap, topic, [welcome_record()])
@@ -57,9 +57,6 @@ def test_reader_catches_up_after_not_leader_errors_on_a_new_topic(
                 assert time.monotonic() - saved < 20, f"the reader never caught up (failed {len(failed)}x)"
                 await asyncio.sleep(0.1)
             return time.monotonic() - saved
-        finally:
-            reader.cancel()
-            await asyncio.gather(reader, return_exceptions=True)
 
     took = asyncio.run(run())
     assert len(failed) == 4, "the injected NotLeaderForPartition answers were never asked for"
@@ -89,12 +86,8 @@ def test_a_reader_that_stops_getting_records_is_started_again(
         await create_topics(test_settings.bootstrap, [topic], 1, compact=True)
         await write_records(test_settings.bootstrap, topic, [welcome_record()])
         cache = DefinitionCache(test_settings.bootstrap, topic, stall_check_s=1.0)
-        reader = asyncio.create_task(cache.run())
-        try:
+        async with running(cache.run()):
             await asyncio.wait_for(cache.loaded.wait(), 20)
-        finally:
-            reader.cancel()
-            await asyncio.gather(reader, return_exceptions=True)
         assert cache.current().get("welcome_series", 1) is not None
 
     asyncio.run(run())

@@ -11,7 +11,9 @@ from aiokafka import AIOKafkaConsumer
 from switchyard.kafka_tools import create_topics
 from tables.follower import TopicFollower
 from tests.agents.fixtures import produce
-from tests.fixtures import unique
+from tests.fixtures import running, unique
+
+pytestmark = pytest.mark.kafka
 
 
 def follow(bootstrap: str, topic: str, monkeypatch: pytest.MonkeyPatch) -> tuple[list[Any], dict[str, int]]:
@@ -32,12 +34,8 @@ def follow(bootstrap: str, topic: str, monkeypatch: pytest.MonkeyPatch) -> tuple
 
     async def run() -> None:
         follower = TopicFollower(bootstrap, topic, lambda key, value: applied.append((key, value)), loaded)
-        task = asyncio.create_task(follower.run())
-        try:
+        async with running(follower.run()):
             await asyncio.wait_for(follower.loaded.wait(), 30)
-        finally:
-            task.cancel()
-            await asyncio.gather(task, return_exceptions=True)
 
     asyncio.run(run())
     return applied, fetches
