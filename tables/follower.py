@@ -83,11 +83,13 @@ class TopicFollower:
             # was not known yet retried a stale leader without refreshing metadata, and `position` waited
             # for it without end. Every step is bounded; a step that times out starts the reader again.
             tps = await asyncio.wait_for(self._partitions(consumer), STEP_TIMEOUT_S)
-            consumer.assign(tps)
+            # Both ends before the assignment: once assigned, the consumer's fetch of an empty partition
+            # waits up to 500 ms on the broker, and an offset request queues behind it on the connection.
             starts = await asyncio.wait_for(consumer.beginning_offsets(tps), STEP_TIMEOUT_S)
+            ends = await asyncio.wait_for(consumer.end_offsets(tps), STEP_TIMEOUT_S)
+            consumer.assign(tps)
             for tp in tps:
                 consumer.seek(tp, starts[tp])
-            ends = await asyncio.wait_for(consumer.end_offsets(tps), STEP_TIMEOUT_S)
             watch = Progress(tps, time.monotonic(), self.stall_check_s)
             while True:
                 # Checked before each fetch: an empty topic, or one read to its end, is loaded without

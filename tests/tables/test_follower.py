@@ -61,3 +61,24 @@ def test_a_topic_is_loaded_once_every_record_is_applied(
     applied, fetches = follow(kafka_bootstrap, topic, monkeypatch)
     assert sorted(applied, key=repr) == sorted(records, key=repr)
     assert fetches["when loaded"] >= 1
+
+
+def test_the_topics_ends_are_read_before_the_consumer_starts_fetching(
+    kafka_bootstrap: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Once partitions are assigned, the consumer's fetch of an empty partition waits on the broker for up
+    to 500 ms, and an offset request on the same connection queues behind it: a worker was ready half a
+    second later for it."""
+    topic = unique("follow-order")
+    asyncio.run(create_topics(kafka_bootstrap, [topic], 2))
+    calls: list[str] = []
+    for name in ("assign", "beginning_offsets", "end_offsets"):
+        real = getattr(AIOKafkaConsumer, name)
+
+        def recorded(self: AIOKafkaConsumer, *args: Any, _name: str = name, _real: Any = real) -> Any:
+            calls.append(_name)
+            return _real(self, *args)
+
+        monkeypatch.setattr(AIOKafkaConsumer, name, recorded)
+    follow(kafka_bootstrap, topic, monkeypatch)
+    assert calls[:3] == ["beginning_offsets", "end_offsets", "assign"]
