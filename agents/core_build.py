@@ -4,8 +4,8 @@ tree). The worker says which when it is ready, so a deployment can tell what it 
 
 from __future__ import annotations
 
-import importlib
 import importlib.machinery
+import importlib.util
 
 # One module of each compiled part; compiled_tree checks these after a build.
 CORE_MODULES = ("engine.step", "ml.scoring", "tables.codec")
@@ -17,8 +17,14 @@ def is_extension(path: str | None) -> bool:
 
 
 def compiled_modules(names: tuple[str, ...] = CORE_MODULES) -> list[str]:
-    """The modules of ``names`` imported from extension modules."""
-    return [name for name in names if is_extension(importlib.import_module(name).__file__)]
+    """The modules of ``names`` that import from extension modules. Found without importing them (their
+    packages are imported): ``ml.scoring`` imports River, which a worker with scoring off never needs."""
+    found = []
+    for name in names:
+        spec = importlib.util.find_spec(name)
+        if spec is not None and is_extension(spec.origin):
+            found.append(name)
+    return found
 
 
 def describe(names: tuple[str, ...] = CORE_MODULES) -> str:

@@ -21,14 +21,15 @@ import asyncio
 import time
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from engine.types import ContactState, Event
-from ml.checkpoint import ModelCheckpoint
 from ml.hints import Hints
 from ml.labels import ML_TIMER_KIND, pending_ml_timers, same_ml_timer
-from ml.models import ModelSet
-from ml.scoring import Scorer
+
+if TYPE_CHECKING:
+    from ml.checkpoint import ModelCheckpoint
+    from ml.scoring import Scorer
 
 __all__ = ["ML_TIMER_KIND", "Predictions", "is_ml_wakeup", "pending_ml_timers", "same_ml_timer"]
 
@@ -39,10 +40,16 @@ def is_ml_wakeup(event: Event) -> bool:
 
 class Predictions:
     def __init__(self, data_dir: Path) -> None:
-        self.checkpoint_file = ModelCheckpoint(data_dir)
+        # River is imported here, not with this module: it is about two thirds of a worker's import time
+        # (python -m loadtest.startup_bench), and a worker with scoring off never needs it.
+        from ml.checkpoint import ModelCheckpoint
+        from ml.models import ModelSet
+        from ml.scoring import Scorer
+
+        self.checkpoint_file: ModelCheckpoint = ModelCheckpoint(data_dir)
         restored = self.checkpoint_file.load()
         self.origin = f"models restored from {data_dir}" if restored is not None else "new models"
-        self.scorer = Scorer(restored or ModelSet())
+        self.scorer: Scorer = Scorer(restored or ModelSet())
 
     def observe(
         self, state: ContactState, event: Event, actions: Sequence[dict[str, Any]] = ()

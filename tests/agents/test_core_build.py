@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
 from agents.core_build import COMPILED, INTERPRETED, compiled_modules, describe, is_extension
+from switchyard.processes import REPO
 
 
 def test_extension_modules_are_told_from_sources() -> None:
@@ -15,3 +19,12 @@ def test_describe_names_what_is_compiled() -> None:
     assert describe(("json", "tomllib")) == INTERPRETED
     assert describe(("_ctypes",)) == COMPILED
     assert describe(("_ctypes", "json")) == "partly compiled (mypyc): _ctypes of _ctypes, json"
+
+
+def test_describing_the_core_imports_none_of_it() -> None:
+    probe = "import sys; from agents.core_build import describe; describe(); print(sorted(sys.modules))"
+    done = subprocess.run([sys.executable, "-c", probe], cwd=REPO, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    imported = set(done.stdout.strip().strip("[]").replace("'", "").split(", "))
+    assert not imported & {"engine.step", "ml.scoring", "tables.codec", "river"}
+    assert {"engine", "ml", "tables"} <= imported  # their packages are, to find them
