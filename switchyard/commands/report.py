@@ -21,7 +21,6 @@ from typing import Any
 from agents.settings import Settings, SettingsError, analytics_port
 from engine.durations import DurationError, parse_duration
 from sinks.analytics.exceptions import AnalyticsError
-from sinks.analytics.query_client import ReportSource, fetch_report
 from sinks.analytics.render import text_table
 from sinks.analytics.reports import REPORTS, report_parameters
 from switchyard.commands.analytics import analytics_dsn
@@ -49,6 +48,8 @@ def since_ms(text: str, now_ms: int) -> int:
 
 
 def run_report_command(args: argparse.Namespace, settings: Settings) -> int:
+    from sinks.analytics.query_client import ReportSource, fetch_report  # not needed to build the parser
+
     now_ms = int(time.time() * 1000)
     port = analytics_port(os.environ)
     source = ReportSource(

@@ -17,7 +17,6 @@ from agents.logs import configure_logging
 from agents.settings import Settings, SettingsError
 from sinks.channels import CHANNELS, DLQ_TOPIC, EVENTS_TOPIC, TASKS_TOPIC, action_topic
 from sinks.exceptions import SinkConfigError
-from sinks.service import SinkService
 from sinks.settings import SinkSettings
 
 
@@ -53,6 +52,8 @@ def run_sinks(args: argparse.Namespace, settings: Settings) -> int:
 
 
 async def _serve(config: SinkSettings, partitions: int, channels: list[str], strict: bool) -> None:
+    # Imported here: every `switchyard` command builds the parser that `register` adds to.
+    from sinks.service import SinkService
     from switchyard.kafka_tools import create_topics
 
     plain = [EVENTS_TOPIC, DLQ_TOPIC, *map(action_topic, channels)]
