@@ -16,7 +16,9 @@ CPU is the process's user + system seconds when its ready line was seen (mostly 
 about two thirds of the worker's). One unmeasured round first, so a fresh broker's JVM start-up is not
 counted. Throughput is starts per minute, one at a time.
 
-    .venv/bin/python -m loadtest.startup_bench [--rounds 5]
+    .venv/bin/python -m loadtest.startup_bench [--rounds 5] [--ml on|off]
+
+``--ml off`` starts the worker with predictive scoring off, which does not import River at all.
 """
 
 from __future__ import annotations
@@ -125,10 +127,10 @@ async def bare_faust(bootstrap: str, tag: str, work: Path) -> Start:
         child.stop()
 
 
-async def worker_twice(bootstrap: str, tag: str, work: Path) -> tuple[Start, Start]:
+async def worker_twice(bootstrap: str, tag: str, work: Path, ml: bool) -> tuple[Start, Start]:
     """A new worker's start, then its restart on the same data dir after a clean stop."""
     settings = Settings(external_kafka=bootstrap, data_dir=work / tag, app_id=tag, topic_prefix=f"{tag}.",
-                        partitions=PARTITIONS, web_port=0, log_level="info")  # fmt: skip
+                        partitions=PARTITIONS, web_port=0, log_level="info", ml=ml)  # fmt: skip
     env = child_env(settings.to_env())
     log = work / f"{tag}.log"
     cmd = [sys.executable, "-m", "switchyard", "worker"]
@@ -145,12 +147,12 @@ async def worker_twice(bootstrap: str, tag: str, work: Path) -> tuple[Start, Sta
     return starts[0], starts[1]
 
 
-async def run(bootstrap: str, rounds: int, run_tag: str, work: Path) -> Figures:
+async def run(bootstrap: str, rounds: int, run_tag: str, work: Path, ml: bool) -> Figures:
     figures = Figures()
     try:
         for index in range(rounds + 1):  # round 0 warms the broker up and is not counted
             b = await bare_faust(bootstrap, f"{run_tag}-b{index}", work)
-            new, restart = await worker_twice(bootstrap, f"{run_tag}-w{index}", work)
+            new, restart = await worker_twice(bootstrap, f"{run_tag}-w{index}", work, ml)
             if index:
                 for kind, start in zip(KINDS, (b, new, restart), strict=True):
                     figures.starts[kind].append(start)
@@ -170,6 +172,7 @@ def report(figures: Figures) -> str:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=5, help="measured rounds (after one warm-up round)")
+    parser.add_argument("--ml", choices=("on", "off"), default="on", help="the worker's predictive scoring")
     args = parser.parse_args(argv)
     if args.rounds < 1:
         print("loadtest.startup_bench: --rounds must be at least 1", file=sys.stderr)
@@ -178,13 +181,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     work = WORK_DIR / run_tag
     bootstrap, broker_to_stop = start_broker(keep=False)
     try:
-        figures = asyncio.run(run(bootstrap, args.rounds, run_tag, work))
+        figures = asyncio.run(run(bootstrap, args.rounds, run_tag, work, args.ml == "on"))
     finally:
         shutil.rmtree(work, ignore_errors=True)
         if broker_to_stop is not None:
             broker_to_stop.stop()
     print(f"startup bench: {args.rounds} round(s) on {bootstrap}, {PARTITIONS} partitions, "
-          f"load average {os.getloadavg()[0]:.2f} at the end")  # fmt: skip
+          f"scoring {args.ml}, load average {os.getloadavg()[0]:.2f} at the end")  # fmt: skip
     print(report(figures))
     return 0
 
