@@ -94,8 +94,9 @@ def ready_at(log: bytes, marker: bytes) -> float | None:
     return None
 
 
-async def start_and_time(child: Child, marker: bytes, spawned_s: float, offset: int = 0) -> Start:
-    """Wait for ``marker`` in the child's log (past ``offset``); the start's figures."""
+async def start_and_time(child: Child, marker: bytes, offset: int = 0) -> Start:
+    """Wait for ``marker`` in the child's log (past ``offset``); the start's figures, from its spawn."""
+    spawned_s = child.spawned_ms / 1000
     deadline = time.monotonic() + READY_TIMEOUT_S
     while time.monotonic() < deadline:
         child.check_alive()
@@ -106,7 +107,6 @@ async def start_and_time(child: Child, marker: bytes, spawned_s: float, offset: 
             faust = ready_at(log, FAUST_READY)
             return Start(at - spawned_s, cpu, (faust if faust is not None else at) - spawned_s)
         await asyncio.sleep(0.05)
-    child.stop()
     raise LoadtestError(
         f"{child.name} did not log {marker!r} within {READY_TIMEOUT_S:.0f}s:\n{child.log_tail()}"
     )
@@ -119,10 +119,9 @@ async def bare_faust(bootstrap: str, tag: str, work: Path) -> Start:
     cmd = [sys.executable, "-m", "loadtest.faust_passthrough", "--bootstrap", bootstrap, "--in-topic",
            in_topic, "--out-topic", out_topic, "--app-id", tag, "--data-dir", str(work / tag),
            "--partitions", str(PARTITIONS)]  # fmt: skip
-    spawned = time.time()
     child = Child(KINDS[0], cmd, child_env(), work / f"{tag}.log")
     try:
-        return await start_and_time(child, FAUST_READY, spawned)
+        return await start_and_time(child, FAUST_READY)
     finally:
         child.stop()
 
@@ -138,10 +137,9 @@ async def worker_twice(bootstrap: str, tag: str, work: Path, ml: bool) -> tuple[
     starts = []
     for kind in KINDS[1:]:
         offset = log.stat().st_size if log.exists() else 0
-        spawned = time.time()
         child = Child(kind, cmd, env, log)
         try:
-            starts.append(await start_and_time(child, marker, spawned, offset))
+            starts.append(await start_and_time(child, marker, offset))
         finally:
             child.stop()
     return starts[0], starts[1]
