@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import os
+import subprocess
+import sys
 import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
@@ -16,7 +19,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from agents.settings import Settings
 from engine.packing import unpack
 from switchyard.kafka_tools import wait_for_lag_zero
-from switchyard.processes import WorkerProcess
+from switchyard.processes import REPO, WorkerProcess
 
 
 @pytest.fixture
@@ -171,3 +174,13 @@ async def collect_values(
     finally:
         await consumer.stop()
     return out
+
+
+def modules_imported_by(code: str, env: dict[str, str] | None = None) -> set[str]:
+    """The modules a fresh interpreter has imported once it has run ``code`` (in the repository, with
+    ``env`` added to the environment)."""
+    probe = f"{code}\nimport sys\nprint('\\n'.join(sys.modules))\n"
+    done = subprocess.run([sys.executable, "-c", probe], cwd=REPO, env={**os.environ, **(env or {})},
+                          capture_output=True, text=True, timeout=120)  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    return set(done.stdout.split())

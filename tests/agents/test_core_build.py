@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
-
 from agents.core_build import COMPILED, INTERPRETED, compiled_modules, describe, is_extension
-from switchyard.processes import REPO
+from tests.agents.fixtures import modules_imported_by
 
 
 def test_extension_modules_are_told_from_sources() -> None:
@@ -22,9 +19,6 @@ def test_describe_names_what_is_compiled() -> None:
 
 
 def test_describing_the_core_imports_none_of_it() -> None:
-    probe = "import sys; from agents.core_build import describe; describe(); print(sorted(sys.modules))"
-    done = subprocess.run([sys.executable, "-c", probe], cwd=REPO, capture_output=True, text=True, timeout=60)
-    assert done.returncode == 0, done.stderr
-    imported = set(done.stdout.strip().strip("[]").replace("'", "").split(", "))
+    imported = modules_imported_by("from agents.core_build import describe\ndescribe()")
     assert not imported & {"engine.step", "ml.scoring", "tables.codec", "river"}
     assert {"engine", "ml", "tables"} <= imported  # their packages are, to find them
