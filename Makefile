@@ -48,7 +48,7 @@ unit: setup
 bench: setup
 	$(BIN)/python -m loadtest.baseline
 
-## native: a copy of the tree in .native/ whose engine, models and state codec are compiled by mypyc (~8 min).
+## native: a copy of the tree in .native/ whose engine, models and state codec are compiled by mypyc (8-15 min).
 ## Run a worker from it: cd .native && ../.venv/bin/python -m switchyard worker (it logs "core: compiled (mypyc)")
 native: setup ui
 	rm -rf .native

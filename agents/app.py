@@ -22,7 +22,7 @@ from agents.consumer import install as install_safe_consumer
 from agents.definitions import DefinitionCache
 from agents.feed import Fetched, RecordFeed
 from agents.gaps import HeldWatch
-from agents.logs import PROCESSING_READY
+from agents.logs import CORE_BUILD, PROCESSING_READY
 from agents.loop_watch import watch_loop
 from agents.metrics import Metrics
 from agents.outbox import Outbox
@@ -195,7 +195,7 @@ def build_worker(settings: Settings) -> Worker:
         await cast(Any, app.tables).recovery.completed.wait()  # assigned, tables restored, fetcher running
         outputs = processor.outputs
         await effects.learn_partitions([*outputs.actions.values(), outputs.events, outputs.analytics])
-        log.info("core: %s", core_build.describe())
+        log.info("%s%s", CORE_BUILD, core_build.describe())
         log.info("%s %r", PROCESSING_READY, definitions.current())
 
     app.task(announce_ready)

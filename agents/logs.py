@@ -17,6 +17,8 @@ import orjson
 # Logged once the definitions are loaded and the tables recovered: from here an event is processed as soon
 # as it is fetched (Faust's "Ready" can come before the definitions are read).
 PROCESSING_READY = "ready to process events with"
+# Logged just before it: which build of the core the worker runs (agents/core_build.py).
+CORE_BUILD = "core: "
 
 
 class JsonFormatter(logging.Formatter):

@@ -9,7 +9,7 @@ compiled modules, and this tree stays as it is: an edit here never hides behind 
 is a build artifact, like a wheel: rebuild it after a change. The worker logs which core it runs
 (agents/core_build.py).
 
-    make native            # .native/, about 8 minutes on one core
+    make native            # .native/, 8-15 minutes on one core
     make native-test       # the engine and model tests against it
     cd .native && ../.venv/bin/python -m switchyard worker
     cd .native && ../.venv/bin/python -m loadtest.runtime_bench --workers 1 --baselines b

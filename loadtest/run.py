@@ -34,7 +34,7 @@ from typing import Any
 import orjson
 
 from agents.catalog import plan_publish, write_records
-from agents.logs import PROCESSING_READY
+from agents.logs import CORE_BUILD, PROCESSING_READY
 from agents.settings import Settings
 from agents.topics import ACTION_CHANNELS, action_topic
 from engine.parser import parse_text
@@ -83,6 +83,7 @@ class RunConfig:
     analytics: bool = False  # also run the analytics writer and check its counts against the oracle
     duplicates: float = 0.0  # share of events the producer sends twice (same id and bytes)
     after_drain: Callable[[], Awaitable[None]] | None = None  # tests: runs once the worker has stopped
+    worker_tree: Path = REPO  # the checkout the worker runs from (e.g. `make native`'s compiled copy)
 
     @property
     def planned_events(self) -> int:
@@ -347,7 +348,9 @@ async def execute(cfg: RunConfig) -> RunResult:
     published = await publish_examples(s)
     producer = ProducerChild(cfg, preload=cfg.mode == "max")
     await producer.spawn()
-    worker = WorkerHolder(WorkerProcess(s, cfg.log_dir / "worker.log", ready_mark=PROCESSING_READY.encode()))
+    log_path, ready = cfg.log_dir / "worker.log", PROCESSING_READY.encode()
+    process = WorkerProcess(s, log_path, ready_mark=ready, tree=cfg.worker_tree)
+    worker = WorkerHolder(process)
     writer = AnalyticsChild(s, cfg.log_dir) if cfg.analytics else None
     extra: dict[str, Any] = {}
     clock = RunClock()
@@ -467,7 +470,8 @@ async def conclude(
         "config": {"mode": cfg.mode, "rate": cfg.rate, "events": cfg.planned_events, "seed": cfg.seed,
                    "contacts": cfg.contact_count, "kills": cfg.kills, "partitions": s.partitions,
                    "app_id": s.app_id, "batch_size": s.batch_size, "batch_within_s": s.batch_within_s,
-                   "bootstrap": s.bootstrap, "workflows": published},
+                   "bootstrap": s.bootstrap, "workflows": published, "worker_tree": str(cfg.worker_tree),
+                   "core": worker_core(cfg.log_dir / "worker.log")},
         "machine": {"cpus": os.cpu_count(), "loadavg_before": load_before, "loadavg_after": os.getloadavg(),
                     "loadavg_1m_during": load_during(ticks)},
         "drained": drained, "latency": latency.as_dict(), "oracle": checked.as_dict(),
@@ -499,6 +503,19 @@ async def drain_rate(cfg: RunConfig, judged: Sequence[Sample]) -> dict[str, Any]
             "timing": "committed events / (last - first contacts-changelog record timestamp)"}  # fmt: skip
 
 
+def worker_core(log_path: Path) -> str:
+    """The build of the core the run's worker said it runs (agents/core_build.py), from its log."""
+    with contextlib.suppress(OSError), open(log_path, errors="replace") as log:
+        for line in log:
+            if line.startswith("{"):  # SWITCHYARD_LOG_FORMAT=json
+                with contextlib.suppress(orjson.JSONDecodeError, AttributeError):
+                    line = orjson.loads(line).get("message", "")
+            _, found, core = line.partition(CORE_BUILD)
+            if found:
+                return core.strip()
+    return "unknown (no core line in the worker's log)"
+
+
 def load_during(ticks: Sequence[meter.Tick]) -> dict[str, float]:
     loads = [tick.load1 for tick in ticks]
     return {"mean": round(sum(loads) / len(loads), 2), "max": max(loads)} if loads else {}
@@ -520,6 +537,7 @@ def render_table(
     lat = latency.immediate
     figures: dict[str, object] = {
         "mode": describe(cfg),
+        "worker core": report["config"]["core"],
         "events produced": report.get("producer", {}).get("sent") or report.get("preload", {}).get("sent"),
         "events sent twice (same id)": oracle.get("repeated_in_topic") if cfg.duplicates else None,
         "producer rate ev/s": report.get("producer", {}).get("rate"),

@@ -33,8 +33,10 @@ class WorkerProcess:
         command: tuple[str, ...] = ("worker",),
         ready_mark: bytes = READY_MARK,
         module: str = "switchyard",  # tests run a fault-injecting wrapper module instead
+        tree: Path = REPO,  # the checkout it runs from: another one runs its own modules (a compiled copy)
     ) -> None:
         self.module = module
+        self.tree = tree
         self.settings = settings
         self.log_path = log_path
         self.command = command
@@ -52,7 +54,7 @@ class WorkerProcess:
         with open(self.log_path, "ab") as log:
             self.proc = subprocess.Popen(
                 [sys.executable, "-m", self.module, *self.command],
-                cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                cwd=self.tree, env=env, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
             )  # fmt: skip
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:

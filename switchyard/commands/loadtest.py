@@ -67,6 +67,9 @@ def register(subparsers: Any) -> None:
                         help="traffic to scratch topics before the run when this command started the "
                              "broker, whose fresh JVM answers slowly at first (loadtest/broker_warmup.py); "
                              "0: none")  # fmt: skip
+    parser.add_argument("--worker-tree", type=Path, default=REPO, metavar="DIR",
+                        help="the checkout the worker runs from, e.g. .native (`make native`: the compiled "
+                             "core); the report and the summary name the core it ran")  # fmt: skip
     parser.set_defaults(run=run_loadtest)
 
 
@@ -109,6 +112,11 @@ def run_loadtest(args: argparse.Namespace, settings: Settings) -> int:
               "or --seconds > 0",
               file=sys.stderr)  # fmt: skip
         return 2
+    worker_tree = args.worker_tree.resolve()
+    if not (worker_tree / "switchyard" / "__main__.py").is_file():
+        print(f"switchyard loadtest: --worker-tree {args.worker_tree} is not a Switchyard checkout "
+              "(no switchyard/__main__.py in it)", file=sys.stderr)  # fmt: skip
+        return 2
     tag = f"lt-{datetime.now(UTC):%Y%m%d%H%M%S}-{os.getpid()}"
     bootstrap, broker_to_stop = start_broker(settings, args)
     run_dir = settings.data_dir / "loadtest" / tag
@@ -123,7 +131,7 @@ def run_loadtest(args: argparse.Namespace, settings: Settings) -> int:
         events=args.events, contacts=args.contacts, seed=args.seed, kills=args.kills,
         report_dir=args.report_dir, stem=args.name or default_stem(args), log_dir=run_dir,
         keep_topics=args.keep_topics, show_progress=not args.no_progress, analytics=args.analytics,
-        duplicates=args.duplicates,
+        duplicates=args.duplicates, worker_tree=worker_tree,
     )  # fmt: skip
     print(f"run {tag}: load average {os.getloadavg()[0]:.2f} on {os.cpu_count()} cpus", flush=True)
     try:

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from agents import core_build
+from agents.logs import CORE_BUILD
 from agents.settings import Settings
 from tests.agents.fixtures import (
     event,
@@ -110,7 +111,7 @@ def test_document_workflow_end_to_end(test_settings: Settings, worker_factory: t
     ]
     assert len(read_actions(test_settings, expect=8, timeout=3)) == 7
     # Ready, it said which core it runs: this tree's (interpreted here, compiled in `make native`'s copy).
-    assert f"core: {core_build.describe()}" in worker.log_path.read_text()
+    assert f"{CORE_BUILD}{core_build.describe()}" in worker.log_path.read_text()
 
 
 def test_republishing_leaves_runs_in_flight_on_their_version(

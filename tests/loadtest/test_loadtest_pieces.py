@@ -1,13 +1,20 @@
 """The pure pieces of `switchyard loadtest`: the keep-up judgement, per-second samples, latency by cause,
-and the attributed replay (no Kafka)."""
+the attributed replay and the worker's core read from its log (no Kafka)."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
+import orjson
+
+from agents.core_build import COMPILED, INTERPRETED
+from agents.logs import CORE_BUILD
 from engine.types import Event
 from loadtest.accuracy import replay
 from loadtest.meter import Offsets, Tick, first_arrivals, latency_figures, samples
 from loadtest.oracle import example_workflows, expected_actions
 from loadtest.report import Sample
+from loadtest.run import worker_core
 from loadtest.verdict import keep_up
 
 NOW = 1_795_449_787_876
@@ -100,3 +107,16 @@ def test_attributed_replay_gives_the_oracles_actions_and_their_causes() -> None:
     assert attributed.actions == plain and plain
     assert set(attributed.timer_caused) == {a["action_id"] for a in plain}
     assert not any(attributed.timer_caused.values())
+
+
+def test_the_worker_core_is_read_from_its_log_in_either_format(tmp_path: Path) -> None:
+    plain, json_lines, silent = tmp_path / "plain.log", tmp_path / "json.log", tmp_path / "silent.log"
+    plain.write_text("[2026-12-06 08:47:57,346] [6772] [INFO] [^Worker]: Ready \n"
+                     f"[2026-12-06 08:47:57,579] [6772] [INFO] {CORE_BUILD}{COMPILED} \n")  # fmt: skip
+    records = [{"message": "[^Worker]: Ready"}, {"message": f"{CORE_BUILD}{INTERPRETED}", "pid": 1}]
+    json_lines.write_bytes(b"".join(orjson.dumps(record) + b"\n" for record in records))
+    silent.write_text("[2026-12-06 08:47:57,346] [6772] [INFO] [^Worker]: Ready \n")
+    assert worker_core(plain) == COMPILED
+    assert worker_core(json_lines) == INTERPRETED
+    assert worker_core(silent).startswith("unknown")
+    assert worker_core(tmp_path / "absent.log").startswith("unknown")

@@ -10,6 +10,7 @@ from pathlib import Path
 import orjson
 import pytest
 
+from agents.core_build import describe
 from agents.settings import Settings
 from loadtest.run import RunConfig, execute
 from switchyard.kafka_tools import end_offsets
@@ -30,6 +31,7 @@ def test_ten_second_run_is_fully_accurate_and_reported(test_settings: Settings, 
     assert oracle["expected"] > 0 and oracle["accuracy_pct"] == 100.0, result.table
     assert oracle["missing"] == oracle["unexpected"] == oracle["conflicting"] == 0
     assert result.report["drained"] is True
+    assert result.report["config"]["core"] == describe()  # read from the worker's own log line
     assert result.report["latency"]["immediate_ms"]["count"] > 0
     assert result.report["keep_up"]["keeps_up"] is True, result.table
     saved = orjson.loads(result.json_path.read_bytes())

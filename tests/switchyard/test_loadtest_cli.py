@@ -16,6 +16,7 @@ from switchyard.commands.loadtest import main
         ["--broker-warmup", "-1"],
         ["--events", "0", "--seconds", "0"],
         ["--duplicates", "1.5"],
+        ["--worker-tree", "/nonexistent/checkout"],
     ],
 )
 def test_impossible_arguments_are_refused_before_anything_starts(
