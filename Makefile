@@ -54,10 +54,11 @@ native: setup ui
 	rm -rf .native
 	$(BIN)/python -m loadtest.compiled_tree --out .native
 
-## native-test: the engine and model tests against the compiled copy (build it first: make native)
+## native-test: the engine and model tests, and the load-test oracle's, against the compiled copy (build it first: make native)
 native-test:
 	cd .native && ../$(BIN)/python -c 'from agents.core_build import describe; print("core:", describe())'
-	cd .native && ../$(BIN)/python -m pytest -q -p no:cacheprovider tests/engine tests/ml tests/agents/test_core_build.py
+	cd .native && ../$(BIN)/python -m pytest -q -p no:cacheprovider tests/engine tests/ml tests/agents/test_core_build.py \
+		tests/loadtest/test_loadtest_pieces.py
 
 kafka-stop:
 	-$(BIN)/switchyard kafka stop

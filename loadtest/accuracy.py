@@ -73,25 +73,27 @@ def is_model_wakeup(event: Event) -> bool:
     return event["type"] == TIMER_EVENT and event["properties"].get("kind") == ML_TIMER_KIND
 
 
-class AttributedReplay(ContactReplay):
-    """A ContactReplay that notes, per action id, whether a wake-up caused it, and keeps every step record
-    as the worker emits it (the trace entry plus its ``source`` and ``seq``)."""
+class AttributedReplay:
+    """A contact's ContactReplay that notes, per action id, whether a wake-up caused it, and keeps every step
+    record as the worker emits it (the trace entry plus its ``source`` and ``seq``). It holds the replay
+    rather than extending it: a compiled engine (`make native`) has classes Python cannot subclass."""
 
     def __init__(
         self, workflows: WorkflowSet, timer_caused: dict[str, bool], step_records: list[dict[str, Any]]
     ) -> None:
-        super().__init__(workflows)
+        self.replay = ContactReplay(workflows)
         self.timer_caused = timer_caused
         self.step_records = step_records
 
     def apply(self, event: Event, source: str = "") -> None:
-        if self.state is not None and is_model_wakeup(event):
+        replay = self.replay
+        if replay.state is not None and is_model_wakeup(event):
             return
-        before, traced = len(self.actions), len(self.trace)
-        super().apply(event)
-        for action in self.actions[before:]:
+        before, traced = len(replay.actions), len(replay.trace)
+        replay.apply(event)
+        for action in replay.actions[before:]:
             self.timer_caused.setdefault(str(action["action_id"]), event["type"] == TIMER_EVENT)
-        for seq, record in enumerate(self.trace[traced:]):
+        for seq, record in enumerate(replay.trace[traced:]):
             self.step_records.append({**record, "source": source, "seq": seq})
 
 
@@ -121,8 +123,8 @@ def replay(
         causes = sources.get(contact, ()) if sources is not None else ()
         for index, event in enumerate(events):
             contact_replay.apply(event, causes[index] if index < len(causes) else "")
-        actions.extend(contact_replay.actions)
-        failures += contact_replay.failures
+        actions.extend(contact_replay.replay.actions)
+        failures += contact_replay.replay.failures
     return Expected(actions, timer_caused, failures, step_records)
 
 
