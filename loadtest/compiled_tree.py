@@ -57,6 +57,16 @@ def copy_tree(repo: Path, out: Path) -> None:
             shutil.copytree(repo / name, out / name)
 
 
+def differing_files(repo: Path, copy: Path) -> list[str]:
+    """The tracked files of ``repo`` whose bytes ``copy`` does not have (changed since the copy was made,
+    or missing from it): a copy that lists any runs other code than ``repo`` holds."""
+    return [
+        name
+        for name in tracked_files(repo)
+        if not (copy / name).is_file() or (copy / name).read_bytes() != (repo / name).read_bytes()
+    ]
+
+
 def modules_to_compile(root: Path) -> list[str]:
     found = [
         str(p.relative_to(root))

@@ -84,6 +84,7 @@ class RunConfig:
     duplicates: float = 0.0  # share of events the producer sends twice (same id and bytes)
     after_drain: Callable[[], Awaitable[None]] | None = None  # tests: runs once the worker has stopped
     worker_tree: Path = REPO  # the checkout the worker runs from (e.g. `make native`'s compiled copy)
+    worker_tree_differs: tuple[str, ...] = ()  # this checkout's tracked files that worker_tree differs in
 
     @property
     def planned_events(self) -> int:
@@ -471,7 +472,8 @@ async def conclude(
                    "contacts": cfg.contact_count, "kills": cfg.kills, "partitions": s.partitions,
                    "app_id": s.app_id, "batch_size": s.batch_size, "batch_within_s": s.batch_within_s,
                    "bootstrap": s.bootstrap, "workflows": published, "worker_tree": str(cfg.worker_tree),
-                   "core": worker_core(cfg.log_dir / "worker.log")},
+                   "core": worker_core(cfg.log_dir / "worker.log"),
+                   "worker_tree_differs": list(cfg.worker_tree_differs)},
         "machine": {"cpus": os.cpu_count(), "loadavg_before": load_before, "loadavg_after": os.getloadavg(),
                     "loadavg_1m_during": load_during(ticks)},
         "drained": drained, "latency": latency.as_dict(), "oracle": checked.as_dict(),
@@ -538,6 +540,7 @@ def render_table(
     figures: dict[str, object] = {
         "mode": describe(cfg),
         "worker core": report["config"]["core"],
+        "worker tree: files unlike here": len(cfg.worker_tree_differs) if cfg.worker_tree != REPO else None,
         "events produced": report.get("producer", {}).get("sent") or report.get("preload", {}).get("sent"),
         "events sent twice (same id)": oracle.get("repeated_in_topic") if cfg.duplicates else None,
         "producer rate ev/s": report.get("producer", {}).get("rate"),

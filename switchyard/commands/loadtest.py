@@ -98,6 +98,7 @@ def default_stem(args: argparse.Namespace) -> str:
 
 def run_loadtest(args: argparse.Namespace, settings: Settings) -> int:
     from loadtest.broker_warmup import warm_broker
+    from loadtest.compiled_tree import differing_files
     from loadtest.run import RunConfig, RunError, execute
 
     if not 0.0 <= args.duplicates <= 1.0 or (args.duplicates and args.analytics):
@@ -117,6 +118,12 @@ def run_loadtest(args: argparse.Namespace, settings: Settings) -> int:
         print(f"switchyard loadtest: --worker-tree {args.worker_tree} is not a Switchyard checkout "
               "(no switchyard/__main__.py in it)", file=sys.stderr)  # fmt: skip
         return 2
+    stale = differing_files(REPO, worker_tree) if worker_tree != REPO else []
+    if stale:
+        listed = ", ".join(stale[:3]) + (", ..." if len(stale) > 3 else "")
+        print(f"note: the worker runs from {worker_tree}, whose copies of {len(stale)} tracked file(s) of "
+              f"this checkout differ or are missing ({listed}); rebuild it (make native) to measure this "
+              "checkout", flush=True)  # fmt: skip
     tag = f"lt-{datetime.now(UTC):%Y%m%d%H%M%S}-{os.getpid()}"
     bootstrap, broker_to_stop = start_broker(settings, args)
     run_dir = settings.data_dir / "loadtest" / tag
@@ -131,7 +138,7 @@ def run_loadtest(args: argparse.Namespace, settings: Settings) -> int:
         events=args.events, contacts=args.contacts, seed=args.seed, kills=args.kills,
         report_dir=args.report_dir, stem=args.name or default_stem(args), log_dir=run_dir,
         keep_topics=args.keep_topics, show_progress=not args.no_progress, analytics=args.analytics,
-        duplicates=args.duplicates, worker_tree=worker_tree,
+        duplicates=args.duplicates, worker_tree=worker_tree, worker_tree_differs=tuple(stale),
     )  # fmt: skip
     print(f"run {tag}: load average {os.getloadavg()[0]:.2f} on {os.cpu_count()} cpus", flush=True)
     try:

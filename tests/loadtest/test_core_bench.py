@@ -12,7 +12,7 @@ import pytest
 
 from agents.scoring import Predictions
 from engine.workflows import WorkflowSet
-from loadtest.compiled_tree import REPO, copy_tree, modules_to_compile
+from loadtest.compiled_tree import REPO, copy_tree, differing_files, modules_to_compile
 from loadtest.core_bench import STAGES, CoreFigures, codec_baseline, report, run_core
 from loadtest.runtime_workload import generate_workload
 from loadtest.step_bench import definitions
@@ -100,3 +100,19 @@ def test_the_compiled_tree_holds_the_tracked_files_and_the_built_ui(tmp_path: Pa
     copy_tree(repo, out)
     copied = sorted(str(p.relative_to(out)) for p in out.rglob("*") if p.is_file())
     assert copied == ["engine/step.py", "ui/dist/assets/app.js", "ui/dist/index.html"]
+    assert differing_files(repo, out) == []
+
+
+def test_a_copy_names_the_tracked_files_it_no_longer_matches(tmp_path: Path) -> None:
+    repo = tmp_path / "repo"
+    (repo / "engine").mkdir(parents=True)
+    for name in ("step.py", "ids.py", "gone.py"):
+        (repo / "engine" / name).write_text(f"# {name}\n")
+    subprocess.run(["git", "init", "-q", str(repo)], check=True)
+    subprocess.run(["git", "-C", str(repo), "add", "engine"], check=True)
+    out = tmp_path / "out"
+    copy_tree(repo, out)
+    (repo / "engine" / "step.py").write_text("# edited after the copy\n")
+    (out / "engine" / "gone.py").unlink()
+    (repo / "untracked.py").write_text("not compared\n")
+    assert differing_files(repo, out) == ["engine/gone.py", "engine/step.py"]
