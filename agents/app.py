@@ -101,6 +101,7 @@ def build_app(settings: Settings, api: ApiConfig | None = None) -> faust.App:
         loghandlers=[],
         autodiscover=False,
         TableManager=PromptTableManager,  # every table is declared before the app starts
+        consumer_group_instance_id=settings.group_instance_id,
     )
     install_safe_consumer(app)
     return app

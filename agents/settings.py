@@ -6,6 +6,7 @@ Packages never read the environment themselves: the front door builds a Settings
 from __future__ import annotations
 
 import os
+import zlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -43,6 +44,10 @@ class Settings:
     # Extra wait for a batch to fill once an event is there; 0: none (see README, SWITCHYARD_BATCH_WITHIN).
     batch_within_s: float = 0.0
     ml: bool = True
+    # Static group membership (Kafka's group.instance.id, one per app id and data dir): a worker restarted
+    # on its data dir takes its partitions back at once instead of after the old member's session timeout;
+    # the cost is that a worker stopped on purpose keeps them until that timeout (no LeaveGroup is sent).
+    static_membership: bool = False
     # TEST ONLY: the worker's second batch loses its first records of each partition before processing,
     # as faust-streaming's rebalance race can make them (see agents/gaps.py).
     test_skip_records: int = 0
@@ -58,6 +63,14 @@ class Settings:
     @property
     def state_dir(self) -> Path:
         return self.data_dir / "state"
+
+    @property
+    def group_instance_id(self) -> str | None:
+        """The worker's static member id (None: dynamic membership): the same for the same app id and data
+        dir, so a restart on that data dir is the same member, and different for every other worker."""
+        if not self.static_membership:
+            return None
+        return f"{self.app_id}-{zlib.crc32(str(self.data_dir).encode()):08x}"
 
     def topic(self, name: str) -> str:
         """The full name of one of our topics (tests give each run its own prefix)."""
@@ -83,6 +96,7 @@ class Settings:
             "SWITCHYARD_BATCH_SIZE": str(self.batch_size),
             "SWITCHYARD_BATCH_WITHIN": str(self.batch_within_s),
             "SWITCHYARD_ML": "on" if self.ml else "off",
+            "SWITCHYARD_STATIC_MEMBERSHIP": "on" if self.static_membership else "off",
             "SWITCHYARD_TEST_SKIP_RECORDS": str(self.test_skip_records),
         }
         if self.external_kafka:
@@ -115,6 +129,7 @@ class Settings:
             batch_size=env_int(env, "SWITCHYARD_BATCH_SIZE", base.batch_size),
             batch_within_s=env_float(env, "SWITCHYARD_BATCH_WITHIN", base.batch_within_s),
             ml=_choice(env, "SWITCHYARD_ML", "on", ("on", "off")) == "on",
+            static_membership=_choice(env, "SWITCHYARD_STATIC_MEMBERSHIP", "off", ("on", "off")) == "on",
             test_skip_records=env_int(env, "SWITCHYARD_TEST_SKIP_RECORDS", 0),
         )
 

@@ -472,7 +472,7 @@ async def conclude(
                    "contacts": cfg.contact_count, "kills": cfg.kills, "partitions": s.partitions,
                    "app_id": s.app_id, "batch_size": s.batch_size, "batch_within_s": s.batch_within_s,
                    "bootstrap": s.bootstrap, "workflows": published, "worker_tree": str(cfg.worker_tree),
-                   "core": worker_core(cfg.log_dir / "worker.log"),
+                   "core": worker_core(cfg.log_dir / "worker.log"), "static_membership": s.static_membership,
                    "worker_tree_differs": list(cfg.worker_tree_differs)},
         "machine": {"cpus": os.cpu_count(), "loadavg_before": load_before, "loadavg_after": os.getloadavg(),
                     "loadavg_1m_during": load_during(ticks)},
@@ -540,6 +540,7 @@ def render_table(
     figures: dict[str, object] = {
         "mode": describe(cfg),
         "worker core": report["config"]["core"],
+        "static group membership": "on" if cfg.settings.static_membership else None,
         "worker tree: files unlike here": len(cfg.worker_tree_differs) if cfg.worker_tree != REPO else None,
         "events produced": report.get("producer", {}).get("sent") or report.get("preload", {}).get("sent"),
         "events sent twice (same id)": oracle.get("repeated_in_topic") if cfg.duplicates else None,
@@ -572,8 +573,10 @@ def render_table(
     if "keep_up" in report:
         lines.append(report["keep_up"]["statement"])
     if cfg.kills:
-        lines.append(f"(with {cfg.kills} kill -9s: no worker ran during the restarts above; each "
-                     "restart waiting for the killed member's session to time out)")  # fmt: skip
+        waits = ("rejoining at once as the same static member" if cfg.settings.static_membership
+                 else "waiting for the killed member's session to time out")  # fmt: skip
+        lines.append(f"(with {cfg.kills} kill -9s: no worker ran during the restarts above; each restart "
+                     f"{waits})")  # fmt: skip
     load = report["machine"]
     during = load["loadavg_1m_during"]
     before, after = load["loadavg_before"][0], load["loadavg_after"][0]

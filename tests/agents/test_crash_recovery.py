@@ -1,5 +1,6 @@
 """Crash safety against the real broker: kill -9 mid-stream and restart gives the same action ids as an
-uninterrupted run; two workers share the partitions and a killed worker's waits fire on the survivor."""
+uninterrupted run, with dynamic and with static group membership; two workers share the partitions and a
+killed worker's waits fire on the survivor."""
 
 from __future__ import annotations
 
@@ -99,6 +100,35 @@ def test_kill_9_mid_stream_gives_the_same_action_ids(test_settings: Settings, wo
         body = orjson.dumps(action, option=orjson.OPT_SORT_KEYS)
         assert by_id.setdefault(action["action_id"], body) == body
     print(f"duplicates after 3 kills: {sum(n - 1 for n in ids.values())} of {len(crashed)} actions")
+
+
+def test_a_static_member_killed_and_restarted_on_its_data_dir_loses_nothing(
+    test_settings: Settings, worker_factory: type
+) -> None:
+    """SWITCHYARD_STATIC_MEMBERSHIP=on: the restarted worker is the same group member (its instance id comes
+    from the app id and data dir), so it takes its partitions back without a rebalance wait. Whatever the
+    killed one had not committed is processed again, under the same action ids."""
+    from agents.app import build_app
+
+    contacts = 300
+    events = stream(contacts, int(time.time() * 1000) - 7 * DAY)
+    expected = contacts * 3 + len(range(0, contacts, 3)) * 5
+    static = settings_for(test_settings, "static").with_(static_membership=True)
+    assert build_app(static).conf.consumer_group_instance_id == static.group_instance_id is not None
+    publish(static, EXAMPLES / "abandoned_cart.yaml", EXAMPLES / "document_workflow.yaml")
+    produce_events(static, events)
+    worker = worker_factory.start(static, "static-0")
+    time.sleep(0.6)
+    worker.kill9()
+    worker_factory.start(static, "static-1")
+    wait_processed(static, timeout=120)
+    actions = collect(static, expected)
+
+    assert len({a["action_id"] for a in actions}) == expected
+    by_id: dict[object, bytes] = {}
+    for action in actions:
+        body = orjson.dumps(action, option=orjson.OPT_SORT_KEYS)
+        assert by_id.setdefault(action["action_id"], body) == body
 
 
 def assigned_partitions(log_path: Path) -> list[int]:

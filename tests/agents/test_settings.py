@@ -26,8 +26,22 @@ def test_batches_wait_for_nothing_extra_by_default() -> None:
     assert Settings.from_env({"SWITCHYARD_BATCH_WITHIN": "0.05"}).batch_within_s == 0.05
 
 
+def test_static_membership_is_off_by_default_and_names_a_worker_by_app_id_and_data_dir() -> None:
+    assert Settings.from_env({}).group_instance_id is None
+    on = {"SWITCHYARD_STATIC_MEMBERSHIP": "on", "SWITCHYARD_APP_ID": "app", "SWITCHYARD_DATA": "/w1"}
+    first = Settings.from_env(on)
+    assert first.static_membership and first.group_instance_id is not None
+    assert first.group_instance_id.startswith("app-")
+    assert Settings.from_env(on).group_instance_id == first.group_instance_id  # the same worker restarted
+    assert Settings.from_env(first.to_env()) == first  # children get it too
+    other_dir = Settings.from_env({**on, "SWITCHYARD_DATA": "/w2"}).group_instance_id
+    other_app = Settings.from_env({**on, "SWITCHYARD_APP_ID": "app2"}).group_instance_id
+    assert len({first.group_instance_id, other_dir, other_app}) == 3
+
+
 BAD = [("SWITCHYARD_PARTITIONS", "eight"), ("SWITCHYARD_WEB_PORT", "-1"), ("SWITCHYARD_BATCH_WITHIN", "soon"),
-       ("SWITCHYARD_BATCH_WITHIN", "-0.1"), ("SWITCHYARD_BATCH_SIZE", "0")]  # fmt: skip
+       ("SWITCHYARD_BATCH_WITHIN", "-0.1"), ("SWITCHYARD_BATCH_SIZE", "0"),
+       ("SWITCHYARD_STATIC_MEMBERSHIP", "yes")]  # fmt: skip
 
 
 @pytest.mark.parametrize(("name", "value"), BAD)
