@@ -64,6 +64,14 @@ def collect(settings: Settings, expected: int, timeout: float = 120.0) -> list[d
         time.sleep(1.0)
 
 
+def assert_one_body_per_id(actions: list[dict[str, object]]) -> None:
+    """A duplicate is the very same action, never a different one under the same id."""
+    by_id: dict[object, bytes] = {}
+    for action in actions:
+        body = orjson.dumps(action, option=orjson.OPT_SORT_KEYS)
+        assert by_id.setdefault(action["action_id"], body) == body
+
+
 def test_kill_9_mid_stream_gives_the_same_action_ids(test_settings: Settings, worker_factory: type) -> None:
     contacts = 1200
     t0 = int(time.time() * 1000) - 7 * DAY  # every wait is due: the timer service drives the rest
@@ -95,10 +103,7 @@ def test_kill_9_mid_stream_gives_the_same_action_ids(test_settings: Settings, wo
     missed_contacts = sorted({str(a["contact_id"]) for a in missing})[:20]
     assert not missing, (len(missing), Counter(str(a["node_id"]) for a in missing), missed_contacts)
     assert set(ids) == reference_ids
-    by_id: dict[object, bytes] = {}
-    for action in crashed:  # a duplicate is the very same action, never a different one under the same id
-        body = orjson.dumps(action, option=orjson.OPT_SORT_KEYS)
-        assert by_id.setdefault(action["action_id"], body) == body
+    assert_one_body_per_id(crashed)
     print(f"duplicates after 3 kills: {sum(n - 1 for n in ids.values())} of {len(crashed)} actions")
 
 
@@ -114,7 +119,8 @@ def test_a_static_member_killed_and_restarted_on_its_data_dir_loses_nothing(
     events = stream(contacts, int(time.time() * 1000) - 7 * DAY)
     expected = contacts * 3 + len(range(0, contacts, 3)) * 5
     static = settings_for(test_settings, "static").with_(static_membership=True)
-    assert build_app(static).conf.consumer_group_instance_id == static.group_instance_id is not None
+    assert static.group_instance_id is not None
+    assert build_app(static).conf.consumer_group_instance_id == static.group_instance_id
     publish(static, EXAMPLES / "abandoned_cart.yaml", EXAMPLES / "document_workflow.yaml")
     produce_events(static, events)
     worker = worker_factory.start(static, "static-0")
@@ -125,10 +131,7 @@ def test_a_static_member_killed_and_restarted_on_its_data_dir_loses_nothing(
     actions = collect(static, expected)
 
     assert len({a["action_id"] for a in actions}) == expected
-    by_id: dict[object, bytes] = {}
-    for action in actions:
-        body = orjson.dumps(action, option=orjson.OPT_SORT_KEYS)
-        assert by_id.setdefault(action["action_id"], body) == body
+    assert_one_body_per_id(actions)
 
 
 def assigned_partitions(log_path: Path) -> list[int]:
