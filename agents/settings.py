@@ -15,6 +15,9 @@ from sinks.analytics.config import WriterConfig
 
 DEFAULT_PORT = 9092
 DEFAULT_CONTROLLER_PORT = 9093
+# The just-in-time compilers of a broker we start (switchyard/broker/launcher.py): "c1" the quick one only,
+# "tiered" the JVM's default (C1, then C2 for hot code).
+KAFKA_JITS = ("c1", "tiered")
 
 
 class SettingsError(ValueError):
@@ -29,6 +32,7 @@ class Settings:
     external_kafka: str | None = None
     kafka_port: int = DEFAULT_PORT
     kafka_controller_port: int = DEFAULT_CONTROLLER_PORT
+    kafka_jit: str = KAFKA_JITS[0]
     # Where fetched broker jars live (outside the repo, shared between checkouts).
     cache_dir: Path = field(default_factory=lambda: Path.home() / ".cache" / "switchyard")
     # Worker state (RocksDB tables), broker data and logs.
@@ -84,6 +88,7 @@ class Settings:
         env = {
             "SWITCHYARD_KAFKA_PORT": str(self.kafka_port),
             "SWITCHYARD_KAFKA_CONTROLLER_PORT": str(self.kafka_controller_port),
+            "SWITCHYARD_KAFKA_JIT": self.kafka_jit,
             "SWITCHYARD_CACHE": str(self.cache_dir),
             "SWITCHYARD_DATA": str(self.data_dir),
             "SWITCHYARD_APP_ID": self.app_id,
@@ -117,6 +122,7 @@ class Settings:
             kafka_controller_port=env_int(
                 env, "SWITCHYARD_KAFKA_CONTROLLER_PORT", base.kafka_controller_port
             ),
+            kafka_jit=_choice(env, "SWITCHYARD_KAFKA_JIT", base.kafka_jit, KAFKA_JITS),
             cache_dir=Path(env["SWITCHYARD_CACHE"]) if env.get("SWITCHYARD_CACHE") else base.cache_dir,
             data_dir=Path(env.get("SWITCHYARD_DATA", str(base.data_dir))).resolve(),
             app_id=env.get("SWITCHYARD_APP_ID", base.app_id),

@@ -429,7 +429,11 @@ def start_broker(keep: bool) -> tuple[str, KafkaBroker | None]:
     if settings.external_kafka:
         return settings.external_kafka, None
     broker = KafkaBroker(
-        BROKER_DIR, settings.cache_dir, port=BENCH_PORT, controller_port=BENCH_CONTROLLER_PORT
+        BROKER_DIR,
+        settings.cache_dir,
+        port=BENCH_PORT,
+        controller_port=BENCH_CONTROLLER_PORT,
+        jit=settings.kafka_jit,
     )
     already = broker.status().running
     status = broker.start()

@@ -458,9 +458,12 @@ def start_bench_broker(
     settings = Settings.from_env()
     if settings.external_kafka:
         return settings.external_kafka, None
-    broker = BenchBroker(work_dir, settings.cache_dir, port=port, controller_port=controller_port)
+    broker = BenchBroker(
+        work_dir, settings.cache_dir, port=port, controller_port=controller_port, jit=settings.kafka_jit
+    )
     already = broker.status().running
     status = broker.start()
     delay = configured_rebalance_delay(work_dir)
-    print(f"{status.detail}{' (reused)' if already else ''}; {REBALANCE_DELAY_KEY}={delay}", flush=True)
+    started = " (reused)" if already else f"; JIT {broker.jit}"
+    print(f"{status.detail}{started}; {REBALANCE_DELAY_KEY}={delay}", flush=True)
     return broker.bootstrap, (None if already or keep else broker)

@@ -85,6 +85,7 @@ class RunConfig:
     after_drain: Callable[[], Awaitable[None]] | None = None  # tests: runs once the worker has stopped
     worker_tree: Path = REPO  # the checkout the worker runs from (e.g. `make native`'s compiled copy)
     worker_tree_differs: tuple[str, ...] = ()  # this checkout's tracked files that worker_tree differs in
+    broker_jit: str | None = None  # the JIT choice of the broker this run started (None: not started here)
 
     @property
     def planned_events(self) -> int:
@@ -473,7 +474,7 @@ async def conclude(
                    "app_id": s.app_id, "batch_size": s.batch_size, "batch_within_s": s.batch_within_s,
                    "bootstrap": s.bootstrap, "workflows": published, "worker_tree": str(cfg.worker_tree),
                    "core": worker_core(cfg.log_dir / "worker.log"), "static_membership": s.static_membership,
-                   "worker_tree_differs": list(cfg.worker_tree_differs)},
+                   "worker_tree_differs": list(cfg.worker_tree_differs), "broker_jit": cfg.broker_jit},
         "machine": {"cpus": os.cpu_count(), "loadavg_before": load_before, "loadavg_after": os.getloadavg(),
                     "loadavg_1m_during": load_during(ticks)},
         "drained": drained, "latency": latency.as_dict(), "oracle": checked.as_dict(),
@@ -541,6 +542,7 @@ def render_table(
         "mode": describe(cfg),
         "worker core": report["config"]["core"],
         "static group membership": "on" if cfg.settings.static_membership else None,
+        "broker JIT": cfg.broker_jit or "not started by this run",
         "worker tree: files unlike here": len(cfg.worker_tree_differs) if cfg.worker_tree != REPO else None,
         "events produced": report.get("producer", {}).get("sent") or report.get("preload", {}).get("sent"),
         "events sent twice (same id)": oracle.get("repeated_in_topic") if cfg.duplicates else None,

@@ -42,11 +42,13 @@ def kafka_broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[KafkaBrok
         return
     fixed = os.environ.get("SWITCHYARD_TEST_KAFKA_PORT")
     port, controller_port = (int(fixed), int(fixed) + 1) if fixed else free_ports(2)
+    settings = Settings.from_env()
     broker = KafkaBroker(
         work_dir=tmp_path_factory.mktemp("kafka"),
-        cache_dir=Settings.from_env().cache_dir,
+        cache_dir=settings.cache_dir,
         port=port,
         controller_port=controller_port,
+        jit=settings.kafka_jit,
     )
     broker.start()
     try:

@@ -13,4 +13,5 @@ def broker_for(settings: Settings) -> KafkaBroker:
         port=settings.kafka_port,
         controller_port=settings.kafka_controller_port,
         partitions=settings.partitions,
+        jit=settings.kafka_jit,
     )

@@ -16,11 +16,16 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from agents.settings import KAFKA_JITS
 from switchyard.broker.exceptions import BrokerError
 
 KAFKA_VERSION = "4.3.1"
 HERE = Path(__file__).resolve().parent
 BROKER_MAIN = "kafka.Kafka"
+# The JVM flags of each choice of just-in-time compilers (SWITCHYARD_KAFKA_JIT). With the optimising
+# compiler (C2, "tiered") the broker spent 60-80 % of one of two cores compiling for the first 10-20 s of
+# every run, warm-up or not, and the worker beside it paid in latency (README, Performance).
+JIT_FLAGS: dict[str, tuple[str, ...]] = {"c1": ("-XX:TieredStopAtLevel=1",), "tiered": ()}
 
 
 @dataclass(frozen=True)
@@ -42,13 +47,17 @@ class KafkaBroker:
         controller_port: int = 9093,
         partitions: int = 8,
         heap: str = "1g",
+        jit: str = KAFKA_JITS[0],
     ) -> None:
+        if jit not in JIT_FLAGS:
+            raise BrokerError(f"unknown broker JIT {jit!r}: one of {', '.join(JIT_FLAGS)}")
         self.work_dir = work_dir
         self.libs_dir = cache_dir / f"kafka-{KAFKA_VERSION}" / "libs"
         self.port = port
         self.controller_port = controller_port
         self.partitions = partitions
         self.heap = heap
+        self.jit = jit
 
     @property
     def bootstrap(self) -> str:
@@ -109,25 +118,7 @@ class KafkaBroker:
         self.log_file.parent.mkdir(parents=True, exist_ok=True)
         with open(self.log_file, "ab") as log:
             proc = subprocess.Popen(
-                [
-                    "java",
-                    # The whole heap from the start, as Kafka's own start script does: grown from a small
-                    # one, G1 kept it near 300 MB with 180 MB live, past its marking threshold, and ran a
-                    # concurrent marking cycle every 4 s under load, taking one of two cores for 80-160 ms.
-                    f"-Xms{self.heap}",
-                    f"-Xmx{self.heap}",
-                    "-server",
-                    "-XX:+UseG1GC",
-                    "-XX:MaxGCPauseMillis=20",
-                    f"-Xlog:gc:file={self.log_file.parent / 'gc.log'}:time,uptime:filecount=2,filesize=10m",
-                    "-Djava.awt.headless=true",
-                    f"-Dlog4j2.configurationFile={HERE / 'log4j2.xml'}",
-                    f"-Dkafka.logs.dir={self.log_file.parent}",
-                    "-cp",
-                    f"{self.libs_dir}/*",
-                    BROKER_MAIN,
-                    str(config),
-                ],
+                self.java_command(config),
                 stdout=log,
                 stderr=subprocess.STDOUT,
                 stdin=subprocess.DEVNULL,
@@ -143,6 +134,29 @@ class KafkaBroker:
             time.sleep(0.2)
         self.stop()
         raise BrokerError(f"the broker did not answer within {timeout:.0f}s; see {self.log_file}")
+
+    def java_command(self, config: Path) -> list[str]:
+        """The command line that runs the broker with ``config``."""
+        return [
+            "java",
+            # The whole heap from the start, as Kafka's own start script does: grown from a small one, G1
+            # kept it near 300 MB with 180 MB live, past its marking threshold, and ran a concurrent marking
+            # cycle every 4 s under load, taking one of two cores for 80-160 ms.
+            f"-Xms{self.heap}",
+            f"-Xmx{self.heap}",
+            "-server",
+            "-XX:+UseG1GC",
+            "-XX:MaxGCPauseMillis=20",
+            *JIT_FLAGS[self.jit],
+            f"-Xlog:gc:file={self.log_file.parent / 'gc.log'}:time,uptime:filecount=2,filesize=10m",
+            "-Djava.awt.headless=true",
+            f"-Dlog4j2.configurationFile={HERE / 'log4j2.xml'}",
+            f"-Dkafka.logs.dir={self.log_file.parent}",
+            "-cp",
+            f"{self.libs_dir}/*",
+            BROKER_MAIN,
+            str(config),
+        ]
 
     def stop(self, timeout: float = 20.0) -> bool:
         """SIGTERM, then SIGKILL after `timeout`. Returns whether a broker was running."""

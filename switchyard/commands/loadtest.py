@@ -74,19 +74,21 @@ def register(subparsers: Any) -> None:
 
 
 def start_broker(settings: Settings, args: argparse.Namespace) -> tuple[str, KafkaBroker | None]:
-    """The broker to use, and the one to stop at the end (None: external or already running)."""
+    """The broker to use, and the one this command started (None: external or already running)."""
     if settings.external_kafka:
         return settings.external_kafka, None
     work_dir = args.broker_dir or settings.data_dir / "loadtest-kafka"
     port = args.broker_port
-    broker = KafkaBroker(work_dir, settings.cache_dir, port=port, controller_port=port + 1)
+    broker = KafkaBroker(
+        work_dir, settings.cache_dir, port=port, controller_port=port + 1, jit=settings.kafka_jit
+    )
     already = broker.status().running
     if not already and args.broker_dir is None:
         # The load-test broker's own directory holds nothing but earlier runs' leftovers: topics deleted
         # just before that broker stopped are removed by the broker after its next start, mid-run.
         broker.clear_data()
-    print(broker.start().detail + (" (reused)" if already else ""), flush=True)
-    return broker.bootstrap, (None if already or args.keep_broker else broker)
+    print(broker.start().detail + (" (reused)" if already else f"; JIT {broker.jit}"), flush=True)
+    return broker.bootstrap, (None if already else broker)
 
 
 def default_stem(args: argparse.Namespace) -> str:
@@ -125,7 +127,8 @@ def run_loadtest(args: argparse.Namespace, settings: Settings) -> int:
               f"this checkout differ or are missing ({listed}); rebuild it (make native) to measure this "
               "checkout", flush=True)  # fmt: skip
     tag = f"lt-{datetime.now(UTC):%Y%m%d%H%M%S}-{os.getpid()}"
-    bootstrap, broker_to_stop = start_broker(settings, args)
+    bootstrap, started = start_broker(settings, args)
+    broker_to_stop = None if args.keep_broker else started
     run_dir = settings.data_dir / "loadtest" / tag
     worker = settings.with_(
         external_kafka=bootstrap, app_id=tag, topic_prefix=f"{tag}.", data_dir=run_dir / "data",
@@ -139,10 +142,11 @@ def run_loadtest(args: argparse.Namespace, settings: Settings) -> int:
         report_dir=args.report_dir, stem=args.name or default_stem(args), log_dir=run_dir,
         keep_topics=args.keep_topics, show_progress=not args.no_progress, analytics=args.analytics,
         duplicates=args.duplicates, worker_tree=worker_tree, worker_tree_differs=tuple(stale),
+        broker_jit=started.jit if started is not None else None,
     )  # fmt: skip
     print(f"run {tag}: load average {os.getloadavg()[0]:.2f} on {os.cpu_count()} cpus", flush=True)
     try:
-        if broker_to_stop is not None and args.broker_warmup > 0:
+        if started is not None and args.broker_warmup > 0:
             print(asyncio.run(warm_broker(bootstrap, args.broker_warmup)).describe(), flush=True)
         result = asyncio.run(execute(cfg))
     except RunError as exc:

@@ -39,9 +39,16 @@ def test_static_membership_is_off_by_default_and_names_a_worker_by_app_id_and_da
     assert len({first.group_instance_id, other_dir, other_app}) == 3
 
 
+def test_brokers_we_start_use_the_quick_jit_unless_told_otherwise() -> None:
+    assert Settings.from_env({}).kafka_jit == "c1"
+    tiered = Settings.from_env({"SWITCHYARD_KAFKA_JIT": "Tiered"})
+    assert tiered.kafka_jit == "tiered"
+    assert Settings.from_env(tiered.to_env()) == tiered
+
+
 BAD = [("SWITCHYARD_PARTITIONS", "eight"), ("SWITCHYARD_WEB_PORT", "-1"), ("SWITCHYARD_BATCH_WITHIN", "soon"),
        ("SWITCHYARD_BATCH_WITHIN", "-0.1"), ("SWITCHYARD_BATCH_SIZE", "0"),
-       ("SWITCHYARD_STATIC_MEMBERSHIP", "yes")]  # fmt: skip
+       ("SWITCHYARD_STATIC_MEMBERSHIP", "yes"), ("SWITCHYARD_KAFKA_JIT", "c2")]  # fmt: skip
 
 
 @pytest.mark.parametrize(("name", "value"), BAD)

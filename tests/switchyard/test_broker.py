@@ -12,6 +12,7 @@ import pytest
 
 from agents.settings import Settings
 from switchyard.broker import BrokerError, KafkaBroker
+from switchyard.broker.launcher import JIT_FLAGS
 from switchyard.kafka_tools import create_topics, topic_names
 from tests.fixtures import free_ports
 
@@ -61,6 +62,36 @@ def test_missing_maven_is_one_clear_line(tmp_path: Path, monkeypatch: pytest.Mon
     broker = KafkaBroker(tmp_path / "w", tmp_path / "empty-cache", port=19999, controller_port=19998)
     with pytest.raises(BrokerError, match="apt-get install -y maven"):
         broker.ensure_jars()
+
+
+QUICK_JIT = "-XX:TieredStopAtLevel=1"
+
+
+def test_the_jit_choice_is_one_flag_on_the_java_command_line(tmp_path: Path) -> None:
+    config = tmp_path / "server.properties"
+    quick = KafkaBroker(tmp_path, tmp_path / "cache", jit="c1").java_command(config)
+    tiered = KafkaBroker(tmp_path, tmp_path / "cache", jit="tiered").java_command(config)
+    assert QUICK_JIT in quick and QUICK_JIT not in tiered
+    assert [arg for arg in quick if arg != QUICK_JIT] == tiered
+    assert quick[-2:] == ["kafka.Kafka", str(config)]
+    assert KafkaBroker(tmp_path, tmp_path / "cache").jit == "c1"
+
+
+def test_an_unknown_jit_is_refused_by_name(tmp_path: Path) -> None:
+    with pytest.raises(BrokerError, match="unknown broker JIT 'c2': one of c1, tiered"):
+        KafkaBroker(tmp_path, tmp_path / "cache", jit="c2")
+
+
+@pytest.mark.kafka
+def test_the_session_broker_runs_with_the_configured_jit(kafka_broker: KafkaBroker | None) -> None:
+    if kafka_broker is None:
+        pytest.skip("SWITCHYARD_KAFKA points at an external broker; this session started none")
+    pid = kafka_broker.status().pid
+    arguments = Path(f"/proc/{pid}/cmdline").read_bytes().decode().split("\0")
+    jit = Settings.from_env().kafka_jit
+    assert kafka_broker.jit == jit
+    assert all(flag in arguments for flag in JIT_FLAGS[jit])
+    assert (QUICK_JIT in arguments) == (jit == "c1")
 
 
 @pytest.mark.kafka
