@@ -10,8 +10,9 @@ when the clock starts. Every event is stamped with ``ts`` = the wall-clock time 
 record's timestamp is the same), so event time is produce time and an immediate action's ``ts`` tells
 when its triggering event was produced.
 
-- paced (default): ``rate`` events per second, open loop (the schedule never waits for the consumer);
-  ``PROGRESS <sent> <acked>`` every 0.25 s.
+- paced (default): ``rate`` events per second, open loop (the schedule never waits for the consumer),
+  handed to the client every 5 ms as one record batch per partition; ``PROGRESS <sent> <acked>`` every
+  0.25 s.
 - ``--preload``: everything as fast as aiokafka can write it (loadtest.kafka_bench.preload).
 
 It ends with ``DONE <json>`` (sent, acked, seconds, achieved rate, first/last ts) and exit code 0, or
