@@ -172,24 +172,36 @@ class PreloadResult:
         return self.records / self.seconds if self.seconds > 0 else 0.0
 
 
+def record_batches(
+    producer: AIOKafkaProducer, records: Sequence[tuple[bytes, bytes, int | None]]
+) -> list[tuple[Any, int]]:
+    """``records`` (key, value, timestamp ms or None for the client's clock) in as few of the client's
+    record batches as its size allows, each with how many records it holds."""
+    out: list[tuple[Any, int]] = []
+    batch, count = producer.create_batch(), 0
+    for key, value, ts in records:
+        if batch.append(key=key, value=value, timestamp=ts) is None:
+            out.append((batch, count))
+            batch, count = producer.create_batch(), 0
+            batch.append(key=key, value=value, timestamp=ts)
+        count += 1
+    out.append((batch, count))
+    return out
+
+
 async def preload(bootstrap: str, topic: str, records: Sequence[Record], partitions: int) -> PreloadResult:
     """Write `records` as fast as aiokafka can: whole batches per partition, one wait at the end."""
-    by_partition: dict[int, list[Record]] = {}
-    for record in records:
-        by_partition.setdefault(partition_for(record[0], partitions), []).append(record)
+    by_partition: dict[int, list[tuple[bytes, bytes, int | None]]] = {}
+    for key, value in records:
+        by_partition.setdefault(partition_for(key, partitions), []).append((key, value, None))
     producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks=1, linger_ms=5, max_batch_size=512 * 1024)
     await producer.start()
     started = time.perf_counter()
     try:
         futures: list[asyncio.Future[Any]] = []
         for partition, items in by_partition.items():
-            batch = producer.create_batch()
-            for key, value in items:
-                if batch.append(key=key, value=value, timestamp=None) is None:
-                    futures.append(await producer.send_batch(batch, topic, partition=partition))
-                    batch = producer.create_batch()
-                    batch.append(key=key, value=value, timestamp=None)
-            futures.append(await producer.send_batch(batch, topic, partition=partition))
+            for batch, _ in record_batches(producer, items):
+                futures.append(await producer.send_batch(batch, topic, partition=partition))
         await asyncio.gather(*futures)
     finally:
         await producer.stop()

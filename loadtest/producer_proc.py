@@ -37,7 +37,7 @@ from aiokafka import AIOKafkaProducer
 
 from engine.types import Event
 from loadtest.generator import StreamSpec, generate
-from loadtest.kafka_bench import Record, encode_event, partition_for, preload
+from loadtest.kafka_bench import Record, encode_event, partition_for, preload, record_batches
 
 PROGRESS_EVERY_S = 0.25
 # Events due are sent every tick. Each tick is a produce request, and at 1 ms this process spent a third of a
@@ -112,7 +112,7 @@ async def send_paced(
         while sent < len(events):
             now = time.monotonic()
             due = min(len(events), int((now - started) * rate) + 1)
-            ticked: dict[int, list[tuple[bytes, bytes, int]]] = {}
+            ticked: dict[int, list[tuple[bytes, bytes, int | None]]] = {}
             while sent < due:
                 ts = now_ms()
                 key, value = stamped(events[sent], ts)
@@ -152,23 +152,6 @@ async def send_paced(
     finally:
         await producer.stop()
     return Produced(handed, acked, seconds, first_ts, last_ts)
-
-
-def record_batches(
-    producer: AIOKafkaProducer, records: Sequence[tuple[bytes, bytes, int]]
-) -> list[tuple[Any, int]]:
-    """``records`` (key, value, timestamp ms) in as few of the client's record batches as its size allows,
-    each with how many records it holds."""
-    out: list[tuple[Any, int]] = []
-    batch, count = producer.create_batch(), 0
-    for key, value, ts in records:
-        if batch.append(key=key, value=value, timestamp=ts) is None:
-            out.append((batch, count))
-            batch, count = producer.create_batch(), 0
-            batch.append(key=key, value=value, timestamp=ts)
-        count += 1
-    out.append((batch, count))
-    return out
 
 
 async def send_preloaded(
