@@ -33,7 +33,7 @@ from engine.packing import pack
 log = logging.getLogger("switchyard.outbox")
 
 Headers = list[tuple[str, bytes]]
-Record = tuple[bytes | None, bytes | None, Headers | None]
+Record = tuple[bytes | None, bytes | None, Headers | None, int | None]  # key, value, headers, timestamp ms
 Submission = asyncio.Future[list[asyncio.Future[Any]]]  # a topic partition's record batches, handed over
 Delivered = Callable[[int, int], None]  # (partition, offset of the last record of a delivered batch)
 
@@ -55,7 +55,7 @@ class Outbox:
         self, topic: str, key: bytes | None, value: bytes | None,
         headers: Headers | None = None, partition: int | None = None,
     ) -> None:  # fmt: skip
-        self._pending.setdefault((topic, partition), []).append((key, value, headers))
+        self._pending.setdefault((topic, partition), []).append((key, value, headers, None))
 
     def on_delivered(self, topic: str, callback: Delivered) -> None:
         """Call ``callback(partition, last offset)`` whenever a batch of ``topic`` is acknowledged."""
@@ -83,7 +83,7 @@ class Outbox:
         submissions: list[Submission] = []
         for (topic, partition), records in routed.items():
             key = (topic, partition)
-            batches, previous = self._batches(producer, records), self._tails.get(key)
+            batches, previous = record_batches(producer, records), self._tails.get(key)
             task = asyncio.ensure_future(self._submit_after(previous, producer, topic, partition, batches))
             self._tails[key] = task
             task.add_done_callback(functools.partial(self._forget_tail, key))
@@ -133,14 +133,14 @@ class Outbox:
         headers (or no value) stays whole, between the packs before and after it."""
         out: list[Record] = []
         values: list[bytes] = []
-        for key, value, headers in records:
+        for key, value, headers, timestamp in records:
             if value is not None and not headers:
                 values.append(value)
                 continue
-            out.extend((None, packed, None) for packed in pack(values))
+            out.extend((None, packed, None, None) for packed in pack(values))
             values = []
-            out.append((key, value, headers))
-        out.extend((None, packed, None) for packed in pack(values))
+            out.append((key, value, headers, timestamp))
+        out.extend((None, packed, None, None) for packed in pack(values))
         return out
 
     async def learn_partitions(self, topics: Iterable[str]) -> None:
@@ -155,22 +155,6 @@ class Outbox:
         if found is None:
             found = self._partitions[topic] = sorted(await producer.partitions_for(topic))
         return found
-
-    @staticmethod
-    def _batches(producer: Any, records: list[Record]) -> list[tuple[Any, int]]:
-        """The records packed into as few record batches as the producer's batch size allows."""
-        out: list[tuple[Any, int]] = []
-        batch, count = producer.create_batch(), 0
-        for key, value, headers in records:
-            if batch.append(timestamp=None, key=key, value=value, headers=headers or []) is None:
-                batch.close()
-                out.append((batch, count))
-                batch, count = producer.create_batch(), 0
-                batch.append(timestamp=None, key=key, value=value, headers=headers or [])
-            count += 1
-        batch.close()
-        out.append((batch, count))
-        return out
 
 
 async def settle(submissions: list[Submission]) -> int:
@@ -189,6 +173,23 @@ async def settle(submissions: list[Submission]) -> int:
             f"{len(unhanded)} of {len(submissions)} partition(s) not handed to the producer: {errors[0]!r}"
         )
     return len(futures)
+
+
+def record_batches(producer: Any, records: Iterable[Record]) -> list[tuple[Any, int]]:
+    """``records`` in order, in as few of the producer's record batches as its batch size allows, each
+    with how many records it holds (a None timestamp is the client's clock at append)."""
+    out: list[tuple[Any, int]] = []
+    batch, count = producer.create_batch(), 0
+    for key, value, headers, timestamp in records:
+        if batch.append(timestamp=timestamp, key=key, value=value, headers=headers or []) is None:
+            batch.close()
+            out.append((batch, count))
+            batch, count = producer.create_batch(), 0
+            batch.append(timestamp=timestamp, key=key, value=value, headers=headers or [])
+        count += 1
+    batch.close()
+    out.append((batch, count))
+    return out
 
 
 def record_size(key: bytes | None, value: bytes | None, headers: Headers | None = None) -> int:

@@ -50,6 +50,7 @@ from loadtest.kafka_bench import (
     one_event_per_contact,
     paced_produce,
     preload,
+    start_bench_broker,
     topic_end_offsets,
     wait_for_leaders,
     write_report,
@@ -425,20 +426,8 @@ def print_table(results: Sequence[PathResult], cfg: BenchConfig) -> None:
 
 
 def start_broker(keep: bool) -> tuple[str, KafkaBroker | None]:
-    settings = Settings.from_env()
-    if settings.external_kafka:
-        return settings.external_kafka, None
-    broker = KafkaBroker(
-        BROKER_DIR,
-        settings.cache_dir,
-        port=BENCH_PORT,
-        controller_port=BENCH_CONTROLLER_PORT,
-        jit=settings.kafka_jit,
-    )
-    already = broker.status().running
-    status = broker.start()
-    print(status.detail + (" (reused)" if already else ""), flush=True)
-    return broker.bootstrap, (None if already or keep else broker)
+    """The baselines' broker: the project's config (no initial rebalance delay) on BENCH_PORT."""
+    return start_bench_broker(BROKER_DIR, BENCH_PORT, BENCH_CONTROLLER_PORT, keep, rebalance_delay_ms=0)
 
 
 def build_parser() -> argparse.ArgumentParser:

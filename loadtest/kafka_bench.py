@@ -21,7 +21,10 @@ import orjson
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.partitioner import murmur2
 
+from agents.outbox import Record as OutboxRecord
+from agents.outbox import record_batches
 from agents.settings import Settings
+from switchyard.broker.factory import broker_at
 from switchyard.broker.launcher import KafkaBroker
 from switchyard.kafka_tools import metadata_consumer
 
@@ -172,28 +175,11 @@ class PreloadResult:
         return self.records / self.seconds if self.seconds > 0 else 0.0
 
 
-def record_batches(
-    producer: AIOKafkaProducer, records: Sequence[tuple[bytes, bytes, int | None]]
-) -> list[tuple[Any, int]]:
-    """``records`` (key, value, timestamp ms or None for the client's clock) in as few of the client's
-    record batches as its size allows, each with how many records it holds."""
-    out: list[tuple[Any, int]] = []
-    batch, count = producer.create_batch(), 0
-    for key, value, ts in records:
-        if batch.append(key=key, value=value, timestamp=ts) is None:
-            out.append((batch, count))
-            batch, count = producer.create_batch(), 0
-            batch.append(key=key, value=value, timestamp=ts)
-        count += 1
-    out.append((batch, count))
-    return out
-
-
 async def preload(bootstrap: str, topic: str, records: Sequence[Record], partitions: int) -> PreloadResult:
     """Write `records` as fast as aiokafka can: whole batches per partition, one wait at the end."""
-    by_partition: dict[int, list[tuple[bytes, bytes, int | None]]] = {}
+    by_partition: dict[int, list[OutboxRecord]] = {}
     for key, value in records:
-        by_partition.setdefault(partition_for(key, partitions), []).append((key, value, None))
+        by_partition.setdefault(partition_for(key, partitions), []).append((key, value, None, None))
     producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks=1, linger_ms=5, max_batch_size=512 * 1024)
     await producer.start()
     started = time.perf_counter()
@@ -462,16 +448,17 @@ def configured_rebalance_delay(work_dir: Path) -> int | None:
 
 
 def start_bench_broker(
-    work_dir: Path, port: int, controller_port: int, keep: bool = False
+    work_dir: Path, port: int, controller_port: int, keep: bool = False, rebalance_delay_ms: int = 3000
 ) -> tuple[str, KafkaBroker | None]:
-    """SWITCHYARD_KAFKA when set, else a BenchBroker on 127.0.0.1:`port` keeping its data in `work_dir`.
-    Returns the bootstrap address and the broker to stop at the end: None when it was already running
-    (someone else's), is external, or `keep` is set."""
+    """SWITCHYARD_KAFKA when set, else a BenchBroker on 127.0.0.1:`port` keeping its data in `work_dir`
+    (``rebalance_delay_ms=0``: the project's own broker config). Returns the bootstrap address and the
+    broker to stop at the end: None when it was already running (someone else's), is external, or `keep`
+    is set."""
     settings = Settings.from_env()
     if settings.external_kafka:
         return settings.external_kafka, None
-    broker = BenchBroker(
-        work_dir, settings.cache_dir, port=port, controller_port=controller_port, jit=settings.kafka_jit
+    broker = broker_at(
+        settings, work_dir, port, controller_port, BenchBroker, initial_rebalance_delay_ms=rebalance_delay_ms
     )
     already = broker.status().running
     status = broker.start()

@@ -35,9 +35,11 @@ from typing import Any
 import orjson
 from aiokafka import AIOKafkaProducer
 
+from agents.outbox import Record as OutboxRecord
+from agents.outbox import record_batches
 from engine.types import Event
 from loadtest.generator import StreamSpec, generate
-from loadtest.kafka_bench import Record, encode_event, partition_for, preload, record_batches
+from loadtest.kafka_bench import Record, encode_event, partition_for, preload
 
 PROGRESS_EVERY_S = 0.25
 # Events due are sent every tick. Each tick is a produce request, and at 1 ms this process spent a third of a
@@ -112,7 +114,7 @@ async def send_paced(
         while sent < len(events):
             now = time.monotonic()
             due = min(len(events), int((now - started) * rate) + 1)
-            ticked: dict[int, list[tuple[bytes, bytes, int | None]]] = {}
+            ticked: dict[int, list[OutboxRecord]] = {}
             while sent < due:
                 ts = now_ms()
                 key, value = stamped(events[sent], ts)
@@ -121,7 +123,7 @@ async def send_paced(
                     partition = partition_of[key] = partition_for(key, partitions)
                 records = ticked.setdefault(partition, [])
                 for _ in range(2 if sent in twice else 1):
-                    records.append((key, value, ts))
+                    records.append((key, value, None, ts))
                 first_ts = first_ts or ts
                 last_ts = ts
                 sent += 1

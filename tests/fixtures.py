@@ -20,6 +20,7 @@ import pytest
 
 from agents.settings import Settings
 from switchyard.broker import KafkaBroker
+from switchyard.broker.factory import broker_at
 
 
 def free_ports(count: int) -> list[int]:
@@ -42,14 +43,7 @@ def kafka_broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[KafkaBrok
         return
     fixed = os.environ.get("SWITCHYARD_TEST_KAFKA_PORT")
     port, controller_port = (int(fixed), int(fixed) + 1) if fixed else free_ports(2)
-    settings = Settings.from_env()
-    broker = KafkaBroker(
-        work_dir=tmp_path_factory.mktemp("kafka"),
-        cache_dir=settings.cache_dir,
-        port=port,
-        controller_port=controller_port,
-        jit=settings.kafka_jit,
-    )
+    broker = broker_at(Settings.from_env(), tmp_path_factory.mktemp("kafka"), port, controller_port)
     broker.start()
     try:
         yield broker

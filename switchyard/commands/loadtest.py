@@ -29,6 +29,7 @@ from typing import Any
 
 from agents.settings import Settings, SettingsError
 from switchyard.broker import KafkaBroker
+from switchyard.broker.factory import broker_at
 
 REPO = Path(__file__).resolve().parents[2]
 DEFAULT_BROKER_PORT = 19992
@@ -79,9 +80,7 @@ def start_broker(settings: Settings, args: argparse.Namespace) -> tuple[str, Kaf
         return settings.external_kafka, None
     work_dir = args.broker_dir or settings.data_dir / "loadtest-kafka"
     port = args.broker_port
-    broker = KafkaBroker(
-        work_dir, settings.cache_dir, port=port, controller_port=port + 1, jit=settings.kafka_jit
-    )
+    broker = broker_at(settings, work_dir, port, port + 1)
     already = broker.status().running
     if not already and args.broker_dir is None:
         # The load-test broker's own directory holds nothing but earlier runs' leftovers: topics deleted

@@ -9,8 +9,9 @@ from typing import Any
 import orjson
 import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka.record.default_records import DefaultRecordBatch
 
-from agents.outbox import Outbox, settle
+from agents.outbox import Outbox, record_batches, settle
 from agents.settings import Settings
 from engine.packing import unpack
 from switchyard.kafka_tools import create_topics
@@ -128,3 +129,22 @@ def test_flushes_submitted_before_the_last_settled_keep_each_partition_in_flush_
     for partition, records in got.items():
         order = [tuple(int(part) for part in value.split(b":")[:2]) for _, value, _ in records]
         assert order == [(flush, n) for flush in range(4) for n in range(60) if n % 2 == partition]
+
+
+async def test_record_batches_keep_order_headers_and_timestamps_across_full_batches() -> None:
+    producer = AIOKafkaProducer(bootstrap_servers="127.0.0.1:1", max_batch_size=1024)  # never started
+    records = [
+        (b"k%d" % i, b"v" * 100, [("h", b"%d" % i)] if i % 3 == 0 else None, 1_000 + i) for i in range(25)
+    ]
+    records.append((b"now", b"v", None, None))
+    batches = record_batches(producer, records)
+    assert len(batches) > 1 and sum(count for _, count in batches) == len(records)
+    read = []
+    for batch, count in batches:
+        inside = list(DefaultRecordBatch(bytes(batch._build())))
+        assert len(inside) == count
+        read += inside
+    assert [(r.key, r.value, list(r.headers), r.timestamp) for r in read[:-1]] == [
+        (key, value, headers or [], ts) for key, value, headers, ts in records[:-1]
+    ]
+    assert read[-1].key == b"now" and read[-1].timestamp > 1_000_000_000_000  # the client's clock
