@@ -135,7 +135,11 @@ class _Exporter(Collector):
         yield _by_label(CounterMetricFamily, "actions", "Actions produced, by channel.", "channel", m.actions)
         yield _counter("step_records", "Step records produced to analytics.", m.step_records_total)
         yield _counter("predictions", "Predicted events produced by the models.", m.predictions_total)
-        yield _gauge("timers_pending", "Timers waiting in this worker's heap.", m.timers_pending)
+        yield _gauge(
+            "timers_pending",
+            "Live timers waiting in this worker's heap (cancelled ones not counted).",
+            m.timers_pending,
+        )
         yield _gauge("timers_overdue", "Timers that were due at the last tick.", m.timers_overdue)
         yield _counter("timers_fired", "Wake-ups produced.", m.timers_fired_total)
         yield _quantiles(

@@ -370,6 +370,10 @@ class EventProcessor:
             self.timer_store.save(entry.partition, entry.contact_id, timers_after)
         for due, token, kind in set(timers_after) - set(timers_before):
             self.timer_service.add(entry.contact_id, due, token, kind)
+        expected = {token for _, token, _ in timers_after}
+        for _, token, _ in timers_before:
+            if token not in expected:
+                self.timer_service.cancel(token)
 
     def _load(self, by_contact: dict[str, list[Item]]) -> dict[str, ContactState | StateDecodeError | None]:
         """Every contact's state, read with one multi-get per partition."""

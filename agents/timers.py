@@ -3,9 +3,13 @@
 It keeps an in-memory heap of the timers of the partitions this worker holds. The heap is rebuilt from
 the `timers` table after every rebalance, when Faust signals that recovery is complete and streams
 resume (earlier, the table may not hold the partition's rows yet), and is fed directly by the
-processing agent in between. A due timer becomes an event keyed by its contact, so it is processed in
-order with the contact's other events; a duplicate or stale wake-up is ignored by the step machine.
-Timers never fire early: only when the wall clock has reached their due time.
+processing agent in between: the timers a contact's new state expects are added, and those it no
+longer expects are cancelled. So the live timers are always the table's, whether or not the worker
+restarted: a timer its contact moved on from (a model's wake-up moved by new activity, a wait that
+ended early) does not fire, and its heap entry is dropped when it comes due or when cancelled entries
+outnumber live ones. A due timer becomes an event keyed by its contact, so it is processed in order
+with the contact's other events; a duplicate wake-up is ignored by the step machine. Timers never fire
+early: only when the wall clock has reached their due time.
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ from tables.timers import TimerStore
 
 log = logging.getLogger("switchyard.timers")
 TIMER_EVENT = "timer.fired"
+COMPACT_AT = 10_000  # cancelled heap entries are dropped once there are this many and more than live ones
 
 
 def timer_event(contact_id: str, due: int, token: str, kind: str, fired_at: int) -> bytes:
@@ -55,8 +60,11 @@ class TimerService:
         self.metrics = metrics
         self.clock = clock
         self.tick_s = tick_s
-        self.heap: list[tuple[int, str, str, str]] = []  # (due, token, contact, kind)
-        self.tokens: set[str] = set()
+        self.heap: list[
+            tuple[int, str, str, str]
+        ] = []  # (due, token, contact, kind); may hold cancelled ones
+        self.tokens: set[str] = set()  # the live timers' tokens
+        self.cancelled = 0  # heap entries of cancelled timers
         self.stale = False
         app.on_rebalance_complete.connect(self._on_rebalance_complete)
 
@@ -67,6 +75,28 @@ class TimerService:
         if token not in self.tokens:
             self.tokens.add(token)
             heapq.heappush(self.heap, (due, token, contact_id, kind))
+            self.metrics.timers_pending = len(self.tokens)
+
+    def cancel(self, token: str) -> None:
+        """The timer's contact no longer expects it: it will not fire."""
+        if token in self.tokens:
+            self.tokens.discard(token)
+            self.cancelled += 1
+            self.metrics.timers_pending = len(self.tokens)
+            if self.cancelled >= COMPACT_AT and self.cancelled > len(self.tokens):
+                self._compact()
+
+    def _compact(self) -> None:
+        """Drop the heap's entries of cancelled timers (one entry per live token is kept)."""
+        live, kept = self.tokens, set()
+        heap = []
+        for entry in self.heap:
+            token = entry[1]
+            if token in live and token not in kept:
+                kept.add(token)
+                heap.append(entry)
+        heapq.heapify(heap)
+        self.heap, self.cancelled = heap, 0
 
     def assigned_tps(self) -> list[Any]:
         """The partitions of `events` this worker holds now."""
@@ -81,12 +111,13 @@ class TimerService:
     def rebuild(self) -> int:
         self.heap = []
         self.tokens = set()
+        self.cancelled = 0
         for contact_id, due, token, kind in self.store.scan():
             self.tokens.add(token)
             self.heap.append((due, token, contact_id, kind))
         heapq.heapify(self.heap)
-        self.metrics.timers_pending = len(self.heap)
-        return len(self.heap)
+        self.metrics.timers_pending = len(self.tokens)
+        return len(self.tokens)
 
     async def fire_due(self) -> int:
         """Produce a wake-up for every timer whose due time has passed; returns how many."""
@@ -96,12 +127,15 @@ class TimerService:
         self.metrics.timers_overdue = 0
         while heap and heap[0][0] <= now_ms:
             due, token, contact_id, kind = heapq.heappop(heap)
+            if token not in self.tokens:  # cancelled, or fired already (a cancelled entry's token came back)
+                self.cancelled = max(0, self.cancelled - 1)
+                continue
             self.tokens.discard(token)
             value = timer_event(contact_id, due, token, kind, now_ms)
             await self.app.producer.send(self.events_topic, contact_id.encode(), value, None, None, None)
             self.metrics.observe_timer_fired(now_ms - due)
             fired += 1
-        self.metrics.timers_pending = len(heap)
+        self.metrics.timers_pending = len(self.tokens)
         self.metrics.timers_overdue = fired
         return fired
 

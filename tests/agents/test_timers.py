@@ -6,12 +6,15 @@ import asyncio
 import time
 from collections import Counter
 from pathlib import Path
+from types import SimpleNamespace
 
 import orjson
 import pytest
 
+from agents.metrics import Metrics
 from agents.settings import Settings
-from tests.agents.fixtures import event, produce_events, publish, read_actions, read_topic
+from agents.timers import COMPACT_AT, TimerService
+from tests.agents.fixtures import event, produce_events, publish, read_actions, read_topic, wait_processed
 
 pytestmark = pytest.mark.kafka
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "workflows"
@@ -45,3 +48,55 @@ def test_two_thousand_waits_due_within_ten_seconds_all_fire_once_and_never_early
     lateness = sorted(p["fired_at"] - p["due"] for p in fired)
     assert lateness[0] >= 0  # never early
     print(f"lateness ms: p50 {lateness[count // 2]}, p99 {lateness[int(count * 0.99)]}, max {lateness[-1]}")
+
+
+def test_a_timer_its_contact_moved_on_from_does_not_fire(
+    test_settings: Settings, worker_factory: type
+) -> None:
+    """A purchase ends the cart run during its 2 h wait: that wait's timer is cancelled, as a worker that
+    rebuilt its heap from the timers table would have it. The control contact's wait fires as due."""
+    publish(test_settings, EXAMPLES / "abandoned_cart.yaml")
+    worker_factory.start(test_settings)
+    due = int(time.time() * 1000) + 10_000
+    produce_events(
+        test_settings,
+        [  # the bought cart's wait falls due first: were it still in the heap, it would fire first
+            event("bought", "cart.created", due - 1_000 - 2 * HOUR, cart_id="b1"),
+            event("control", "cart.created", due - 2 * HOUR, cart_id="c1"),
+        ],
+    )
+    wait_processed(test_settings)  # both waits are in the timers table and the heap
+    produce_events(test_settings, [event("bought", "purchase", due - 5_000, cart_id="b1")])
+    reminders = read_actions(test_settings, expect=1, timeout=60)
+    assert [a["contact_id"] for a in reminders] == ["control"]
+    events = test_settings.topic("events")
+    records = asyncio.run(read_topic(test_settings.bootstrap, events, expect=10_000, timeout=5))  # all there
+    fired = [orjson.loads(r.value) for r in records if b'"timer.fired"' in (r.value or b"")]
+    assert [f["contact_id"] for f in fired] == ["control"]
+
+
+def test_cancelled_timers_leave_the_heap_once_they_outnumber_live_ones() -> None:
+    """Contacts move their timers far more often than they have timers: the heap must not keep every
+    timer ever set until it comes due."""
+    app = SimpleNamespace(on_rebalance_complete=SimpleNamespace(connect=lambda receiver: None))
+    metrics = Metrics()
+    service = TimerService(app, store=None, events_topic="events", metrics=metrics)  # type: ignore[arg-type]
+    total = 2 * COMPACT_AT
+    for i in range(total):
+        service.add(f"c{i}", 1_000 + i, f"t{i}", "wait")
+    for i in range(0, total, 4):  # a quarter cancelled, then re-added: their old entries are not live
+        service.cancel(f"t{i}")
+        service.add(f"c{i}", 1_000 + i, f"t{i}", "wait")
+    stale = total // 4
+    assert len(service.heap) == total + stale  # below the threshold nothing is dropped yet
+    dropped_after = 0
+    for n, token in enumerate((f"t{i}" for i in range(total) if i % 4 != 1), 1):
+        service.cancel(token)
+        if len(service.heap) < total + stale:
+            dropped_after = n
+            break
+    live = total - dropped_after
+    assert dropped_after and stale + dropped_after > live  # once cancelled entries outnumber live ones,
+    assert stale + dropped_after - 1 <= live + 1  # and not before
+    assert len(service.heap) == len(service.tokens) == metrics.timers_pending == live
+    assert sorted(entry[1] for entry in service.heap) == sorted(service.tokens)  # one entry per live timer
