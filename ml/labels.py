@@ -205,10 +205,18 @@ def _timer(due: int, token: str, trials_only: bool) -> dict[str, Any]:
     return {"due": due, "token": token, "o": True} if trials_only else {"due": due, "token": token}
 
 
-def is_trials_only(ml_state: MLState, event: Event) -> bool:
-    """Whether ``event`` is the contact's current ml wake-up and that one only closes trials."""
+def rescores(ml_state: MLState, event: Event) -> bool:
+    """Whether the ``timer.fired`` ``event`` is the contact's current ml wake-up and that one re-scores. A
+    wake-up the contact moved on from (its activity moved it later) is stale, as a finished wait's timer
+    is to the engine; one that only closes trials (``"o"``) does not re-score."""
     timer = ml_state.get("tm")
-    return bool(timer and timer.get("o") and timer["token"] == event["properties"].get("token"))
+    props = event["properties"]
+    return bool(
+        timer
+        and not timer.get("o")
+        and props.get("kind") == ML_TIMER_KIND
+        and timer["token"] == props.get("token")
+    )
 
 
 def same_ml_timer(before: MLState | None, after: MLState | None) -> bool:

@@ -42,7 +42,7 @@ from ml.clock import DAY_MS, hour_of_week, timezone_of
 from ml.exceptions import MLConfigError
 from ml.features import as_features, feature_vector
 from ml.hints import Hinter, Hints
-from ml.labels import CHURN, CONVERT, ML_TIMER_KIND, MODEL_NAMES, LabelConfig, Resolved
+from ml.labels import CHURN, CONVERT, MODEL_NAMES, LabelConfig, Resolved
 from ml.models import ModelSet
 from ml.send_time import engagement_weight
 from ml.state import MLState, absorb, new_ml_state
@@ -165,11 +165,7 @@ class Scorer:
         state = ml_state if ml_state is not None else new_ml_state()
         etype = event["type"]
         contact = event["contact_id"]
-        if etype == TIMER_EVENT:
-            is_ml = event["properties"].get("kind") == ML_TIMER_KIND
-            scored = is_ml and not labels.is_trials_only(state, event)
-        else:
-            scored = is_activity(etype)
+        scored = labels.rescores(state, event) if etype == TIMER_EVENT else is_activity(etype)
         trials_before = state.get("tr")
         if actions or trials_before:
             segment = segment_of(profile["attrs"])

@@ -109,6 +109,23 @@ def test_an_ml_wakeup_rescores_a_silent_contact() -> None:
     assert [t["kind"] for t in timers] == [ML_TIMER_KIND] and timers[0]["due"] > due
 
 
+def test_a_wakeup_the_contact_moved_on_from_rescores_nothing() -> None:
+    scorer = Scorer(ScriptedModels([(0.2, 0.0), (0.2, 0.0), (0.9, 0.0)]), CONFIG)
+    events = _opens(1)
+    first, _ = _play(scorer, events)
+    later = make_event("email.opened", T0 + 2 * DAY)
+    state, _ = _play(scorer, [later], first)  # the activity moves the re-score a week after itself
+    assert state["tm"]["token"] != first["tm"]["token"] and state["tm"]["due"] > first["tm"]["due"]
+    due, token = first["tm"]["due"], first["tm"]["token"]
+    stale = make_event("timer.fired", due, event_id=f"timer:{token}", token=token, kind=ML_TIMER_KIND)
+    profile = apply_event(apply_event(None, events[0]), later)
+    assert scorer.observe(state, profile, stale, due) == (state, [], [])  # the 0.9 is never scored
+    current = state["tm"]
+    wakeup = make_event("timer.fired", current["due"], token=current["token"], kind=ML_TIMER_KIND)
+    _, predicted, _ = scorer.observe(state, profile, wakeup, current["due"])
+    assert [e["properties"]["direction"] for e in predicted] == ["up"]
+
+
 def test_a_late_event_keeps_the_silent_contacts_rescore_a_week_after_its_latest_activity() -> None:
     scorer = Scorer(ScriptedModels([(0.2, 0.0)] * 4), CONFIG)
     latest = T0 + 3 * DAY
