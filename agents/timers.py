@@ -60,11 +60,10 @@ class TimerService:
         self.metrics = metrics
         self.clock = clock
         self.tick_s = tick_s
-        self.heap: list[
-            tuple[int, str, str, str]
-        ] = []  # (due, token, contact, kind); may hold cancelled ones
+        # (due, token, contact, kind). One entry per live token counts; the other len(heap) - len(tokens)
+        # are garbage: a cancelled timer's, or the older entry of a token cancelled and added again.
+        self.heap: list[tuple[int, str, str, str]] = []
         self.tokens: set[str] = set()  # the live timers' tokens
-        self.cancelled = 0  # heap entries of cancelled timers
         self.stale = False
         app.on_rebalance_complete.connect(self._on_rebalance_complete)
 
@@ -81,9 +80,9 @@ class TimerService:
         """The timer's contact no longer expects it: it will not fire."""
         if token in self.tokens:
             self.tokens.discard(token)
-            self.cancelled += 1
-            self.metrics.timers_pending = len(self.tokens)
-            if self.cancelled >= COMPACT_AT and self.cancelled > len(self.tokens):
+            self.metrics.timers_pending = live = len(self.tokens)
+            cancelled = len(self.heap) - live
+            if cancelled >= COMPACT_AT and cancelled > live:
                 self._compact()
 
     def _compact(self) -> None:
@@ -96,7 +95,7 @@ class TimerService:
                 kept.add(token)
                 heap.append(entry)
         heapq.heapify(heap)
-        self.heap, self.cancelled = heap, 0
+        self.heap = heap
 
     def assigned_tps(self) -> list[Any]:
         """The partitions of `events` this worker holds now."""
@@ -111,7 +110,6 @@ class TimerService:
     def rebuild(self) -> int:
         self.heap = []
         self.tokens = set()
-        self.cancelled = 0
         for contact_id, due, token, kind in self.store.scan():
             self.tokens.add(token)
             self.heap.append((due, token, contact_id, kind))
@@ -128,7 +126,6 @@ class TimerService:
         while heap and heap[0][0] <= now_ms:
             due, token, contact_id, kind = heapq.heappop(heap)
             if token not in self.tokens:  # cancelled, or fired already (a cancelled entry's token came back)
-                self.cancelled = max(0, self.cancelled - 1)
                 continue
             self.tokens.discard(token)
             value = timer_event(contact_id, due, token, kind, now_ms)
