@@ -137,7 +137,7 @@ class _Exporter(Collector):
         yield _counter("predictions", "Predicted events produced by the models.", m.predictions_total)
         yield _gauge(
             "timers_pending",
-            "Live timers waiting in this worker's heap (cancelled ones not counted).",
+            "Live timers waiting in this worker (cancelled ones not counted).",
             m.timers_pending,
         )
         yield _gauge("timers_overdue", "Timers that were due at the last tick.", m.timers_overdue)

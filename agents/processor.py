@@ -368,12 +368,11 @@ class EventProcessor:
         timers_before, timers_after = all_pending(entry.before), all_pending(entry.state)
         if timers_after != timers_before or (entry.republish and timers_after):
             self.timer_store.save(entry.partition, entry.contact_id, timers_after)
-        for due, token, kind in set(timers_after) - set(timers_before):
+        after, before = set(timers_after), set(timers_before)
+        for due, token, _ in before - after:  # first: a timer moved to another due is cancelled, then added
+            self.timer_service.cancel(due, token)
+        for due, token, kind in after - before:
             self.timer_service.add(entry.contact_id, due, token, kind)
-        expected = {token for _, token, _ in timers_after}
-        for _, token, _ in timers_before:
-            if token not in expected:
-                self.timer_service.cancel(token)
 
     def _load(self, by_contact: dict[str, list[Item]]) -> dict[str, ContactState | StateDecodeError | None]:
         """Every contact's state, read with one multi-get per partition."""

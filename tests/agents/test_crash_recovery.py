@@ -135,7 +135,7 @@ def test_a_static_member_killed_and_restarted_on_its_data_dir_loses_nothing(
 
 
 def assigned_partitions(log_path: Path) -> list[int]:
-    found = re.findall(r"partitions \[([0-9, ]*)\]: timer heap rebuilt", log_path.read_text())
+    found = re.findall(r"partitions \[([0-9, ]*)\]: timers rebuilt from the table", log_path.read_text())
     return [int(p) for p in found[-1].split(",") if p.strip()] if found else []
 
 

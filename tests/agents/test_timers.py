@@ -6,14 +6,11 @@ import asyncio
 import time
 from collections import Counter
 from pathlib import Path
-from types import SimpleNamespace
 
 import orjson
 import pytest
 
-from agents.metrics import Metrics
 from agents.settings import Settings
-from agents.timers import COMPACT_AT, TimerService
 from tests.agents.fixtures import event, produce_events, publish, read_actions, read_topic, wait_processed
 
 pytestmark = pytest.mark.kafka
@@ -73,30 +70,3 @@ def test_a_timer_its_contact_moved_on_from_does_not_fire(
     records = asyncio.run(read_topic(test_settings.bootstrap, events, expect=10_000, timeout=5))  # all there
     fired = [orjson.loads(r.value) for r in records if b'"timer.fired"' in (r.value or b"")]
     assert [f["contact_id"] for f in fired] == ["control"]
-
-
-def test_cancelled_timers_leave_the_heap_once_they_outnumber_live_ones() -> None:
-    """Contacts move their timers far more often than they have timers: the heap must not keep every
-    timer ever set until it comes due."""
-    app = SimpleNamespace(on_rebalance_complete=SimpleNamespace(connect=lambda receiver: None))
-    metrics = Metrics()
-    service = TimerService(app, store=None, events_topic="events", metrics=metrics)  # type: ignore[arg-type]
-    total = 2 * COMPACT_AT
-    for i in range(total):
-        service.add(f"c{i}", 1_000 + i, f"t{i}", "wait")
-    for i in range(0, total, 4):  # a quarter cancelled, then re-added: their old entries are not live
-        service.cancel(f"t{i}")
-        service.add(f"c{i}", 1_000 + i, f"t{i}", "wait")
-    stale = total // 4
-    assert len(service.heap) == total + stale  # below the threshold nothing is dropped yet
-    dropped_after = 0
-    for n, token in enumerate((f"t{i}" for i in range(total) if i % 4 != 1), 1):
-        service.cancel(token)
-        if len(service.heap) < total + stale:
-            dropped_after = n
-            break
-    live = total - dropped_after
-    assert dropped_after and stale + dropped_after > live  # once cancelled entries outnumber live ones,
-    assert stale + dropped_after - 1 <= live + 1  # and not before
-    assert len(service.heap) == len(service.tokens) == metrics.timers_pending == live
-    assert sorted(entry[1] for entry in service.heap) == sorted(service.tokens)  # one entry per live timer
