@@ -31,6 +31,11 @@ class Timer(NamedTuple):
     kind: str
 
 
+# Held as plain tuples: the collector stops tracking a tuple of strings and ints, not a NamedTuple, and a
+# worker holds a timer per contact that every full collection would otherwise walk.
+Entry = tuple[int, str, str, str]  # a Timer's fields
+
+
 class TimerQueue:
     """A token is live at one due time at a time: to move a timer, cancel it and add it again."""
 
@@ -38,9 +43,9 @@ class TimerQueue:
         if near_ms < 0 or bucket_ms <= 0:
             raise ValueError("near_ms must not be negative and bucket_ms must be positive")
         self.near_ms, self.bucket_ms = near_ms, bucket_ms
-        self._near: list[Timer] = []  # a heap; an entry whose token is not live at its due is garbage
+        self._near: list[Entry] = []  # a heap; an entry whose token is not live at its due is garbage
         self._near_due: dict[str, int] = {}  # the live near timers: token -> due
-        self._far: dict[int, dict[str, Timer]] = {}  # bucket number -> token -> timer
+        self._far: dict[int, dict[str, Entry]] = {}  # bucket number -> token -> timer
         self._far_count = 0
         self._far_order: list[int] = []  # a heap of the bucket numbers that have (or had) a bucket
         self._ordered: set[int] = set()  # the numbers in _far_order
@@ -56,12 +61,14 @@ class TimerQueue:
 
     def add(self, timer: Timer) -> bool:
         """Queue ``timer``. False: it is queued already."""
-        number = timer.due // self.bucket_ms
+        due, token = timer.due, timer.token
+        entry: Entry = (due, token, timer.contact_id, timer.kind)
+        number = due // self.bucket_ms
         if number <= self._reach:
-            if self._near_due.get(timer.token) == timer.due:
+            if self._near_due.get(token) == due:
                 return False
-            self._near_due[timer.token] = timer.due
-            heapq.heappush(self._near, timer)
+            self._near_due[token] = due
+            heapq.heappush(self._near, entry)
             return True
         bucket = self._far.get(number)
         if bucket is None:
@@ -69,9 +76,9 @@ class TimerQueue:
             if number not in self._ordered:
                 self._ordered.add(number)
                 heapq.heappush(self._far_order, number)
-        elif timer.token in bucket:
+        elif token in bucket:
             return False
-        bucket[timer.token] = timer
+        bucket[token] = entry
         self._far_count += 1
         return True
 
@@ -93,11 +100,11 @@ class TimerQueue:
         """The earliest live timer due at ``now_ms``, removed from the queue; None when none is due."""
         self._advance(now_ms)
         near, live = self._near, self._near_due
-        while near and near[0].due <= now_ms:
-            timer = heapq.heappop(near)
-            if live.get(timer.token) == timer.due:
-                del live[timer.token]
-                return timer
+        while near and near[0][0] <= now_ms:
+            entry = heapq.heappop(near)
+            if live.get(entry[1]) == entry[0]:
+                del live[entry[1]]
+                return Timer(*entry)
         return None
 
     def _advance(self, now_ms: int) -> None:
@@ -114,6 +121,6 @@ class TimerQueue:
             if bucket is None:
                 continue
             self._far_count -= len(bucket)
-            for timer in bucket.values():
-                self._near_due[timer.token] = timer.due
-                heapq.heappush(self._near, timer)
+            for entry in bucket.values():
+                self._near_due[entry[1]] = entry[0]
+                heapq.heappush(self._near, entry)

@@ -27,6 +27,7 @@ from tables.timers import TimerStore
 
 log = logging.getLogger("switchyard.timers")
 TIMER_EVENT = "timer.fired"
+REBUILD_CHUNK = 1_000  # timer rows read between two trips through the event loop while rebuilding
 
 
 def timer_event(contact_id: str, due: int, token: str, kind: str, fired_at: int) -> bytes:
@@ -59,6 +60,8 @@ class TimerService:
         self.clock = clock
         self.tick_s = tick_s
         self.queue = TimerQueue(self.now_ms())
+        self.rebuild_chunk = REBUILD_CHUNK
+        self._journal: list[tuple[bool, Timer]] | None = None  # (added, timer) while a rebuild reads
         self.stale = False
         app.on_rebalance_complete.connect(self._on_rebalance_complete)
 
@@ -69,11 +72,16 @@ class TimerService:
         self.stale = True
 
     def add(self, contact_id: str, due: int, token: str, kind: str) -> None:
-        if self.queue.add(Timer(due, token, contact_id, kind)):
+        timer = Timer(due, token, contact_id, kind)
+        if self._journal is not None:
+            self._journal.append((True, timer))
+        if self.queue.add(timer):
             self.metrics.timers_pending = len(self.queue)
 
     def cancel(self, due: int, token: str) -> None:
         """The timer's contact no longer expects it: it will not fire."""
+        if self._journal is not None:
+            self._journal.append((False, Timer(due, token, "", "")))
         if self.queue.cancel(due, token):
             self.metrics.timers_pending = len(self.queue)
 
@@ -87,10 +95,29 @@ class TimerService:
     def ready(self) -> bool:
         return not (self.app.rebalancing or self.app.in_recovery)
 
-    def rebuild(self) -> int:
-        queue = TimerQueue(self.now_ms())
-        for contact_id, due, token, kind in self.store.scan():
-            queue.add(Timer(due, token, contact_id, kind))
+    async def rebuild(self) -> int:
+        """A queue of the timers table's timers, read a chunk at a time while the event loop runs on.
+
+        Meanwhile the processor's adds and cancels go to the current queue and to a journal, which is
+        replayed on the new queue before it takes over. A row read before such a change gets it from the
+        replay; a row read after it already has it, and the replay changes nothing: the adds and cancels of
+        one (due, token), replayed in order, end where the processor left them from any row in between.
+        Nothing fires meanwhile (`run` awaits this)."""
+        journal: list[tuple[bool, Timer]] = []
+        self._journal = journal
+        try:
+            queue = TimerQueue(self.now_ms())
+            for rows in self.store.scan(self.rebuild_chunk):
+                for contact_id, due, token, kind in rows:
+                    queue.add(Timer(due, token, contact_id, kind))
+                await asyncio.sleep(0)
+        finally:
+            self._journal = None
+        for added, timer in journal:
+            if added:
+                queue.add(timer)
+            else:
+                queue.cancel(timer.due, timer.token)
         self.queue = queue
         self.metrics.timers_pending = len(queue)
         return len(queue)
@@ -118,7 +145,7 @@ class TimerService:
                 if self.ready():
                     if self.stale:
                         self.stale = False
-                        pending = self.rebuild()
+                        pending = await self.rebuild()
                         log.info(
                             "partitions %s: timers rebuilt from the table, %d pending",
                             self.assigned(),

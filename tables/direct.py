@@ -95,13 +95,42 @@ class DirectTable:
         for db in list(self.table.data._dbs.values()):
             db.flush(wait=False)
 
-    def scan(self) -> Iterator[tuple[int, bytes, bytes]]:
-        """(partition, key, value) for every row in the partitions this worker holds now."""
-        offset_key = self.table.data.offset_key
-        for partition, db in list(self.table.data._dbs.items()):
-            for key, value in db.items():
-                if key != offset_key:
-                    yield partition, key, value
+    def scan(self, chunk: int) -> Iterator[list[tuple[int, bytes, bytes]]]:
+        """The rows of the partitions this worker holds, as lists of at most ``chunk`` (partition, key,
+        value) in key order. No RocksDB iterator outlives a list, so the caller may let the event loop run
+        between two: a partition revoked meanwhile is skipped from then on, and each list is read as the
+        files are when it is taken."""
+        if chunk < 1:
+            raise ValueError("chunk must be at least 1")
+        data = self.table.data
+        for partition in list(data._dbs):
+            start: bytes | None = None
+            more = True
+            while more:
+                db = data._dbs.get(partition)
+                if db is None:
+                    break
+                rows, more = _rows_from(db, partition, start, chunk, data.offset_key)
+                # Faust closes a revoked partition's file by dropping its last reference (the store pops it
+                # and collects): none may wait here across the yield, or its lock would outlive it.
+                del db
+                if rows:
+                    yield rows
+                    start = rows[-1][1] + b"\0"  # the smallest key after the last one read
+
+
+def _rows_from(
+    db: Any, partition: int, start: bytes | None, chunk: int, skip: bytes
+) -> tuple[list[tuple[int, bytes, bytes]], bool]:
+    """Up to ``chunk`` rows of ``db`` from key ``start`` on (``skip`` left out); whether more may follow."""
+    rows: list[tuple[int, bytes, bytes]] = []
+    for key, value in db.items(from_key=start):
+        if key == skip:
+            continue
+        rows.append((partition, key, value))
+        if len(rows) == chunk:
+            return rows, True
+    return rows, False
 
 
 def without_wal(open_db: Callable[..., Any]) -> Callable[..., Any]:

@@ -1,7 +1,7 @@
 """The `timers` table: each contact's pending wake-ups, in the contact's own partition.
 
 Key contact_id, value a JSON list of [due_ms, token, kind]. It is the durable due-index the timer
-service rebuilds its heap from when partitions are assigned; the contact's state stays the truth
+service rebuilds its queue from when partitions are assigned; the contact's state stays the truth
 (a wake-up whose token the state no longer expects is ignored).
 """
 
@@ -38,8 +38,12 @@ class TimerStore:
         value = orjson.dumps(sorted(pending)) if pending else None
         self.table.put(partition, contact_id.encode(), value)
 
-    def scan(self) -> Iterator[tuple[str, int, str, str]]:
-        """(contact, due, token, kind) for every timer in the partitions this worker holds."""
-        for _, key, value in self.table.scan():
-            for due, token, kind in orjson.loads(value):
-                yield key.decode(), int(due), str(token), str(kind)
+    def scan(self, chunk: int) -> Iterator[list[tuple[str, int, str, str]]]:
+        """(contact, due, token, kind) of every timer in the partitions this worker holds, in lists read
+        ``chunk`` rows at a time (DirectTable.scan: the event loop may run between two lists)."""
+        for rows in self.table.scan(chunk):
+            yield [
+                (key.decode(), int(due), str(token), str(kind))
+                for _, key, value in rows
+                for due, token, kind in orjson.loads(value)
+            ]
