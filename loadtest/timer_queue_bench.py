@@ -15,22 +15,40 @@ Printed per design: events/s, per-event latency p50 / p99 / p99.9 / max in µs (
 the event loop would stall), the entries held at the end (garbage included) against the live timers;
 and queue/baseline ratios.
 
+Then the rebuild after a rebalance, from ``--rebuild-timers`` rows in 8 RocksDB partition files (Faust's
+options, flushed): the baseline reads them all and fills a queue in one pass, as the service did; then
+`TimerService.rebuild` runs on an event loop beside a task that notes how long each of its turns waited.
+Printed: the one pass's seconds (its stall), the rebuild's seconds in all and the loop's waits p50 / p99 /
+max in ms.
+
     .venv/bin/python -m loadtest.timer_queue_bench [--live 1000000] [--moves 2000000] [--seed 7]
+                                                    [--rebuild-timers 1000000]
 """
 
 from __future__ import annotations
 
 import argparse
+import asyncio
 import gc
 import heapq
 import random
+import tempfile
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any, Protocol
 
+import orjson
+from faust.stores.rocksdb import RocksDBOptions
+
+from agents.metrics import Metrics
 from agents.timer_queue import Timer, TimerQueue
+from agents.timers import TimerService
 from loadtest.report import format_table
+from tables.direct import DirectTable
+from tables.timers import TimerStore
 
 START_MS = 1_767_261_600_000
 WEEK_MS = 7 * 24 * 3_600_000
@@ -159,15 +177,65 @@ def run(name: str, queue: Queue, live: int, moves: int, seed: int) -> Figures:
     return Figures(name, moves, seconds, per_event, fired, len(queue), queue.entries)
 
 
+class NoChangelog:
+    """The changelog sink's interface; the rows are written straight into the files here."""
+
+    def add(self, topic: str, key: bytes | None, value: bytes | None, headers: Any = None,
+            partition: int | None = None) -> None:  # fmt: skip
+        raise AssertionError("the rebuild only reads")
+
+    def on_delivered(self, topic: str, callback: Any) -> None:
+        pass
+
+
+def rebuild_figures(count: int, seed: int, work_dir: Path) -> tuple[float, float, list[float], int]:
+    """(one pass s, chunked rebuild s, the loop's waits in s sorted, timers rebuilt) over ``count`` rows."""
+    rng = random.Random(seed)
+    dbs = {partition: RocksDBOptions().open(work_dir / f"p{partition}") for partition in range(8)}
+    for index in range(count):
+        contact = f"c{index:08d}"
+        due = START_MS + rng.randrange(1, 4 * WEEK_MS)
+        dbs[index % 8].put(contact.encode(), orjson.dumps([[due, f"ml:{contact}", "ml_label"]]))
+    for db in dbs.values():
+        db.flush(wait=True)
+    data = SimpleNamespace(_dbs=dbs, offset_key=b"__faust\0offset__")
+    topic = SimpleNamespace(get_topic_name=lambda: "timers-changelog")
+    store = TimerStore(DirectTable(None, SimpleNamespace(data=data, changelog_topic=topic), NoChangelog()))
+    started = time.perf_counter()
+    queue = TimerQueue(START_MS)
+    for rows in store.scan(count + 1):
+        for contact_id, due, token, kind in rows:
+            queue.add(Timer(due, token, contact_id, kind))
+    one_pass = time.perf_counter() - started
+    del queue
+    app = SimpleNamespace(on_rebalance_complete=SimpleNamespace(connect=lambda receiver: None))
+    service = TimerService(app, store, "events", Metrics(), clock=lambda: START_MS / 1000)
+
+    async def measured() -> tuple[float, list[float], int]:
+        waits: list[float] = []
+        rebuilding = asyncio.ensure_future(service.rebuild())
+        began = last = time.perf_counter()
+        while not rebuilding.done():
+            await asyncio.sleep(0)
+            now = time.perf_counter()
+            waits.append(now - last)
+            last = now
+        return time.perf_counter() - began, sorted(waits), await rebuilding
+
+    chunked, waits, rebuilt = asyncio.run(measured())
+    return one_pass, chunked, waits, rebuilt
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="loadtest.timer_queue_bench", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)  # fmt: skip
     parser.add_argument("--live", type=int, default=1_000_000, help="contacts, each with one wake-up")
     parser.add_argument("--moves", type=int, default=2_000_000, help="events, each moving one wake-up")
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--rebuild-timers", type=int, default=1_000_000, help="timer rows to rebuild from")
     args = parser.parse_args(argv)
-    if args.live < 1 or args.moves < 1:
-        parser.error("--live and --moves must be positive")
+    if args.live < 1 or args.moves < 1 or args.rebuild_timers < 1:
+        parser.error("--live, --moves and --rebuild-timers must be positive")
     baseline = run("baseline: one compacting heap", CompactingHeap(), args.live, args.moves, args.seed)
     queue = run("timer queue (agents/timer_queue.py)", TimerQueue(START_MS), args.live, args.moves, args.seed)
     if (baseline.fired, baseline.live) != (queue.fired, queue.live):
@@ -186,6 +254,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(f"queue/baseline: events/s x{queue.rate / baseline.rate:.2f}, "
           f"max stall x{queue.per_event_ns[-1] / baseline.per_event_ns[-1]:.4f}, "
           f"entries held x{queue.entries / baseline.entries:.2f}")  # fmt: skip
+    with tempfile.TemporaryDirectory(prefix="timer-rebuild-") as work_dir:
+        one_pass, chunked, waits, rebuilt = rebuild_figures(args.rebuild_timers, args.seed, Path(work_dir))
+    if rebuilt != args.rebuild_timers:
+        print(f"MISMATCH: rebuilt {rebuilt:,} of {args.rebuild_timers:,} timers")
+        return 1
+
+    def ms(wait: float) -> str:
+        return f"{wait * 1000:,.1f}"
+
+    p50, p99, worst = ms(waits[len(waits) // 2]), ms(waits[int(len(waits) * 0.99)]), ms(waits[-1])
+    print(f"rebuild of {rebuilt:,} timers from 8 partition files: one pass (the baseline) {one_pass:.2f} s "
+          f"on the loop; in slices {chunked:.2f} s in all, the loop waited p50 {p50} / p99 {p99} / "
+          f"max {worst} ms over {len(waits):,} turns; longest stall x{waits[-1] / one_pass:.4f}")  # fmt: skip
     return 0
 
 
