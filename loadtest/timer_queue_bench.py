@@ -67,10 +67,10 @@ class Queue(Protocol):
 
 
 class CompactingHeap:
-    """The replaced design, as agents/timers.py had it."""
+    """The replaced design, as agents/timers.py had it: plain (due, token, contact, kind) tuples."""
 
     def __init__(self) -> None:
-        self.heap: list[Timer] = []
+        self.heap: list[tuple[int, str, str, str]] = []
         self.tokens: set[str] = set()
 
     def __len__(self) -> int:
@@ -84,7 +84,7 @@ class CompactingHeap:
         if timer.token in self.tokens:
             return False
         self.tokens.add(timer.token)
-        heapq.heappush(self.heap, timer)
+        heapq.heappush(self.heap, (timer.due, timer.token, timer.contact_id, timer.kind))
         return True
 
     def cancel(self, due: int, token: str) -> bool:
@@ -96,8 +96,8 @@ class CompactingHeap:
             kept: set[str] = set()
             heap = []
             for entry in self.heap:
-                if entry.token in self.tokens and entry.token not in kept:
-                    kept.add(entry.token)
+                if entry[1] in self.tokens and entry[1] not in kept:
+                    kept.add(entry[1])
                     heap.append(entry)
             heapq.heapify(heap)
             self.heap = heap
@@ -105,11 +105,11 @@ class CompactingHeap:
 
     def pop_due(self, now_ms: int) -> Timer | None:
         heap = self.heap
-        while heap and heap[0].due <= now_ms:
-            timer = heapq.heappop(heap)
-            if timer.token in self.tokens:
-                self.tokens.discard(timer.token)
-                return timer
+        while heap and heap[0][0] <= now_ms:
+            due, token, contact_id, kind = heapq.heappop(heap)
+            if token in self.tokens:
+                self.tokens.discard(token)
+                return Timer(due, token, contact_id, kind)
         return None
 
 
