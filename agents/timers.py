@@ -142,18 +142,25 @@ class TimerService:
     async def run(self) -> None:
         while True:
             try:
-                if self.ready():
-                    if self.stale:
-                        self.stale = False
-                        pending = await self.rebuild()
-                        log.info(
-                            "partitions %s: timers rebuilt from the table, %d pending",
-                            self.assigned(),
-                            pending,
-                        )
-                    await self.fire_due()
+                await self.tick()
             except asyncio.CancelledError:
                 raise
             except Exception:  # a bad tick must not end the service; the next one tries again
                 log.exception("timer tick failed")
             await asyncio.sleep(self.tick_s)
+
+    async def tick(self) -> None:
+        """Rebuild the queue if a rebalance made it stale, then fire what is due."""
+        if not self.ready():
+            return
+        if self.stale:
+            # Cleared first: a rebalance completing during the rebuild sets it again. A rebuild that fails
+            # leaves it set, so the next tick tries again instead of firing from the old queue for good.
+            self.stale = False
+            try:
+                pending = await self.rebuild()
+            except BaseException:
+                self.stale = True
+                raise
+            log.info("partitions %s: timers rebuilt from the table, %d pending", self.assigned(), pending)
+        await self.fire_due()

@@ -6,8 +6,11 @@ from __future__ import annotations
 
 import asyncio
 import random
+from collections.abc import Iterator
 from pathlib import Path
 from types import SimpleNamespace
+
+import pytest
 
 from agents.metrics import Metrics
 from agents.timer_queue import Timer
@@ -73,3 +76,36 @@ def test_a_rebuild_ends_with_the_tables_timers_whatever_changed_while_it_read(tm
     while (timer := service.queue.pop_due(FAR_FUTURE)) is not None:
         drained.append(timer)
     assert sorted(drained) == expected
+
+
+class FailingOnce(TimerStore):
+    """A timers table whose first read fails (a RocksDB read error, say)."""
+
+    def __init__(self, store: TimerStore) -> None:
+        super().__init__(store.table)
+        self.failures = 1
+
+    def scan(self, chunk: int) -> Iterator[list[tuple[str, int, str, str]]]:
+        if self.failures:
+            self.failures -= 1
+            raise OSError("read failed")
+        return super().scan(chunk)
+
+
+def test_a_rebuild_that_fails_is_tried_again_at_the_next_tick(tmp_path: Path) -> None:
+    table, _ = direct_table(tmp_path, 1)
+    store = TimerStore(table)
+    store.save(0, "c1", [(START + HOUR, "c1:0:0", "wait")])
+    app = SimpleNamespace(
+        on_rebalance_complete=SimpleNamespace(connect=lambda receiver: None),
+        rebalancing=False,
+        in_recovery=False,
+        assignor=SimpleNamespace(assigned_actives=set),
+    )
+    service = TimerService(app, FailingOnce(store), "events", Metrics(), clock=lambda: START / 1000)
+    service.stale = True
+    with pytest.raises(OSError):
+        asyncio.run(service.tick())
+    assert service.stale and len(service.queue) == 0
+    asyncio.run(service.tick())  # nothing is due yet: fire_due sends nothing
+    assert not service.stale and len(service.queue) == 1
