@@ -94,6 +94,13 @@ def test_missing_data_renders_empty(template: str) -> None:
     assert render(template, CONTEXT) == "[]"
 
 
+def test_jinja_globals_are_there_and_the_contexts_names_win_over_them() -> None:
+    assert render("{% for i in range(3) %}{{ i }}{% endfor %}", CONTEXT) == "012"
+    assert render("{% set ns = namespace(n=2) %}{{ ns.n }}", CONTEXT) == "2"
+    assert render("{{ range }}", {**CONTEXT, "range": "mine"}) == "mine"
+    assert render_html("{{ range }}", {**CONTEXT, "range": "<b>"}) == "&lt;b&gt;"
+
+
 def test_render_html_escapes_values_but_render_does_not() -> None:
     context = {"contact": {"first_name": "<script>alert(1)</script>"}}
     assert render("{{ contact.first_name }}", context) == "<script>alert(1)</script>"
