@@ -93,13 +93,10 @@ def consent_changed(before: ContactState | None, after: ContactState) -> bool:
     )
 
 
-@contextmanager
-def scoring_failures() -> Iterator[None]:
-    """What the models raise is the contact's failure (its events are dead-lettered), not the batch's."""
-    try:
-        yield
-    except Exception as exc:
-        raise ContactFailure(SCORING_ERROR, f"{type(exc).__name__}: {exc}") from exc
+def scoring_failure(exc: Exception) -> ContactFailure:
+    """What the models raise is the contact's failure (its events are dead-lettered), not the batch's.
+    (Raised from plain try blocks: a generator-based context manager costs 1.5 µs a use, twice an event.)"""
+    return ContactFailure(SCORING_ERROR, f"{type(exc).__name__}: {exc}")
 
 
 def all_pending(state: ContactState | None) -> list[tuple[int, str, str]]:
@@ -545,16 +542,20 @@ class EventProcessor:
     def _first_hints(self, state: ContactState | None, event: Event) -> dict[str, Any] | None:
         if self.predictions is None:
             return None
-        with scoring_failures():
+        try:
             return self.predictions.first_hints(state, event)
+        except Exception as exc:
+            raise scoring_failure(exc) from exc
 
     def _score(
         self, state: ContactState, event: Event, key: bytes, actions: Sequence[dict[str, Any]] = ()
     ) -> ContactState:
         if self.predictions is None:
             return state
-        with scoring_failures():
+        try:
             state, predicted = self.predictions.observe(state, event, actions)
+        except Exception as exc:
+            raise scoring_failure(exc) from exc
         for prediction in predicted:
             self.send(self.outputs.events, key, orjson.dumps(prediction))
         self.metrics.predictions_total += len(predicted)
