@@ -17,6 +17,7 @@ import faust
 from agents import core_build
 from agents.api import register_api
 from agents.api.config import ApiConfig
+from agents.assignor import LocalStateAssignor
 from agents.breaker import BreakerGuard
 from agents.consumer import install as install_safe_consumer
 from agents.definitions import DefinitionCache
@@ -102,6 +103,7 @@ def build_app(settings: Settings, api: ApiConfig | None = None) -> faust.App:
         autodiscover=False,
         TableManager=PromptTableManager,  # every table is declared before the app starts
         consumer_group_instance_id=settings.group_instance_id,
+        PartitionAssignor=LocalStateAssignor,  # a restart on the same data dir keeps its partitions
     )
     install_safe_consumer(app)
     return app

@@ -16,6 +16,7 @@ import pytest
 from agents.settings import Settings
 from switchyard.inspect import read_contacts
 from switchyard.kafka_tools import ensure_worker_topics
+from switchyard.processes import WorkerProcess
 from tests.agents.fixtures import event, produce_events, publish, read_actions, wait_processed
 from tests.fixtures import unique
 
@@ -139,19 +140,35 @@ def assigned_partitions(log_path: Path) -> list[int]:
     return [int(p) for p in found[-1].split(",") if p.strip()] if found else []
 
 
+def wait_split(
+    first: WorkerProcess, second: WorkerProcess | None, every: list[int]
+) -> tuple[list[int], list[int]]:
+    """The partitions each worker holds once they hold all of them between them (all: `second` None)."""
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        one = assigned_partitions(first.log_path)
+        two = assigned_partitions(second.log_path) if second is not None else []
+        if sorted(one + two) == every and (second is None or (one and two)):
+            break
+        time.sleep(0.5)
+    assert sorted(one + two) == every and not set(one) & set(two), (one, two)
+    return sorted(one), sorted(two)
+
+
 def test_two_workers_share_partitions_and_the_survivor_fires_the_waits(
     test_settings: Settings, worker_factory: type
 ) -> None:
     publish(test_settings, EXAMPLES / "abandoned_cart.yaml")
+    every = list(range(test_settings.partitions))
     first = worker_factory.start(test_settings.with_(data_dir=test_settings.data_dir / "w1"), "w1")
     second = worker_factory.start(test_settings.with_(data_dir=test_settings.data_dir / "w2"), "w2")
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        one, two = assigned_partitions(first.log_path), assigned_partitions(second.log_path)
-        if one and two and sorted(one + two) == list(range(test_settings.partitions)):
-            break
-        time.sleep(0.5)
-    assert one and two and not set(one) & set(two), (one, two)
+    one, two = wait_split(first, second, every)
+
+    # A rolling restart of the second: it gets back the partitions whose state it holds (agents/assignor.py)
+    second.stop()
+    wait_split(first, None, every)
+    second = worker_factory.start(test_settings.with_(data_dir=test_settings.data_dir / "w2"), "w2-again")
+    assert wait_split(first, second, every) == (one, two)
 
     due_in = 20_000
     t0 = int(time.time() * 1000) - 2 * HOUR + due_in  # the 2h waits fall due in 20 s
