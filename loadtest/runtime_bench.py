@@ -63,6 +63,7 @@ from loadtest.baseline import (
     PathResult,
     child_env,
     delete_run_topics,
+    machine_busy_seconds,
     paced_latency,
     python_cmd,
     run_passthrough,
@@ -194,9 +195,15 @@ def cpu_line(r: RuntimeResult) -> str:
     cpu, wall = r.extra.get("workers_cpu_s_mixed"), r.extra.get("workers_cpu_wall_s") or 0.0
     if cpu is None:
         return f"[{r.workers}w] workers' CPU in the mixed phase: not measured (no /proc, or it stalled)"
-    return (f"[{r.workers}w] workers' CPU from ready to lag 0 in the mixed phase: {cpu:.1f} s, "
+    line = (f"[{r.workers}w] workers' CPU from ready to lag 0 in the mixed phase: {cpu:.1f} s, "
             f"{1e6 * cpu / max(r.processed, 1):.0f} us per event, {cpu / max(wall, 1e-3):.2f} cores "
             f"busy on average over {wall:.1f} s ({os.cpu_count()} cores here)")  # fmt: skip
+    machine = r.extra.get("machine_cpu_s_mixed")
+    if machine is None:
+        return line
+    return (f"{line}; the whole machine {machine / max(wall, 1e-3):.2f} cores busy, "
+            f"{max(machine - cpu, 0.0) / max(wall, 1e-3):.2f} of them beside the workers "
+            "(the broker, this driver, the rest)")  # fmt: skip
 
 
 ERROR_MARKS = ("] [ERROR] ", "] [CRITICAL] ", '"level":"error"', '"level":"critical"')  # Faust's format, JSON
@@ -457,6 +464,7 @@ async def run_runtime(
     loaded = await total_end(bcfg.bootstrap, events_topic)
     children = await start_workers(per_worker, logs("mixed"), profile_to)
     cpu_at_start, cpu_since = [child.cpu_seconds() for child in children], time.monotonic()
+    machine_at_start = machine_busy_seconds()
     try:
         try:
             lag_zero_ms = await wait_lag_zero(
@@ -464,11 +472,12 @@ async def run_runtime(
             )
             cpu_used = cpu_delta(cpu_at_start, [child.cpu_seconds() for child in children])
             cpu_wall_s = round(time.monotonic() - cpu_since, 2)
+            machine_used = cpu_delta([machine_at_start], [machine_busy_seconds()])
         except Stalled as stall:
             stalls["mixed"] = str(stall)
             print(f"   STALLED in the mixed phase: {stall}", flush=True)
             lag_zero_ms = int(time.time() * 1000)
-            cpu_used, cpu_wall_s = None, 0.0
+            cpu_used, cpu_wall_s, machine_used = None, 0.0, None
         first, last, _ = await edge_timestamps_from(bcfg.bootstrap, changelog, changelog_start)
         processed = await total_end(bcfg.bootstrap, events_topic) - loaded_before
         mixed = Phase(len(workload.mixed), max(last - first, 1) / 1000)
@@ -501,6 +510,7 @@ async def run_runtime(
         extra={"stalls": stalls, "events_in_topic_after_preload": loaded,
                "wakeups_in_throughput_phase": processed - len(workload.mixed),
                "workers_cpu_s_mixed": cpu_used, "workers_cpu_wall_s": cpu_wall_s,
+               "machine_cpu_s_mixed": machine_used,
                "logged_errors": logged_errors(log_paths)},
         outputs_by_topic=outputs, inputs=inputs,
     )  # fmt: skip

@@ -22,7 +22,7 @@ from engine.step import step
 from engine.types import ContactState, Event
 from engine.workflows import WorkflowSet
 from loadtest import quix_peer
-from loadtest.baseline import PathResult, process_cpu_seconds
+from loadtest.baseline import PathResult, machine_busy_seconds, process_cpu_seconds
 from loadtest.kafka_bench import latency_summary
 from loadtest.runtime_bench import (
     Phase,
@@ -249,6 +249,20 @@ def test_process_cpu_seconds_counts_this_process_work_and_none_for_a_gone_proces
     gone = subprocess.Popen([sys.executable, "-c", "pass"])
     gone.wait()
     assert process_cpu_seconds(gone.pid) is None
+
+
+def test_machine_busy_seconds_counts_every_state_but_idle_and_io_wait(tmp_path: Path) -> None:
+    stat = tmp_path / "stat"
+    tick = os.sysconf("SC_CLK_TCK")
+    # user nice system idle iowait irq softirq steal guest guest_nice
+    stat.write_text(f"cpu  {tick} {2 * tick} {3 * tick} 999999 888888 {4 * tick} {5 * tick} {6 * tick} 7 8\n"
+                    "cpu0 1 1 1 1 1 1 1 1 0 0\n")  # fmt: skip
+    assert machine_busy_seconds(stat) == 21.0
+    stat.write_text("intr 1 2 3\n")
+    assert machine_busy_seconds(stat) is None
+    assert machine_busy_seconds(tmp_path / "missing") is None
+    real = machine_busy_seconds()
+    assert real is not None and real > 0
 
 
 def test_cpu_delta_sums_the_workers_and_refuses_a_missing_reading() -> None:
