@@ -3,11 +3,12 @@
 Faust's assignor is sticky only within a process: each member tells the group leader the partitions it
 had (its `ClientAssignment`), and the leader keeps them where it can, but a new process starts with none.
 So when every worker of a group restarts on its data dir, the partitions are dealt out afresh, a worker
-usually gets another's, and each restores those from the changelog (about 9 s for 43,000 records here)
-while the state it has on disk goes unused. Kafka Streams avoids this by weighing each member's local
-state in its assignment; we do the small version of that: every assignment a worker receives is written
-next to its tables, and a restarted worker claims it again. Faust's sticky rules then do the rest: a
-claim is kept within the member's fair share, and a partition two members claim goes to one of them.
+often gets another's (in 3 of 6 runs of the runtime bench), and restores those from the changelog (about
+9 s for 43,000 records here) while the state it has on disk goes unused. Kafka Streams avoids this by
+weighing each member's local state in its assignment; we do the small version of that: every assignment a
+worker receives is written next to its tables, and a restarted worker claims it again. Faust's sticky
+rules then do the rest: a claim is kept within the member's fair share, and a partition two members
+claim goes to one of them.
 
 One case needs the leader's help. In a rolling restart, the worker that stayed up holds every partition
 for a while, so it claims them all, the returning worker's included. Faust trims a claim past the fair
