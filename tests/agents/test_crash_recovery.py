@@ -145,13 +145,14 @@ def wait_split(
 ) -> tuple[list[int], list[int]]:
     """The partitions each worker holds once they hold all of them between them (all: `second` None)."""
     deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
+    while True:
         one = assigned_partitions(first.log_path)
         two = assigned_partitions(second.log_path) if second is not None else []
-        if sorted(one + two) == every and (second is None or (one and two)):
+        split = sorted(one + two) == every and (second is None or bool(one and two))
+        if split or time.monotonic() > deadline:
             break
         time.sleep(0.5)
-    assert sorted(one + two) == every and not set(one) & set(two), (one, two)
+    assert split and not set(one) & set(two), (one, two)
     return sorted(one), sorted(two)
 
 
