@@ -30,13 +30,26 @@ class ContactStore:
         self.table = table
         self.limits = limits or StateLimits()
 
+    def read_many(self, partition: int, contact_ids: list[str]) -> list[bytes | None]:
+        """The stored bytes of ``contact_ids`` (None for a contact never seen), read in one go."""
+        return self.table.get_many(partition, [contact_id.encode() for contact_id in contact_ids])
+
     def load_many(
         self, partition: int, contact_ids: list[str]
     ) -> list[ContactState | StateDecodeError | None]:
-        """The states of ``contact_ids`` (None for a contact never seen), read in one go; a stored row that
-        cannot be read comes back as its StateDecodeError, so only that contact is affected."""
-        raws = self.table.get_many(partition, [contact_id.encode() for contact_id in contact_ids])
-        return [_decoded(raw) for raw in raws]
+        """The states of ``contact_ids``, read in one go (``read_many``, then ``decode``)."""
+        return [self.decode(raw) for raw in self.read_many(partition, contact_ids)]
+
+    @staticmethod
+    def decode(raw: bytes | None) -> ContactState | StateDecodeError | None:
+        """The state of stored bytes (None for None); a row that cannot be read comes back as its
+        StateDecodeError, so only that contact is affected."""
+        if raw is None:
+            return None
+        try:
+            return decode_state(raw)
+        except StateDecodeError as exc:
+            return exc
 
     def encode(self, state: ContactState) -> bytes:
         """The bytes to save; raises StateTooLarge / StateUnencodable (see tables.codec)."""
@@ -44,12 +57,3 @@ class ContactStore:
 
     def save(self, partition: int, contact_id: str, raw: bytes) -> None:
         self.table.put(partition, contact_id.encode(), raw)
-
-
-def _decoded(raw: bytes | None) -> ContactState | StateDecodeError | None:
-    if raw is None:
-        return None
-    try:
-        return decode_state(raw)
-    except StateDecodeError as exc:
-        return exc
