@@ -116,9 +116,10 @@ def same_wakeups(before: ContactState | None, after: ContactState) -> bool:
 
 @contextmanager
 def collector_paused() -> Iterator[None]:
-    """No automatic garbage collection inside: a batch keeps every state it decodes alive until it ends, so
-    the young collections its allocations would trigger walk those again and again and free nothing. Once
-    the batch is over, reference counting has freed them and the next collection finds little left."""
+    """No automatic garbage collection inside: a batch keeps its events and their messages alive until it
+    ends, so the young collections its allocations would trigger walk those again and again and free
+    almost nothing (reference counting frees each contact's states as soon as the contact is done, see
+    `Staged`). Once the batch is over the next collection finds little left."""
     if not gc.isenabled():
         yield
         return
