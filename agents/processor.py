@@ -394,10 +394,10 @@ class EventProcessor:
         by_partition: dict[int, list[str]] = {}
         for contact_id, items in by_contact.items():
             by_partition.setdefault(items[0][0].message.partition, []).append(contact_id)
-        states: dict[str, bytes | None] = {}
+        stored: dict[str, bytes | None] = {}
         for partition, contact_ids in by_partition.items():
-            states.update(zip(contact_ids, self.store.read_many(partition, contact_ids), strict=True))
-        return states
+            stored.update(zip(contact_ids, self.store.read_many(partition, contact_ids), strict=True))
+        return stored
 
     # -- one contact ---------------------------------------------------------------------------------
 
