@@ -51,6 +51,7 @@ class LocalStateAssignor(PartitionAssignor):
     def assign(self, cluster: Any, member_metadata: Mapping[str, Any]) -> Any:
         """The leader's assignment, with over-claims trimmed first (`trim_contested`)."""
         clients = {member: ClientMetadata.loads(meta.user_data) for member, meta in member_metadata.items()}
+        # the clients' own dicts: a trim written into them goes out with `dumps` below
         claims = {member: client.assignment.actives for member, client in clients.items()}
         for topic in {topic for actives in claims.values() for topic in actives}:
             held = {member: list(actives.get(topic, ())) for member, actives in claims.items()}
