@@ -21,7 +21,7 @@ from agents.assignor import LocalStateAssignor
 from agents.breaker import BreakerGuard
 from agents.consumer import install as install_safe_consumer
 from agents.definitions import DefinitionCache
-from agents.feed import Fetched, RecordFeed
+from agents.feed import RecordFeed
 from agents.gaps import HeldWatch
 from agents.logs import CORE_BUILD, PROCESSING_READY
 from agents.loop_watch import watch_loop
@@ -161,29 +161,34 @@ def build_worker(settings: Settings) -> Worker:
     async def process_events(stream: Any) -> None:
         await definitions.loaded.wait()  # no event may miss a trigger because definitions were still loading
         skip, batches = settings.test_skip_records, 0
-        landing: tuple[list[Fetched], Landing] | None = None  # the previous batch, its changelog in flight
+        landings: list[Landing] = []  # written batches, their changelog records in flight
 
-        async def finish(taken: list[Fetched], submitted: Landing) -> None:
-            await processor.land(submitted)
-            feed.ack(taken)
+        async def finish(written: list[Landing]) -> None:
+            for landing in written:
+                await processor.land(landing)
+                feed.ack(landing.taken)
 
-        while True:
-            if landing is not None and not len(feed):  # nothing to overlap with: finish the previous batch
-                await finish(*landing)
-                landing = None
-            # Whatever has arrived, at once; batches grow under load while the previous one is processed.
-            taken = batch = await feed.take()
-            batches += 1
-            if skip and batches == 2:  # fault injection for tests: records lost between consumer and agent
-                batch = drop_first_records(taken, skip)
-            # Its effects in Kafka and its states written; its changelog records travel while the next batch
-            # is processed, and its offsets are acknowledged only once they are in (processed again if not).
-            # A batch whose processing is cancelled (shutdown, rebalance) is never acked: its offsets are
-            # not committed and it is processed again.
-            submitted = await processor.submit(batch)
-            if landing is not None:
-                await finish(*landing)
-            landing = (taken, submitted)
+        try:
+            while True:
+                if not len(feed):  # nothing to overlap with: finish the batches in flight
+                    await finish([*landings, *await processor.drain()])
+                    landings = []
+                # Whatever has arrived, at once; batches grow under load while the previous one is processed.
+                taken = batch = await feed.take()
+                batches += 1
+                if skip and batches == 2:  # fault injection for tests: records lost before the agent
+                    batch = drop_first_records(taken, skip)
+                # Computed while the previous batch's effects travel; that batch is then written and its
+                # changelog records travel while the next batch is processed. A batch's offsets are
+                # acknowledged only once its changelog records are in (it is processed again if not). A batch
+                # whose processing is cancelled (shutdown, rebalance) is never acked: its offsets are not
+                # committed and it is processed again.
+                written = await processor.submit(batch, taken)
+                await finish(landings)
+                landings = written
+        except BaseException:
+            processor.abandon()
+            raise
 
     app.agent(topics.events, name="process_events", concurrency=1)(process_events)
     app.task(timer_service.run)

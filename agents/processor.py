@@ -10,6 +10,11 @@ offsets), so the events are processed again and re-emit actions with the same de
 sinks drop them). A crash after it finds the new state, whose last applied offset makes the replayed
 events no-ops.
 
+Pipelining: while a batch's effects travel to Kafka the next batch is computed, reading the states the
+first one computed but has not yet written (agents/unwritten.py); then the first is written, and its
+changelog records travel while the batch after is computed. So a worker waits neither for its effects
+nor for its changelog, and still writes no state before the effects it records are in Kafka.
+
 Isolation: a contact whose processing fails (agents/failures.py: the engine, scoring, a state past its
 limits or one that cannot be encoded, a record too large to deliver, a stored row that cannot be read)
 costs only its own events: they go to the dead-letter topic with the reason, its state, timers and runs
@@ -25,7 +30,7 @@ import logging
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import orjson
@@ -40,6 +45,7 @@ from agents.metrics import Metrics
 from agents.outbox import Headers, Outbox, Submission, record_size, settle
 from agents.scoring import Predictions, is_ml_wakeup, pending_ml_timers, same_ml_timer
 from agents.timers import TIMER_EVENT, TimerService
+from agents.unwritten import Unwritten
 from engine.consent import STATE_KEY as CONSENT_KEY
 from engine.consent import consent_record
 from engine.events import DAY_MS, Limits, Malformed, decode_event
@@ -161,11 +167,26 @@ def staged(
     return Staged(contact_id, partition, encoded, wakeups, republish)
 
 
-@dataclass(frozen=True)
-class Landing:
-    """A processed batch whose changelog records are on their way (`EventProcessor.submit`)."""
+@dataclass
+class Computed:
+    """A batch whose contacts are done: its new states wait until its effects are in Kafka."""
 
     batch: Sequence[Any]
+    taken: Any  # what the caller acknowledges once the batch has landed (`Landing`)
+    staged: list[Staged]
+    last_offsets: dict[Any, int]
+    contacts: int
+    started: float  # perf_counter at the start and the end of the computation
+    computed: float
+    effects: list[Submission] = field(default_factory=list)  # once submitted
+
+
+@dataclass(frozen=True)
+class Landing:
+    """A batch whose states are written, its changelog records on their way (`EventProcessor.land`)."""
+
+    batch: Sequence[Any]
+    taken: Any
     changelog: list[Submission]
 
 
@@ -201,7 +222,7 @@ class EventProcessor:
         self.metrics = metrics
         self.predictions = predictions
         self.progress = progress
-        self.gaps = GapGuard(progress.load) if progress is not None else None
+        self.gaps = GapGuard(self._progress) if progress is not None else None
         self.generation = -1
         self.effects = effects  # the batch's actions, step records, predictions and dead letters
         self.changelog = changelog  # the batch's table changelog records (sent after the effects)
@@ -213,6 +234,8 @@ class EventProcessor:
         # The current contact's output records: they reach the outbox only if the whole contact succeeds.
         self._records: list[OutRecord] = []
         self.replayed = 0  # re-delivered events skipped in the current batch
+        self.unwritten = Unwritten()  # the batch in flight's states and offsets (`submit`)
+        self._in_flight: Computed | None = None
 
     def send(self, topic: str, key: bytes | None, value: bytes, headers: Headers | None = None) -> None:
         self._records.append((topic, key, value, headers))
@@ -235,7 +258,7 @@ class EventProcessor:
                     log.warning("partition %s: idle for %.0f s and its log end unknown to the consumer (%r)",
                                 tp.partition, now - seen_at, exc)  # fmt: skip
                 continue
-            positions[tp] = (self.progress.load(tp.partition), end, seen_at)
+            positions[tp] = (self._progress(tp.partition), end, seen_at)
         consumer = self.app.consumer
         if idle and isinstance(consumer, SafeConsumer):
             consumer.revive(idle)
@@ -249,54 +272,94 @@ class EventProcessor:
             self.gaps.seen_at[tp] = now
             await self.app.consumer.seek(tp, offset)
 
-    async def submit(self, batch: Sequence[Any]) -> Landing:
-        """Process the batch until its effects are in Kafka and its states written locally, with their
-        changelog records submitted but not yet acknowledged. The caller processes the next batch while
-        those travel, and acknowledges this batch's offsets only after `land` returns.
+    async def submit(self, batch: Sequence[Any], taken: Any = None) -> list[Landing]:
+        """Process the batch while the previous one's effects travel, then write the previous one.
 
-        The next batch reads the states written here, which is what a restore would find once the changelog
-        records land; if they do not, `land` processes this batch again, which finds its states applied and
-        writes them again with their changelog records (the contacts' newer states, snapshots like any)."""
+        The batch is computed on the states the previous batch computed (`Unwritten`), then the previous
+        batch's effects are awaited, its states written and its changelog records submitted: that batch
+        comes back as a `Landing`, acknowledged by the caller only after `land` returns. This batch's
+        effects are submitted last; it stays in flight until the next `submit` or `drain`.
+
+        If the previous batch's effects did not all reach Kafka, neither batch is written: both are
+        processed again on their own, from the stored states, until they are in (`_redo`). Idempotence
+        makes the repeat safe: the same actions with the same ids."""
         self.metrics.observe_batch(len(batch))
+        landings: list[Landing] = []
+        if self.app.rebalancing_count != self.generation and self._in_flight is not None:
+            landings += await self.drain()  # what it computed may be of partitions no longer ours
+        with collector_paused():
+            computed = await self._compute(batch, taken, self.unwritten)
+        previous, self._in_flight = self._in_flight, None
+        if previous is not None:
+            try:
+                landings.append(await self._write(previous))
+            except DeliveryFailed as exc:
+                self._forget_unwritten()  # this batch was computed on the states of the one that failed
+                log.warning("the batch of %d event(s) computed on the states of a batch not fully delivered "
+                            "is processed again after it", len(batch))  # fmt: skip
+                landings.append(await self._redo(previous.batch, previous.taken, exc))
+                landings.append(await self._redo(batch, taken))
+                return landings
+        try:
+            computed.effects = await self.effects.submit()
+        except DeliveryFailed as exc:
+            self._forget_unwritten()
+            landings.append(await self._redo(batch, taken, exc))
+            return landings
+        self._in_flight = computed
+        return landings
+
+    async def drain(self) -> list[Landing]:
+        """Write the batch in flight once its effects are in Kafka (processed again until they are)."""
+        previous, self._in_flight = self._in_flight, None
+        if previous is None:
+            return []
+        try:
+            return [await self._write(previous)]
+        except DeliveryFailed as exc:
+            self._forget_unwritten()
+            return [await self._redo(previous.batch, previous.taken, exc)]
+
+    async def land(self, landing: Landing) -> None:
+        """Wait for a written batch's changelog records; processes the batch again until they are in."""
         attempt = 0
         while True:
             try:
-                with collector_paused():
-                    submitted = await self._process(batch)
-                return Landing(batch, submitted)
-            except DeliveryFailed as exc:
-                attempt += 1
-                batch = await self._pause_before_retry(batch, exc, attempt)
-
-    async def land(self, landing: Landing) -> None:
-        """Wait for a submitted batch's changelog records; processes the batch again until they are in."""
-        try:
-            await settle(landing.changelog)
-        except DeliveryFailed as exc:
-            await self._until_delivered(await self._pause_before_retry(landing.batch, exc, 1), 1)
-
-    async def handle(self, batch: Sequence[Any]) -> None:
-        """Process one batch; DeliveryFailed when Kafka did not take all of its records (nothing of it may
-        be committed then). A contact whose processing fails only costs that contact's events."""
-        with collector_paused():
-            submitted = await self._process(batch)
-        await settle(submitted)
-
-    async def _until_delivered(self, batch: Sequence[Any], attempt: int) -> None:
-        """`handle` the batch until every record it produces is acknowledged by Kafka.
-
-        A failed delivery is an infrastructure fault (a broker away, a topic refusing records): the batch
-        is processed again after a pause, its offsets still uncommitted (the caller acknowledges only after
-        this returns). Idempotence makes the repeat safe: the same actions with the same ids, and states
-        already written locally are written again with their changelog records. Only the partitions this
-        worker still holds are processed again."""
-        while True:
-            try:
-                await self.handle(batch)
+                await settle(landing.changelog)
                 return
             except DeliveryFailed as exc:
                 attempt += 1
-                batch = await self._pause_before_retry(batch, exc, attempt)
+                landing = await self._redo(landing.batch, landing.taken, exc, attempt)
+
+    def abandon(self) -> None:
+        """The batch loop stopped (cancelled, or failed): the batch in flight is not written. Its offsets
+        were not acknowledged, so its events are processed again (agents/gaps.py seeks back to them)."""
+        self._in_flight = None
+        self._forget_unwritten()
+
+    def _forget_unwritten(self) -> None:
+        self.unwritten.clear()
+        self.effects.discard()  # records of a batch computed on states now forgotten
+
+    async def _redo(
+        self, batch: Sequence[Any], taken: Any, failed: DeliveryFailed | None = None, attempt: int = 1
+    ) -> Landing:
+        """Process the batch on its own until its effects are in Kafka: after a pause when ``failed``.
+
+        It reads and writes the stored states only, never `Unwritten`'s: a batch in flight may hold newer
+        states of the same contacts (those it read from the batch redone here, whose states are stored)."""
+        while True:
+            if failed is not None:
+                batch = await self._pause_before_retry(batch, failed, attempt)
+                attempt += 1
+            try:
+                with collector_paused():
+                    computed = await self._compute(batch, taken, None)
+                computed.effects = await self.effects.submit()
+                return await self._write(computed)
+            except DeliveryFailed as exc:
+                self.effects.discard()
+                failed = exc
 
     async def _pause_before_retry(self, batch: Sequence[Any], exc: DeliveryFailed, attempt: int) -> list[Any]:
         """Wait before processing a batch again; its records of the partitions this worker still holds."""
@@ -308,12 +371,19 @@ class EventProcessor:
         held = self.app.consumer.assignment()
         return [item for item in batch if item.message.tp in held]
 
-    async def _process(self, batch: Sequence[Any]) -> list[Submission]:
-        """Everything of `handle` but the wait for the changelog: its submitted record batches."""
-        if self.gaps is not None:
-            if self.app.rebalancing_count != self.generation:
-                self.generation = self.app.rebalancing_count
+    def _progress(self, partition: int) -> int | None:
+        """The partition's highest offset processed, its states written or not."""
+        assert self.progress is not None
+        return self.unwritten.progress(partition, self.progress.load(partition))
+
+    async def _compute(self, batch: Sequence[Any], taken: Any, unwritten: Unwritten | None) -> Computed:
+        """Run every contact of the batch; its records wait in the effects outbox. With ``unwritten``, the
+        contacts' states are read there first and the new ones staged there."""
+        if self.app.rebalancing_count != self.generation:
+            self.generation = self.app.rebalancing_count
+            if self.gaps is not None:
                 self.gaps.reset()
+        if self.gaps is not None:
             batch, seeks = self.gaps.admit(batch)
             for tp, offset in seeks.items():
                 await self.app.consumer.seek(tp, offset)
@@ -335,49 +405,63 @@ class EventProcessor:
 
         staged: list[Staged] = []
         self.replayed = 0
-        stored = self._load(by_contact)
+        stored = self._load(by_contact, unwritten)
         for index, (contact_id, items) in enumerate(by_contact.items(), 1):
-            entry = self._contact(contact_id, items, self.store.decode(stored.pop(contact_id)), workflows)
+            entry = self._contact(contact_id, items, stored.pop(contact_id), workflows)
             if entry is not None:
                 staged.append(entry)
+                if unwritten is not None:
+                    unwritten.stage(contact_id, entry.encoded)
             if index % YIELD_EVERY_CONTACTS == 0:
-                # Lets the producer send the previous batch's changelog and the consumer fetch meanwhile.
+                # Lets the producer send the previous batch's records and the consumer fetch meanwhile.
                 await asyncio.sleep(0)
+        if unwritten is not None:
+            for tp, offset in last_offsets.items():
+                unwritten.stage_offset(tp.partition, offset)
         self.metrics.replayed_total += self.replayed
         if self.replayed:
             log.info("skipped %d already-applied event(s) (re-delivered offsets)", self.replayed)
+        return Computed(batch, taken, staged, last_offsets, len(by_contact), started, time.perf_counter())
 
+    async def _write(self, computed: Computed) -> Landing:
+        """Once the batch's effects are in Kafka, write its timers, states and progress locally and submit
+        their changelog records; DeliveryFailed (nothing written) when an effect was not acknowledged."""
+        waited = time.perf_counter()
+        await settle(computed.effects)  # effects are in Kafka before any state says they happened
+        delivered = time.perf_counter()
         for table in self.tables:  # changelog records acknowledged since the last batch
             table.note_persisted()
-        processed = time.perf_counter()
-        await self.effects.deliver()  # effects are in Kafka before any state says they happened
-        delivered = time.perf_counter()
-        for entry in staged:
+        unwritten = self.unwritten
+        for entry in computed.staged:
             # Timers before state: a crash between the two leaves the old state, whose replay re-derives the
             # same timers; the other order could leave a state waiting on a timer that was never stored.
             if entry.wakeups is not None:
                 self._save_timers(entry, *entry.wakeups)
             self.store.save(entry.partition, entry.contact_id, entry.encoded)
+            unwritten.state_written(entry.contact_id, entry.encoded)
         if self.progress is not None:
-            for tp, offset in last_offsets.items():
+            for tp, offset in computed.last_offsets.items():
                 # Written for every batch, even when re-deliveries leave it where it was: the local row can
                 # be ahead of its changelog after a crash, and the changelog is what a restore reads.
                 done = self.progress.load(tp.partition)
-                self.progress.save(tp.partition, offset if done is None else max(done, offset))
-        # Settled before the offsets are committed (`handle`, `land`): a state written locally whose
-        # changelog record Kafka refused would be lost by a restore. On failure the batch runs again, finds
-        # these states applied, and writes them again.
+                highest = offset if done is None else max(done, offset)
+                self.progress.save(tp.partition, highest)
+                unwritten.offset_written(tp.partition, highest)
+        # Settled before the offsets are committed (`land`): a state written locally whose changelog record
+        # Kafka refused would be lost by a restore. On failure the batch runs again, finds these states
+        # applied, and writes them again.
         written = time.perf_counter()
         submitted = await self.changelog.submit()
-        self._update_lag(last_offsets)
+        self._update_lag(computed.last_offsets)
         ended = time.perf_counter()
-        if ended - started > SLOW_BATCH_S:
+        took = (computed.computed - computed.started) + (ended - waited)
+        if took > SLOW_BATCH_S:
             log.warning("slow batch: %d event(s) of %d contact(s) in %.0f ms: engine and models %.0f, "
-                        "effects to Kafka %.0f, state and timers %.0f, changelog submitted %.0f",
-                        len(batch), len(by_contact), (ended - started) * 1000, (processed - started) * 1000,
-                        (delivered - processed) * 1000, (written - delivered) * 1000,
-                        (ended - written) * 1000)  # fmt: skip
-        return submitted
+                        "then waiting for its effects in Kafka %.0f, state and timers %.0f, changelog "
+                        "submitted %.0f", len(computed.batch), computed.contacts, took * 1000,
+                        (computed.computed - computed.started) * 1000, (delivered - waited) * 1000,
+                        (written - delivered) * 1000, (ended - written) * 1000)  # fmt: skip
+        return Landing(computed.batch, computed.taken, submitted)
 
     def _save_timers(self, entry: Staged, timers_before: Pending, timers_after: Pending) -> None:
         if timers_after != timers_before or (entry.republish and timers_after):
@@ -388,26 +472,33 @@ class EventProcessor:
         for due, token, kind in after - before:
             self.timer_service.add(entry.contact_id, due, token, kind)
 
-    def _load(self, by_contact: dict[str, list[Item]]) -> dict[str, bytes | None]:
-        """Every contact's stored state, read with one multi-get per partition; each is decoded only when
-        its contact's turn comes (`Staged` says why)."""
+    def _load(
+        self, by_contact: dict[str, list[Item]], unwritten: Unwritten | None
+    ) -> dict[str, bytes | None]:
+        """Every contact's state as bytes: from ``unwritten`` when it is there, else as stored, read with one
+        multi-get per partition; each is decoded only when its contact's turn comes (`Staged` says why)."""
         by_partition: dict[int, list[str]] = {}
+        found: dict[str, bytes | None] = {}
+        staged = unwritten.states if unwritten is not None else {}
         for contact_id, items in by_contact.items():
-            by_partition.setdefault(items[0][0].message.partition, []).append(contact_id)
-        stored: dict[str, bytes | None] = {}
+            raw = staged.get(contact_id)
+            if raw is not None:
+                found[contact_id] = raw
+            else:
+                by_partition.setdefault(items[0][0].message.partition, []).append(contact_id)
         for partition, contact_ids in by_partition.items():
-            stored.update(zip(contact_ids, self.store.read_many(partition, contact_ids), strict=True))
-        return stored
+            found.update(zip(contact_ids, self.store.read_many(partition, contact_ids), strict=True))
+        return found
 
     # -- one contact ---------------------------------------------------------------------------------
 
     def _contact(
-        self, contact_id: str, items: list[Item], loaded: ContactState | StateDecodeError | None,
-        workflows: WorkflowSet,
-    ) -> Staged | None:  # fmt: skip
+        self, contact_id: str, items: list[Item], raw: bytes | None, workflows: WorkflowSet
+    ) -> Staged | None:
         """The contact's new state to write (None: nothing to write), its output records handed to the
         outbox. Fast path: all events, one encode. If anything fails, the careful path redoes the contact
         from its stored state one event at a time and dead-letters exactly the events that fail."""
+        loaded = self.store.decode(raw)
         if isinstance(loaded, StateDecodeError):
             failure = ContactFailure(CORRUPT_STATE, str(loaded))
             log.error("contact %s: %s; its %d event(s) go to the dead-letter topic", contact_id, loaded,
@@ -424,8 +515,8 @@ class EventProcessor:
             log.warning("contact %s: %s; processing its events one at a time", contact_id, first)
             self._records = []
             self._restore_counters(counted)  # the careful path counts what it really applies
-            fresh = self.store.load_many(items[0][0].message.partition, [contact_id])[0]
-            assert not isinstance(fresh, StateDecodeError)  # it was read a moment ago
+            fresh = self.store.decode(raw)  # the state the fast path started from, not its changes
+            assert not isinstance(fresh, StateDecodeError)  # it was decoded a moment ago
             entry = self._run_carefully(contact_id, items, fresh, workflows)
         for topic, key, value, headers in self._records:
             self.effects.add(topic, key, value, headers)

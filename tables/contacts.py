@@ -34,12 +34,6 @@ class ContactStore:
         """The stored bytes of ``contact_ids`` (None for a contact never seen), read in one go."""
         return self.table.get_many(partition, [contact_id.encode() for contact_id in contact_ids])
 
-    def load_many(
-        self, partition: int, contact_ids: list[str]
-    ) -> list[ContactState | StateDecodeError | None]:
-        """The states of ``contact_ids``, read in one go (``read_many``, then ``decode``)."""
-        return [self.decode(raw) for raw in self.read_many(partition, contact_ids)]
-
     @staticmethod
     def decode(raw: bytes | None) -> ContactState | StateDecodeError | None:
         """The state of stored bytes (None for None); a row that cannot be read comes back as its
