@@ -101,8 +101,9 @@ def test_refused_effects_hold_their_batch_and_the_batch_computed_on_it(
     warm_up = [event(f"c{i % 40}", "contact.updated", T0 + i, plan="free") for i in range(400)]
     wave = []
     for i in range(40):  # each signup sends a welcome email at once; the updates of others send nothing
-        wave.append(event(f"s{i}", "contact.added", T0 + 1000 + i, source="signup", email=f"s{i}@example.com"))
-        wave += [event(f"c{(i + k) % 40}", "contact.updated", T0 + 1000 + i, plan=f"p{i}") for k in range(3)]
+        ts = T0 + 1000 + i
+        wave.append(event(f"s{i}", "contact.added", ts, source="signup", email=f"s{i}@example.com"))
+        wave += [event(f"c{(i + k) % 40}", "contact.updated", ts, plan=f"p{i}") for k in range(3)]
     produce_events(settings, warm_up + wave)
     worker = worker_factory.start(settings, "faulty")
     deadline = time.monotonic() + 60
