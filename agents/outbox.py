@@ -57,11 +57,9 @@ class Outbox:
     ) -> None:  # fmt: skip
         self._pending.setdefault((topic, partition), []).append((key, value, headers, None))
 
-    def discard(self) -> int:
-        """Drop everything collected and not yet submitted; how many records that was."""
-        count = len(self)
+    def discard(self) -> None:
+        """Drop everything collected and not yet submitted."""
         self._pending = {}
-        return count
 
     def on_delivered(self, topic: str, callback: Delivered) -> None:
         """Call ``callback(partition, last offset)`` whenever a batch of ``topic`` is acknowledged."""

@@ -272,7 +272,7 @@ class EventProcessor:
             self.gaps.seen_at[tp] = now
             await self.app.consumer.seek(tp, offset)
 
-    async def submit(self, batch: Sequence[Any], taken: Any = None) -> list[Landing]:
+    async def submit(self, batch: Sequence[Any], taken: Any) -> list[Landing]:
         """Process the batch while the previous one's effects travel, then write the previous one.
 
         The batch is computed on the states the previous batch computed (`Unwritten`), then the previous

@@ -15,9 +15,6 @@ class Unwritten:
         self.states: dict[str, bytes] = {}  # contact id -> encoded state
         self.offsets: dict[int, int] = {}  # partition -> highest offset computed
 
-    def __bool__(self) -> bool:
-        return bool(self.states or self.offsets)
-
     def stage(self, contact_id: str, encoded: bytes) -> None:
         self.states[contact_id] = encoded
 

@@ -14,8 +14,8 @@ import orjson
 import pytest
 from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
-from aiokafka.partitioner import DefaultPartitioner
 
+from agents.api.kafka_io import partition_for
 from agents.settings import Settings
 from agents.topics import action_topic
 from switchyard.inspect import changelog_topic, read_contacts
@@ -133,12 +133,10 @@ def test_refused_effects_hold_their_batch_and_the_batch_computed_on_it(
 def first_offsets(settings: Settings, events: list[bytes], chosen: Callable[[bytes], bool]) -> dict[int, int]:
     """partition -> offset of its first chosen event, for events produced in this order to an empty topic
     (keyed by contact id: the producer's default partitioner)."""
-    partitions = list(range(settings.partitions))
-    partitioner = DefaultPartitioner()
     next_offset: dict[int, int] = {}
     found: dict[int, int] = {}
     for value in events:
-        partition = partitioner(orjson.loads(value)["contact_id"].encode(), partitions, partitions)
+        partition = partition_for(orjson.loads(value)["contact_id"].encode(), settings.partitions)
         offset = next_offset[partition] = next_offset.get(partition, -1) + 1
         if chosen(value):
             found.setdefault(partition, offset)

@@ -13,8 +13,8 @@ from pathlib import Path
 
 import orjson
 import pytest
-from aiokafka.partitioner import DefaultPartitioner
 
+from agents.api.kafka_io import partition_for
 from agents.settings import Settings
 from engine.step import step
 from engine.types import ContactState
@@ -75,11 +75,6 @@ def comparable(state: ContactState | None) -> dict[str, object]:
             "first_seen": profile["first_seen"], "last_seen": profile["last_seen"]}  # fmt: skip
 
 
-def partition_of(key: bytes, partitions: int) -> int:
-    every = list(range(partitions))
-    return int(DefaultPartitioner()(key, every, every))
-
-
 def read_states(settings: Settings, contacts: list[str]) -> dict[bytes, bytes]:
     records = asyncio.run(read_to_end(settings.bootstrap, changelog_topic(settings.app_id, CONTACTS_TABLE)))
     return latest_by_key(records, {c.encode() for c in contacts})
@@ -98,7 +93,7 @@ def test_bad_records_cost_only_their_contacts_events(test_settings: Settings, tm
         producer = AIOKafkaProducer(bootstrap_servers=settings.bootstrap, acks="all")
         await producer.start()
         try:
-            partition = partition_of(b"corrupt", settings.partitions)
+            partition = partition_for(b"corrupt", settings.partitions)
             await (await producer.send(changelog, CORRUPT_ROW, key=b"corrupt", partition=partition))
         finally:
             await producer.stop()

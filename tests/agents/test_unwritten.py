@@ -15,7 +15,7 @@ def test_a_state_leaves_when_its_own_batch_writes_it_not_when_an_older_one_does(
     unwritten.state_written("c1", bytes(bytearray(second)))  # equal bytes of another batch: not this entry
     assert unwritten.states == {"c1": second}
     unwritten.state_written("c1", second)
-    assert not unwritten
+    assert unwritten.states == {}
 
 
 def test_progress_is_the_highest_offset_computed_until_the_store_holds_it() -> None:
@@ -38,4 +38,4 @@ def test_clear_forgets_everything() -> None:
     unwritten.stage("c1", b"{}")
     unwritten.stage_offset(3, 4)
     unwritten.clear()
-    assert not unwritten and unwritten.progress(3, None) is None
+    assert unwritten.states == {} and unwritten.offsets == {} and unwritten.progress(3, None) is None
