@@ -28,6 +28,7 @@ from agents.loop_watch import watch_loop
 from agents.metrics import Metrics
 from agents.outbox import Outbox
 from agents.processor import EventProcessor, Landing, Outputs
+from agents.produce_encoding import install as install_produce_encoding
 from agents.scoring import Predictions
 from agents.settings import Settings
 from agents.side_producer import SideProducer
@@ -106,6 +107,7 @@ def build_app(settings: Settings, api: ApiConfig | None = None) -> faust.App:
         PartitionAssignor=LocalStateAssignor,  # a restart on the same data dir keeps its partitions
     )
     install_safe_consumer(app)
+    install_produce_encoding()  # process-wide: every producer of this worker
     return app
 
 
