@@ -19,10 +19,10 @@ from typing import Any
 
 import orjson
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
-from aiokafka.partitioner import murmur2
 
 from agents.outbox import Record as OutboxRecord
 from agents.outbox import record_batches
+from agents.partitioning import partition_for
 from agents.settings import Settings
 from switchyard.broker.factory import broker_at
 from switchyard.broker.launcher import KafkaBroker
@@ -132,12 +132,6 @@ def one_event_per_contact(n: int, *, base_ts: int, seed: int = 11, prefix: str =
         props = event_properties(etype, rng, contact, index)
         out.append((contact.encode(), encode_event(f"{prefix}e{index:09d}", contact, etype, base_ts, props)))
     return out
-
-
-def partition_for(key: bytes, partitions: int) -> int:
-    """The partition Kafka's default partitioner (Java, aiokafka, Faust) gives a key."""
-    hashed: int = murmur2(key)
-    return (hashed & 0x7FFFFFFF) % partitions
 
 
 # -- producing ------------------------------------------------------------------------------------

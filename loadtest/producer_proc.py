@@ -37,9 +37,10 @@ from aiokafka import AIOKafkaProducer
 
 from agents.outbox import Record as OutboxRecord
 from agents.outbox import record_batches
+from agents.partitioning import partition_for
 from engine.types import Event
 from loadtest.generator import StreamSpec, generate
-from loadtest.kafka_bench import Record, encode_event, partition_for, preload
+from loadtest.kafka_bench import Record, encode_event, preload
 
 PROGRESS_EVERY_S = 0.25
 # Events due are sent every tick. Each tick is a produce request, and at 1 ms this process spent a third of a

@@ -12,9 +12,10 @@ from aiohttp import web
 
 from agents.api.config import ApiConfig
 from agents.api.exceptions import ApiError
-from agents.api.kafka_io import KafkaGateway, partition_for
+from agents.api.kafka_io import KafkaGateway
 from agents.catalog import parse_catalog, parse_policies
 from agents.definitions import DefinitionCache
+from agents.partitioning import partition_for
 from engine.events import DAY_MS, Limits
 from engine.types import ContactState
 from tables.codec import decode_state

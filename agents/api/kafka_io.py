@@ -12,17 +12,10 @@ from typing import Any
 
 import orjson
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
-from aiokafka.partitioner import murmur2
 
 from engine.types import Event
 
 Record = tuple[bytes | None, bytes | None, int]  # key, value, record timestamp (ms)
-
-
-def partition_for(key: bytes, partitions: int) -> int:
-    """The partition Kafka's default partitioner (Java's and aiokafka's) gives a key."""
-    hashed: int = murmur2(key)
-    return (hashed & 0x7FFFFFFF) % partitions
 
 
 class KafkaGateway:

@@ -15,7 +15,7 @@ import pytest
 from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
 
-from agents.api.kafka_io import partition_for
+from agents.partitioning import partition_for
 from agents.settings import Settings
 from agents.topics import action_topic
 from switchyard.inspect import changelog_topic, read_contacts

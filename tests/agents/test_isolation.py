@@ -14,7 +14,7 @@ from pathlib import Path
 import orjson
 import pytest
 
-from agents.api.kafka_io import partition_for
+from agents.partitioning import partition_for
 from agents.settings import Settings
 from engine.step import step
 from engine.types import ContactState

@@ -7,7 +7,6 @@ from collections import Counter
 
 import orjson
 import pytest
-from aiokafka.partitioner import DefaultPartitioner
 
 from engine.events import Limits, Malformed, decode_event
 from loadtest.kafka_bench import (
@@ -15,7 +14,6 @@ from loadtest.kafka_bench import (
     latency_summary,
     match_latencies,
     one_event_per_contact,
-    partition_for,
     percentile,
 )
 
@@ -93,11 +91,3 @@ def test_one_event_per_contact_uses_fresh_keys() -> None:
     assert len(set(keys)) == 400
     assert all(orjson.loads(value)["contact_id"].encode() == key for key, value in records)
     assert not set(keys) & {key for key, _ in generate_events(400, 400, base_ts=BASE_TS, prefix="c")}
-
-
-def test_partition_for_matches_the_kafka_default_partitioner() -> None:
-    partitioner = DefaultPartitioner()
-    partitions = list(range(8))
-    for index in range(200):
-        key = f"c{index:07d}".encode()
-        assert partition_for(key, 8) == partitioner(key, partitions, partitions)
