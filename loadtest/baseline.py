@@ -55,13 +55,13 @@ from loadtest.kafka_bench import (
     wait_for_leaders,
     write_report,
 )
+from loadtest.meter import OffsetProbe
 from switchyard.broker.launcher import KafkaBroker, proc_stat_fields
 from switchyard.inspect import changelog_topic, read_contacts
 from switchyard.kafka_tools import (
     create_topics,
     delete_topics,
     ensure_worker_topics,
-    group_lag,
     metadata_consumer,
     topic_names,
 )
@@ -231,20 +231,26 @@ async def wait_for_output_count(cfg: BenchConfig, topic: str, expected: int, chi
 
 
 async def wait_for_group_lag_zero(cfg: BenchConfig, group: str, topic: str, child: Child) -> int:
-    """Until the group's committed lag on `topic` is 0; returns the wall-clock ms when that was seen."""
+    """Until the group's committed lag on `topic` is 0; returns the wall-clock ms when that was seen. The
+    lag is read through clients kept open for the wait, as `wait_for_output_count` keeps its one."""
     deadline = deadline_for(cfg.events)
     last_lag, last_change = -1, time.monotonic()
-    while True:
-        child.check_alive()
-        lag = await group_lag(cfg.bootstrap, group, topic)
-        if lag == 0:
-            return int(time.time() * 1000)
-        now = time.monotonic()
-        if lag != last_lag:
-            last_lag, last_change = lag, now
-        if now - last_change > STALL_S or now > deadline:
-            raise BenchError(f"{child.name}: lag {lag} on {topic}, no longer shrinking")
-        await asyncio.sleep(0.25)
+    probe = OffsetProbe(cfg.bootstrap, group, topic, cfg.partitions)
+    await probe.start()
+    try:
+        while True:
+            child.check_alive()
+            lag = (await probe.read()).lag
+            if lag == 0:
+                return int(time.time() * 1000)
+            now = time.monotonic()
+            if lag != last_lag:
+                last_lag, last_change = lag, now
+            if now - last_change > STALL_S or now > deadline:
+                raise BenchError(f"{child.name}: lag {lag} on {topic}, no longer shrinking")
+            await asyncio.sleep(0.25)
+    finally:
+        await probe.close()
 
 
 async def paced_latency(

@@ -82,6 +82,7 @@ from loadtest.kafka_bench import (
     wait_for_leaders,
     write_report,
 )
+from loadtest.meter import OffsetProbe
 from loadtest.runtime_workload import Workload, generate_workload
 from loadtest.step_bench import definitions
 from switchyard.inspect import changelog_topic
@@ -260,28 +261,36 @@ class Stalled(BenchError):
 
 
 async def wait_lag_zero(
-    bootstrap: str, group: str, topic: str, children: Sequence[Child], events: int
+    bootstrap: str, group: str, topic: str, children: Sequence[Child], events: int, partitions: int
 ) -> int:
-    """Until the group's committed lag on `topic` is 0 and stays 0 for SETTLE_S; returns when (wall ms)."""
+    """Until the group's committed lag on `topic` is 0 and stays 0 for SETTLE_S; returns when (wall ms).
+
+    The lag is read through clients kept open for the wait (`OffsetProbe`), as (b)'s wait keeps its one
+    client: two new clients every poll cost the broker and this driver CPU the workers need on 2 cores."""
     deadline = time.monotonic() + 120.0 + events / 300.0
     last_lag, last_change = -1, time.monotonic()
     zero_since: float | None = None
-    while True:
-        for child in children:
-            child.check_alive()
-        lag = await group_lag(bootstrap, group, topic)
-        now = time.monotonic()
-        if lag == 0:
-            zero_since = zero_since or now
-            if now - zero_since >= SETTLE_S:
-                return int((time.time() - (now - zero_since)) * 1000)
-        else:
-            zero_since = None
-        if lag != last_lag:
-            last_lag, last_change = lag, now
-        if now - last_change > STALL_S or now > deadline:
-            raise Stalled(lag, await partition_lag(bootstrap, group, topic))
-        await asyncio.sleep(0.25)
+    probe = OffsetProbe(bootstrap, group, topic, partitions)
+    await probe.start()
+    try:
+        while True:
+            for child in children:
+                child.check_alive()
+            lag = (await probe.read()).lag
+            now = time.monotonic()
+            if lag == 0:
+                zero_since = zero_since or now
+                if now - zero_since >= SETTLE_S:
+                    return int((time.time() - (now - zero_since)) * 1000)
+            else:
+                zero_since = None
+            if lag != last_lag:
+                last_lag, last_change = lag, now
+            if now - last_change > STALL_S or now > deadline:
+                raise Stalled(lag, await partition_lag(bootstrap, group, topic))
+            await asyncio.sleep(0.25)
+    finally:
+        await probe.close()
 
 
 async def partition_lag(bootstrap: str, group: str, topic: str) -> dict[int, tuple[int, int]]:
@@ -446,7 +455,9 @@ async def run_runtime(
     stalls: dict[str, str] = {}
     children = await start_workers(per_worker, logs("first"), None)
     try:
-        await wait_lag_zero(bcfg.bootstrap, tag, events_topic, children, len(workload.first_sight))
+        await wait_lag_zero(
+            bcfg.bootstrap, tag, events_topic, children, len(workload.first_sight), bcfg.partitions
+        )
     except Stalled as stall:
         stalls["first_sight"] = str(stall)
         print(f"   STALLED in the first-sight phase: {stall}", flush=True)
@@ -468,7 +479,7 @@ async def run_runtime(
     try:
         try:
             lag_zero_ms = await wait_lag_zero(
-                bcfg.bootstrap, tag, events_topic, children, len(workload.mixed)
+                bcfg.bootstrap, tag, events_topic, children, len(workload.mixed), bcfg.partitions
             )
             cpu_used = cpu_delta(cpu_at_start, [child.cpu_seconds() for child in children])
             cpu_wall_s = round(time.monotonic() - cpu_since, 2)
@@ -485,7 +496,9 @@ async def run_runtime(
             latency, paced_rate = latency_summary([]), 0.0
         else:
             latency, paced_rate = await paced_latency(bcfg, events_topic, changelog, workload.paced)
-            await wait_lag_zero(bcfg.bootstrap, tag, events_topic, children, len(workload.paced))
+            await wait_lag_zero(
+                bcfg.bootstrap, tag, events_topic, children, len(workload.paced), bcfg.partitions
+            )
         lag_end = await group_lag(bcfg.bootstrap, tag, events_topic)
     finally:
         await stop_workers(children)
