@@ -176,11 +176,15 @@ async def collect_values(
     return out
 
 
-def modules_imported_by(code: str, env: dict[str, str] | None = None) -> set[str]:
-    """The modules a fresh interpreter has imported once it has run ``code`` (in the repository, with
-    ``env`` added to the environment)."""
-    probe = f"{code}\nimport sys\nprint('\\n'.join(sys.modules))\n"
-    done = subprocess.run([sys.executable, "-c", probe], cwd=REPO, env={**os.environ, **(env or {})},
+def output_of(code: str, env: dict[str, str] | None = None) -> str:
+    """What a fresh interpreter prints running ``code`` (in the repository, with ``env`` added to the
+    environment); it must exit 0."""
+    done = subprocess.run([sys.executable, "-c", code], cwd=REPO, env={**os.environ, **(env or {})},
                           capture_output=True, text=True, timeout=120)  # fmt: skip
     assert done.returncode == 0, done.stderr
-    return set(done.stdout.split())
+    return done.stdout
+
+
+def modules_imported_by(code: str, env: dict[str, str] | None = None) -> set[str]:
+    """The modules a fresh interpreter has imported once it has run ``code`` (see `output_of`)."""
+    return set(output_of(f"{code}\nimport sys\nprint('\\n'.join(sys.modules))\n", env).split())

@@ -4,6 +4,7 @@ encoder for every version, shape and edge, and aiokafka's errors where a value d
 from __future__ import annotations
 
 import random
+from pathlib import Path
 
 import pytest
 from aiokafka.protocol import produce
@@ -11,6 +12,12 @@ from aiokafka.protocol.types import Array, Bytes, Int16, Int32, Schema, String
 
 from agents import produce_encoding
 from agents.produce_encoding import encode_produce_request, install, knows, original_encoder, request_classes
+from tests.agents.fixtures import output_of
+
+TAKEN_OVER = "\n".join([
+    "from agents.produce_encoding import original_encoder, request_classes",
+    "print(sum(cls.encode is not original_encoder(cls) for cls in request_classes()))",
+])  # fmt: skip
 
 
 def _request(cls: type, transactional_id: str | None, topics: object) -> object:
@@ -80,3 +87,15 @@ def test_a_schema_it_does_not_know_is_left_to_aiokafka(monkeypatch: pytest.Monke
     own_encode = ProduceRequest_v99.encode
     assert ProduceRequest_v99 not in produce_encoding.install()
     assert ProduceRequest_v99.encode is own_encode
+
+
+def test_the_workers_app_takes_the_encoders_over_in_its_process(tmp_path: Path) -> None:
+    classes = len(request_classes())
+    assert output_of(TAKEN_OVER).split() == ["0"]  # a fresh interpreter: aiokafka's own encoders
+    build = "\n".join([
+        "from pathlib import Path",
+        "from agents.app import build_app",
+        "from agents.settings import Settings",
+        f"build_app(Settings(data_dir=Path({str(tmp_path)!r}), web_port=0))",
+    ])  # fmt: skip
+    assert output_of(f"{build}\n{TAKEN_OVER}").split() == [str(classes)]
