@@ -21,6 +21,7 @@ from typing import Any
 from aiokafka.protocol import produce
 
 from agents.produce_encoding import encode_produce_request, original_encoder
+from loadtest.kafka_bench import percentile
 from loadtest.report import format_table
 
 SHAPES = {  # name: (topics, partitions per topic, bytes per record batch)
@@ -68,11 +69,11 @@ def main() -> None:
         medians = {}
         for label, encode in (("aiokafka (baseline)", baseline), ("one pass", encode_produce_request)):
             spans = time_encoder(encode, request, args.seconds)
-            medians[label] = spans[len(spans) // 2]
+            median = medians[label] = percentile(spans, 50)
             rows.append([
                 name, label, f"{topics * partitions} x {size:,} B", f"{len(spans) / sum(spans):,.0f}",
-                f"{request_bytes / spans[len(spans) // 2] / 1e9:.2f}",
-                *(f"{spans[min(len(spans) - 1, int(len(spans) * q))] * 1e6:,.0f}" for q in (0.5, 0.95, 0.99)),
+                f"{request_bytes / median / 1e9:.2f}",
+                *(f"{percentile(spans, q) * 1e6:,.0f}" for q in (50, 95, 99)),
             ])  # fmt: skip
         ratio = medians["aiokafka (baseline)"] / medians["one pass"]
         rows.append([name, "one pass / baseline", "", "", "", f"x{ratio:.1f} faster (median)", "", ""])
