@@ -39,6 +39,7 @@ from tables.contacts import ContactStore, define_contacts_table
 from tables.direct import FLUSH_EVERY_S, DirectTable
 from tables.manager import PromptTableManager
 from tables.progress import ProgressStore, define_progress_table
+from tables.rocksdb_files import shared_cache
 from tables.timers import TimerStore, define_timers_table
 
 
@@ -124,8 +125,9 @@ def build_worker(settings: Settings) -> Worker:
     # a connection of their own so that they never hold up the next batch's effects (agents/side_producer.py).
     effects = Outbox(kafka_producer, packed={topics.analytics.get_topic_name()})
     changelog = Outbox(SideProducer(app).attach())
-    contacts = DirectTable(app, define_contacts_table(app, settings.partitions), changelog)
-    timers = TimerStore(DirectTable(app, define_timers_table(app, settings.partitions), changelog))
+    cache = shared_cache(settings.state_cache_mb)  # one block cache for every partition file of the worker
+    contacts = DirectTable(app, define_contacts_table(app, settings.partitions), changelog, cache)
+    timers = TimerStore(DirectTable(app, define_timers_table(app, settings.partitions), changelog, cache))
     definitions = DefinitionCache(settings.bootstrap, settings.topic(WORKFLOWS))
     predictions = Predictions(settings.state_dir / settings.app_id / "ml") if settings.ml else None
     timer_service = TimerService(app, timers, topics.events.get_topic_name(), metrics)
@@ -146,7 +148,9 @@ def build_worker(settings: Settings) -> Worker:
         metrics=metrics,
         effects=effects,
         changelog=changelog,
-        progress=ProgressStore(DirectTable(app, define_progress_table(app, settings.partitions), changelog)),
+        progress=ProgressStore(
+            DirectTable(app, define_progress_table(app, settings.partitions), changelog, cache)
+        ),
         predictions=predictions,
         breaker=BreakerGuard(
             catalog_topic=settings.topic(WORKFLOWS),

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from sinks.analytics.config import WriterConfig
+from tables.rocksdb_files import DEFAULT_CACHE_MB
 
 DEFAULT_PORT = 9092
 DEFAULT_CONTROLLER_PORT = 9093
@@ -48,6 +49,8 @@ class Settings:
     # Extra wait for a batch to fill once an event is there; 0: none (see README, SWITCHYARD_BATCH_WITHIN).
     batch_within_s: float = 0.0
     ml: bool = True
+    # The worker's RocksDB block cache, shared by all its table partitions (tables/rocksdb_files.py).
+    state_cache_mb: int = DEFAULT_CACHE_MB
     # Static group membership (Kafka's group.instance.id, one per app id and data dir): a worker restarted
     # on its data dir takes its partitions back at once instead of after the old member's session timeout;
     # the cost is that a worker stopped on purpose keeps them until that timeout (no LeaveGroup is sent).
@@ -101,6 +104,7 @@ class Settings:
             "SWITCHYARD_BATCH_SIZE": str(self.batch_size),
             "SWITCHYARD_BATCH_WITHIN": str(self.batch_within_s),
             "SWITCHYARD_ML": "on" if self.ml else "off",
+            "SWITCHYARD_STATE_CACHE_MB": str(self.state_cache_mb),
             "SWITCHYARD_STATIC_MEMBERSHIP": "on" if self.static_membership else "off",
             "SWITCHYARD_TEST_SKIP_RECORDS": str(self.test_skip_records),
         }
@@ -135,6 +139,7 @@ class Settings:
             batch_size=env_int(env, "SWITCHYARD_BATCH_SIZE", base.batch_size),
             batch_within_s=env_float(env, "SWITCHYARD_BATCH_WITHIN", base.batch_within_s),
             ml=_choice(env, "SWITCHYARD_ML", "on", ("on", "off")) == "on",
+            state_cache_mb=env_int(env, "SWITCHYARD_STATE_CACHE_MB", base.state_cache_mb),
             static_membership=_choice(env, "SWITCHYARD_STATIC_MEMBERSHIP", "off", ("on", "off")) == "on",
             test_skip_records=env_int(env, "SWITCHYARD_TEST_SKIP_RECORDS", 0),
         )

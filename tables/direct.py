@@ -8,12 +8,13 @@ record ourselves with the partition named, and record the persisted changelog of
 as Faust does, so its recovery finds what it expects. Changelog records are not sent one by one:
 they go to a `ChangelogSink` and leave with the batch's other records.
 
-The files are written without RocksDB's write-ahead log, as Kafka Streams writes its stores: the
-changelog is what makes a write durable. A crash loses only the writes since RocksDB last flushed its
-memtables, and always a tail of them (the persisted changelog offset, written like any row, goes with
-them), so Faust's recovery replays the changelog from an older offset and ends at the same rows. A
-clean close flushes, and `flush_soon` (every FLUSH_EVERY_S, from the worker) bounds what a crash leaves
-to replay. Without the log a put costs about a quarter as much (1.5 against 6 µs, measured alone).
+The files are opened by tables/rocksdb_files.py, without RocksDB's write-ahead log, as Kafka Streams
+writes its stores: the changelog is what makes a write durable. A crash loses only the writes since
+RocksDB last flushed its memtables, and always a tail of them (the persisted changelog offset, written
+like any row, goes with them), so Faust's recovery replays the changelog from an older offset and ends at
+the same rows. A clean close flushes, and `flush_soon` (every FLUSH_EVERY_S, from the worker) bounds what
+a crash leaves to replay. Without the log a put costs about a quarter as much (1.5 against 6 µs, measured
+alone).
 
 This touches private members of Faust's RocksDB store (`_db_for_partition`, `_dbs`, `rocksdb_options`);
 the tests of recovery from the changelog (tests/agents) would fail if a Faust upgrade changed them.
@@ -26,6 +27,8 @@ from typing import Any, Protocol
 
 import rocksdict
 from faust.types import TP
+
+from tables.rocksdb_files import DEFAULT_CACHE_MB, PartitionFiles, shared_cache
 
 # Kafka Streams flushes its stores on each commit (every 30 s by default). Each restart after kill -9 in
 # `switchyard loadtest --kills 5` spent 2-3.4 s replaying the changelog with 10 s here (and with 30 s).
@@ -44,7 +47,9 @@ class ChangelogSink(Protocol):
 
 
 class DirectTable:
-    def __init__(self, app: Any, table: Any, changelog: ChangelogSink) -> None:
+    def __init__(
+        self, app: Any, table: Any, changelog: ChangelogSink, cache: rocksdict.Cache | None = None
+    ) -> None:
         self.app = app
         self.table = table
         self.changelog = changelog
@@ -52,7 +57,7 @@ class DirectTable:
         changelog.on_delivered(self.changelog_topic, self._delivered)
         options = getattr(table.data, "rocksdb_options", None)  # None: not a RocksDB store (unit tests)
         if options is not None:
-            options.open = without_wal(options.open)
+            options.open = PartitionFiles(options, cache or shared_cache(DEFAULT_CACHE_MB))
 
     @property
     def changelog_topic(self) -> str:
@@ -131,17 +136,3 @@ def _rows_from(
         if len(rows) == chunk:
             return rows, True
     return rows, False
-
-
-def without_wal(open_db: Callable[..., Any]) -> Callable[..., Any]:
-    """``open_db`` whose databases write without the write-ahead log from their first write on (recovery's
-    included: a logged write after an unlogged one could outlive it and break the lost-tail property)."""
-
-    def open_unlogged(*args: Any, **kwargs: Any) -> Any:
-        db = open_db(*args, **kwargs)
-        options = rocksdict.WriteOptions()
-        options.disable_wal = True  # type: ignore[assignment,method-assign]  # a property; the stub says method
-        db.set_write_options(options)
-        return db
-
-    return open_unlogged

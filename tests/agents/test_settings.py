@@ -16,7 +16,9 @@ def test_defaults_and_environment() -> None:
 
 def test_round_trip_through_the_environment() -> None:
     s = Settings.from_env({"SWITCHYARD_KAFKA": "127.0.0.1:1234", "SWITCHYARD_TOPIC_PREFIX": "t.",
-                           "SWITCHYARD_APP_ID": "a", "SWITCHYARD_BATCH_WITHIN": "0.2"})  # fmt: skip
+                           "SWITCHYARD_APP_ID": "a", "SWITCHYARD_BATCH_WITHIN": "0.2",
+                           "SWITCHYARD_STATE_CACHE_MB": "64"})  # fmt: skip
+    assert s.state_cache_mb == 64
     assert Settings.from_env(s.to_env()) == s
 
 
@@ -48,7 +50,8 @@ def test_brokers_we_start_use_the_quick_jit_unless_told_otherwise() -> None:
 
 BAD = [("SWITCHYARD_PARTITIONS", "eight"), ("SWITCHYARD_WEB_PORT", "-1"), ("SWITCHYARD_BATCH_WITHIN", "soon"),
        ("SWITCHYARD_BATCH_WITHIN", "-0.1"), ("SWITCHYARD_BATCH_SIZE", "0"),
-       ("SWITCHYARD_STATIC_MEMBERSHIP", "yes"), ("SWITCHYARD_KAFKA_JIT", "c2")]  # fmt: skip
+       ("SWITCHYARD_STATIC_MEMBERSHIP", "yes"), ("SWITCHYARD_KAFKA_JIT", "c2"),
+       ("SWITCHYARD_STATE_CACHE_MB", "-1"), ("SWITCHYARD_STATE_CACHE_MB", "1.5")]  # fmt: skip
 
 
 @pytest.mark.parametrize(("name", "value"), BAD)

@@ -1,4 +1,5 @@
-"""Shared by the tables tests: a DirectTable over real RocksDB files (Faust's options), without Faust."""
+"""Shared by the tables tests: a DirectTable over real RocksDB files (opened as the worker opens them),
+without Faust."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from typing import Any
 from faust.stores.rocksdb import RocksDBOptions
 
 from tables.direct import DirectTable
+from tables.rocksdb_files import PartitionFiles, shared_cache
 
 OFFSET_KEY = b"__faust\0offset__"
 
@@ -28,7 +30,8 @@ class ChangelogKept:
 
 
 def direct_table(tmp_path: Path, partitions: int) -> tuple[DirectTable, SimpleNamespace]:
-    dbs = {p: RocksDBOptions().open(tmp_path / f"p{p}") for p in range(partitions)}
+    open_db = PartitionFiles(RocksDBOptions(), shared_cache(8))  # as the worker opens them
+    dbs = {p: open_db(tmp_path / f"p{p}") for p in range(partitions)}
     data = SimpleNamespace(_dbs=dbs, offset_key=OFFSET_KEY, _db_for_partition=dbs.__getitem__)
     table = SimpleNamespace(data=data, changelog_topic=SimpleNamespace(get_topic_name=lambda: "t-changelog"))
     return DirectTable(None, table, ChangelogKept()), data

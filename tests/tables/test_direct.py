@@ -16,10 +16,11 @@ import os, sys, time
 from pathlib import Path
 from types import SimpleNamespace
 from faust.stores.rocksdb import RocksDBOptions
-from tables.direct import DirectTable, without_wal
+from tables.direct import DirectTable
+from tables.rocksdb_files import PartitionFiles, shared_cache
 
 path, mode = Path(sys.argv[1]), sys.argv[2]
-open_db = RocksDBOptions().open if mode == "logged" else without_wal(RocksDBOptions().open)
+open_db = RocksDBOptions().open if mode == "logged" else PartitionFiles(RocksDBOptions(), shared_cache(8))
 db = open_db(path)
 db.put(b"contact-1", b"state")
 if mode == "flushed":
