@@ -13,4 +13,4 @@ def test_a_small_run_compares_the_two_openers(capsys: pytest.CaptureFixture[str]
     assert "600 rows" in out
     assert "Faust's opener (baseline)  block cache 8 MB" in out  # its options are lost on the reopen
     assert "worker's opener            block cache 512 MB" in out
-    assert out.count("faster (median)") == 2
+    assert out.count("faster (median)") == 3

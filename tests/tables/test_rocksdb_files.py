@@ -56,9 +56,9 @@ def test_a_reopened_file_keeps_the_cache_the_filter_and_the_compression(tmp_path
 
 
 def test_partitions_share_one_cache(tmp_path: Path) -> None:
-    open_db = PartitionFiles(RocksDBOptions(), shared_cache(64))
     for partition in (0, 1):
-        filled(open_db, tmp_path / f"p{partition}")
+        filled(PartitionFiles(RocksDBOptions(), shared_cache(64)), tmp_path / f"p{partition}")
+    open_db = PartitionFiles(RocksDBOptions(), shared_cache(64))  # a cache that holds nothing of them yet
     first, second = open_db(tmp_path / "p0"), open_db(tmp_path / "p1")
     try:
         assert first.property_int_value("rocksdb.block-cache-usage") < MB
@@ -70,3 +70,16 @@ def test_partitions_share_one_cache(tmp_path: Path) -> None:
     finally:
         first.close()
         second.close()
+
+
+def test_a_flush_puts_what_it_writes_in_the_cache(tmp_path: Path) -> None:
+    open_db = PartitionFiles(RocksDBOptions(), shared_cache(64))
+    db = open_db(tmp_path / "p0")
+    try:
+        for i in range(ROWS):
+            db.put(f"contact-{i:05d}".encode(), bytes([i % 251]) * 2048)
+        assert db.property_int_value("rocksdb.block-cache-usage") < MB
+        db.flush(wait=True)
+        assert db.property_int_value("rocksdb.block-cache-usage") > ROWS * 2048
+    finally:
+        db.close()
