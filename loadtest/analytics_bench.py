@@ -30,6 +30,7 @@ from pathlib import Path
 
 import orjson
 
+from loadtest.percentiles import percentile
 from sinks.analytics.batch import ColumnBatch
 from sinks.analytics.config import WriterConfig
 from sinks.analytics.gateway import StoreGateway
@@ -88,11 +89,6 @@ def step_record(i: int) -> bytes:
          "transition": "entered" if k == 0 else "waited", "reason": "bench", "event_id": f"e{run}",
          "event_type": "x", "source": f"0:{run}", "seq": k}
     )  # fmt: skip
-
-
-def percentile(samples: list[float], q: float) -> float:
-    ordered = sorted(samples)
-    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
 
 
 def bench_writer_path(store: AnalyticsStore, rows: int) -> float:
@@ -196,11 +192,11 @@ def main() -> None:
         for label, (name, params) in QUERIES.items():
             result_rows = len(run_report(store, name, params).rows)
             samples = timed(partial(run_report, store, name, params), args.repeat)
-            print(f"{label:36} {statistics.median(samples):9.1f} {percentile(samples, 0.99):9.1f} "
+            print(f"{label:36} {statistics.median(samples):9.1f} {percentile(sorted(samples), 99):9.1f} "
                   f"{max(samples):9.1f}  {result_rows}")  # fmt: skip
         samples = timed(lambda: store.query(RAW_FUNNEL), max(3, args.repeat // 3))
         print(f"{'baseline: funnel from raw step_log':36} {statistics.median(samples):9.1f} "
-              f"{percentile(samples, 0.99):9.1f} {max(samples):9.1f}")  # fmt: skip
+              f"{percentile(sorted(samples), 99):9.1f} {max(samples):9.1f}")  # fmt: skip
         store.close()
     finally:
         shutil.rmtree(work, ignore_errors=True)

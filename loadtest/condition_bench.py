@@ -22,6 +22,7 @@ from typing import Any
 from engine.conditions import Condition, Scope, compile_condition
 from engine.conditions.compiler import compile_uncached
 from engine.durations import DAY, HOUR
+from loadtest.percentiles import percentile
 
 NOW = 1_770_042_600_000  # 2026-02-02T14:30:00Z
 BATCH = 50
@@ -95,11 +96,6 @@ def make_scopes(rng: random.Random) -> list[Scope]:
     return scopes
 
 
-def percentile(sorted_values: list[float], fraction: float) -> float:
-    index = min(len(sorted_values) - 1, max(0, round(fraction * (len(sorted_values) - 1))))
-    return sorted_values[index]
-
-
 def run(seconds: float) -> dict[str, Any]:
     rng = random.Random(7)
     scopes = make_scopes(rng)
@@ -141,16 +137,14 @@ def run(seconds: float) -> dict[str, Any]:
     return {
         "evaluations": evaluations,
         "evaluations_per_second": evaluations / (busy_ns / 1e9),
-        "p50_ns": percentile(samples, 0.50),
-        "p90_ns": percentile(samples, 0.90),
-        "p99_ns": percentile(samples, 0.99),
+        "p50_ns": percentile(samples, 50),
+        "p90_ns": percentile(samples, 90),
+        "p99_ns": percentile(samples, 99),
         "mean_ns": statistics.fmean(samples),
         "true_fraction": true_results / evaluations,
         "compile_us_median": statistics.median(compile_ns) / 1000,
         "per_condition_p50_ns": {
-            MIX[index][0]: percentile(sorted(values), 0.5)
-            for index, values in per_condition.items()
-            if values
+            MIX[index][0]: percentile(sorted(values), 50) for index, values in per_condition.items() if values
         },
     }
 

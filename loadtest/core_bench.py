@@ -34,6 +34,7 @@ from agents.scoring import Predictions
 from engine.step import step
 from engine.types import ContactState, Event
 from engine.workflows import WorkflowSet
+from loadtest.percentiles import percentile
 from loadtest.report import format_table
 from loadtest.runtime_workload import generate_workload
 from loadtest.step_bench import definitions
@@ -64,7 +65,7 @@ class CoreFigures:
         return ns / self.events / 1000
 
     def percentile_us(self, q: float) -> float:
-        return self.per_event_ns[min(len(self.per_event_ns) - 1, int(len(self.per_event_ns) * q))] / 1000
+        return percentile(self.per_event_ns, q) / 1000
 
 
 def run_core(
@@ -147,8 +148,8 @@ def report(figures: CoreFigures, title: str) -> str:
             title,
             format_table(rows, ["stage", "us/event", "share"]),
             f"core: {1e6 / total_us:,.0f} events/s on one core; per event "
-            f"p50 {figures.percentile_us(0.5):.0f} / p95 {figures.percentile_us(0.95):.0f} / "
-            f"p99 {figures.percentile_us(0.99):.0f} / "
+            f"p50 {figures.percentile_us(50):.0f} / p95 {figures.percentile_us(95):.0f} / "
+            f"p99 {figures.percentile_us(99):.0f} / "
             f"max {figures.per_event_ns[-1] / 1000:,.0f} us",
             f"baseline (state decode + encode only): {baseline_us:.1f} us/event = "
             f"{1e6 / baseline_us:,.0f} events/s; core/baseline = {total_us / baseline_us:.1f}",

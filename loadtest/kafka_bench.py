@@ -8,7 +8,6 @@ the same way. Everything here talks only to the broker it is given (the benchmar
 from __future__ import annotations
 
 import asyncio
-import math
 import random
 import tempfile
 import time
@@ -24,6 +23,7 @@ from agents.outbox import Record as OutboxRecord
 from agents.outbox import record_batches
 from agents.partitioning import partition_for
 from agents.settings import Settings
+from loadtest.percentiles import percentile
 from switchyard.broker.factory import broker_at
 from switchyard.broker.launcher import KafkaBroker
 from switchyard.kafka_tools import metadata_consumer
@@ -294,16 +294,6 @@ async def collect_timestamps(
 
 
 # -- statistics and reports -----------------------------------------------------------------------
-
-
-def percentile(sorted_values: Sequence[float], q: float) -> float:
-    """Nearest-rank percentile (q in 0..100) of an ascending, non-empty sequence."""
-    if not sorted_values:
-        raise ValueError("percentile of an empty sequence")
-    if not 0 <= q <= 100:
-        raise ValueError(f"percentile {q} is outside 0..100")
-    rank = max(1, math.ceil(q / 100 * len(sorted_values)))
-    return sorted_values[rank - 1]
 
 
 @dataclass(frozen=True)

@@ -35,6 +35,7 @@ from loadtest import ml_experiments as mx
 from loadtest import ml_observe
 from loadtest.generator import StreamSpec, Traffic, generate
 from loadtest.ml_bandit_path import bandit_through_scorer
+from loadtest.percentiles import percentile
 from loadtest.report import format_table
 from ml.features import as_features, feature_vector
 from ml.labels import CHURN, CONVERT
@@ -51,9 +52,9 @@ def _percentiles_us(samples_ns: Sequence[int]) -> tuple[str, str, str]:
     ordered = sorted(samples_ns)
 
     def at(q: float) -> str:
-        return f"{ordered[min(len(ordered) - 1, int(q * len(ordered)))] / 1000:.1f}"
+        return f"{percentile(ordered, q) / 1000:.1f}"
 
-    return at(0.5), at(0.99), at(0.999)
+    return at(50), at(99), at(99.9)
 
 
 def _timed(calls: int, body: Callable[[int], object]) -> tuple[float, list[int]]:

@@ -21,7 +21,7 @@ from typing import Any
 from aiokafka.protocol import produce
 
 from agents.produce_encoding import encode_produce_request, original_encoder
-from loadtest.kafka_bench import percentile
+from loadtest.percentiles import percentile
 from loadtest.report import format_table
 
 SHAPES = {  # name: (topics, partitions per topic, bytes per record batch)

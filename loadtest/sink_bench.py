@@ -36,7 +36,8 @@ from aiokafka import AIOKafkaProducer
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, Envelope, Session
 
-from loadtest.kafka_bench import percentile, start_bench_broker
+from loadtest.kafka_bench import start_bench_broker
+from loadtest.percentiles import percentile
 from sinks.signing import IDEMPOTENCY_HEADER, SIGNATURE_HEADER, verify
 from switchyard.processes import REPO
 

@@ -39,7 +39,8 @@ from agents.logs import PROCESSING_READY
 from agents.settings import Settings
 from loadtest.baseline import FAUST_READY, WORK_DIR, Child, child_env, delete_run_topics, start_broker
 from loadtest.exceptions import LoadtestError
-from loadtest.kafka_bench import percentile, wait_for_leaders
+from loadtest.kafka_bench import wait_for_leaders
+from loadtest.percentiles import percentile
 from loadtest.report import format_table
 from switchyard.kafka_tools import create_topics
 

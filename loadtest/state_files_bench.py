@@ -26,7 +26,7 @@ from typing import Any
 import orjson
 from faust.stores.rocksdb import RocksDBOptions
 
-from loadtest.kafka_bench import percentile
+from loadtest.percentiles import percentile
 from loadtest.report import format_table
 from tables.rocksdb_files import DEFAULT_CACHE_MB, PartitionFiles, shared_cache
 

@@ -23,6 +23,7 @@ import yaml
 from engine.step import step
 from engine.types import ContactState, Event
 from engine.workflows import WorkflowSet
+from loadtest.percentiles import percentile
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples" / "workflows"
 T0 = 1_767_261_600_000
@@ -188,8 +189,8 @@ def main() -> None:
     latencies.sort()
     total = len(latencies)
 
-    def pct(p: float) -> float:
-        return latencies[min(total - 1, int(total * p))] / 1000
+    def pct(q: float) -> float:
+        return percentile(latencies, q) / 1000
 
     warm = sorted(warm_latencies)
     print(
@@ -204,7 +205,7 @@ def main() -> None:
     print(f"actions: {counts['actions']}  timer requests: {counts['timers']}")
     print(f"throughput: {total / (step_ns / 1e9):,.0f} step()/s on one core (time inside step() only)")
     print(
-        f"latency: p50 {pct(0.50):.1f} µs  p90 {pct(0.90):.1f} µs  p99 {pct(0.99):.1f} µs  "
+        f"latency: p50 {pct(50):.1f} µs  p90 {pct(90):.1f} µs  p99 {pct(99):.1f} µs  "
         f"max {latencies[-1] / 1000:.0f} µs"
     )
 
