@@ -49,6 +49,7 @@ from agents.timers import TimerService
 from loadtest.percentiles import percentile
 from loadtest.report import format_table
 from tables.direct import DirectTable
+from tables.rocksdb_files import DEFAULT_CACHE_MB, PartitionFiles, shared_cache
 from tables.timers import TimerStore
 
 START_MS = 1_767_261_600_000
@@ -192,7 +193,8 @@ class NoChangelog:
 def rebuild_figures(count: int, seed: int, work_dir: Path) -> tuple[float, float, list[float], int]:
     """(one pass s, chunked rebuild s, the loop's waits in s sorted, timers rebuilt) over ``count`` rows."""
     rng = random.Random(seed)
-    dbs = {partition: RocksDBOptions().open(work_dir / f"p{partition}") for partition in range(8)}
+    open_db = PartitionFiles(RocksDBOptions(), shared_cache(DEFAULT_CACHE_MB))  # as the worker opens them
+    dbs = {partition: open_db(work_dir / f"p{partition}") for partition in range(8)}
     for index in range(count):
         contact = f"c{index:08d}"
         due = START_MS + rng.randrange(1, 4 * WEEK_MS)
