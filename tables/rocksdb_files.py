@@ -57,6 +57,8 @@ class PartitionFiles:
         )
         # Not among rocksdict's table options; RocksDB takes it as a mutable option of the open database.
         db.set_options({"block_based_table_factory": "{prepopulate_block_cache=kFlushOnly;}"})
+        # Unlogged from the first write on, recovery's included: a logged write after an unlogged one could
+        # outlive it, and a crash would then not lose only a tail of the writes (tables/direct.py).
         writes = rocksdict.WriteOptions()
         writes.disable_wal = True  # type: ignore[assignment,method-assign]  # a property; the stub says method
         db.set_write_options(writes)
