@@ -235,12 +235,9 @@ async def wait_for_group_lag_zero(cfg: BenchConfig, group: str, topic: str, chil
     lag is read through clients kept open for the wait, as `wait_for_output_count` keeps its one."""
     deadline = deadline_for(cfg.events)
     last_lag, last_change = -1, time.monotonic()
-    probe = OffsetProbe(cfg.bootstrap, group, topic, cfg.partitions)
-    await probe.start()
-    try:
-        while True:
+    async with OffsetProbe(cfg.bootstrap, group, topic, cfg.partitions) as probe:
+        async for lag in probe.lags(every_s=0.25):
             child.check_alive()
-            lag = (await probe.read()).lag
             if lag == 0:
                 return int(time.time() * 1000)
             now = time.monotonic()
@@ -248,9 +245,7 @@ async def wait_for_group_lag_zero(cfg: BenchConfig, group: str, topic: str, chil
                 last_lag, last_change = lag, now
             if now - last_change > STALL_S or now > deadline:
                 raise BenchError(f"{child.name}: lag {lag} on {topic}, no longer shrinking")
-            await asyncio.sleep(0.25)
-    finally:
-        await probe.close()
+    raise AssertionError("unreachable: the lag readings never end")
 
 
 async def paced_latency(

@@ -17,7 +17,8 @@ latency of the actions afterwards.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+import asyncio
+from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -39,7 +40,8 @@ class Offsets:
 
 
 class OffsetProbe:
-    """The group's progress on one topic: ``start`` once, ``read`` often, ``close`` at the end."""
+    """The group's progress on one topic: ``start`` once, ``read`` often, ``close`` at the end (or
+    ``async with``, which starts and closes it)."""
 
     def __init__(self, bootstrap: str, group: str, topic: str, partitions: int) -> None:
         self.bootstrap = bootstrap
@@ -64,6 +66,20 @@ class OffsetProbe:
     async def close(self) -> None:
         await self.consumer.stop()
         await self.admin.close()
+
+    async def __aenter__(self) -> OffsetProbe:
+        await self.start()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
+
+    async def lags(self, every_s: float) -> AsyncIterator[int]:
+        """The group's lag (end minus committed offsets, summed), now and then every ``every_s``, until the
+        caller stops asking."""
+        while True:
+            yield (await self.read()).lag
+            await asyncio.sleep(every_s)
 
 
 @dataclass(frozen=True)

@@ -270,13 +270,10 @@ async def wait_lag_zero(
     deadline = time.monotonic() + 120.0 + events / 300.0
     last_lag, last_change = -1, time.monotonic()
     zero_since: float | None = None
-    probe = OffsetProbe(bootstrap, group, topic, partitions)
-    await probe.start()
-    try:
-        while True:
+    async with OffsetProbe(bootstrap, group, topic, partitions) as probe:
+        async for lag in probe.lags(every_s=0.25):
             for child in children:
                 child.check_alive()
-            lag = (await probe.read()).lag
             now = time.monotonic()
             if lag == 0:
                 zero_since = zero_since or now
@@ -288,9 +285,7 @@ async def wait_lag_zero(
                 last_lag, last_change = lag, now
             if now - last_change > STALL_S or now > deadline:
                 raise Stalled(lag, await partition_lag(bootstrap, group, topic))
-            await asyncio.sleep(0.25)
-    finally:
-        await probe.close()
+    raise AssertionError("unreachable: the lag readings never end")
 
 
 async def partition_lag(bootstrap: str, group: str, topic: str) -> dict[int, tuple[int, int]]:
