@@ -3,7 +3,9 @@ opener loses them), and every partition shares one block cache."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from faust.stores.rocksdb import RocksDBOptions
 
@@ -13,9 +15,9 @@ MB = 1024 * 1024
 ROWS = 6000  # 12 MB: more than RocksDB's default cache holds
 
 
-def filled(open_db: PartitionFiles | RocksDBOptions, path: Path) -> None:
+def filled(open_db: Callable[[Path], Any], path: Path) -> None:
     """Create the file at ``path`` with ROWS rows of 2 kB on disk, then close it."""
-    db = open_db(path) if isinstance(open_db, PartitionFiles) else open_db.open(path)
+    db = open_db(path)
     for i in range(ROWS):
         db.put(f"contact-{i:05d}".encode(), bytes([i % 251]) * 2048)
     db.flush(wait=True)
@@ -31,7 +33,7 @@ def test_faust_reopens_a_file_with_the_default_cache(tmp_path: Path) -> None:
     only; reopened, the file reads through RocksDB's default 8 MB cache and without a filter."""
     faust = RocksDBOptions()
     path = tmp_path / "p0"
-    filled(faust, path)
+    filled(faust.open, path)
     db = faust.open(path)
     try:
         assert db.property_int_value("rocksdb.block-cache-capacity") == 8 * MB
