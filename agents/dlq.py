@@ -13,21 +13,19 @@ from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka import AIOKafkaProducer
+
+from agents.topic_reader import Record, read_to_end
 
 REASON_HEADER = "x-switchyard-reason"
 REPLAY_HEADER = "x-switchyard-replay-of"
 
 
 @dataclass(frozen=True)
-class DeadLetter:
-    key: bytes | None
-    value: bytes | None
-    headers: dict[str, bytes]
+class DeadLetter(Record):
+    """A record of the dead-letter topic (its timestamp: when it was dead-lettered)."""
+
     topic: str
-    partition: int
-    offset: int
-    timestamp_ms: int  # when it was dead-lettered
 
     @property
     def reason(self) -> str:
@@ -49,9 +47,9 @@ class Selection:
     def matches(self, letter: DeadLetter) -> bool:
         if self.reasons and letter.reason not in self.reasons:
             return False
-        if self.since_ms is not None and letter.timestamp_ms < self.since_ms:
+        if self.since_ms is not None and letter.timestamp < self.since_ms:
             return False
-        return self.until_ms is None or letter.timestamp_ms < self.until_ms
+        return self.until_ms is None or letter.timestamp < self.until_ms
 
 
 def by_reason(letters: Iterable[DeadLetter]) -> dict[str, int]:
@@ -60,34 +58,10 @@ def by_reason(letters: Iterable[DeadLetter]) -> dict[str, int]:
 
 async def read_dead_letters(bootstrap: str, topic: str) -> list[DeadLetter]:
     """Every record of `topic`, from the beginning to the end offsets seen at the start."""
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False, group_id=None)
-    await consumer.start()
-    out: list[DeadLetter] = []
-    try:
-        await consumer._client.force_metadata_update()
-        tps = [TopicPartition(topic, p) for p in sorted(consumer.partitions_for_topic(topic) or ())]
-        if not tps:
-            return out
-        consumer.assign(tps)
-        starts = await consumer.beginning_offsets(tps)
-        for tp in tps:
-            consumer.seek(tp, starts[tp])
-        ends = await consumer.end_offsets(tps)
-        pending = {tp for tp in tps if ends[tp] > starts[tp]}
-        while pending:
-            fetched = await consumer.getmany(*pending, timeout_ms=1000)
-            for tp, records in fetched.items():
-                out.extend(
-                    DeadLetter(r.key, r.value, dict(r.headers), tp.topic, tp.partition, r.offset, r.timestamp)
-                    for r in records
-                    if r.offset < ends[tp]
-                )
-            for tp in list(pending):
-                if await consumer.position(tp) >= ends[tp]:
-                    pending.discard(tp)
-    finally:
-        await consumer.stop()
-    return out
+    return [
+        DeadLetter(r.key, r.value, r.headers, r.partition, r.offset, r.timestamp, topic)
+        for r in await read_to_end(bootstrap, topic)
+    ]
 
 
 async def replay(bootstrap: str, events_topic: str, letters: list[DeadLetter]) -> int:

@@ -20,6 +20,7 @@ from typing import Any
 
 import orjson
 
+from agents.topic_reader import read_to_end
 from agents.topics import ACTION_CHANNELS, action_topic
 from engine.events import Limits, Malformed, decode_event
 from engine.step import TIMER_EVENT
@@ -27,7 +28,6 @@ from engine.types import Event
 from engine.workflows import WorkflowSet
 from loadtest.oracle import Action, Comparison, ContactReplay, compare
 from ml.labels import ML_TIMER_KIND
-from switchyard.inspect import read_to_end
 
 
 @dataclass

@@ -39,6 +39,7 @@ from pathlib import Path
 from typing import Any
 
 from agents.settings import Settings
+from agents.topic_reader import metadata_consumer
 from loadtest.kafka_bench import (
     BENCH_ROOT,
     LatencySummary,
@@ -62,7 +63,6 @@ from switchyard.kafka_tools import (
     create_topics,
     delete_topics,
     ensure_worker_topics,
-    metadata_consumer,
     topic_names,
 )
 from switchyard.processes import REPO

@@ -23,10 +23,10 @@ from agents.outbox import Record as OutboxRecord
 from agents.outbox import record_batches
 from agents.partitioning import partition_for
 from agents.settings import Settings
+from agents.topic_reader import metadata_consumer
 from loadtest.percentiles import percentile
 from switchyard.broker.factory import broker_at
 from switchyard.broker.launcher import KafkaBroker
-from switchyard.kafka_tools import metadata_consumer
 
 Record = tuple[bytes, bytes]  # (key, value): key = contact_id, value = the event's JSON
 

@@ -36,6 +36,7 @@ import orjson
 from agents.catalog import plan_publish, write_records
 from agents.logs import CORE_BUILD, PROCESSING_READY
 from agents.settings import Settings
+from agents.topic_reader import read_to_end
 from agents.topics import ACTION_CHANNELS, action_topic
 from engine.parser import parse_text
 from loadtest import accuracy, analytics_check, meter, verdict
@@ -50,7 +51,7 @@ from loadtest.kafka_bench import (
 )
 from loadtest.oracle import EXAMPLES, example_workflows
 from loadtest.report import ProgressBar, Sample, build_report, format_table, summarise, write
-from switchyard.inspect import changelog_topic, read_to_end
+from switchyard.inspect import changelog_topic
 from switchyard.kafka_tools import create_topics, ensure_worker_topics
 from switchyard.processes import REPO, WorkerProcess, WorkerStartError
 from tables.contacts import CONTACTS_TABLE

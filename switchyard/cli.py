@@ -171,7 +171,8 @@ def _catalog(settings: Settings) -> dict[tuple[str, int], dict[str, object]]:
     import asyncio
 
     from agents.catalog import parse_catalog
-    from switchyard.inspect import latest_by_key, read_to_end
+    from agents.topic_reader import read_to_end
+    from switchyard.inspect import latest_by_key
 
     records = asyncio.run(read_to_end(settings.bootstrap, settings.topic("workflows")))
     return parse_catalog(latest_by_key(records))[0]

@@ -22,11 +22,14 @@ from typing import Any
 import orjson
 
 from agents.catalog import plan_publish, write_records
+from agents.dlq import read_dead_letters
 from agents.settings import Settings
+from agents.topic_reader import read_to_end
 from agents.topics import (
     ACTION_CHANNELS,
     ANALYTICS,
     CONSENT,
+    EVENTS_DLQ,
     RECOMMENDATIONS,
     WORKFLOWS,
     action_topic,
@@ -39,7 +42,7 @@ from engine.profile import SYSTEM_EVENT_TYPES
 from engine.topics import ACTIONS_DLQ, TASKS
 from switchyard.broker.factory import broker_for
 from switchyard.demo_peers import DemoPeers, free_port
-from switchyard.inspect import changelog_topic, read_contacts, read_dead_letters, read_to_end
+from switchyard.inspect import changelog_topic, read_contacts
 from switchyard.kafka_tools import delete_topics, ensure_worker_topics, group_lag
 from switchyard.processes import REPO, WorkerProcess
 from switchyard.produce import send_file_lines
@@ -288,10 +291,10 @@ def report_funnel(settings: Settings, port: int) -> None:
 
 
 def print_dead_letters(settings: Settings) -> None:
-    letters = read_dead_letters(settings.bootstrap, settings.topic("events.dlq"))
-    print(f"\n  Dead letters in {settings.topic('events.dlq')} ({len(letters)}), original bytes kept:")
+    letters = asyncio.run(read_dead_letters(settings.bootstrap, settings.topic(EVENTS_DLQ)))
+    print(f"\n  Dead letters in {settings.topic(EVENTS_DLQ)} ({len(letters)}), original bytes kept:")
     for letter in letters:
-        reason = letter.headers.get("x-switchyard-reason", b"?").decode()
+        reason = letter.reason
         detail = letter.headers.get("x-switchyard-detail", b"").decode(errors="replace")
         print(f"   - {reason}: {detail}")
         print(f"       {(letter.value or b'')[:72]!r}")

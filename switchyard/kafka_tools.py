@@ -4,30 +4,17 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator, Iterable, Mapping
-from contextlib import asynccontextmanager, suppress
+from collections.abc import Iterable, Mapping
+from contextlib import suppress
 from typing import Any
 
-from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka import TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import TopicAlreadyExistsError, UnknownTopicOrPartitionError
 
 from agents.settings import Settings
+from agents.topic_reader import metadata_consumer
 from agents.topics import CONSENT, RECOMMENDATIONS, WORKFLOWS, all_topic_names
-
-
-@asynccontextmanager
-async def metadata_consumer(bootstrap: str, **config: Any) -> AsyncIterator[AIOKafkaConsumer]:
-    """A started consumer that already knows every topic's partitions; stopped on exit."""
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False, **config)
-    await consumer.start()
-    try:
-        # aiokafka has no public call that refreshes the metadata partitions_for_topic() reads; with no
-        # subscription, this refresh asks for every topic.
-        await consumer._client.force_metadata_update()
-        yield consumer
-    finally:
-        await consumer.stop()
 
 
 async def topic_names(bootstrap: str) -> set[str]:

@@ -70,8 +70,8 @@ class ApiContext:
         """The contact's state as the worker last durably wrote it (the contacts table's changelog)."""
         key = contact_id.encode()
         state = None
-        for _, value, _ in await self.kafka.read(self.contacts_changelog, self.partition_of(key), key):
-            state = decode_state(value) if value is not None else None
+        for record in await self.kafka.read(self.contacts_changelog, self.partition_of(key), key):
+            state = decode_state(record.value) if record.value is not None else None
         return state
 
     def event_limits(self) -> Limits:

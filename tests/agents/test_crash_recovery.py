@@ -49,8 +49,8 @@ def collect(settings: Settings, expected: int, timeout: float = 120.0) -> list[d
 
     Counting records is not enough: after a crash the same ids come again, so a reader that stops at
     `expected` records would stop before the actions of the re-processed contacts at the topics' ends."""
+    from agents.topic_reader import read_to_end
     from agents.topics import ACTION_CHANNELS, action_topic
-    from switchyard.inspect import read_to_end
 
     deadline = time.monotonic() + timeout
     while True:

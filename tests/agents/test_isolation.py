@@ -16,10 +16,11 @@ import pytest
 
 from agents.partitioning import partition_for
 from agents.settings import Settings
+from agents.topic_reader import read_to_end
 from engine.step import step
 from engine.types import ContactState
 from engine.workflows import WorkflowSet
-from switchyard.inspect import changelog_topic, latest_by_key, read_to_end
+from switchyard.inspect import changelog_topic, latest_by_key
 from switchyard.kafka_tools import create_topics, ensure_worker_topics
 from switchyard.processes import WorkerProcess
 from tables.codec import StateLimits, encode_checked

@@ -15,9 +15,9 @@ import pytest
 from aiokafka import AIOKafkaProducer
 
 from agents.settings import Settings
+from agents.topic_reader import read_to_end
 from agents.topics import ACTION_CHANNELS, action_topic
 from loadtest.run import RunConfig, execute
-from switchyard.inspect import read_to_end
 
 pytestmark = [pytest.mark.kafka]
 CHECKS = ("funnel", "steps", "actions", "totals")

@@ -20,7 +20,7 @@ from typing import Any
 import orjson
 import pytest
 
-from agents.api.kafka_io import KafkaGateway
+from agents.topic_reader import read_to_end
 from engine.topics import RECOMMENDATIONS
 from tests.agents.api.fixtures import ApiWorker, worker_with_analytics
 from tests.agents.api.test_recommendations import TOKEN, endpoint_report, entered, report, sends
@@ -109,10 +109,10 @@ def api_get(worker: ApiWorker, path: str) -> dict[str, Any]:
 def recorded(worker: ApiWorker) -> list[dict[str, Any]]:
     """The records on the `recommendations` topic; read in a thread of its own, since Playwright's sync API
     keeps an event loop running in this one."""
-    gateway = KafkaGateway(worker.settings.bootstrap)
+    reading = read_to_end(worker.settings.bootstrap, worker.settings.topic(RECOMMENDATIONS))
     with ThreadPoolExecutor(1) as pool:
-        records = pool.submit(asyncio.run, gateway.read(worker.settings.topic(RECOMMENDATIONS))).result()
-    return [orjson.loads(value) for _, value, _ in records if value is not None]
+        records = pool.submit(asyncio.run, reading).result()
+    return [orjson.loads(record.value) for record in records if record.value is not None]
 
 
 def counted(

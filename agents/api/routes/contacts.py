@@ -25,9 +25,9 @@ async def get_contact(request: web.Request) -> web.Response:
     state = await ctx.contact_state(contact_id)
     steps: list[dict[str, Any]] = [
         step
-        for _, value, _ in await ctx.kafka.read(ctx.analytics_topic, partition)
-        if value is not None
-        for step in unpack(value)
+        for record in await ctx.kafka.read(ctx.analytics_topic, partition)
+        if record.value is not None
+        for step in unpack(record.value)
         if isinstance(step, dict) and step.get("contact_id") == contact_id
     ]
     source = f"changelog:{ctx.contacts_changelog}/{partition}"

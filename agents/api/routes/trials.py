@@ -83,8 +83,8 @@ def _event_from_row(row: dict[str, Any]) -> Event:
 async def _events_from_topic(ctx: ApiContext, since: int) -> list[Event]:
     limits = Limits(max_bytes=ctx.max_event_bytes, max_ts=ctx.clock() + DAY)
     out: list[Event] = []
-    for key, value, _ in await ctx.kafka.read(ctx.events_topic):
-        event = decode_event(value, key, limits)
+    for record in await ctx.kafka.read(ctx.events_topic):
+        event = decode_event(record.value, record.key, limits)
         if isinstance(event, dict) and event["ts"] >= since and event["type"] != "timer.fired":
             out.append(event)
     return out

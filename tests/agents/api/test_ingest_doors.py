@@ -24,8 +24,8 @@ from standardwebhooks.webhooks import Webhook
 from agents.api.exceptions import ApiConfigError
 from agents.api.hooks import load_sources, map_payload, verified
 from agents.api.segment import Alias, event_type_of, to_event
+from agents.topic_reader import Record, read_to_end
 from engine.events import Malformed
-from switchyard.inspect import Record, read_to_end
 from tests.agents.api.fixtures import ApiWorker, api_settings, example_definition, start_api_worker
 from tests.agents.fixtures import Consumed, read_topic
 

@@ -1,0 +1,87 @@
+"""Read a topic as it stands now: every record from the beginning to the end offsets seen at the start.
+
+One reader for the API (a contact's changelog, a partition's step records), the dead-letter replay, the CLI,
+the demo and the benchmarks. It uses a consumer of its own with no group, so it never moves a worker's
+offsets, and it stops at the ends it saw first, so a topic that keeps growing still gives a finite answer.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from typing import Any
+
+from aiokafka import AIOKafkaConsumer, TopicPartition
+
+METADATA_TRIES = 10
+METADATA_RETRY_S = 0.3
+
+
+@dataclass(frozen=True)
+class Record:
+    key: bytes | None
+    value: bytes | None
+    headers: dict[str, bytes]
+    partition: int
+    offset: int
+    timestamp: int  # the record's timestamp, ms
+
+
+@asynccontextmanager
+async def metadata_consumer(bootstrap: str, **config: Any) -> AsyncIterator[AIOKafkaConsumer]:
+    """A started consumer that already knows every topic's partitions; stopped on exit."""
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False, **config)
+    await consumer.start()
+    try:
+        # aiokafka has no public call that refreshes the metadata partitions_for_topic() reads; with no
+        # subscription, this refresh asks for every topic.
+        await consumer._client.force_metadata_update()
+        yield consumer
+    finally:
+        await consumer.stop()
+
+
+async def topic_partitions(consumer: AIOKafkaConsumer, topic: str, tries: int = METADATA_TRIES) -> list[int]:
+    """The topic's partitions ([] when it does not exist). A metadata refresh can come back without the
+    topic on a busy broker; reading that as "no partitions" would report stored records as absent, so an
+    empty answer is asked again, ``tries`` times in all."""
+    for attempt in range(tries):
+        found = consumer.partitions_for_topic(topic)
+        if found:
+            return sorted(found)
+        if attempt + 1 < tries:
+            await asyncio.sleep(METADATA_RETRY_S)
+            await consumer._client.force_metadata_update()
+    return []
+
+
+async def read_to_end(
+    bootstrap: str, topic: str, partition: int | None = None, key: bytes | None = None
+) -> list[Record]:
+    """The records of ``topic`` (of one ``partition`` when given; only those with ``key`` when given), in
+    offset order per partition, up to the end offsets seen at the start."""
+    out: list[Record] = []
+    async with metadata_consumer(bootstrap) as consumer:
+        known = await topic_partitions(consumer, topic)
+        tps = [TopicPartition(topic, p) for p in known if partition is None or p == partition]
+        if not tps:
+            return out
+        consumer.assign(tps)
+        await consumer.seek_to_beginning(*tps)
+        starts = await consumer.beginning_offsets(tps)  # past 0 once retention or compaction removed some
+        ends = await consumer.end_offsets(tps)
+        pending = {tp for tp in tps if ends[tp] > starts[tp]}
+        while pending:
+            batch = await consumer.getmany(*pending, timeout_ms=1000, max_records=5000)
+            for tp, records in batch.items():
+                out.extend(
+                    Record(r.key, r.value, dict(r.headers), tp.partition, r.offset, r.timestamp)
+                    for r in records
+                    if r.offset < ends[tp] and (key is None or r.key == key)
+                )
+            for tp in list(pending):
+                if await consumer.position(tp) >= ends[tp]:
+                    pending.discard(tp)
+    return out
