@@ -33,6 +33,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -44,6 +45,7 @@ from loadtest.kafka_bench import (
     BENCH_ROOT,
     LatencySummary,
     Record,
+    bench_broker,
     collect_timestamps,
     edge_timestamps,
     generate_events,
@@ -51,13 +53,12 @@ from loadtest.kafka_bench import (
     one_event_per_contact,
     paced_produce,
     preload,
-    start_bench_broker,
     topic_end_offsets,
     wait_for_leaders,
     write_report,
 )
 from loadtest.meter import OffsetProbe
-from switchyard.broker.launcher import KafkaBroker, proc_stat_fields
+from switchyard.broker.launcher import proc_stat_fields
 from switchyard.inspect import changelog_topic, read_contacts
 from switchyard.kafka_tools import (
     create_topics,
@@ -108,6 +109,12 @@ class BenchConfig:
     faust_send_mode: str
     work_dir: Path
     profile_dir: Path | None
+
+    def remove_child_dirs(self) -> None:
+        """The data dirs the run's children left in ``work_dir``."""
+        for child_dir in self.work_dir.glob(f"{self.run_tag}-*"):
+            if child_dir.is_dir():
+                shutil.rmtree(child_dir, ignore_errors=True)
 
 
 @dataclass
@@ -439,9 +446,10 @@ def print_table(results: Sequence[PathResult], cfg: BenchConfig) -> None:
                   f"{result.extra['checks']}")  # fmt: skip
 
 
-def start_broker(keep: bool) -> tuple[str, KafkaBroker | None]:
-    """The baselines' broker: the project's config (no initial rebalance delay) on BENCH_PORT."""
-    return start_bench_broker(BROKER_DIR, BENCH_PORT, BENCH_CONTROLLER_PORT, keep, rebalance_delay_ms=0)
+def baseline_broker(keep: bool) -> AbstractContextManager[str]:
+    """The baselines' broker (`bench_broker`): the project's config (no initial rebalance delay) on
+    BENCH_PORT."""
+    return bench_broker(BROKER_DIR, BENCH_PORT, BENCH_CONTROLLER_PORT, keep, rebalance_delay_ms=0)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -476,23 +484,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     loops = ["uvloop", "asyncio"] if args.event_loop == "both" else [args.event_loop]
     run_tag = f"bench-{datetime.now(UTC):%Y%m%d%H%M%S}-{os.getpid()}"
-    bootstrap, broker_to_stop = start_broker(args.keep_broker)
-    cfg = BenchConfig(
-        bootstrap=bootstrap, run_tag=run_tag, events=args.events, contacts=args.contacts,
-        partitions=args.partitions, rate=args.rate, paced_seconds=args.paced_seconds, seed=args.seed,
-        faust_send_mode=args.faust_send, work_dir=WORK_DIR / run_tag, profile_dir=args.profile_dir,
-    )  # fmt: skip
     started = datetime.now(UTC)
     load_before = os.getloadavg()
-    try:
-        results = asyncio.run(run_all(cfg, paths, loops))
-    finally:
-        for child_dir in cfg.work_dir.glob(f"{run_tag}-*"):
-            if child_dir.is_dir():
-                shutil.rmtree(child_dir, ignore_errors=True)
-        if broker_to_stop is not None:
-            broker_to_stop.stop()
-            print("benchmark broker stopped", flush=True)
+    with baseline_broker(args.keep_broker) as bootstrap:
+        cfg = BenchConfig(
+            bootstrap=bootstrap, run_tag=run_tag, events=args.events, contacts=args.contacts,
+            partitions=args.partitions, rate=args.rate, paced_seconds=args.paced_seconds, seed=args.seed,
+            faust_send_mode=args.faust_send, work_dir=WORK_DIR / run_tag, profile_dir=args.profile_dir,
+        )  # fmt: skip
+        try:
+            results = asyncio.run(run_all(cfg, paths, loops))
+        finally:
+            cfg.remove_child_dirs()
     print_table(results, cfg)
     report = {
         "benchmark": "baseline", "run": run_tag, "started_at": started.isoformat(), "bootstrap": bootstrap,

@@ -11,7 +11,8 @@ import asyncio
 import random
 import tempfile
 import time
-from collections.abc import AsyncIterator, Collection, Iterable, Mapping, Sequence
+from collections.abc import AsyncIterator, Collection, Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -431,16 +432,18 @@ def configured_rebalance_delay(work_dir: Path) -> int | None:
     return int(values[-1]) if values else None
 
 
-def start_bench_broker(
+@contextmanager
+def bench_broker(
     work_dir: Path, port: int, controller_port: int, keep: bool = False, rebalance_delay_ms: int = 3000
-) -> tuple[str, KafkaBroker | None]:
+) -> Iterator[str]:
     """SWITCHYARD_KAFKA when set, else a BenchBroker on 127.0.0.1:`port` keeping its data in `work_dir`
-    (``rebalance_delay_ms=0``: the project's own broker config). Returns the bootstrap address and the
-    broker to stop at the end: None when it was already running (someone else's), is external, or `keep`
-    is set."""
+    (``rebalance_delay_ms=0``: the project's own broker config), for the body of the block; yields the
+    bootstrap address. At the end, whatever happened, it stops the broker it started (not one that was
+    already running, someone else's, nor an external one, nor when `keep` is set)."""
     settings = Settings.from_env()
     if settings.external_kafka:
-        return settings.external_kafka, None
+        yield settings.external_kafka
+        return
     broker = broker_at(
         settings, work_dir, port, controller_port, BenchBroker, initial_rebalance_delay_ms=rebalance_delay_ms
     )
@@ -449,4 +452,9 @@ def start_bench_broker(
     delay = configured_rebalance_delay(work_dir)
     started = " (reused)" if already else f"; JIT {broker.jit}"
     print(f"{status.detail}{started}; {REBALANCE_DELAY_KEY}={delay}", flush=True)
-    return broker.bootstrap, (None if already or keep else broker)
+    try:
+        yield broker.bootstrap
+    finally:
+        if not (already or keep):
+            broker.stop()
+            print("benchmark broker stopped", flush=True)

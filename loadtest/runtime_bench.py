@@ -36,7 +36,6 @@ import hashlib
 import os
 import platform
 import pstats
-import shutil
 import time
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, field
@@ -72,13 +71,13 @@ from loadtest.baseline import (
 from loadtest.kafka_bench import (
     BENCH_ROOT,
     LatencySummary,
+    bench_broker,
     edge_timestamps,
     edge_timestamps_from,
     iter_records,
     latency_summary,
     preload,
     read_from,
-    start_bench_broker,
     wait_for_leaders,
     write_report,
 )
@@ -714,25 +713,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         seed=opts.seed,
     )  # fmt: skip
     print(f"workload: {workload.summary()}", flush=True)
-    bootstrap, broker_to_stop = start_bench_broker(
-        BROKER_DIR, BENCH_PORT, BENCH_CONTROLLER_PORT, opts.keep_broker
-    )
-    bcfg = BenchConfig(
-        bootstrap=bootstrap, run_tag=run_tag, events=len(workload.mixed), contacts=opts.contacts,
-        partitions=8, rate=opts.rate, paced_seconds=opts.paced_seconds, seed=opts.seed,
-        faust_send_mode="gather", work_dir=WORK_DIR / run_tag, profile_dir=opts.profile_dir,
-    )  # fmt: skip
     if opts.profile_dir:
         opts.profile_dir.mkdir(parents=True, exist_ok=True)
-    try:
-        baselines, runs = asyncio.run(run_all(bcfg, opts, workload))
-    finally:
-        for child_dir in bcfg.work_dir.glob(f"{run_tag}-*"):
-            if child_dir.is_dir():
-                shutil.rmtree(child_dir, ignore_errors=True)
-        if broker_to_stop is not None:
-            broker_to_stop.stop()
-            print("benchmark broker stopped", flush=True)
+    with bench_broker(BROKER_DIR, BENCH_PORT, BENCH_CONTROLLER_PORT, opts.keep_broker) as bootstrap:
+        bcfg = BenchConfig(
+            bootstrap=bootstrap, run_tag=run_tag, events=len(workload.mixed), contacts=opts.contacts,
+            partitions=8, rate=opts.rate, paced_seconds=opts.paced_seconds, seed=opts.seed,
+            faust_send_mode="gather", work_dir=WORK_DIR / run_tag, profile_dir=opts.profile_dir,
+        )  # fmt: skip
+        try:
+            baselines, runs = asyncio.run(run_all(bcfg, opts, workload))
+        finally:
+            bcfg.remove_child_dirs()
     summary = summarise(workload, baselines, runs)
     print_report(opts, workload, baselines, runs, summary)
     report = {

@@ -36,7 +36,7 @@ from aiokafka import AIOKafkaProducer
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, Envelope, Session
 
-from loadtest.kafka_bench import start_bench_broker
+from loadtest.kafka_bench import bench_broker
 from loadtest.percentiles import percentile
 from sinks.signing import IDEMPOTENCY_HEADER, SIGNATURE_HEADER, verify
 from switchyard.processes import REPO
@@ -281,13 +281,11 @@ def main() -> None:
     parser.add_argument("--emails", type=int, default=1500)
     parser.add_argument("--port", type=int, default=19392, help="port of a bench broker started if needed")
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory(prefix="sink-bench-") as tmp:
-        bootstrap, broker = start_bench_broker(Path(tmp) / "kafka", args.port, args.port + 1)
-        try:
-            results = asyncio.run(bench(bootstrap, args.webhooks, args.emails, Path(tmp)))
-        finally:
-            if broker is not None:
-                broker.stop()
+    with (
+        tempfile.TemporaryDirectory(prefix="sink-bench-") as tmp,
+        bench_broker(Path(tmp) / "kafka", args.port, args.port + 1) as bootstrap,
+    ):
+        results = asyncio.run(bench(bootstrap, args.webhooks, args.emails, Path(tmp)))
     print(f"{'run':32} {'delivered':>10} {'per s':>9} {'p50 ms':>9} {'p99 ms':>9} {'repeats':>8}")
     for r in results:
         print(

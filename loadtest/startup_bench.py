@@ -37,7 +37,7 @@ from pathlib import Path
 
 from agents.logs import PROCESSING_READY
 from agents.settings import Settings
-from loadtest.baseline import FAUST_READY, WORK_DIR, Child, child_env, delete_run_topics, start_broker
+from loadtest.baseline import FAUST_READY, WORK_DIR, Child, baseline_broker, child_env, delete_run_topics
 from loadtest.exceptions import LoadtestError
 from loadtest.kafka_bench import wait_for_leaders
 from loadtest.percentiles import percentile
@@ -178,13 +178,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     run_tag = f"startup-{datetime.now(UTC):%Y%m%d%H%M%S}-{os.getpid()}"
     work = WORK_DIR / run_tag
-    bootstrap, broker_to_stop = start_broker(keep=False)
-    try:
-        figures = asyncio.run(run(bootstrap, args.rounds, run_tag, work, args.ml == "on"))
-    finally:
-        shutil.rmtree(work, ignore_errors=True)
-        if broker_to_stop is not None:
-            broker_to_stop.stop()
+    with baseline_broker(keep=False) as bootstrap:
+        try:
+            figures = asyncio.run(run(bootstrap, args.rounds, run_tag, work, args.ml == "on"))
+        finally:
+            shutil.rmtree(work, ignore_errors=True)
     print(f"startup bench: {args.rounds} round(s) on {bootstrap}, {PARTITIONS} partitions, "
           f"scoring {args.ml}, load average {os.getloadavg()[0]:.2f} at the end")  # fmt: skip
     print(report(figures))

@@ -42,12 +42,12 @@ from loadtest.kafka_bench import (
     BENCH_ROOT,
     LatencySummary,
     Record,
+    bench_broker,
     contact_id,
     encode_event,
     latency_summary,
     preload,
     read_from,
-    start_bench_broker,
     wait_for_leaders,
     write_report,
 )
@@ -280,24 +280,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     run_tag = f"tmbench-{datetime.now(UTC):%Y%m%d%H%M%S}-{os.getpid()}"
     load_before = os.getloadavg()
     started = datetime.now(UTC)
-    bootstrap, broker_to_stop = start_bench_broker(
-        BROKER_DIR, BENCH_PORT, BENCH_CONTROLLER_PORT, args.keep_broker
-    )
 
-    async def run_and_clean() -> dict[str, Any]:
+    async def run_and_clean(bootstrap: str) -> dict[str, Any]:
         try:
             return await run(bootstrap, run_tag, args.timers, args.lead_seconds, args.spread_seconds)
         finally:
             deleted = await delete_run_topics(bootstrap, run_tag)
             print(f"deleted {len(deleted)} topic(s) of run {run_tag}", flush=True)
 
-    try:
-        outcome = asyncio.run(run_and_clean())
-    finally:
-        shutil.rmtree(WORK_DIR / run_tag, ignore_errors=True)
-        if broker_to_stop is not None:
-            broker_to_stop.stop()
-            print("benchmark broker stopped", flush=True)
+    with bench_broker(BROKER_DIR, BENCH_PORT, BENCH_CONTROLLER_PORT, args.keep_broker) as bootstrap:
+        try:
+            outcome = asyncio.run(run_and_clean(bootstrap))
+        finally:
+            shutil.rmtree(WORK_DIR / run_tag, ignore_errors=True)
     report: FiringReport = outcome.pop("report")
     print()
     for line in report_lines(report):

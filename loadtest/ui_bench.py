@@ -27,7 +27,7 @@ from typing import Any
 from agents.catalog import plan_publish, write_records
 from agents.settings import Settings
 from loadtest.baseline import BENCH_CONTROLLER_PORT, BENCH_PORT, BROKER_DIR
-from loadtest.kafka_bench import start_bench_broker
+from loadtest.kafka_bench import bench_broker
 from switchyard.kafka_tools import ensure_worker_topics
 from switchyard.processes import REPO, WorkerProcess
 
@@ -92,9 +92,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if not CHROMIUM.exists() or not (DIST / "index.html").exists():
         raise SystemExit("loadtest.ui_bench: needs /usr/bin/chromium and the built UI (make ui)")
-    bootstrap, broker = start_bench_broker(BROKER_DIR, BENCH_PORT, BENCH_CONTROLLER_PORT)
     tag = f"uibench-{int(time.time())}"
-    with tempfile.TemporaryDirectory() as tmp:
+    with (
+        bench_broker(BROKER_DIR, BENCH_PORT, BENCH_CONTROLLER_PORT) as bootstrap,
+        tempfile.TemporaryDirectory() as tmp,
+    ):
         settings = Settings(external_kafka=bootstrap, data_dir=Path(tmp), app_id=tag, topic_prefix=f"{tag}.",
                             partitions=2, web_port=16166, log_level="info")  # fmt: skip
         asyncio.run(prepare(settings))
@@ -104,8 +106,6 @@ def main(argv: Sequence[str] | None = None) -> int:
             figures = measure(f"http://127.0.0.1:{settings.web_port}", args.runs)
         finally:
             worker.stop()
-            if broker is not None:
-                broker.stop()
     print("assets as built (raw bytes):", {name: f"{size / 1024:.1f} kB" for name, size in sizes().items()})
     for name, values in figures.items():
         p50, worst = statistics.median(values), max(values)
