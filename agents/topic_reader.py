@@ -8,7 +8,7 @@ offsets, and it stops at the ends it saw first, so a topic that keeps growing st
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -57,31 +57,55 @@ async def topic_partitions(consumer: AIOKafkaConsumer, topic: str, tries: int = 
     return []
 
 
-async def read_to_end(
-    bootstrap: str, topic: str, partition: int | None = None, key: bytes | None = None
-) -> list[Record]:
-    """The records of ``topic`` (of one ``partition`` when given; only those with ``key`` when given), in
-    offset order per partition, up to the end offsets seen at the start."""
-    out: list[Record] = []
+async def read_batches(
+    bootstrap: str,
+    topic: str,
+    partition: int | None = None,
+    key: bytes | None = None,
+    start: Mapping[int, int] | None = None,
+) -> AsyncIterator[list[Record]]:
+    """The records of ``topic`` as they are fetched, a list at a time (a reader of a large topic need not
+    hold it all): of one ``partition`` when given, only those with ``key`` when given, from offsets
+    ``start`` on (partition -> offset; from the beginning without it), up to the end offsets seen at the
+    start. In offset order within each partition."""
+    since = start or {}
     async with metadata_consumer(bootstrap) as consumer:
         known = await topic_partitions(consumer, topic)
         tps = [TopicPartition(topic, p) for p in known if partition is None or p == partition]
         if not tps:
-            return out
+            return
         consumer.assign(tps)
-        await consumer.seek_to_beginning(*tps)
-        starts = await consumer.beginning_offsets(tps)  # past 0 once retention or compaction removed some
+        # retention or compaction may have removed a partition's first records
+        firsts = await consumer.beginning_offsets(tps)
         ends = await consumer.end_offsets(tps)
-        pending = {tp for tp in tps if ends[tp] > starts[tp]}
+        pending: set[TopicPartition] = set()
+        for tp in tps:
+            begin = max(firsts[tp], since.get(tp.partition, 0))
+            if ends[tp] > begin:
+                consumer.seek(tp, begin)
+                pending.add(tp)
         while pending:
-            batch = await consumer.getmany(*pending, timeout_ms=1000, max_records=5000)
+            batch = await consumer.getmany(*pending, timeout_ms=1000, max_records=10_000)
             for tp, records in batch.items():
-                out.extend(
+                end = ends[tp]
+                yield [
                     Record(r.key, r.value, dict(r.headers), tp.partition, r.offset, r.timestamp)
                     for r in records
-                    if r.offset < ends[tp] and (key is None or r.key == key)
-                )
+                    if r.offset < end and (key is None or r.key == key)
+                ]
             for tp in list(pending):
                 if await consumer.position(tp) >= ends[tp]:
                     pending.discard(tp)
-    return out
+
+
+async def read_to_end(
+    bootstrap: str,
+    topic: str,
+    partition: int | None = None,
+    key: bytes | None = None,
+    start: Mapping[int, int] | None = None,
+) -> list[Record]:
+    """Every record of `read_batches`, in one list."""
+    return [
+        record async for batch in read_batches(bootstrap, topic, partition, key, start) for record in batch
+    ]

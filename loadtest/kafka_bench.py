@@ -11,7 +11,7 @@ import asyncio
 import random
 import tempfile
 import time
-from collections.abc import AsyncIterator, Collection, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -24,7 +24,7 @@ from agents.outbox import Record as OutboxRecord
 from agents.outbox import record_batches
 from agents.partitioning import partition_for
 from agents.settings import Settings
-from agents.topic_reader import metadata_consumer
+from agents.topic_reader import metadata_consumer, topic_partitions
 from loadtest.percentiles import percentile
 from switchyard.broker.factory import broker_at
 from switchyard.broker.launcher import KafkaBroker
@@ -229,33 +229,34 @@ async def paced_produce(bootstrap: str, topic: str, records: Sequence[Record], r
 
 async def topic_end_offsets(consumer: AIOKafkaConsumer, topic: str) -> dict[TopicPartition, int]:
     """End offsets of every partition of `topic`, through a consumer from `metadata_consumer`."""
-    partitions = consumer.partitions_for_topic(topic)
-    if not partitions:
-        await consumer._client.force_metadata_update()
-        partitions = consumer.partitions_for_topic(topic) or set()
-    tps = [TopicPartition(topic, p) for p in sorted(partitions)]
+    tps = [TopicPartition(topic, p) for p in await topic_partitions(consumer, topic)]
     ends: dict[TopicPartition, int] = await consumer.end_offsets(tps) if tps else {}
     return ends
 
 
-async def edge_timestamps(bootstrap: str, topic: str) -> tuple[int, int, int]:
-    """(earliest, latest, records): the first and last record timestamps over all partitions.
+async def edge_timestamps(
+    bootstrap: str, topic: str, start: Mapping[int, int] | None = None
+) -> tuple[int, int, int]:
+    """(earliest, latest, records): the first and last record timestamps over all partitions, of the
+    records from offsets ``start`` on (partition -> offset; all records without it).
 
     Within one partition, records written by one producer carry non-decreasing create timestamps, so
     reading the first and the last record of each partition is enough.
     """
+    since = start or {}
     first: list[int] = []
     last: list[int] = []
     count = 0
     async with metadata_consumer(bootstrap) as consumer:
         ends = await topic_end_offsets(consumer, topic)
-        live = {tp: end for tp, end in ends.items() if end > 0}
+        live = {tp: end for tp, end in ends.items() if end > since.get(tp.partition, 0)}
         if not live:
-            raise ValueError(f"topic {topic} is empty")
+            raise ValueError(f"topic {topic} has no records" + (f" after {dict(since)}" if since else ""))
         consumer.assign(list(live))
         for tp, end in live.items():
-            count += end
-            for offset, into in ((0, first), (end - 1, last)):
+            begin = since.get(tp.partition, 0)
+            count += end - begin
+            for offset, into in ((begin, first), (end - 1, last)):
                 consumer.seek(tp, offset)
                 batch = await consumer.getmany(tp, timeout_ms=5000, max_records=1)
                 records = batch.get(tp, [])
@@ -339,65 +340,7 @@ def write_report(path: Path, report: Mapping[str, Any]) -> Path:
     return path
 
 
-# -- more reading back, and the benchmark broker ---------------------------------------------------
-
-
-TopicRecord = tuple[int, int, int, bytes | None, bytes | None]  # partition, offset, timestamp, key, value
-
-
-async def iter_records(
-    bootstrap: str, topic: str, start: Mapping[int, int] | None = None
-) -> AsyncIterator[list[TopicRecord]]:
-    """Batches of the records of `topic` from `start` (partition -> offset, 0 when absent) up to the end
-    offsets seen when the iteration began."""
-    starts = start or {}
-    async with metadata_consumer(bootstrap) as consumer:
-        ends = await topic_end_offsets(consumer, topic)
-        pending = {tp: end for tp, end in ends.items() if end > starts.get(tp.partition, 0)}
-        if not pending:
-            return
-        consumer.assign(list(pending))
-        for tp in pending:
-            consumer.seek(tp, starts.get(tp.partition, 0))
-        while pending:
-            batch = await consumer.getmany(*pending, timeout_ms=1000, max_records=10_000)
-            for tp, records in batch.items():
-                end = ends[tp]
-                yield [
-                    (tp.partition, r.offset, r.timestamp, r.key, r.value) for r in records if r.offset < end
-                ]
-            for tp in list(pending):
-                if await consumer.position(tp) >= pending[tp]:
-                    del pending[tp]
-
-
-async def read_from(bootstrap: str, topic: str, start: Mapping[int, int] | None = None) -> list[TopicRecord]:
-    """Every record of `iter_records`, in one list."""
-    return [record async for batch in iter_records(bootstrap, topic, start) for record in batch]
-
-
-async def edge_timestamps_from(bootstrap: str, topic: str, start: Mapping[int, int]) -> tuple[int, int, int]:
-    """Like `edge_timestamps`, for the records written after offsets `start` (partition -> offset)."""
-    first: list[int] = []
-    last: list[int] = []
-    count = 0
-    async with metadata_consumer(bootstrap) as consumer:
-        ends = await topic_end_offsets(consumer, topic)
-        live = {tp: end for tp, end in ends.items() if end > start.get(tp.partition, 0)}
-        if not live:
-            raise ValueError(f"topic {topic} has no records after {dict(start)}")
-        consumer.assign(list(live))
-        for tp, end in live.items():
-            begin = start.get(tp.partition, 0)
-            count += end - begin
-            for offset, into in ((begin, first), (end - 1, last)):
-                consumer.seek(tp, offset)
-                batch = await consumer.getmany(tp, timeout_ms=5000, max_records=1)
-                records = batch.get(tp, [])
-                if not records:
-                    raise TimeoutError(f"could not read {tp} at offset {offset}")
-                into.append(records[0].timestamp)
-    return min(first), max(last), count
+# -- the benchmark broker ---------------------------------------------------------------------------
 
 
 REBALANCE_DELAY_KEY = "group.initial.rebalance.delay.ms"

@@ -49,6 +49,7 @@ from aiokafka import TopicPartition
 from agents.catalog import plan_publish, write_records
 from agents.settings import Settings
 from agents.timers import TIMER_EVENT
+from agents.topic_reader import read_batches, read_to_end
 from agents.topics import ACTION_CHANNELS, action_topic
 from engine.packing import unpack
 from loadtest import quix_peer
@@ -73,11 +74,8 @@ from loadtest.kafka_bench import (
     LatencySummary,
     bench_broker,
     edge_timestamps,
-    edge_timestamps_from,
-    iter_records,
     latency_summary,
     preload,
-    read_from,
     wait_for_leaders,
     write_report,
 )
@@ -334,7 +332,7 @@ async def outputs_by_topic(bootstrap: str, tag: str, inputs: int) -> dict[str, i
 
 async def count_step_records(bootstrap: str, topic: str) -> int:
     """Step records in `analytics`, counting each value of a pack (the topic's records are fewer)."""
-    return sum(len(unpack(value)) for *_, value in await read_from(bootstrap, topic) if value)
+    return sum(len(unpack(r.value)) for r in await read_to_end(bootstrap, topic) if r.value)
 
 
 async def read_actions(settings: Settings) -> tuple[int, set[str], dict[str, int]]:
@@ -342,10 +340,10 @@ async def read_actions(settings: Settings) -> tuple[int, set[str], dict[str, int
     ids: set[str] = set()
     by_channel: dict[str, int] = {}
     for channel in ACTION_CHANNELS:
-        rows = await read_from(settings.bootstrap, settings.topic(action_topic(channel)))
+        rows = await read_to_end(settings.bootstrap, settings.topic(action_topic(channel)))
         by_channel[channel] = len(rows)
         records += len(rows)
-        ids.update(orjson.loads(value)["action_id"] for *_, value in rows if value)
+        ids.update(orjson.loads(r.value)["action_id"] for r in rows if r.value)
     return records, ids, {c: n for c, n in by_channel.items() if n}
 
 
@@ -353,15 +351,15 @@ async def check_timers(settings: Settings, fired_from: dict[int, int]) -> TimerC
     """Wake-ups on `events` after `fired_from`, and the timers still pending in the timers changelog."""
     fired: list[tuple[int, str]] = []  # (due, kind)
     tokens: set[str] = set()
-    for *_, value in await read_from(settings.bootstrap, settings.topic("events"), fired_from):
-        event = orjson.loads(value) if value else {}
+    for record in await read_to_end(settings.bootstrap, settings.topic("events"), start=fired_from):
+        event = orjson.loads(record.value) if record.value else {}
         if event.get("type") == TIMER_EVENT:
             fired.append((int(event["properties"]["due"]), str(event["properties"].get("kind"))))
             tokens.add(str(event["properties"]["token"]))
     latest: dict[bytes, bytes | None] = {}
-    for *_, key, value in await read_from(settings.bootstrap, changelog_topic(settings.app_id, TIMERS_TABLE)):
-        if key is not None:
-            latest[key] = value
+    for record in await read_to_end(settings.bootstrap, changelog_topic(settings.app_id, TIMERS_TABLE)):
+        if record.key is not None:
+            latest[record.key] = record.value
     pending = [int(due) for value in latest.values() if value for due, _, _ in orjson.loads(value)]
     last_fired = max(fired, default=None)
     return TimerCheck(
@@ -378,14 +376,15 @@ async def applied_events(bootstrap: str, changelog: str) -> tuple[int, dict[int,
     event is skipped by offset, so the total equals the records on `events` exactly when none was lost
     or applied twice."""
     latest: dict[bytes, tuple[int, int]] = {}
-    async for batch in iter_records(bootstrap, changelog):
-        for partition, _, _, key, value in batch:
-            if key is None:
+    async for batch in read_batches(bootstrap, changelog):
+        for record in batch:
+            if record.key is None:
                 continue
-            if value is None:
-                latest.pop(key, None)
+            if record.value is None:
+                latest.pop(record.key, None)
             else:
-                latest[key] = (partition, sum(decode_state(value)["profile"]["counts"].values()))
+                counts = decode_state(record.value)["profile"]["counts"]
+                latest[record.key] = (record.partition, sum(counts.values()))
     per_partition: dict[int, int] = {}
     for partition, count in latest.values():
         per_partition[partition] = per_partition.get(partition, 0) + count
@@ -395,9 +394,9 @@ async def applied_events(bootstrap: str, changelog: str) -> tuple[int, dict[int,
 async def wakeups_by_partition(bootstrap: str, events_topic: str, start: dict[int, int]) -> dict[int, int]:
     """timer.fired records on `events` after offsets `start`, per partition."""
     counts: dict[int, int] = {}
-    for partition, _, _, _, value in await read_from(bootstrap, events_topic, start):
-        if value and orjson.loads(value).get("type") == TIMER_EVENT:
-            counts[partition] = counts.get(partition, 0) + 1
+    for record in await read_to_end(bootstrap, events_topic, start=start):
+        if record.value and orjson.loads(record.value).get("type") == TIMER_EVENT:
+            counts[record.partition] = counts.get(record.partition, 0) + 1
     return counts
 
 
@@ -483,7 +482,7 @@ async def run_runtime(
             print(f"   STALLED in the mixed phase: {stall}", flush=True)
             lag_zero_ms = int(time.time() * 1000)
             cpu_used, cpu_wall_s, machine_used = None, 0.0, None
-        first, last, _ = await edge_timestamps_from(bcfg.bootstrap, changelog, changelog_start)
+        first, last, _ = await edge_timestamps(bcfg.bootstrap, changelog, changelog_start)
         processed = await total_end(bcfg.bootstrap, events_topic) - loaded_before
         mixed = Phase(len(workload.mixed), max(last - first, 1) / 1000)
         if "mixed" in stalls:  # no latency phase on a partition that is not consumed

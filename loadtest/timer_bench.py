@@ -36,6 +36,7 @@ import orjson
 from agents.catalog import plan_publish, write_records
 from agents.settings import Settings
 from agents.timers import TIMER_EVENT
+from agents.topic_reader import read_to_end
 from agents.topics import action_topic
 from loadtest.baseline import delete_run_topics
 from loadtest.kafka_bench import (
@@ -47,7 +48,6 @@ from loadtest.kafka_bench import (
     encode_event,
     latency_summary,
     preload,
-    read_from,
     wait_for_leaders,
     write_report,
 )
@@ -246,14 +246,14 @@ async def run(bootstrap: str, run_tag: str, n: int, lead_s: float, spread_s: flo
         await asyncio.to_thread(worker.stop)
     expected = {orjson.loads(value)["contact_id"]: due for (_, value), due in zip(records, dues, strict=True)}
     wakeups = []
-    for _, _, ts, _, value in await read_from(bootstrap, events_topic):
-        event = orjson.loads(value) if value else {}
+    for record in await read_to_end(bootstrap, events_topic):
+        event = orjson.loads(record.value) if record.value else {}
         if event.get("type") == TIMER_EVENT:
-            wakeups.append((ts, event))
+            wakeups.append((record.timestamp, event))
     actions = [
-        (ts, orjson.loads(value))
-        for _, _, ts, _, value in await read_from(bootstrap, settings.topic(action_topic(CHANNEL)))
-        if value
+        (record.timestamp, orjson.loads(record.value))
+        for record in await read_to_end(bootstrap, settings.topic(action_topic(CHANNEL)))
+        if record.value
     ]
     report = analyse(expected, wakeups, actions)
     return {

@@ -9,7 +9,7 @@ import pytest
 from aiokafka import AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, RecordsToDelete
 
-from agents.topic_reader import metadata_consumer, read_to_end, topic_partitions
+from agents.topic_reader import metadata_consumer, read_batches, read_to_end, topic_partitions
 from switchyard.kafka_tools import create_topics
 from tests.fixtures import unique
 
@@ -52,6 +52,13 @@ def test_every_record_of_every_partition_in_offset_order(kafka_bootstrap: str) -
             b"0:3", b"1:3", b"2:3",
         ]  # fmt: skip
         assert await read_to_end(kafka_bootstrap, topic, partition=7) == []
+
+        later = await read_to_end(kafka_bootstrap, topic, start={0: 2, 2: 3, 1: 9})
+        assert sorted((r.partition, r.offset) for r in later) == [(0, 2), (0, 3), (2, 3)]
+        batches = [batch async for batch in read_batches(kafka_bootstrap, topic, start={1: 1})]
+        assert sorted((r.partition, r.offset) for batch in batches for r in batch) == sorted(
+            [(0, i) for i in range(4)] + [(1, i) for i in range(1, 4)] + [(2, i) for i in range(4)]
+        )
 
     asyncio.run(scenario())
 
