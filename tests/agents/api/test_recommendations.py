@@ -19,7 +19,7 @@ from typing import Any
 import orjson
 import pytest
 
-from agents.api.kafka_io import KafkaGateway
+from agents.topic_reader import read_to_end
 from engine.topics import ANALYTICS, EVENTS, RECOMMENDATIONS, action_topic
 from tests.agents.api.fixtures import (
     ApiWorker,
@@ -176,8 +176,8 @@ def test_recommendations_are_shown_applied_dismissed_and_counted(
     }  # fmt: skip
     assert client.call("POST", f"{path}/{goal_rec['id']}/dismiss", {"reason": 5})[0] == 400
 
-    records = asyncio.run(KafkaGateway(settings.bootstrap).read(topic(RECOMMENDATIONS)))
-    outcomes = [orjson.loads(value) for _, value, _ in records if value is not None]
+    records = asyncio.run(read_to_end(settings.bootstrap, topic(RECOMMENDATIONS)))
+    outcomes = [orjson.loads(record.value) for record in records if record.value is not None]
     assert {(o["kind"], o["what"]) for o in outcomes} == {
         ("fixed_wait_before_send", "shown"), ("goal_never_reached", "shown"),
         ("fixed_wait_before_send", "applied"), ("goal_never_reached", "dismissed"),
