@@ -8,6 +8,7 @@ offsets, and it stops at the ends it saw first, so a topic that keeps growing st
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -15,7 +16,6 @@ from typing import Any
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
-METADATA_TRIES = 10
 METADATA_RETRY_S = 0.3
 
 
@@ -43,18 +43,20 @@ async def metadata_consumer(bootstrap: str, **config: Any) -> AsyncIterator[AIOK
         await consumer.stop()
 
 
-async def topic_partitions(consumer: AIOKafkaConsumer, topic: str, tries: int = METADATA_TRIES) -> list[int]:
-    """The topic's partitions ([] when it does not exist). A metadata refresh can come back without the
-    topic on a busy broker; reading that as "no partitions" would report stored records as absent, so an
-    empty answer is asked again, ``tries`` times in all."""
-    for attempt in range(tries):
+async def topic_partitions(consumer: AIOKafkaConsumer, topic: str, wait_s: float = 0.0) -> list[int]:
+    """The topic's partitions, [] when the consumer's metadata does not list it. A topic created a moment
+    ago can be missing from a busy broker's metadata for a while; a caller that knows the topic exists
+    (the API reading what the worker writes) gives ``wait_s`` to have the metadata asked for again until
+    then. An absent topic costs that wait, so the default is none."""
+    deadline = time.monotonic() + wait_s
+    while True:
         found = consumer.partitions_for_topic(topic)
         if found:
             return sorted(found)
-        if attempt + 1 < tries:
-            await asyncio.sleep(METADATA_RETRY_S)
-            await consumer._client.force_metadata_update()
-    return []
+        if time.monotonic() + METADATA_RETRY_S > deadline:
+            return []
+        await asyncio.sleep(METADATA_RETRY_S)
+        await consumer._client.force_metadata_update()
 
 
 async def read_batches(
@@ -63,26 +65,30 @@ async def read_batches(
     partition: int | None = None,
     key: bytes | None = None,
     start: Mapping[int, int] | None = None,
+    wait_for_topic_s: float = 0.0,
 ) -> AsyncIterator[list[Record]]:
     """The records of ``topic`` as they are fetched, a list at a time (a reader of a large topic need not
     hold it all): of one ``partition`` when given, only those with ``key`` when given, from offsets
     ``start`` on (partition -> offset; from the beginning without it), up to the end offsets seen at the
-    start. In offset order within each partition."""
+    start. In offset order within each partition. ``wait_for_topic_s``: see `topic_partitions`."""
     since = start or {}
     async with metadata_consumer(bootstrap) as consumer:
-        known = await topic_partitions(consumer, topic)
+        known = await topic_partitions(consumer, topic, wait_for_topic_s)
         tps = [TopicPartition(topic, p) for p in known if partition is None or p == partition]
         if not tps:
             return
         consumer.assign(tps)
-        # retention or compaction may have removed a partition's first records
-        firsts = await consumer.beginning_offsets(tps)
+        # Positions first: an offsets request made while an assigned partition has none waits behind the
+        # fetcher (0.5 s, and as long again for the first fetch).
+        await consumer.seek_to_beginning(*tps)
+        firsts = await consumer.beginning_offsets(tps)  # past 0 once retention or compaction removed some
         ends = await consumer.end_offsets(tps)
         pending: set[TopicPartition] = set()
         for tp in tps:
             begin = max(firsts[tp], since.get(tp.partition, 0))
             if ends[tp] > begin:
-                consumer.seek(tp, begin)
+                if begin > firsts[tp]:
+                    consumer.seek(tp, begin)
                 pending.add(tp)
         while pending:
             batch = await consumer.getmany(*pending, timeout_ms=1000, max_records=10_000)
@@ -104,8 +110,8 @@ async def read_to_end(
     partition: int | None = None,
     key: bytes | None = None,
     start: Mapping[int, int] | None = None,
+    wait_for_topic_s: float = 0.0,
 ) -> list[Record]:
     """Every record of `read_batches`, in one list."""
-    return [
-        record async for batch in read_batches(bootstrap, topic, partition, key, start) for record in batch
-    ]
+    batches = read_batches(bootstrap, topic, partition, key, start, wait_for_topic_s)
+    return [record async for batch in batches for record in batch]

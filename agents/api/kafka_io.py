@@ -15,6 +15,8 @@ from aiokafka import AIOKafkaProducer
 from agents.topic_reader import Record, read_to_end
 from engine.types import Event
 
+TOPIC_WAIT_S = 3.0
+
 
 class KafkaGateway:
     def __init__(self, bootstrap: str) -> None:
@@ -59,5 +61,6 @@ class KafkaGateway:
 
     async def read(self, topic: str, partition: int | None = None, key: bytes | None = None) -> list[Record]:
         """Records of one partition (or all) from the beginning to the end seen at the start; only those
-        with `key` when one is given."""
-        return await read_to_end(self.bootstrap, topic, partition, key)
+        with `key` when one is given. The topics read here are the worker's: one missing from the metadata
+        was created a moment ago (read as absent, a stored contact would be reported unknown)."""
+        return await read_to_end(self.bootstrap, topic, partition, key, wait_for_topic_s=TOPIC_WAIT_S)

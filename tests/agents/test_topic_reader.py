@@ -90,13 +90,15 @@ def test_a_topic_that_does_not_exist_reads_empty(kafka_bootstrap: str) -> None:
 
 
 def test_partitions_are_asked_again_until_the_metadata_lists_the_topic(kafka_bootstrap: str) -> None:
-    """The refresh that finds a topic created after the consumer started (as a busy broker's late answer)."""
+    """With a wait, the metadata is asked for again until it lists a topic created after the consumer's
+    first refresh (as a busy broker's late answer)."""
     topic = unique("late")
 
     async def scenario() -> list[int]:
         async with metadata_consumer(kafka_bootstrap) as consumer:
             assert consumer.partitions_for_topic(topic) is None
             await create_topics(kafka_bootstrap, [topic], partitions=2)
-            return await topic_partitions(consumer, topic)
+            assert await topic_partitions(consumer, topic) == []  # no wait: the metadata as it stands
+            return await topic_partitions(consumer, topic, wait_s=10.0)
 
     assert asyncio.run(scenario()) == [0, 1]
