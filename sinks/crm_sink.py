@@ -20,10 +20,8 @@ class CrmHandler:
     async def start(self) -> None:
         if not self.settings.crm_url:
             raise SinkConfigError("crm: no CRM endpoint configured: set SWITCHYARD_CRM_URL")
-        hook = self.settings.webhook
         secrets = self.settings.require_secrets("crm", "SWITCHYARD_CRM_SECRET")
-        self.http = HttpDelivery(hook.connect_timeout_s, hook.total_timeout_s, secrets)
-        await self.http.start()
+        self.http = await HttpDelivery.for_hook(self.settings.webhook, secrets)
 
     async def close(self) -> None:
         if self.http is not None:

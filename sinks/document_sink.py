@@ -30,12 +30,10 @@ class DocumentHandler:
         self.http: HttpDelivery | None = None
 
     async def start(self) -> None:
-        hook = self.settings.webhook
         secrets = self.settings.secrets_for("signature")
         if self.settings.signature_url and not secrets:
             self.settings.require_secrets("signature", "SWITCHYARD_SIGNATURE_SECRET")
-        self.http = HttpDelivery(hook.connect_timeout_s, hook.total_timeout_s, secrets)
-        await self.http.start()
+        self.http = await HttpDelivery.for_hook(self.settings.webhook, secrets)
 
     async def close(self) -> None:
         if self.http is not None:

@@ -21,6 +21,7 @@ import orjson
 
 from sinks.address_guard import AddressGuard, GuardedResolver
 from sinks.exceptions import PermanentFailure, RetryableFailure
+from sinks.settings import WebhookSettings
 from sinks.signing import IDEMPOTENCY_HEADER, allowed_header, signed_headers
 
 RETRYABLE_4XX = frozenset({408, 429})
@@ -51,6 +52,15 @@ class HttpDelivery:
         self.secrets = secrets
         self.guard = guard
         self.session: aiohttp.ClientSession | None = None
+
+    @classmethod
+    async def for_hook(
+        cls, hook: WebhookSettings, secrets: tuple[str, ...] = (), guard: AddressGuard | None = None
+    ) -> HttpDelivery:
+        """Started, with the webhook settings' timeouts (the handlers that post to a configured URL)."""
+        delivery = cls(hook.connect_timeout_s, hook.total_timeout_s, secrets, guard)
+        await delivery.start()
+        return delivery
 
     async def start(self) -> None:
         resolver = GuardedResolver(self.guard) if self.guard is not None else None

@@ -52,8 +52,7 @@ class NotifyHandler:
             if not s.notify_url:
                 raise SinkConfigError("notify: SWITCHYARD_NOTIFY_VIA=webhook needs SWITCHYARD_NOTIFY_URL")
             secrets = s.require_secrets("notify", "SWITCHYARD_NOTIFY_SECRET")
-            self.http = HttpDelivery(s.webhook.connect_timeout_s, s.webhook.total_timeout_s, secrets)
-            await self.http.start()
+            self.http = await HttpDelivery.for_hook(s.webhook, secrets)
         else:
             if s.smtp is None:
                 raise SinkConfigError(

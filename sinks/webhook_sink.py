@@ -81,9 +81,7 @@ class WebhookHandler:
         self.settings.require_secrets("webhook", "SWITCHYARD_WEBHOOK_SECRET")
         for destination in ["webhook", *(f"endpoint:{name}" for name in self.hook.endpoints)]:
             secrets = self.settings.secrets_for(destination)
-            client = HttpDelivery(self.hook.connect_timeout_s, self.hook.total_timeout_s, secrets, self.guard)
-            await client.start()
-            self.clients[destination] = client
+            self.clients[destination] = await HttpDelivery.for_hook(self.hook, secrets, self.guard)
 
     async def close(self) -> None:
         for client in self.clients.values():
