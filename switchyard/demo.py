@@ -218,7 +218,6 @@ def report(settings: Settings) -> None:
             wait = run.get("wait")
             waiting = f", waiting until {format_due(now, wait['due'])}" if wait else ""
             print(f"    {'now':>9}  {workflow_id} v{run['version']} is at '{run['node']}'{waiting}")
-    print_dead_letters(settings)
 
 
 def read_json(settings: Settings, topics: list[str]) -> list[dict[str, Any]]:
