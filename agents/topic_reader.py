@@ -17,6 +17,7 @@ from typing import Any
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
 METADATA_RETRY_S = 0.3
+KNOWN_TOPIC_WAIT_S = 3.0  # for a topic the caller knows exists, or is about to (`topic_partitions`)
 
 
 @dataclass(frozen=True)

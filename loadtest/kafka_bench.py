@@ -24,7 +24,7 @@ from agents.outbox import Record as OutboxRecord
 from agents.outbox import record_batches
 from agents.partitioning import partition_for
 from agents.settings import Settings
-from agents.topic_reader import metadata_consumer, topic_partitions
+from agents.topic_reader import KNOWN_TOPIC_WAIT_S, metadata_consumer, topic_partitions
 from loadtest.percentiles import percentile
 from switchyard.broker.factory import broker_at
 from switchyard.broker.launcher import KafkaBroker
@@ -228,8 +228,11 @@ async def paced_produce(bootstrap: str, topic: str, records: Sequence[Record], r
 
 
 async def topic_end_offsets(consumer: AIOKafkaConsumer, topic: str) -> dict[TopicPartition, int]:
-    """End offsets of every partition of `topic`, through a consumer from `metadata_consumer`."""
-    tps = [TopicPartition(topic, p) for p in await topic_partitions(consumer, topic)]
+    """End offsets of every partition of `topic`, through a consumer from `metadata_consumer`. The benches
+    ask for topics they wrote or are about to see written (a long-lived consumer polling for an output topic
+    learns of it only by asking for the metadata again), hence the wait."""
+    partitions = await topic_partitions(consumer, topic, KNOWN_TOPIC_WAIT_S)
+    tps = [TopicPartition(topic, p) for p in partitions]
     ends: dict[TopicPartition, int] = await consumer.end_offsets(tps) if tps else {}
     return ends
 

@@ -12,10 +12,8 @@ from collections.abc import Iterable
 import orjson
 from aiokafka import AIOKafkaProducer
 
-from agents.topic_reader import Record, read_to_end
+from agents.topic_reader import KNOWN_TOPIC_WAIT_S, Record, read_to_end
 from engine.types import Event
-
-TOPIC_WAIT_S = 3.0
 
 
 class KafkaGateway:
@@ -63,4 +61,4 @@ class KafkaGateway:
         """Records of one partition (or all) from the beginning to the end seen at the start; only those
         with `key` when one is given. The topics read here are the worker's: one missing from the metadata
         was created a moment ago (read as absent, a stored contact would be reported unknown)."""
-        return await read_to_end(self.bootstrap, topic, partition, key, wait_for_topic_s=TOPIC_WAIT_S)
+        return await read_to_end(self.bootstrap, topic, partition, key, wait_for_topic_s=KNOWN_TOPIC_WAIT_S)
