@@ -18,7 +18,7 @@ $(STAMP): pyproject.toml
 # and the demo start compiles our modules again (about 0.4 s of each start); compileall writes them anyway,
 # and only what changed since.
 setup: $(STAMP)
-	@$(BIN)/python -m compileall -q -j 0 engine agents tables sinks ml loadtest switchyard
+	@$(BIN)/python -m compileall -q -j 0 engine agents tables sinks ml loadtest broker switchyard
 
 ## ui: build the workflow builder (React + React Flow, Vite) into ui/dist, served by the worker at /ui/
 ui: ui/dist/index.html
@@ -39,11 +39,12 @@ lint: setup
 	$(BIN)/ruff format --check --exclude '*.md' .
 
 typecheck: setup
-	$(BIN)/mypy engine agents tables sinks ml loadtest switchyard
+	$(BIN)/mypy engine agents tables sinks ml loadtest broker switchyard
 
-## test: lint, type-check, then every test (a real Kafka broker is started for the session)
+## test: lint, type-check, then every test (a real Kafka broker is started for the session); the tests that
+## need no broker run beside the broker's, in a second pytest process (scripts/run-tests.sh)
 test: lint typecheck ui browser-deps
-	$(BIN)/pytest -q $(PYTEST_ARGS)
+	scripts/run-tests.sh $(PYTEST_ARGS)
 
 ## unit: only the tests that need no broker
 unit: setup

@@ -30,7 +30,7 @@ from agents.outbox import Outbox
 from agents.processor import EventProcessor, Landing, Outputs
 from agents.produce_encoding import install as install_produce_encoding
 from agents.scoring import Predictions
-from agents.settings import Settings
+from agents.settings import HEARTBEAT_S, Settings
 from agents.side_producer import SideProducer
 from agents.timers import TimerService
 from agents.topics import CONSENT, WORKFLOWS, Topics, declare_topics
@@ -88,8 +88,8 @@ def build_app(settings: Settings, api: ApiConfig | None = None) -> faust.App:
         stream_buffer_maxsize=max(4096, settings.batch_size * 2),
         broker_commit_interval=1.0,
         # a killed worker's partitions move to the survivors within seconds, not the default minute
-        broker_session_timeout=10.0,
-        broker_heartbeat_interval=1.0,
+        broker_session_timeout=settings.session_timeout_s,
+        broker_heartbeat_interval=HEARTBEAT_S,
         web_enabled=settings.web_port > 0,
         web_port=max(settings.web_port, 1),
         web_bind=api.bind,

@@ -16,9 +16,13 @@ from tables.rocksdb_files import DEFAULT_CACHE_MB
 
 DEFAULT_PORT = 9092
 DEFAULT_CONTROLLER_PORT = 9093
-# The just-in-time compilers of a broker we start (switchyard/broker/launcher.py): "c1" the quick one only,
-# "tiered" the JVM's default (C1, then C2 for hot code).
+# The just-in-time compilers of a broker we start (broker/launcher.py): "c1" the quick one only, "tiered"
+# the JVM's default (C1, then C2 for hot code).
 KAFKA_JITS = ("c1", "tiered")
+# Every consumer group member of ours (worker, sinks, analytics writer) heartbeats this often; a session
+# timeout must leave room for a few missed ones.
+HEARTBEAT_S = 1.0
+MIN_SESSION_TIMEOUT_S = 3 * HEARTBEAT_S
 
 
 class SettingsError(ValueError):
@@ -55,6 +59,11 @@ class Settings:
     # on its data dir takes its partitions back at once instead of after the old member's session timeout;
     # the cost is that a worker stopped on purpose keeps them until that timeout (no LeaveGroup is sent).
     static_membership: bool = False
+    # How long the group waits for a silent member (kill -9, a lost machine) before giving its partitions to
+    # the others: the worker's, the sinks' and the analytics writer's consumer groups. Shorter fails over
+    # sooner; too short and a long pause (GC, a slow disk) costs a needless rebalance. The broker must allow
+    # it (group.min.session.timeout.ms, 6 s by default).
+    session_timeout_s: float = 10.0
     # TEST ONLY: the worker's second batch loses its first records of each partition before processing,
     # as faust-streaming's rebalance race can make them (see agents/gaps.py).
     test_skip_records: int = 0
@@ -106,6 +115,7 @@ class Settings:
             "SWITCHYARD_ML": "on" if self.ml else "off",
             "SWITCHYARD_STATE_CACHE_MB": str(self.state_cache_mb),
             "SWITCHYARD_STATIC_MEMBERSHIP": "on" if self.static_membership else "off",
+            "SWITCHYARD_SESSION_TIMEOUT": str(self.session_timeout_s),
             "SWITCHYARD_TEST_SKIP_RECORDS": str(self.test_skip_records),
         }
         if self.external_kafka:
@@ -120,6 +130,11 @@ class Settings:
             raise SettingsError("SWITCHYARD_PARTITIONS must be at least 1")
         if env_int(env, "SWITCHYARD_BATCH_SIZE", base.batch_size) < 1:
             raise SettingsError("SWITCHYARD_BATCH_SIZE must be at least 1")
+        if env_float(env, "SWITCHYARD_SESSION_TIMEOUT", base.session_timeout_s) < MIN_SESSION_TIMEOUT_S:
+            raise SettingsError(
+                f"SWITCHYARD_SESSION_TIMEOUT must be at least {MIN_SESSION_TIMEOUT_S:g} seconds "
+                f"(members send a heartbeat every {HEARTBEAT_S:g} s)"
+            )
         return cls(
             external_kafka=env.get("SWITCHYARD_KAFKA") or None,
             kafka_port=env_int(env, "SWITCHYARD_KAFKA_PORT", base.kafka_port),
@@ -141,6 +156,7 @@ class Settings:
             ml=_choice(env, "SWITCHYARD_ML", "on", ("on", "off")) == "on",
             state_cache_mb=env_int(env, "SWITCHYARD_STATE_CACHE_MB", base.state_cache_mb),
             static_membership=_choice(env, "SWITCHYARD_STATIC_MEMBERSHIP", "off", ("on", "off")) == "on",
+            session_timeout_s=env_float(env, "SWITCHYARD_SESSION_TIMEOUT", base.session_timeout_s),
             test_skip_records=env_int(env, "SWITCHYARD_TEST_SKIP_RECORDS", 0),
         )
 

@@ -60,6 +60,17 @@ async def topic_partitions(consumer: AIOKafkaConsumer, topic: str, wait_s: float
         await consumer._client.force_metadata_update()
 
 
+async def topic_end_offsets(
+    consumer: AIOKafkaConsumer, topic: str, wait_s: float = 0.0
+) -> dict[TopicPartition, int]:
+    """The end offset of every partition of ``topic`` ({} when absent; ``wait_s`` as in
+    ``topic_partitions``), through a consumer with nothing assigned: for a partition assigned without a
+    position the request would wait behind the consumer's fetcher."""
+    tps = [TopicPartition(topic, p) for p in await topic_partitions(consumer, topic, wait_s)]
+    ends: dict[TopicPartition, int] = await consumer.end_offsets(tps) if tps else {}
+    return ends
+
+
 async def read_batches(
     bootstrap: str,
     topic: str,

@@ -105,7 +105,7 @@ def bench_writer_path(store: AnalyticsStore, rows: int) -> float:
 async def bench_writer_kafka(bootstrap: str, dsn: str, rows: int) -> float:
     from aiokafka import AIOKafkaProducer
 
-    from switchyard.kafka_tools import create_topics
+    from agents.kafka_admin import create_topics
 
     prefix = f"bench-{uuid.uuid4().hex[:8]}."
     await create_topics(bootstrap, [prefix + "analytics"], 4)

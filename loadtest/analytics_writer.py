@@ -21,16 +21,16 @@ from typing import Any
 
 from aiokafka import TopicPartition
 
+from agents.kafka_admin import committed_offsets
 from agents.settings import Settings
 from agents.topic_reader import metadata_consumer
+from agents.worker_process import WorkerProcess
 from sinks.analytics.dsn import default_dsn
 from sinks.analytics.exceptions import AnalyticsError
 from sinks.analytics.query_client import ReportSource, fetch_report
 from sinks.analytics.reports import report_parameters
 from sinks.analytics.routing import TopicRouter
 from sinks.analytics.writer import READY_LINE
-from switchyard.kafka_tools import committed_offsets
-from switchyard.processes import WorkerProcess
 
 CHECK_REPORTS = ("funnel", "steps", "outcomes", "tables")
 POLL_S = 0.5

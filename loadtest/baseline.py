@@ -39,8 +39,17 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from agents.changelog import changelog_topic, read_contacts
+from agents.kafka_admin import (
+    create_topics,
+    delete_topics,
+    ensure_worker_topics,
+    topic_names,
+)
 from agents.settings import Settings
-from agents.topic_reader import metadata_consumer
+from agents.topic_reader import KNOWN_TOPIC_WAIT_S, metadata_consumer, topic_end_offsets
+from agents.worker_process import REPO
+from broker.launcher import proc_stat_fields
 from loadtest.kafka_bench import (
     BENCH_ROOT,
     LatencySummary,
@@ -53,20 +62,10 @@ from loadtest.kafka_bench import (
     one_event_per_contact,
     paced_produce,
     preload,
-    topic_end_offsets,
     wait_for_leaders,
     write_report,
 )
 from loadtest.meter import OffsetProbe
-from switchyard.broker.launcher import proc_stat_fields
-from switchyard.inspect import changelog_topic, read_contacts
-from switchyard.kafka_tools import (
-    create_topics,
-    delete_topics,
-    ensure_worker_topics,
-    topic_names,
-)
-from switchyard.processes import REPO
 from tables.contacts import CONTACTS_TABLE
 
 BENCH_PORT = 19592
@@ -224,7 +223,7 @@ async def wait_for_output_count(cfg: BenchConfig, topic: str, expected: int, chi
     async with metadata_consumer(cfg.bootstrap) as consumer:
         while True:
             child.check_alive()
-            count = sum((await topic_end_offsets(consumer, topic)).values())
+            count = sum((await topic_end_offsets(consumer, topic, KNOWN_TOPIC_WAIT_S)).values())
             if count >= expected:
                 return
             now = time.monotonic()
@@ -259,7 +258,7 @@ async def paced_latency(
     cfg: BenchConfig, in_topic: str, out_topic: str, records: Sequence[Record]
 ) -> tuple[LatencySummary, float]:
     async with metadata_consumer(cfg.bootstrap) as consumer:
-        start = await topic_end_offsets(consumer, out_topic)
+        start = await topic_end_offsets(consumer, out_topic, KNOWN_TOPIC_WAIT_S)
     deadline = time.monotonic() + len(records) / cfg.rate + 30.0
     keys = [key for key, _ in records]
     collector = asyncio.create_task(collect_timestamps(cfg.bootstrap, out_topic, start, keys, deadline))

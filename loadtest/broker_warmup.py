@@ -24,7 +24,7 @@ from dataclasses import dataclass
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
-from switchyard.kafka_tools import create_topics
+from agents.kafka_admin import create_topics
 
 WARMUP_TOPIC = "switchyard-loadtest-warmup"  # plain; the one read back
 RETENTION = {"retention.ms": str(10 * 60 * 1000)}

@@ -24,10 +24,10 @@ from agents.outbox import Record as OutboxRecord
 from agents.outbox import record_batches
 from agents.partitioning import partition_for
 from agents.settings import Settings
-from agents.topic_reader import KNOWN_TOPIC_WAIT_S, metadata_consumer, topic_partitions
+from agents.topic_reader import KNOWN_TOPIC_WAIT_S, metadata_consumer, topic_end_offsets
+from broker.factory import broker_at
+from broker.launcher import KafkaBroker
 from loadtest.percentiles import percentile
-from switchyard.broker.factory import broker_at
-from switchyard.broker.launcher import KafkaBroker
 
 Record = tuple[bytes, bytes]  # (key, value): key = contact_id, value = the event's JSON
 
@@ -227,16 +227,6 @@ async def paced_produce(bootstrap: str, topic: str, records: Sequence[Record], r
 # -- reading back ---------------------------------------------------------------------------------
 
 
-async def topic_end_offsets(consumer: AIOKafkaConsumer, topic: str) -> dict[TopicPartition, int]:
-    """End offsets of every partition of `topic`, through a consumer from `metadata_consumer`. The benches
-    ask for topics they wrote or are about to see written (a long-lived consumer polling for an output topic
-    learns of it only by asking for the metadata again), hence the wait."""
-    partitions = await topic_partitions(consumer, topic, KNOWN_TOPIC_WAIT_S)
-    tps = [TopicPartition(topic, p) for p in partitions]
-    ends: dict[TopicPartition, int] = await consumer.end_offsets(tps) if tps else {}
-    return ends
-
-
 async def edge_timestamps(
     bootstrap: str, topic: str, start: Mapping[int, int] | None = None
 ) -> tuple[int, int, int]:
@@ -251,7 +241,7 @@ async def edge_timestamps(
     last: list[int] = []
     count = 0
     async with metadata_consumer(bootstrap) as consumer:
-        ends = await topic_end_offsets(consumer, topic)
+        ends = await topic_end_offsets(consumer, topic, KNOWN_TOPIC_WAIT_S)
         live = {tp: end for tp, end in ends.items() if end > since.get(tp.partition, 0)}
         if not live:
             raise ValueError(f"topic {topic} has no records" + (f" after {dict(since)}" if since else ""))

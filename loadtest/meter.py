@@ -2,7 +2,7 @@
 latency of the actions afterwards.
 
 - ``OffsetProbe`` reads the worker group's committed offsets and the `events` end offsets (what
-  ``switchyard.kafka_tools.group_lag`` computes, through clients kept open for the whole run instead of
+  ``agents.kafka_admin.group_lag`` computes, through clients kept open for the whole run instead of
   new ones every second). Lag = end - committed; processed in a second = growth of the committed sum
   (the worker commits about once a second, so single seconds are lumpy; sums over a run are exact).
   Both count the worker's own `timer.fired` wake-ups, which are events on the same topic.

@@ -34,10 +34,13 @@ from typing import Any
 import orjson
 
 from agents.catalog import plan_publish, write_records
+from agents.changelog import changelog_topic
+from agents.kafka_admin import create_topics, ensure_worker_topics
 from agents.logs import CORE_BUILD, PROCESSING_READY
 from agents.settings import Settings
 from agents.topic_reader import read_to_end
 from agents.topics import ACTION_CHANNELS, action_topic
+from agents.worker_process import REPO, WorkerProcess, WorkerStartError
 from engine.parser import parse_text
 from loadtest import accuracy, analytics_check, meter, verdict
 from loadtest.analytics_writer import AnalyticsChild, Reading, read_after_drain
@@ -51,9 +54,6 @@ from loadtest.kafka_bench import (
 )
 from loadtest.oracle import EXAMPLES, example_workflows
 from loadtest.report import ProgressBar, Sample, build_report, format_table, summarise, write
-from switchyard.inspect import changelog_topic
-from switchyard.kafka_tools import create_topics, ensure_worker_topics
-from switchyard.processes import REPO, WorkerProcess, WorkerStartError
 from tables.contacts import CONTACTS_TABLE
 
 TICK_S = 1.0

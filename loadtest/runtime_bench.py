@@ -47,10 +47,13 @@ import orjson
 from aiokafka import TopicPartition
 
 from agents.catalog import plan_publish, write_records
+from agents.changelog import changelog_topic
+from agents.kafka_admin import committed_offsets, end_offsets, ensure_worker_topics, group_lag
 from agents.settings import Settings
 from agents.timers import TIMER_EVENT
 from agents.topic_reader import read_batches, read_to_end
 from agents.topics import ACTION_CHANNELS, action_topic
+from agents.worker_process import REPO
 from engine.packing import unpack
 from loadtest import quix_peer
 from loadtest.baseline import (
@@ -82,9 +85,6 @@ from loadtest.kafka_bench import (
 from loadtest.meter import OffsetProbe
 from loadtest.runtime_workload import Workload, generate_workload
 from loadtest.step_bench import definitions
-from switchyard.inspect import changelog_topic
-from switchyard.kafka_tools import committed_offsets, end_offsets, ensure_worker_topics, group_lag
-from switchyard.processes import REPO
 from tables.codec import decode_state
 from tables.contacts import CONTACTS_TABLE
 from tables.timers import TIMERS_TABLE

@@ -36,10 +36,10 @@ from aiokafka import AIOKafkaProducer
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, Envelope, Session
 
+from agents.worker_process import REPO
 from loadtest.kafka_bench import bench_broker
 from loadtest.percentiles import percentile
 from sinks.signing import IDEMPOTENCY_HEADER, SIGNATURE_HEADER, verify
-from switchyard.processes import REPO
 
 SECRET = "bench-secret"
 SMTP_CONNECTIONS = 4

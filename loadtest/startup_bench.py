@@ -35,6 +35,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
+from agents.kafka_admin import create_topics
 from agents.logs import PROCESSING_READY
 from agents.settings import Settings
 from loadtest.baseline import FAUST_READY, WORK_DIR, Child, baseline_broker, child_env, delete_run_topics
@@ -42,7 +43,6 @@ from loadtest.exceptions import LoadtestError
 from loadtest.kafka_bench import wait_for_leaders
 from loadtest.percentiles import percentile
 from loadtest.report import format_table
-from switchyard.kafka_tools import create_topics
 
 STAMP = re.compile(rb"^\[(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3})\]")
 KINDS = ("(b) bare Faust", "worker, new", "worker, restart")

@@ -34,10 +34,12 @@ from typing import Any
 import orjson
 
 from agents.catalog import plan_publish, write_records
+from agents.kafka_admin import end_offsets, ensure_worker_topics
 from agents.settings import Settings
 from agents.timers import TIMER_EVENT
 from agents.topic_reader import read_to_end
 from agents.topics import action_topic
+from agents.worker_process import REPO, WorkerProcess
 from loadtest.baseline import delete_run_topics
 from loadtest.kafka_bench import (
     BENCH_ROOT,
@@ -52,8 +54,6 @@ from loadtest.kafka_bench import (
     write_report,
 )
 from loadtest.runtime_bench import BENCH_CONTROLLER_PORT, BENCH_PORT, BROKER_DIR  # the same broker
-from switchyard.kafka_tools import end_offsets, ensure_worker_topics
-from switchyard.processes import REPO, WorkerProcess
 
 WORK_DIR = BENCH_ROOT / "tmbench"
 TRIGGER = "bench.wait"

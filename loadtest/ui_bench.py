@@ -25,11 +25,11 @@ from pathlib import Path
 from typing import Any
 
 from agents.catalog import plan_publish, write_records
+from agents.kafka_admin import ensure_worker_topics
 from agents.settings import Settings
+from agents.worker_process import REPO, WorkerProcess
 from loadtest.baseline import BENCH_CONTROLLER_PORT, BENCH_PORT, BROKER_DIR
 from loadtest.kafka_bench import bench_broker
-from switchyard.kafka_tools import ensure_worker_topics
-from switchyard.processes import REPO, WorkerProcess
 
 CHROMIUM = Path("/usr/bin/chromium")
 FLAGS = ["--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu"]

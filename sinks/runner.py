@@ -25,6 +25,7 @@ from aiokafka.errors import CommitFailedError, KafkaError
 
 from sinks.attempts import ActionExecutor, wall_ms
 from sinks.channels import DLQ_TOPIC, action_topic
+from sinks.group import group_timeouts
 from sinks.output import Output
 from sinks.progress import PartitionProgress
 from sinks.records import OutRecord, dead_letter
@@ -57,6 +58,7 @@ class ChannelRunner:
             enable_auto_commit=False,
             auto_offset_reset="earliest",
             max_poll_records=500,
+            **group_timeouts(self.settings.session_timeout_s),
         )
         self.consumer = consumer
         consumer.subscribe([self.settings.topic(action_topic(self.channel))], listener=_Listener(self))

@@ -80,6 +80,7 @@ class SinkSettings:
     rate_burst: int = 10
     in_flight_per_partition: int = 16
     commit_interval_s: float = 0.2
+    session_timeout_s: float = 10.0  # the sink's consumer group, as the worker's (SWITCHYARD_SESSION_TIMEOUT)
     webhook: WebhookSettings = field(default_factory=WebhookSettings)
     smtp: SmtpSettings | None = None
     unsubscribe_url: str | None = None  # may contain {contact_id}, {action_id} and {token}
@@ -136,7 +137,13 @@ class SinkSettings:
 
     @classmethod
     def from_env(
-        cls, env: Mapping[str, str], bootstrap: str, app_id: str, topic_prefix: str, data_dir: Path
+        cls,
+        env: Mapping[str, str],
+        bootstrap: str,
+        app_id: str,
+        topic_prefix: str,
+        data_dir: Path,
+        session_timeout_s: float = 10.0,
     ) -> SinkSettings:
         from sinks.channels import CHANNELS
 
@@ -145,6 +152,7 @@ class SinkSettings:
             app_id=app_id,
             topic_prefix=topic_prefix,
             data_dir=data_dir,
+            session_timeout_s=session_timeout_s,
             retry=RetryPolicy(
                 max_attempts=_int(env, "SWITCHYARD_SINK_ATTEMPTS", 5, minimum=1),
                 base_delay_s=_float(env, "SWITCHYARD_SINK_BACKOFF", 0.5),

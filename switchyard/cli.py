@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from agents.settings import Settings, SettingsError
-from switchyard.broker import BrokerError
+from broker import BrokerError
 
 # Subcommands kept in their own modules (switchyard/commands/<name>.py, each with register(subparsers)).
 COMMAND_MODULES = ("sinks", "tasks", "analytics", "report", "loadtest", "dlq", "policy")
@@ -88,7 +88,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def cmd_kafka(args: argparse.Namespace, settings: Settings) -> int:
-    from switchyard.broker.factory import broker_for
+    from broker.factory import broker_for
 
     if settings.external_kafka:
         print(f"SWITCHYARD_KAFKA={settings.external_kafka}: using that broker; nothing to {args.action} here")
@@ -108,8 +108,8 @@ def cmd_kafka(args: argparse.Namespace, settings: Settings) -> int:
 def cmd_worker(args: argparse.Namespace, settings: Settings) -> int:
     import asyncio
 
+    from agents.kafka_admin import ensure_worker_topics
     from agents.worker import run_worker
-    from switchyard.kafka_tools import ensure_worker_topics
 
     asyncio.run(ensure_worker_topics(settings))
     run_worker(settings)
@@ -136,7 +136,7 @@ def cmd_send(args: argparse.Namespace, settings: Settings) -> int:
 def cmd_contacts(args: argparse.Namespace, settings: Settings) -> int:
     import orjson
 
-    from switchyard.inspect import read_contacts
+    from agents.changelog import read_contacts
 
     states = read_contacts(settings.bootstrap, settings.app_id, args.ids or None)
     for contact_id in sorted(states):
@@ -171,8 +171,8 @@ def _catalog(settings: Settings) -> dict[tuple[str, int], dict[str, object]]:
     import asyncio
 
     from agents.catalog import parse_catalog
+    from agents.changelog import latest_by_key
     from agents.topic_reader import read_to_end
-    from switchyard.inspect import latest_by_key
 
     records = asyncio.run(read_to_end(settings.bootstrap, settings.topic("workflows")))
     return parse_catalog(latest_by_key(records))[0]
@@ -182,7 +182,7 @@ def _write(settings: Settings, records: list[tuple[bytes, bytes]]) -> None:
     import asyncio
 
     from agents.catalog import write_records
-    from switchyard.kafka_tools import ensure_worker_topics
+    from agents.kafka_admin import ensure_worker_topics
 
     asyncio.run(ensure_worker_topics(settings))
     asyncio.run(write_records(settings.bootstrap, settings.topic("workflows"), records))

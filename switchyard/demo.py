@@ -22,7 +22,9 @@ from typing import Any
 import orjson
 
 from agents.catalog import plan_publish, write_records
+from agents.changelog import changelog_topic, read_contacts
 from agents.dlq import read_dead_letters
+from agents.kafka_admin import delete_topics, ensure_worker_topics, group_lag
 from agents.settings import Settings
 from agents.topic_reader import read_to_end
 from agents.topics import (
@@ -35,16 +37,14 @@ from agents.topics import (
     action_topic,
     all_topic_names,
 )
+from agents.worker_process import REPO, WorkerProcess
+from broker.factory import broker_for
 from engine.durations import DurationError, format_duration, parse_duration
 from engine.packing import unpack
 from engine.parser import parse_text
 from engine.profile import SYSTEM_EVENT_TYPES
 from engine.topics import ACTIONS_DLQ, TASKS
-from switchyard.broker.factory import broker_for
 from switchyard.demo_peers import DemoPeers, free_port
-from switchyard.inspect import changelog_topic, read_contacts
-from switchyard.kafka_tools import delete_topics, ensure_worker_topics, group_lag
-from switchyard.processes import REPO, WorkerProcess
 from switchyard.produce import send_file_lines
 from tables.contacts import CONTACTS_TABLE
 from tables.progress import PROGRESS_TABLE

@@ -19,8 +19,8 @@ from typing import Any
 import pytest
 
 from agents.settings import Settings
-from switchyard.broker import KafkaBroker
-from switchyard.broker.factory import broker_at
+from broker import KafkaBroker
+from broker.factory import broker_at
 
 
 def free_ports(count: int) -> list[int]:
@@ -73,6 +73,8 @@ def test_settings(kafka_bootstrap: str, tmp_path: Path) -> Settings:
         partitions=4,
         web_port=0,
         log_level="info",
+        # the broker's least by default: the tests that kill a member wait this long for its partitions
+        session_timeout_s=6.0,
     )
 
 

@@ -1,5 +1,5 @@
-"""The packages import one way (README: switchyard -> agents -> tables -> engine): nothing below the
-front door imports it, and the pure engine imports none of the packages that do I/O."""
+"""The packages import one way (README: switchyard -> loadtest -> broker -> agents -> tables -> engine):
+nothing below the front door imports it, and the pure engine imports none of the packages that do I/O."""
 
 from __future__ import annotations
 
@@ -11,11 +11,13 @@ import pytest
 REPO = Path(__file__).resolve().parents[1]
 # package -> the packages of ours it must never import
 FORBIDDEN = {
-    "engine": {"switchyard", "agents", "tables", "sinks", "ml", "loadtest"},
-    "ml": {"switchyard", "agents", "tables", "sinks", "loadtest"},
-    "tables": {"switchyard", "agents", "ml", "sinks", "loadtest"},
-    "sinks": {"switchyard", "agents", "loadtest"},
-    "agents": {"switchyard", "loadtest"},
+    "engine": {"switchyard", "loadtest", "broker", "agents", "tables", "sinks", "ml"},
+    "ml": {"switchyard", "loadtest", "broker", "agents", "tables", "sinks"},
+    "tables": {"switchyard", "loadtest", "broker", "agents", "ml", "sinks"},
+    "sinks": {"switchyard", "loadtest", "broker", "agents"},
+    "agents": {"switchyard", "loadtest", "broker"},
+    "broker": {"switchyard", "loadtest"},
+    "loadtest": {"switchyard"},
 }
 
 

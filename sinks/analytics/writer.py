@@ -39,6 +39,7 @@ from sinks.analytics.retry import outage_delay_s
 from sinks.analytics.routing import TopicRouter
 from sinks.analytics.store import AnalyticsStore
 from sinks.analytics.tables import TABLE_COLUMNS, TABLES
+from sinks.group import group_timeouts
 
 log = logging.getLogger("switchyard.analytics")
 READY_LINE = "analytics writer ready"
@@ -120,6 +121,7 @@ class AnalyticsWriter:
             auto_offset_reset="earliest",
             metadata_max_age_ms=5000,  # a topic created later (e.g. `tasks`) is picked up within seconds
             max_partition_fetch_bytes=4 * 1024 * 1024,
+            **group_timeouts(self.config.session_timeout_s),
         )
         consumer.subscribe(pattern=self.router.pattern(), listener=_RevokeListener(self))
         self.producer = AIOKafkaProducer(bootstrap_servers=self.config.bootstrap, acks="all")

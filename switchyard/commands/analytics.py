@@ -44,6 +44,7 @@ def writer_config(settings: Settings, env: Mapping[str, str]) -> WriterConfig:
         batch_rows=max(1, env_int(env, "SWITCHYARD_ANALYTICS_BATCH_ROWS", WriterConfig.batch_rows)),
         batch_seconds=env_float(env, "SWITCHYARD_ANALYTICS_BATCH_SECONDS", WriterConfig.batch_seconds),
         max_event_bytes=settings.max_event_bytes,
+        session_timeout_s=settings.session_timeout_s,
         retry_max_s=env_float(env, "SWITCHYARD_ANALYTICS_RETRY_MAX", WriterConfig.retry_max_s),
         query_port=analytics_port(env),
         api_token=env.get("SWITCHYARD_API_TOKEN") or None,

@@ -28,8 +28,8 @@ from pathlib import Path
 from typing import Any
 
 from agents.settings import Settings, SettingsError
-from switchyard.broker import KafkaBroker
-from switchyard.broker.factory import broker_at
+from broker import KafkaBroker
+from broker.factory import broker_at
 
 REPO = Path(__file__).resolve().parents[2]
 DEFAULT_BROKER_PORT = 19992

@@ -12,14 +12,14 @@ from typing import Any
 import orjson
 
 from agents.catalog import CatalogError, parse_policies, plan_policy, write_records
+from agents.changelog import latest_by_key
+from agents.kafka_admin import ensure_worker_topics
 from agents.settings import Settings
 from agents.topic_reader import read_to_end
 from engine.compile_policy import load_policy
 from engine.exceptions import PolicyInvalid, WorkflowParseError
 from engine.parser import parse_text
 from engine.topics import WORKFLOWS
-from switchyard.inspect import latest_by_key
-from switchyard.kafka_tools import ensure_worker_topics
 
 
 def register(subparsers: Any) -> None:

@@ -35,8 +35,9 @@ def register(subparsers: Any) -> None:
 
 def sink_settings(settings: Settings) -> SinkSettings:
     return SinkSettings.from_env(
-        os.environ, settings.bootstrap, settings.app_id, settings.topic_prefix, settings.data_dir
-    )
+        os.environ, settings.bootstrap, settings.app_id, settings.topic_prefix, settings.data_dir,
+        session_timeout_s=settings.session_timeout_s,
+    )  # fmt: skip
 
 
 def run_sinks(args: argparse.Namespace, settings: Settings) -> int:
@@ -53,8 +54,8 @@ def run_sinks(args: argparse.Namespace, settings: Settings) -> int:
 
 async def _serve(config: SinkSettings, partitions: int, channels: list[str], strict: bool) -> None:
     # Imported here: every `switchyard` command builds the parser that `register` adds to.
+    from agents.kafka_admin import create_topics
     from sinks.service import SinkService
-    from switchyard.kafka_tools import create_topics
 
     plain = [EVENTS_TOPIC, DLQ_TOPIC, *map(action_topic, channels)]
     await create_topics(config.bootstrap, [config.topic(name) for name in plain], partitions)

@@ -29,8 +29,8 @@ def register(subparsers: Any) -> None:
 
 def read_tasks(settings: Settings) -> list[dict[str, Any]]:
     """The latest row of every task."""
+    from agents.changelog import latest_by_key
     from agents.topic_reader import read_to_end
-    from switchyard.inspect import latest_by_key
 
     records = asyncio.run(read_to_end(settings.bootstrap, settings.topic(TASKS_TOPIC)))
     rows = [orjson.loads(value) for value in latest_by_key(records).values()]

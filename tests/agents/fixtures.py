@@ -16,10 +16,10 @@ import orjson
 import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
+from agents.kafka_admin import wait_for_lag_zero
 from agents.settings import Settings
+from agents.worker_process import REPO, WorkerProcess
 from engine.packing import unpack
-from switchyard.kafka_tools import wait_for_lag_zero
-from switchyard.processes import REPO, WorkerProcess
 
 
 @pytest.fixture
@@ -125,8 +125,8 @@ def rewind_group(settings: Settings, topic: str) -> None:
 def publish(settings: Settings, *paths: Path | str, version: int | None = None, **changes: object) -> None:
     """Publish workflows to the test's `workflows` topic, as `switchyard workflows publish` does."""
     from agents.catalog import plan_publish, write_records
+    from agents.kafka_admin import ensure_worker_topics
     from engine.parser import parse_text
-    from switchyard.kafka_tools import ensure_worker_topics
 
     records = []
     for path in paths:

@@ -16,9 +16,9 @@ from aiokafka.errors import NotLeaderForPartitionError
 
 from agents.catalog import plan_publish, write_records
 from agents.definitions import DefinitionCache
+from agents.kafka_admin import create_topics
 from agents.settings import Settings
 from engine.parser import parse_text
-from switchyard.kafka_tools import create_topics
 from tests.agents.fixtures import event, produce_events, publish, read_actions
 from tests.fixtures import running
 

@@ -15,8 +15,8 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 from faust.types import TP
 
 from agents.consumer import SafeConsumer
+from agents.kafka_admin import create_topics
 from agents.settings import Settings
-from switchyard.kafka_tools import create_topics
 from tests.agents.fixtures import produce
 
 pytestmark = pytest.mark.kafka

@@ -13,10 +13,10 @@ from pathlib import Path
 import orjson
 import pytest
 
+from agents.changelog import read_contacts
+from agents.kafka_admin import ensure_worker_topics
 from agents.settings import Settings
-from switchyard.inspect import read_contacts
-from switchyard.kafka_tools import ensure_worker_topics
-from switchyard.processes import WorkerProcess
+from agents.worker_process import WorkerProcess
 from tests.agents.fixtures import event, produce_events, publish, read_actions, wait_processed
 from tests.fixtures import unique
 

@@ -15,11 +15,11 @@ import pytest
 from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
 
+from agents.changelog import changelog_topic, read_contacts
+from agents.kafka_admin import committed_offsets, group_lag
 from agents.partitioning import partition_for
 from agents.settings import Settings
 from agents.topics import action_topic
-from switchyard.inspect import changelog_topic, read_contacts
-from switchyard.kafka_tools import committed_offsets, group_lag
 from tables.contacts import CONTACTS_TABLE
 from tests.agents.fixtures import event, produce_events, publish, read_actions, wait_processed
 

@@ -10,9 +10,9 @@ import pytest
 from aiokafka import AIOKafkaProducer
 
 from agents.dlq import REPLAY_HEADER
+from agents.kafka_admin import ensure_worker_topics
 from agents.settings import Settings
 from switchyard.cli import main
-from switchyard.kafka_tools import ensure_worker_topics
 from tests.agents.fixtures import event, read_topic
 
 pytestmark = pytest.mark.kafka

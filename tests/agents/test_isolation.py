@@ -14,15 +14,15 @@ from pathlib import Path
 import orjson
 import pytest
 
+from agents.changelog import changelog_topic, latest_by_key
+from agents.kafka_admin import create_topics, ensure_worker_topics
 from agents.partitioning import partition_for
 from agents.settings import Settings
 from agents.topic_reader import read_to_end
+from agents.worker_process import WorkerProcess
 from engine.step import step
 from engine.types import ContactState
 from engine.workflows import WorkflowSet
-from switchyard.inspect import changelog_topic, latest_by_key
-from switchyard.kafka_tools import create_topics, ensure_worker_topics
-from switchyard.processes import WorkerProcess
 from tables.codec import StateLimits, encode_checked
 from tables.contacts import CONTACTS_TABLE
 from tables.exceptions import StateTooLarge

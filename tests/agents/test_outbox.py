@@ -11,10 +11,10 @@ import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.record.default_records import DefaultRecordBatch
 
+from agents.kafka_admin import create_topics
 from agents.outbox import Outbox, record_batches, settle
 from agents.settings import Settings
 from engine.packing import unpack
-from switchyard.kafka_tools import create_topics
 
 pytestmark = pytest.mark.kafka
 

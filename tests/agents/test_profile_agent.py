@@ -7,8 +7,8 @@ import shutil
 import orjson
 import pytest
 
+from agents.changelog import read_contacts
 from agents.settings import Settings
-from switchyard.inspect import read_contacts
 from tests.agents.faulty_worker import SEEK_DELAY
 from tests.agents.fixtures import event, produce, produce_events, read_topic, rewind_group, wait_processed
 

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from agents.changelog import read_contacts
 from agents.settings import Settings
-from switchyard.inspect import read_contacts
 from tests.agents.fixtures import (
     event,
     produce_events,

@@ -48,10 +48,18 @@ def test_brokers_we_start_use_the_quick_jit_unless_told_otherwise() -> None:
     assert Settings.from_env(tiered.to_env()) == tiered
 
 
+def test_a_silent_member_is_given_up_after_ten_seconds_unless_told_otherwise() -> None:
+    assert Settings.from_env({}).session_timeout_s == 10.0
+    quick = Settings.from_env({"SWITCHYARD_SESSION_TIMEOUT": "6"})
+    assert quick.session_timeout_s == 6.0
+    assert Settings.from_env(quick.to_env()) == quick
+
+
 BAD = [("SWITCHYARD_PARTITIONS", "eight"), ("SWITCHYARD_WEB_PORT", "-1"), ("SWITCHYARD_BATCH_WITHIN", "soon"),
        ("SWITCHYARD_BATCH_WITHIN", "-0.1"), ("SWITCHYARD_BATCH_SIZE", "0"),
        ("SWITCHYARD_STATIC_MEMBERSHIP", "yes"), ("SWITCHYARD_KAFKA_JIT", "c2"),
-       ("SWITCHYARD_STATE_CACHE_MB", "-1"), ("SWITCHYARD_STATE_CACHE_MB", "1.5")]  # fmt: skip
+       ("SWITCHYARD_STATE_CACHE_MB", "-1"), ("SWITCHYARD_STATE_CACHE_MB", "1.5"),
+       ("SWITCHYARD_SESSION_TIMEOUT", "2.5"), ("SWITCHYARD_SESSION_TIMEOUT", "ten")]  # fmt: skip
 
 
 @pytest.mark.parametrize(("name", "value"), BAD)

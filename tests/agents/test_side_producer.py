@@ -11,10 +11,10 @@ import faust
 import pytest
 
 from agents.exceptions import DeliveryFailed, NotStarted
+from agents.kafka_admin import create_topics
 from agents.outbox import Outbox
 from agents.settings import Settings
 from agents.side_producer import SideProducer
-from switchyard.kafka_tools import create_topics
 from tests.agents.test_outbox import read_all
 
 pytestmark = pytest.mark.kafka

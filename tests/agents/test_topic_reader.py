@@ -9,8 +9,8 @@ import pytest
 from aiokafka import AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, RecordsToDelete
 
+from agents.kafka_admin import create_topics
 from agents.topic_reader import metadata_consumer, read_batches, read_to_end, topic_partitions
-from switchyard.kafka_tools import create_topics
 from tests.fixtures import unique
 
 pytestmark = pytest.mark.kafka

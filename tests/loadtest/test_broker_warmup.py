@@ -9,9 +9,9 @@ import asyncio
 import pytest
 from aiokafka import AIOKafkaConsumer
 
+from agents.kafka_admin import end_offsets
 from agents.settings import Settings
 from loadtest.broker_warmup import RECORDS_PER_BATCH, WARMUP_PARTITIONS, WARMUP_TOPICS, warm_broker
-from switchyard.kafka_tools import end_offsets
 
 pytestmark = pytest.mark.kafka
 

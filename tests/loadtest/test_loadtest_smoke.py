@@ -11,9 +11,9 @@ import orjson
 import pytest
 
 from agents.core_build import describe
+from agents.kafka_admin import end_offsets
 from agents.settings import Settings
 from loadtest.run import RunConfig, execute
-from switchyard.kafka_tools import end_offsets
 
 pytestmark = [pytest.mark.kafka]
 

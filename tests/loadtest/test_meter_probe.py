@@ -8,8 +8,8 @@ import asyncio
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.structs import OffsetAndMetadata
 
+from agents.kafka_admin import create_topics
 from loadtest.meter import OffsetProbe
-from switchyard.kafka_tools import create_topics
 from tests.fixtures import unique
 
 

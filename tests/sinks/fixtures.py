@@ -59,6 +59,7 @@ def sink_settings(test_settings: Settings, tmp_path: Path) -> SinkSettings:
         retry=RetryPolicy(max_attempts=4, base_delay_s=0.02, max_delay_s=0.1, max_retry_after_s=0.5),
         in_flight_per_partition=8,
         commit_interval_s=0.1,
+        session_timeout_s=test_settings.session_timeout_s,
         webhook=WebhookSettings(secret=SECRET, allow_private=True, connect_timeout_s=2, total_timeout_s=3),
         templates_dir=templates,
         crm_secret=CRM_SECRET,
@@ -218,7 +219,7 @@ async def running_sinks(settings: SinkSettings, channels: Iterable[str]) -> Asyn
 
 
 async def ensure_topics(settings: SinkSettings, channels: Iterable[str], partitions: int = 4) -> None:
-    from switchyard.kafka_tools import create_topics
+    from agents.kafka_admin import create_topics
 
     names = [EVENTS_TOPIC, DLQ_TOPIC, *map(action_topic, channels)]
     await create_topics(settings.bootstrap, [settings.topic(n) for n in names], partitions)

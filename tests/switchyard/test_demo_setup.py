@@ -7,11 +7,11 @@ import asyncio
 
 import pytest
 
+from agents.kafka_admin import create_topics, delete_topics, topic_names
 from agents.settings import Settings
 from agents.topic_reader import read_to_end
 from agents.topics import WORKFLOWS
 from switchyard.demo import EXAMPLES, publish_examples, reset
-from switchyard.kafka_tools import create_topics, delete_topics, topic_names
 from tests.agents.fixtures import produce
 
 pytestmark = pytest.mark.kafka

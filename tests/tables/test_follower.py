@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from aiokafka import AIOKafkaConsumer
 
-from switchyard.kafka_tools import create_topics
+from agents.kafka_admin import create_topics
 from tables.follower import TopicFollower
 from tests.agents.fixtures import produce
 from tests.fixtures import running, unique

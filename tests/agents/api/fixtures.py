@@ -20,9 +20,9 @@ import jsonschema
 import pytest
 import yaml
 
+from agents.kafka_admin import ensure_worker_topics
 from agents.settings import Settings
-from switchyard.kafka_tools import ensure_worker_topics
-from switchyard.processes import WorkerProcess
+from agents.worker_process import WorkerProcess
 
 OPENAPI = yaml.safe_load(
     (Path(__file__).resolve().parents[3] / "agents" / "api" / "openapi.yaml").read_text(encoding="utf-8")

@@ -19,7 +19,7 @@ import orjson
 import pytest
 
 from agents.api.http import self_authenticated
-from switchyard.kafka_tools import group_lag
+from agents.kafka_admin import group_lag
 from tests.agents.api.fixtures import OPENAPI, ApiWorker, api_settings, start_api_worker
 from tests.agents.fixtures import produce, wait_processed
 

@@ -147,7 +147,7 @@ async def produce_json(bootstrap: str, records: Iterable[tuple[str, str, Any]]) 
 
 
 def create_writer_topics(settings: Settings, partitions: int = 3) -> None:
-    from switchyard.kafka_tools import create_topics
+    from agents.kafka_admin import create_topics
 
     asyncio.run(create_topics(settings.bootstrap, TopicRouter(settings.topic_prefix, 1).topics(), partitions))
 

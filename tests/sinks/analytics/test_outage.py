@@ -10,6 +10,7 @@ from collections.abc import Awaitable, Callable
 
 import pytest
 
+from agents.kafka_admin import create_topics
 from agents.settings import Settings
 from sinks.analytics.config import WriterConfig
 from sinks.analytics.gateway import StoreGateway
@@ -17,7 +18,6 @@ from sinks.analytics.reports import report_parameters, run_report
 from sinks.analytics.routing import TopicRouter
 from sinks.analytics.store import AnalyticsStore
 from sinks.analytics.writer import AnalyticsWriter
-from switchyard.kafka_tools import create_topics
 from tests.sinks.analytics.fixtures import free_port, produce_json
 from tests.sinks.analytics.test_writer_kafka import Traffic, funnel_of, group_lag_async
 

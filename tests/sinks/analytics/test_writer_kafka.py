@@ -15,9 +15,9 @@ from typing import Any
 import pytest
 from aiokafka.admin import AIOKafkaAdminClient
 
+from agents.kafka_admin import end_offsets
 from agents.settings import Settings
 from sinks.analytics.routing import TopicRouter
-from switchyard.kafka_tools import end_offsets
 from tests.sinks.analytics.fixtures import (
     REPO,
     StepLog,

@@ -13,7 +13,7 @@ from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import TopicAlreadyExistsError, UnknownTopicOrPartitionError
 
 from agents.settings import Settings
-from agents.topic_reader import metadata_consumer
+from agents.topic_reader import metadata_consumer, topic_end_offsets
 from agents.topics import CONSENT, RECOMMENDATIONS, WORKFLOWS, all_topic_names
 
 
@@ -78,11 +78,9 @@ async def delete_topics(bootstrap: str, names: Iterable[str], timeout: float = 3
 
 
 async def end_offsets(bootstrap: str, topic: str) -> dict[int, int]:
+    """Partition -> end offset of ``topic`` ({} when the broker does not list it)."""
     async with metadata_consumer(bootstrap) as consumer:
-        partitions = consumer.partitions_for_topic(topic) or set()
-        tps = [TopicPartition(topic, p) for p in partitions]
-        ends = await consumer.end_offsets(tps) if tps else {}
-        return {tp.partition: off for tp, off in ends.items()}
+        return {tp.partition: end for tp, end in (await topic_end_offsets(consumer, topic)).items()}
 
 
 async def committed_offsets(bootstrap: str, group: str) -> dict[TopicPartition, Any]:

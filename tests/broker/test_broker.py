@@ -10,10 +10,10 @@ from pathlib import Path
 
 import pytest
 
+from agents.kafka_admin import create_topics, topic_names
 from agents.settings import Settings
-from switchyard.broker import BrokerError, KafkaBroker
-from switchyard.broker.launcher import JIT_FLAGS
-from switchyard.kafka_tools import create_topics, topic_names
+from broker import BrokerError, KafkaBroker
+from broker.launcher import JIT_FLAGS
 from tests.fixtures import free_ports
 
 

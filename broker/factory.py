@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from agents.settings import Settings
-from switchyard.broker.launcher import KafkaBroker
+from broker.launcher import KafkaBroker
 
 
 def broker_for(settings: Settings) -> KafkaBroker:

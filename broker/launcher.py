@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from agents.settings import KAFKA_JITS
-from switchyard.broker.exceptions import BrokerError
+from broker.exceptions import BrokerError
 
 KAFKA_VERSION = "4.3.1"
 HERE = Path(__file__).resolve().parent
