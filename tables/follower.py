@@ -111,7 +111,7 @@ class TopicFollower:
 
     async def _partitions(self, consumer: AIOKafkaConsumer) -> list[TopicPartition]:
         """The topic's partitions; TopicMissing while it does not exist."""
-        await consumer._client.force_metadata_update()  # see switchyard/kafka_tools.py
+        await consumer._client.force_metadata_update()  # see agents/topic_reader.metadata_consumer
         partitions = consumer.partitions_for_topic(self.topic)
         if not partitions:
             if not self.loaded.is_set():  # no topic at all: there is nothing to wait for
