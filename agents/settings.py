@@ -12,6 +12,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from sinks.analytics.config import WriterConfig
+from sinks.group import DEFAULT_SESSION_TIMEOUT_S
 from tables.rocksdb_files import DEFAULT_CACHE_MB
 
 DEFAULT_PORT = 9092
@@ -19,8 +20,8 @@ DEFAULT_CONTROLLER_PORT = 9093
 # The just-in-time compilers of a broker we start (broker/launcher.py): "c1" the quick one only, "tiered"
 # the JVM's default (C1, then C2 for hot code).
 KAFKA_JITS = ("c1", "tiered")
-# Every consumer group member of ours (worker, sinks, analytics writer) heartbeats this often; a session
-# timeout must leave room for a few missed ones.
+# The worker heartbeats this often (the sinks and the writer a third of the session timeout, sinks/group.py);
+# a session timeout must leave room for a few missed ones.
 HEARTBEAT_S = 1.0
 MIN_SESSION_TIMEOUT_S = 3 * HEARTBEAT_S
 
@@ -63,7 +64,7 @@ class Settings:
     # the others: the worker's, the sinks' and the analytics writer's consumer groups. Shorter fails over
     # sooner; too short and a long pause (GC, a slow disk) costs a needless rebalance. The broker must allow
     # it (group.min.session.timeout.ms, 6 s by default).
-    session_timeout_s: float = 10.0
+    session_timeout_s: float = DEFAULT_SESSION_TIMEOUT_S
     # TEST ONLY: the worker's second batch loses its first records of each partition before processing,
     # as faust-streaming's rebalance race can make them (see agents/gaps.py).
     test_skip_records: int = 0

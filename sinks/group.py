@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+# How long a consumer group waits for a silent member, unless SWITCHYARD_SESSION_TIMEOUT says otherwise: the
+# worker's (agents/settings.py), the sinks' and the analytics writer's.
+DEFAULT_SESSION_TIMEOUT_S = 10.0
 HEARTBEATS_PER_SESSION = 3  # Kafka's advice: a heartbeat at most a third of the session timeout
 
 

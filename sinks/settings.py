@@ -12,6 +12,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from sinks.exceptions import SinkConfigError
+from sinks.group import DEFAULT_SESSION_TIMEOUT_S
 from sinks.signing import parse_secrets
 
 TRUE_WORDS = frozenset({"1", "true", "yes", "on"})
@@ -80,7 +81,8 @@ class SinkSettings:
     rate_burst: int = 10
     in_flight_per_partition: int = 16
     commit_interval_s: float = 0.2
-    session_timeout_s: float = 10.0  # the sink's consumer group, as the worker's (SWITCHYARD_SESSION_TIMEOUT)
+    # the sink's consumer group, as the worker's (SWITCHYARD_SESSION_TIMEOUT)
+    session_timeout_s: float = DEFAULT_SESSION_TIMEOUT_S
     webhook: WebhookSettings = field(default_factory=WebhookSettings)
     smtp: SmtpSettings | None = None
     unsubscribe_url: str | None = None  # may contain {contact_id}, {action_id} and {token}
@@ -143,7 +145,7 @@ class SinkSettings:
         app_id: str,
         topic_prefix: str,
         data_dir: Path,
-        session_timeout_s: float = 10.0,
+        session_timeout_s: float,
     ) -> SinkSettings:
         from sinks.channels import CHANNELS
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from sinks.group import DEFAULT_SESSION_TIMEOUT_S
+
 
 @dataclass(frozen=True)
 class WriterConfig:
@@ -19,8 +21,7 @@ class WriterConfig:
     query_host: str = "127.0.0.1"
     query_port: int = 6067  # the loopback report endpoint; 0 turns it off
     api_token: str | None = None  # when set, the report endpoint wants `Authorization: Bearer <token>`
-    session_timeout_s: float = (
-        10.0  # the writer's consumer group, as the worker's (SWITCHYARD_SESSION_TIMEOUT)
-    )
+    # the writer's consumer group, as the worker's (SWITCHYARD_SESSION_TIMEOUT)
+    session_timeout_s: float = DEFAULT_SESSION_TIMEOUT_S
     crash_after_inserts: int | None = None  # TEST ONLY: SIGKILL itself after this many inserted batches,
     # between the insert and the offset commit (SWITCHYARD_ANALYTICS_CRASH_AFTER_INSERTS)
