@@ -39,7 +39,7 @@ lint: setup
 	$(BIN)/ruff format --check --exclude '*.md' .
 
 typecheck: setup
-	$(BIN)/mypy engine agents tables sinks ml loadtest broker switchyard
+	$(BIN)/mypy engine agents tables sinks ml loadtest broker switchyard tests
 
 ## test: lint, type-check, then every test (a real Kafka broker is started for the session); the tests that
 ## need no broker run beside the broker's, in a second pytest process (scripts/run-tests.sh)

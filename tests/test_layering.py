@@ -23,7 +23,7 @@ FORBIDDEN = {
 
 def imported_packages(path: Path) -> set[tuple[str, int]]:
     """(top-level package, line) of every absolute import in the module at ``path``."""
-    found = set()
+    found: set[tuple[str, int]] = set()
     for node in ast.walk(ast.parse(path.read_text(), str(path))):
         if isinstance(node, ast.Import):
             found.update((alias.name.split(".")[0], node.lineno) for alias in node.names)

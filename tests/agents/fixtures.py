@@ -22,24 +22,30 @@ from agents.worker_process import REPO, WorkerProcess
 from engine.packing import unpack
 
 
+class WorkerFactory:
+    """Starts worker processes logging into a test's directory; the fixture stops them all afterwards."""
+
+    def __init__(self, directory: Path) -> None:
+        self.directory = directory
+        self.started: list[WorkerProcess] = []
+
+    def start(
+        self,
+        settings: Settings,
+        name: str = "worker",
+        module: str = "switchyard",
+        extra_env: dict[str, str] | None = None,
+    ) -> WorkerProcess:
+        worker = WorkerProcess(settings, self.directory / f"{name}.log", module=module)
+        self.started.append(worker)
+        return worker.start(extra_env=extra_env)
+
+
 @pytest.fixture
-def worker_factory(tmp_path: Path) -> Iterator[type]:
-    started: list[WorkerProcess] = []
-
-    class Factory:
-        @staticmethod
-        def start(
-            settings: Settings,
-            name: str = "worker",
-            module: str = "switchyard",
-            extra_env: dict[str, str] | None = None,
-        ) -> WorkerProcess:
-            worker = WorkerProcess(settings, tmp_path / f"{name}.log", module=module)
-            started.append(worker)
-            return worker.start(extra_env=extra_env)
-
-    yield Factory
-    for worker in started:
+def worker_factory(tmp_path: Path) -> Iterator[WorkerFactory]:
+    factory = WorkerFactory(tmp_path)
+    yield factory
+    for worker in factory.started:
         worker.stop()
 
 
@@ -138,7 +144,7 @@ def publish(settings: Settings, *paths: Path | str, version: int | None = None, 
     asyncio.run(write_records(settings.bootstrap, settings.topic("workflows"), records))
 
 
-def read_actions(settings: Settings, expect: int, timeout: float = 60.0) -> list[dict[str, object]]:
+def read_actions(settings: Settings, expect: int, timeout: float = 60.0) -> list[dict[str, Any]]:
     """Every action on every `actions.<channel>` topic, once `expect` of them arrived (or the timeout)."""
     from agents.topics import ACTION_CHANNELS, action_topic
 

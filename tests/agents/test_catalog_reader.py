@@ -19,7 +19,7 @@ from agents.definitions import DefinitionCache
 from agents.kafka_admin import create_topics
 from agents.settings import Settings
 from engine.parser import parse_text
-from tests.agents.fixtures import event, produce_events, publish, read_actions
+from tests.agents.fixtures import WorkerFactory, event, produce_events, publish, read_actions
 from tests.fixtures import running
 
 pytestmark = pytest.mark.kafka
@@ -95,7 +95,7 @@ def test_a_reader_that_stops_getting_records_is_started_again(
 
 
 def test_workflow_published_after_a_fresh_worker_started_is_live_within_seconds(
-    test_settings: Settings, worker_factory: type
+    test_settings: Settings, worker_factory: WorkerFactory
 ) -> None:
     settings = test_settings.with_(ml=False)
     worker = worker_factory.start(settings)  # the `workflows` topic does not exist yet

@@ -59,7 +59,8 @@ class Unfetched(Fetching):
 
     def __init__(self, ends: dict[TP, int | None]) -> None:
         super().__init__(active=set(ends), paused=set(), buffered=set())
-        self.ends, self.seeks, self.flow_active, self.feeds = ends, 0, True, {}
+        self.ends, self.seeks, self.flow_active = ends, 0, True
+        self.feeds: dict[str, Any] = {}
         self.app = SimpleNamespace(flow_control=SimpleNamespace(is_active=lambda: True))
 
     def highwater(self, tp: TP) -> int | None:

@@ -17,7 +17,7 @@ from agents.changelog import read_contacts
 from agents.kafka_admin import ensure_worker_topics
 from agents.settings import Settings
 from agents.worker_process import WorkerProcess
-from tests.agents.fixtures import event, produce_events, publish, read_actions, wait_processed
+from tests.agents.fixtures import WorkerFactory, event, produce_events, publish, read_actions, wait_processed
 from tests.fixtures import unique
 
 pytestmark = [pytest.mark.kafka, pytest.mark.slow]
@@ -73,7 +73,9 @@ def assert_one_body_per_id(actions: list[dict[str, object]]) -> None:
         assert by_id.setdefault(action["action_id"], body) == body
 
 
-def test_kill_9_mid_stream_gives_the_same_action_ids(test_settings: Settings, worker_factory: type) -> None:
+def test_kill_9_mid_stream_gives_the_same_action_ids(
+    test_settings: Settings, worker_factory: WorkerFactory
+) -> None:
     contacts = 1200
     t0 = int(time.time() * 1000) - 7 * DAY  # every wait is due: the timer service drives the rest
     events = stream(contacts, t0)
@@ -109,7 +111,7 @@ def test_kill_9_mid_stream_gives_the_same_action_ids(test_settings: Settings, wo
 
 
 def test_a_static_member_killed_and_restarted_on_its_data_dir_loses_nothing(
-    test_settings: Settings, worker_factory: type
+    test_settings: Settings, worker_factory: WorkerFactory
 ) -> None:
     """SWITCHYARD_STATIC_MEMBERSHIP=on: the restarted worker is the same group member (its instance id comes
     from the app id and data dir), so it takes its partitions back without a rebalance wait. Whatever the
@@ -157,7 +159,7 @@ def wait_split(
 
 
 def test_two_workers_share_partitions_and_the_survivor_fires_the_waits(
-    test_settings: Settings, worker_factory: type
+    test_settings: Settings, worker_factory: WorkerFactory
 ) -> None:
     publish(test_settings, EXAMPLES / "abandoned_cart.yaml")
     every = list(range(test_settings.partitions))
@@ -184,7 +186,9 @@ def test_two_workers_share_partitions_and_the_survivor_fires_the_waits(
     assert sorted(assigned_partitions(second.log_path)) == list(range(test_settings.partitions))
 
 
-def test_a_worker_joining_mid_stream_loses_no_event(test_settings: Settings, worker_factory: type) -> None:
+def test_a_worker_joining_mid_stream_loses_no_event(
+    test_settings: Settings, worker_factory: WorkerFactory
+) -> None:
     """Partitions moving to a second worker while the first is busy: every event is applied exactly once
     (faust-streaming's own consumer loop skips records across such a rebalance; agents/consumer.py's
     does not, and agents/gaps.py would seek back over a hole if one appeared)."""
@@ -219,7 +223,9 @@ def assert_each_applied_once(
     assert done, (len(states), Counter(applied.values()))
 
 
-def test_records_the_consumer_skips_are_fetched_again(test_settings: Settings, worker_factory: type) -> None:
+def test_records_the_consumer_skips_are_fetched_again(
+    test_settings: Settings, worker_factory: WorkerFactory
+) -> None:
     """The consumer jumps over records once (injected: the effect of faust-streaming's rebalance race);
     the worker notices the hole in the offsets and seeks back, so every event is still applied once."""
     settings = test_settings.with_(ml=False, partitions=2, batch_size=200, test_skip_records=20)

@@ -21,7 +21,7 @@ from agents.partitioning import partition_for
 from agents.settings import Settings
 from agents.topics import action_topic
 from tables.contacts import CONTACTS_TABLE
-from tests.agents.fixtures import event, produce_events, publish, read_actions, wait_processed
+from tests.agents.fixtures import WorkerFactory, event, produce_events, publish, read_actions, wait_processed
 
 pytestmark = pytest.mark.kafka
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "workflows"
@@ -50,7 +50,7 @@ def committed(settings: Settings) -> dict[int, int]:
 
 
 def test_refused_changelog_records_hold_the_offsets_and_lose_nothing(
-    test_settings: Settings, worker_factory: type
+    test_settings: Settings, worker_factory: WorkerFactory
 ) -> None:
     settings = test_settings.with_(ml=False)
     publish(settings, EXAMPLES / "abandoned_cart.yaml")
@@ -88,7 +88,7 @@ def test_refused_changelog_records_hold_the_offsets_and_lose_nothing(
 
 
 def test_refused_effects_hold_their_batch_and_the_batch_computed_on_it(
-    test_settings: Settings, worker_factory: type
+    test_settings: Settings, worker_factory: WorkerFactory
 ) -> None:
     # A backlog in small full batches: the next batch is computed on a batch's unwritten states while the
     # batch's effects travel, so when they are refused both must be processed again, nothing of them

@@ -108,11 +108,12 @@ async def test_taken_records_are_in_flight_until_acked(app: faust.App) -> None:
     feed, source = make(app)
     source.put(3)
     batch = await feed.take()
-    unacked: Any = app.consumer._unacked_messages
+    consumer: Any = app.consumer
+    unacked = consumer._unacked_messages
     assert {item.message for item in batch} <= set(unacked)
     feed.ack(batch)
     assert all(item.message.acked for item in batch)
-    app.consumer._clean_unacked_messages()  # what a rebalance's wait for in-flight records does
+    consumer._clean_unacked_messages()  # what a rebalance's wait for in-flight records does
     assert not any(item.message in unacked for item in batch)
 
 

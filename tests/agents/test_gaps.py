@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from typing import Any
 
 import pytest
 
@@ -64,7 +65,7 @@ def test_a_rebalance_forgets_what_was_awaited() -> None:
 def test_a_partition_that_stopped_short_of_its_log_end_is_found() -> None:
     from agents.gaps import stalled_partitions
 
-    positions = {
+    positions: dict[Any, tuple[int | None, int | None, float]] = {
         "caught-up": (99, 100, 0.0),  # processed everything there is
         "stuck": (49, 100, 0.0),  # quiet for 30 s with 50 records left: a hole at the tail
         "busy": (49, 100, 25.0),  # records came 5 s ago: just behind

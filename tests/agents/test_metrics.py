@@ -13,7 +13,7 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from agents.settings import Settings
-from tests.agents.fixtures import event, produce, produce_events, publish, wait_processed
+from tests.agents.fixtures import WorkerFactory, event, produce, produce_events, publish, wait_processed
 
 pytestmark = pytest.mark.kafka
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "workflows"
@@ -32,7 +32,7 @@ def sample(text: str, name: str) -> float:
 
 
 def test_metrics_page_counts_events_actions_dead_letters_and_timers(
-    test_settings: Settings, worker_factory: type
+    test_settings: Settings, worker_factory: WorkerFactory
 ) -> None:
     settings = test_settings.with_(web_port=free_port(), ml=False)  # only the carts wait: no label timers
     publish(settings, EXAMPLES / "abandoned_cart.yaml")

@@ -12,7 +12,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.record.default_records import DefaultRecordBatch
 
 from agents.kafka_admin import create_topics
-from agents.outbox import Outbox, record_batches, settle
+from agents.outbox import Outbox, Record, record_batches, settle
 from agents.settings import Settings
 from engine.packing import unpack
 
@@ -133,7 +133,7 @@ def test_flushes_submitted_before_the_last_settled_keep_each_partition_in_flush_
 
 async def test_record_batches_keep_order_headers_and_timestamps_across_full_batches() -> None:
     producer = AIOKafkaProducer(bootstrap_servers="127.0.0.1:1", max_batch_size=1024)  # never started
-    records = [
+    records: list[Record] = [
         (b"k%d" % i, b"v" * 100, [("h", b"%d" % i)] if i % 3 == 0 else None, 1_000 + i) for i in range(25)
     ]
     records.append((b"now", b"v", None, None))

@@ -54,7 +54,8 @@ def test_the_same_bytes_as_aiokafka_for_every_version(cls: type) -> None:
 def test_null_arrays_are_written_as_aiokafka_writes_them() -> None:
     cls = produce.ProduceRequest_v8
     original = original_encoder(cls)
-    for topics in (None, [], [("t", None)], [("t", [])], [("t", [(0, None)])]):
+    cases: tuple[object, ...] = (None, [], [("t", None)], [("t", [])], [("t", [(0, None)])])
+    for topics in cases:
         request = _request(cls, None, topics)
         assert encode_produce_request(request) == original(request)
 
@@ -63,7 +64,7 @@ def test_installed_encoders_are_used_and_a_value_out_of_range_raises_aiokafkas_e
     taken = install()
     assert taken == request_classes()  # every class of the aiokafka this project pins
     cls = produce.ProduceRequest_v8
-    assert cls.encode is not original_encoder(cls)  # type: ignore[attr-defined]
+    assert cls.encode is not original_encoder(cls)
     assert install() == taken  # a second install changes nothing
     fine = _request(cls, None, [("t", [(3, b"records")])])
     assert fine.encode() == original_encoder(cls)(fine)  # type: ignore[attr-defined]
@@ -73,7 +74,7 @@ def test_installed_encoders_are_used_and_a_value_out_of_range_raises_aiokafkas_e
 
 
 def test_a_schema_it_does_not_know_is_left_to_aiokafka(monkeypatch: pytest.MonkeyPatch) -> None:
-    class ProduceRequest_v99(produce.ProduceRequest_v8):
+    class ProduceRequest_v99(produce.ProduceRequest_v8):  # type: ignore[misc]
         API_VERSION = 99
         # a later version might add a field to each partition's entry, for example
         SCHEMA = Schema(

@@ -10,13 +10,21 @@ import pytest
 from agents.changelog import read_contacts
 from agents.settings import Settings
 from tests.agents.faulty_worker import SEEK_DELAY
-from tests.agents.fixtures import event, produce, produce_events, read_topic, rewind_group, wait_processed
+from tests.agents.fixtures import (
+    WorkerFactory,
+    event,
+    produce,
+    produce_events,
+    read_topic,
+    rewind_group,
+    wait_processed,
+)
 
 pytestmark = pytest.mark.kafka
 T0 = 1_763_900_000_000
 
 
-def test_events_are_merged_into_the_profile(test_settings: Settings, worker_factory: type) -> None:
+def test_events_are_merged_into_the_profile(test_settings: Settings, worker_factory: WorkerFactory) -> None:
     worker_factory.start(test_settings)
     produce_events(
         test_settings,
@@ -74,13 +82,13 @@ MALFORMED: list[tuple[str, bytes | None, bytes]] = [
 
 
 def test_every_kind_of_malformed_input_is_dead_lettered_and_the_worker_goes_on(
-    test_settings: Settings, worker_factory: type
+    test_settings: Settings, worker_factory: WorkerFactory
 ) -> None:
     import asyncio
 
     settings = test_settings.with_(max_event_bytes=4096)
     worker_factory.start(settings)
-    records = [(key, value) for _, key, value in MALFORMED]
+    records: list[tuple[bytes | None, bytes | None]] = [(key, value) for _, key, value in MALFORMED]
     records.append((b"good", event("good", "contact.added", T0, name="Still here")))
     records.append((b"nokey-but-valid", None))  # a tombstone-like record with no value
     asyncio.run(produce(settings.bootstrap, settings.topic("events"), records))
@@ -105,7 +113,7 @@ def test_every_kind_of_malformed_input_is_dead_lettered_and_the_worker_goes_on(
 
 
 def test_restarted_worker_without_local_state_recovers_from_the_changelog(
-    test_settings: Settings, worker_factory: type
+    test_settings: Settings, worker_factory: WorkerFactory
 ) -> None:
     first = worker_factory.start(test_settings, "first")
     produce_events(test_settings, [event("cara", "email.opened", T0 + i * 1000) for i in range(5)])
@@ -124,7 +132,7 @@ def test_restarted_worker_without_local_state_recovers_from_the_changelog(
 
 @pytest.mark.parametrize("seek_delay_s", [0.0, 2.0], ids=["as-is", "slow-seek"])
 def test_redelivered_events_are_not_applied_twice(
-    test_settings: Settings, worker_factory: type, seek_delay_s: float
+    test_settings: Settings, worker_factory: WorkerFactory, seek_delay_s: float
 ) -> None:
     first = worker_factory.start(test_settings, "first")
     produce_events(test_settings, [event(f"c{i % 3}", "link.clicked", T0 + i) for i in range(30)])

@@ -12,6 +12,7 @@ from agents import core_build
 from agents.logs import CORE_BUILD
 from agents.settings import Settings
 from tests.agents.fixtures import (
+    WorkerFactory,
     event,
     produce_events,
     publish,
@@ -32,10 +33,12 @@ def now_ms() -> int:
 
 def summary(actions: list[dict[str, object]], contact: str) -> list[tuple[object, ...]]:
     mine = [a for a in actions if a["contact_id"] == contact]
-    return sorted((a["ts"], a["node_id"], a["type"], a["channel"]) for a in mine)  # type: ignore[misc]
+    return sorted((a["ts"], a["node_id"], a["type"], a["channel"]) for a in mine)
 
 
-def test_abandoned_cart_end_to_end_with_timers(test_settings: Settings, worker_factory: type) -> None:
+def test_abandoned_cart_end_to_end_with_timers(
+    test_settings: Settings, worker_factory: WorkerFactory
+) -> None:
     publish(test_settings, EXAMPLES / "abandoned_cart.yaml")
     worker_factory.start(test_settings)
     t_gone = now_ms() - 3 * DAY  # every wait of this run is already due: the timers fire at once
@@ -57,8 +60,8 @@ def test_abandoned_cart_end_to_end_with_timers(test_settings: Settings, worker_f
     ]
     assert summary(actions, "buyer") == [(t_buyer + 2 * HOUR, "reminder", "send_email", "email")]
     reminder = next(a for a in actions if a["contact_id"] == "gone" and a["node_id"] == "reminder")
-    assert reminder["params"]["subject"] == "Gil, you left something in your cart"  # type: ignore[index]
-    assert reminder["params"]["cart_id"] == "cart-g"  # type: ignore[index]
+    assert reminder["params"]["subject"] == "Gil, you left something in your cart"
+    assert reminder["params"]["cart_id"] == "cart-g"
 
     # the buyer buys another cart first (no effect), then this one: the run ends at the goal
     produce_events(
@@ -77,7 +80,7 @@ def test_abandoned_cart_end_to_end_with_timers(test_settings: Settings, worker_f
     assert len(read_actions(test_settings, expect=5, timeout=3)) == 4  # nothing more was sent
 
 
-def test_document_workflow_end_to_end(test_settings: Settings, worker_factory: type) -> None:
+def test_document_workflow_end_to_end(test_settings: Settings, worker_factory: WorkerFactory) -> None:
     publish(test_settings, EXAMPLES / "document_workflow.yaml")
     worker = worker_factory.start(test_settings)
     t_slow = now_ms() - 6 * DAY  # request, 3d without a signature, reminder, 2d more, escalation
@@ -115,7 +118,7 @@ def test_document_workflow_end_to_end(test_settings: Settings, worker_factory: t
 
 
 def test_republishing_leaves_runs_in_flight_on_their_version(
-    test_settings: Settings, worker_factory: type
+    test_settings: Settings, worker_factory: WorkerFactory
 ) -> None:
     publish(test_settings, EXAMPLES / "abandoned_cart.yaml")
     worker_factory.start(test_settings)
@@ -131,7 +134,7 @@ def test_republishing_leaves_runs_in_flight_on_their_version(
 
 
 def test_a_migration_moves_a_waiting_run_to_the_new_version(
-    test_settings: Settings, worker_factory: type
+    test_settings: Settings, worker_factory: WorkerFactory
 ) -> None:
     import asyncio
 
@@ -157,6 +160,6 @@ def test_a_migration_moves_a_waiting_run_to_the_new_version(
 
     actions = read_actions(test_settings, expect=1, timeout=60)
     assert [(a["version"], a["node_id"]) for a in actions] == [(2, "nudge")]
-    assert "your cart misses you" in actions[0]["params"]["subject"]  # type: ignore[index]
+    assert "your cart misses you" in actions[0]["params"]["subject"]
     records = read_step_records(test_settings, expect=1)
     assert any(r["transition"] == "migrated" and r["contact_id"] == "mover" for r in records)

@@ -11,6 +11,7 @@ import pytest
 from agents.changelog import read_contacts
 from agents.settings import Settings
 from tests.agents.fixtures import (
+    WorkerFactory,
     event,
     produce_events,
     publish,
@@ -25,7 +26,7 @@ EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "workflows"
 
 
 def test_events_are_scored_and_models_survive_a_restart(
-    test_settings: Settings, worker_factory: type
+    test_settings: Settings, worker_factory: WorkerFactory
 ) -> None:
     first = worker_factory.start(test_settings, "first")
     t0 = int(time.time() * 1000) - 3 * DAY
@@ -54,7 +55,7 @@ def test_events_are_scored_and_models_survive_a_restart(
     assert "predictive scoring on: models restored" in second.log_path.read_text()
 
 
-def test_scoring_can_be_switched_off(test_settings: Settings, worker_factory: type) -> None:
+def test_scoring_can_be_switched_off(test_settings: Settings, worker_factory: WorkerFactory) -> None:
     settings = test_settings.with_(ml=False)
     worker_factory.start(settings)
     produce_events(settings, [event("q", "contact.added", int(time.time() * 1000), email="q@example.com")])
@@ -63,7 +64,7 @@ def test_scoring_can_be_switched_off(test_settings: Settings, worker_factory: ty
 
 
 def test_hints_drive_best_time_and_channel_and_sends_open_bandit_trials(
-    test_settings: Settings, worker_factory: type
+    test_settings: Settings, worker_factory: WorkerFactory
 ) -> None:
     """The ML-assisted example end to end: the worker keeps each contact's hints, the engine's
     `until: best_send_time` wait and `send_best` read them, and the send opens a bandit trial."""
@@ -101,7 +102,7 @@ def _first_wait_reason(settings: Settings, contact: str) -> str:
 
 @pytest.mark.parametrize("ml", [True, False])
 def test_a_first_event_wait_reads_the_hints_the_models_give_before_its_step(
-    test_settings: Settings, worker_factory: type, ml: bool
+    test_settings: Settings, worker_factory: WorkerFactory, ml: bool
 ) -> None:
     """A contact whose first event starts the ML-assisted example: the models' hints for its profile are
     there before its step (the wait reads them); with scoring off there are none."""

@@ -104,9 +104,9 @@ def test_random_adds_cancels_and_ticks_match_a_plain_reference(seed: int, near_m
         else:
             now += rng.choice([rng.randrange(0, 2_000), rng.randrange(MINUTE, 6 * 60 * MINUTE)])
             fired.extend(drain(queue, now))
-            due = sorted((t for t in live.values() if t.due <= now), key=lambda t: (t.due, t.token))
-            expected.extend(due)
-            for timer in due:
+            now_due = sorted((t for t in live.values() if t.due <= now), key=lambda t: (t.due, t.token))
+            expected.extend(now_due)
+            for timer in now_due:
                 del live[timer.token]
         assert len(queue) == len(live)
     now += 10 * 24 * 60 * MINUTE  # past every due: all fire, and no garbage is left behind

@@ -11,7 +11,15 @@ import orjson
 import pytest
 
 from agents.settings import Settings
-from tests.agents.fixtures import event, produce_events, publish, read_actions, read_topic, wait_processed
+from tests.agents.fixtures import (
+    WorkerFactory,
+    event,
+    produce_events,
+    publish,
+    read_actions,
+    read_topic,
+    wait_processed,
+)
 
 pytestmark = pytest.mark.kafka
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "workflows"
@@ -19,7 +27,7 @@ HOUR = 3_600_000
 
 
 def test_two_thousand_waits_due_within_ten_seconds_all_fire_once_and_never_early(
-    test_settings: Settings, worker_factory: type
+    test_settings: Settings, worker_factory: WorkerFactory
 ) -> None:
     publish(test_settings, EXAMPLES / "abandoned_cart.yaml")
     worker_factory.start(test_settings)
@@ -39,7 +47,7 @@ def test_two_thousand_waits_due_within_ten_seconds_all_fire_once_and_never_early
     wakeups = asyncio.run(
         read_topic(test_settings.bootstrap, test_settings.topic("events"), expect=2 * count)
     )
-    fired = [orjson.loads(r.value)["properties"] for r in wakeups if b'"timer.fired"' in (r.value or b"")]
+    fired = [orjson.loads(r.value)["properties"] for r in wakeups if r.value and b'"timer.fired"' in r.value]
     tokens = Counter(p["token"] for p in fired)
     assert len(tokens) == count and max(tokens.values()) == 1  # every wait woke up, exactly once
     lateness = sorted(p["fired_at"] - p["due"] for p in fired)
@@ -48,7 +56,7 @@ def test_two_thousand_waits_due_within_ten_seconds_all_fire_once_and_never_early
 
 
 def test_a_timer_its_contact_moved_on_from_does_not_fire(
-    test_settings: Settings, worker_factory: type
+    test_settings: Settings, worker_factory: WorkerFactory
 ) -> None:
     """A purchase ends the cart run during its 2 h wait: that wait's timer is cancelled, as a worker that
     rebuilt its heap from the timers table would have it. The control contact's wait fires as due."""
@@ -68,5 +76,5 @@ def test_a_timer_its_contact_moved_on_from_does_not_fire(
     assert [a["contact_id"] for a in reminders] == ["control"]
     events = test_settings.topic("events")
     records = asyncio.run(read_topic(test_settings.bootstrap, events, expect=10_000, timeout=5))  # all there
-    fired = [orjson.loads(r.value) for r in records if b'"timer.fired"' in (r.value or b"")]
+    fired = [orjson.loads(r.value) for r in records if r.value and b'"timer.fired"' in r.value]
     assert [f["contact_id"] for f in fired] == ["control"]

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import heapq
 from dataclasses import replace
+from typing import Any
 
 from engine.breaker import BreakerSettings, CircuitBreaker, Trip
 from engine.step import step
@@ -28,7 +29,9 @@ def paused(workflows: WorkflowSet, workflow_id: str) -> WorkflowSet:
     return WorkflowSet([*(w for w in workflows if w is not head), replace(head, status="paused")])
 
 
-def drive(contacts: int, loop_from: int | None, minutes: int) -> tuple[list[Trip], list[dict], list[dict]]:
+def drive(
+    contacts: int, loop_from: int | None, minutes: int
+) -> tuple[list[Trip], list[dict[str, Any]], list[dict[str, Any]]]:
     """Each contact has one real crm.updated per minute-slot of its own; from minute ``loop_from`` on, the
     CRM sink's outcome of every crm_update comes back as crm.updated 200 ms later (the loop)."""
     workflows = WorkflowSet([load_workflow(LOOP)])
@@ -41,8 +44,8 @@ def drive(contacts: int, loop_from: int | None, minutes: int) -> tuple[list[Trip
             event = make_event("crm.updated", ts, f"c{n}", f"real-{minute}-{n}")
             heapq.heappush(queue, (ts, event["event_id"], event))
     trips: list[Trip] = []
-    actions: list[dict] = []
-    trace: list[dict] = []
+    actions: list[dict[str, Any]] = []
+    trace: list[dict[str, Any]] = []
     end = T0 + minutes * MINUTE
     while queue:
         ts, _, event = heapq.heappop(queue)

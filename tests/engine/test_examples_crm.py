@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from engine import ids
 from engine.durations import MINUTE
 from tests.engine.fixtures import DAY, HOUR, T0, Harness, example_set
@@ -107,7 +109,7 @@ def test_task_automation_default_team_and_overdue() -> None:
     assert harness.actions[-1]["params"]["reason"] == "deadline"
 
 
-def stale(**attrs: object) -> Harness:
+def stale(**attrs: Any) -> Harness:
     harness = Harness(example_set("stale_lead_alert"))
     harness.send("contact.added", email="ada@example.com", **attrs)
     return harness

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from engine.timecalc import parse_date_value, zone
 from tests.engine.fixtures import DAY, HOUR, T0, Harness, example_set
 
@@ -82,7 +84,10 @@ def test_re_engagement_opened_goes_back_to_nurture() -> None:
 
 def pricing(timezone: str | None = None, at: int = T0) -> Harness:
     harness = Harness(example_set("pricing_page_follow_up"))
-    harness.send("contact.added", email="ada@example.com", **({"timezone": timezone} if timezone else {}))
+    attrs: dict[str, Any] = {"email": "ada@example.com"}
+    if timezone:
+        attrs["timezone"] = timezone
+    harness.send("contact.added", **attrs)
     harness.send("link.clicked", at=at, url="https://example.com/pricing?plan=team")
     return harness
 

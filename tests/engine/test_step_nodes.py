@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from typing import Any
+
+from engine.types import Event
 from engine.validation import load_workflow
 from engine.workflows import WorkflowSet
 from tests.engine.fixtures import DAY, HOUR, T0, Harness, make_event, timer_event, workflow_text
@@ -82,7 +85,8 @@ def test_branch_in_order_with_default() -> None:
   none: {type: exit, reason: none}
 """
     outcomes = []
-    for attrs in ({"plan": "pro"}, {"plan": "free"}, {}):
+    attr_sets: tuple[dict[str, Any], ...] = ({"plan": "pro"}, {"plan": "free"}, {})
+    for attrs in attr_sets:
         harness = harness_for(body)
         harness.send("contact.added", **attrs)
         harness.send("go")
@@ -261,7 +265,7 @@ def test_contact_channel_actions_take_the_address_from_the_profile_unless_given(
         },
     }  # fmt: skip
     workflows = WorkflowSet.from_definitions([definition])
-    added = {
+    added: Event = {
         "event_id": "a",
         "contact_id": "c",
         "type": "contact.added",
@@ -269,7 +273,7 @@ def test_contact_channel_actions_take_the_address_from_the_profile_unless_given(
         "properties": {"email": "c@e.x"},
     }
     state = step(None, added, workflows, 1).state
-    go = {"event_id": "b", "contact_id": "c", "type": "go", "ts": 2, "properties": {}}
+    go: Event = {"event_id": "b", "contact_id": "c", "type": "go", "ts": 2, "properties": {}}
     actions = step(state, go, workflows, 2).actions
     assert [a["params"].get("to") for a in actions] == ["c@e.x", None, "x@y.z"]  # no phone: the sink says so
 

@@ -118,7 +118,7 @@ class _OlderPickler(pickle.Pickler):
         if dropped is None:
             return NotImplemented
         state = {name: value for name, value in obj.__getstate__().items() if name not in dropped}
-        return copyreg.__newobj__, (type(obj),), state
+        return copyreg.__newobj__, (type(obj),), state  # type: ignore[attr-defined]
 
 
 def test_a_checkpoint_from_before_picks_and_views_still_loads(tmp_path) -> None:
@@ -165,7 +165,7 @@ def test_a_checkpoint_missing_an_attribute_is_unreadable_not_a_crash(tmp_path) -
     class Incomplete(pickle.Pickler):
         def reducer_override(self, obj: Any) -> Any:
             if type(obj) is ModelSet:
-                return copyreg.__newobj__, (ModelSet,), state
+                return copyreg.__newobj__, (ModelSet,), state  # type: ignore[attr-defined]
             return NotImplemented
 
     with checkpoint.path.open("wb") as file:

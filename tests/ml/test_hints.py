@@ -61,7 +61,7 @@ def test_hints_have_the_engine_shape_and_stay_small() -> None:
     assert len(hours) == SEND_HOURS == len(set(hours)) and all(0 <= h < HOURS_PER_WEEK for h in hours)
     assert all(isinstance(h, int) for h in hours) and hints["channel"] in CHANNELS
     assert len(orjson.dumps(hints)) <= 120
-    assert len(orjson.dumps(contact.state["hk"])) <= 40
+    assert contact.state is not None and len(orjson.dumps(contact.state["hk"])) <= 40
 
 
 def test_the_channel_is_one_the_contact_can_be_reached_on() -> None:
@@ -83,7 +83,7 @@ def test_hours_are_reranked_on_engagement_or_after_enough_other_activity() -> No
     for k in range(3):
         assert contact.play(make_event("page.viewed", T0 + (60 + k) * HOUR)) is ranked
     fourth = contact.play(make_event("page.viewed", T0 + 64 * HOUR))
-    assert fourth is not ranked and contact.state is not None
+    assert fourth is not None and fourth is not ranked and contact.state is not None
     assert fourth["send_hours"] == ranked_hours_in(
         contact.state["how"], T0 + 64 * HOUR, contact.scorer.models.prior.view(), SEND_HOURS
     )

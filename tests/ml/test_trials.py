@@ -107,8 +107,8 @@ def test_only_an_outcome_naming_a_trials_action_credits_it() -> None:
     state = contact.state
     assert state is not None
     assert {t["a"]: t["r"] for t in state["tr"]} == {"e1": 0.7, "p1": 0.3, "e2": 0.0}
-    contact.play(make_event("link.clicked", sent + 3 * HOUR, action_id="e2"))  # channel-less, named
-    assert {t["a"]: t["r"] for t in contact.state["tr"]} == {"e1": 0.7, "p1": 0.3, "e2": 0.7}
+    state = contact.play(make_event("link.clicked", sent + 3 * HOUR, action_id="e2"))  # channel-less, named
+    assert {t["a"]: t["r"] for t in state["tr"]} == {"e1": 0.7, "p1": 0.3, "e2": 0.7}
 
 
 def test_unnamed_outcomes_and_outcomes_of_other_sends_credit_no_trial() -> None:

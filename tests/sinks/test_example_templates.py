@@ -45,6 +45,7 @@ def test_a_body_greets_the_contact_the_action_carries() -> None:
         _, html = EmailBody(TemplateFiles(REPO / "examples" / "templates")).render(
             parse_action(orjson.dumps(record))
         )
+        assert html is not None
         return html
 
     assert "<p>Hi Ada,</p>" in body_for({"attrs": {"first_name": "Ada"}})

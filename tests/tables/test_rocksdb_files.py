@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from faust.stores.rocksdb import RocksDBOptions
+from rocksdict import Rdict
 
 from tables.rocksdb_files import PartitionFiles, shared_cache
 
@@ -22,6 +23,12 @@ def filled(open_db: Callable[[Path], Any], path: Path) -> None:
         db.put(f"contact-{i:05d}".encode(), bytes([i % 251]) * 2048)
     db.flush(wait=True)
     db.close()
+
+
+def cache_usage(db: Rdict) -> int:
+    used = db.property_int_value("rocksdb.block-cache-usage")
+    assert used is not None
+    return used
 
 
 def latest_options_file(path: Path) -> str:
@@ -63,12 +70,13 @@ def test_partitions_share_one_cache(tmp_path: Path) -> None:
     open_db = PartitionFiles(RocksDBOptions(), shared_cache(64))  # a cache that holds nothing of them yet
     first, second = open_db(tmp_path / "p0"), open_db(tmp_path / "p1")
     try:
-        assert first.property_int_value("rocksdb.block-cache-usage") < MB
+        assert cache_usage(first) < MB
         values = first.get([f"contact-{i:05d}".encode() for i in range(ROWS)])
+        assert values is not None
         assert values[ROWS - 1] == bytes([(ROWS - 1) % 251]) * 2048
-        used = first.property_int_value("rocksdb.block-cache-usage")
+        used = cache_usage(first)
         assert used > ROWS * 2048  # every row read is held in the cache, uncompressed
-        assert second.property_int_value("rocksdb.block-cache-usage") == used  # the same cache
+        assert cache_usage(second) == used  # the same cache
     finally:
         first.close()
         second.close()
@@ -80,8 +88,8 @@ def test_a_flush_puts_what_it_writes_in_the_cache(tmp_path: Path) -> None:
     try:
         for i in range(ROWS):
             db.put(f"contact-{i:05d}".encode(), bytes([i % 251]) * 2048)
-        assert db.property_int_value("rocksdb.block-cache-usage") < MB
+        assert cache_usage(db) < MB
         db.flush(wait=True)
-        assert db.property_int_value("rocksdb.block-cache-usage") > ROWS * 2048
+        assert cache_usage(db) > ROWS * 2048
     finally:
         db.close()

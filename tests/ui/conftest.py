@@ -27,7 +27,9 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
     if report.when != "call" or not report.failed or page is None:
         return
     try:
-        where = item.funcargs.get("tmp_path") or Path(tempfile.mkdtemp(prefix="switchyard-ui-failed-"))
+        where = getattr(item, "funcargs", {}).get("tmp_path") or Path(
+            tempfile.mkdtemp(prefix="switchyard-ui-failed-")
+        )
         path = save_shot(page, where, f"{item.name}-failed", min_bytes=0)
         text = page.inner_text("body", timeout=5000)[:VISIBLE_TEXT_LIMIT]
     except Exception as exc:  # a crashed tab: the test's own failure is what matters

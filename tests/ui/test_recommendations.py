@@ -25,10 +25,9 @@ from engine.topics import RECOMMENDATIONS
 from tests.agents.api.fixtures import ApiWorker, worker_with_analytics
 from tests.agents.api.test_recommendations import TOKEN, endpoint_report, entered, report, sends
 from tests.sinks.analytics.fixtures import WriterProcess, produce_json, wait_until
-from tests.ui.fixtures import launch_chromium, open_tab, when_still
+from tests.ui.fixtures import launch_chromium, open_tab, shot, when_still
 from tests.ui.test_builder import CHROMIUM
 from tests.ui.test_home import add_workflow
-from tests.ui.test_robustness import shot
 
 pytestmark = [
     pytest.mark.kafka,

@@ -17,6 +17,12 @@ def as_dict(table: str, row: tuple[object, ...]) -> dict[str, object]:
     return dict(zip(TABLE_COLUMNS[table], row, strict=True))
 
 
+def log_offset(row: dict[str, object]) -> int:
+    value = row["log_offset"]
+    assert isinstance(value, int)
+    return value
+
+
 def test_an_event_becomes_an_events_row_with_its_kafka_position() -> None:
     doc = event_doc("e1", "c1", "page.viewed", 1_767_225_600_000, page="pricing")
     [(table, row)] = event_rows(orjson.dumps(doc), b"c1", 3, 17, Limits())
@@ -91,15 +97,14 @@ def test_a_pack_becomes_one_row_per_step_record_at_its_position_in_the_log() -> 
     steps = [as_dict(table, row) for table, row in rows]
     assert [s["record_id"] for s in steps] == ["0:1/0", "0:1/1", "0:2/0"]
     assert [s["log_partition"] for s in steps] == [3, 3, 3]
-    positions = [s["log_offset"] for s in steps]
+    positions = [log_offset(s) for s in steps]
     assert positions == [position(40, 0), position(40, 1), position(40, 2)]
     # Log order: a pack's values in order, after every record at a lower offset, packed or not.
     [(_, single)] = step_rows(orjson.dumps(step("0:0", 0)), 3, 39)[0]
     [(_, earlier)] = step_rows(pack([orjson.dumps(step("0:0", 1))] * 3)[0], 3, 39)[0][2:]
     later = as_dict("step_log", step_rows(pack([orjson.dumps(step("0:3", 0))])[0], 3, 41)[0][0][1])
-    before = [as_dict("step_log", single)["log_offset"], as_dict("step_log", earlier)["log_offset"]]
-    assert before[0] < before[1] < positions[0]
-    assert positions[-1] < later["log_offset"]
+    assert log_offset(as_dict("step_log", single)) < log_offset(as_dict("step_log", earlier)) < positions[0]
+    assert positions[-1] < log_offset(later)
 
 
 def test_a_step_record_of_a_pack_that_cannot_become_a_row_is_rejected_alone() -> None:
