@@ -23,13 +23,12 @@ VISIBLE_TEXT_LIMIT = 4000
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
     outcome: Any = yield
     report: pytest.TestReport = outcome.get_result()
-    page = getattr(item, "funcargs", {}).get("page")
+    fixtures: dict[str, Any] = getattr(item, "funcargs", {})  # a test function's: its fixtures' values
+    page = fixtures.get("page")
     if report.when != "call" or not report.failed or page is None:
         return
     try:
-        where = getattr(item, "funcargs", {}).get("tmp_path") or Path(
-            tempfile.mkdtemp(prefix="switchyard-ui-failed-")
-        )
+        where = fixtures.get("tmp_path") or Path(tempfile.mkdtemp(prefix="switchyard-ui-failed-"))
         path = save_shot(page, where, f"{item.name}-failed", min_bytes=0)
         text = page.inner_text("body", timeout=5000)[:VISIBLE_TEXT_LIMIT]
     except Exception as exc:  # a crashed tab: the test's own failure is what matters
