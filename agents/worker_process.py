@@ -23,6 +23,26 @@ class WorkerStartError(RuntimeError):
     """A child worker that exited or did not become ready."""
 
 
+def stop_process(proc: subprocess.Popen[bytes], timeout: float) -> None:
+    """SIGTERM and wait; SIGKILL if it does not exit within ``timeout`` seconds (nothing if it has exited)."""
+    if proc.poll() is not None:
+        return
+    proc.send_signal(signal.SIGTERM)
+    try:
+        proc.wait(timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+
+
+def last_lines(path: Path, lines: int) -> str:
+    """The last ``lines`` lines of a child's log file, for an error message."""
+    try:
+        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
+    except FileNotFoundError:
+        return "(no log)"
+
+
 class WorkerProcess:
     """`switchyard worker` (or `sinks`, `analytics` ...) in a child process, logging to its own file."""
 
@@ -73,14 +93,8 @@ class WorkerProcess:
 
     def stop(self, timeout: float = 30.0) -> None:
         """SIGTERM and wait; SIGKILL if it does not exit in time."""
-        if not self.alive():
-            return
-        assert self.proc is not None
-        self.proc.send_signal(signal.SIGTERM)
-        try:
-            self.proc.wait(timeout)
-        except subprocess.TimeoutExpired:
-            self.kill9()
+        if self.proc is not None:
+            stop_process(self.proc, timeout)
 
     def kill9(self) -> None:
         if self.alive():
@@ -89,7 +103,4 @@ class WorkerProcess:
             self.proc.wait()
 
     def log_tail(self, lines: int = 40) -> str:
-        try:
-            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
-        except FileNotFoundError:
-            return "(no log)"
+        return last_lines(self.log_path, lines)

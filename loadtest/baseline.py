@@ -28,7 +28,6 @@ import asyncio
 import os
 import platform
 import shutil
-import signal
 import subprocess
 import sys
 import time
@@ -48,7 +47,7 @@ from agents.kafka_admin import (
 )
 from agents.settings import Settings
 from agents.topic_reader import KNOWN_TOPIC_WAIT_S, metadata_consumer, topic_end_offsets
-from agents.worker_process import REPO
+from agents.worker_process import REPO, last_lines, stop_process
 from broker.launcher import proc_stat_fields
 from loadtest.kafka_bench import (
     BENCH_ROOT,
@@ -171,20 +170,10 @@ class Child:
         return process_cpu_seconds(self.proc.pid)
 
     def stop(self, timeout: float = 30.0) -> None:
-        if self.proc.poll() is not None:
-            return
-        self.proc.send_signal(signal.SIGTERM)
-        try:
-            self.proc.wait(timeout)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
+        stop_process(self.proc, timeout)
 
     def log_tail(self, lines: int = 30) -> str:
-        try:
-            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
-        except FileNotFoundError:
-            return "(no log)"
+        return last_lines(self.log_path, lines)
 
 
 def process_cpu_seconds(pid: int) -> float | None:

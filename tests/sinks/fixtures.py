@@ -30,6 +30,7 @@ from aiosmtpd.smtp import SMTP, Envelope, Session
 from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 
 from agents.settings import Settings
+from agents.worker_process import stop_process
 from sinks.channels import DLQ_TOPIC, EVENTS_TOPIC, TASKS_TOPIC, action_topic
 from sinks.service import READY_LINE, SinkService
 from sinks.settings import RetryPolicy, SinkSettings, SmtpSettings, WebhookSettings
@@ -265,12 +266,8 @@ class SinkProcess:
             self.proc.wait()
 
     def stop(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(30)
-            except subprocess.TimeoutExpired:
-                self.kill9()
+        if self.proc is not None:
+            stop_process(self.proc, 30)
 
 
 # -- actions in, outcomes out -----------------------------------------------------------------------

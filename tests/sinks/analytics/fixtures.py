@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import signal
 import socket
 import subprocess
 import sys
@@ -23,6 +22,7 @@ import pytest
 from aiokafka import AIOKafkaProducer
 
 from agents.settings import Settings
+from agents.worker_process import stop_process
 from engine.events import Limits
 from engine.packing import pack
 from sinks.analytics.batch import ColumnBatch
@@ -193,14 +193,8 @@ class WriterProcess:
         return self.proc.wait(timeout)
 
     def stop(self) -> None:
-        if self.alive():
-            assert self.proc is not None
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(30)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        if self.proc is not None:
+            stop_process(self.proc, 30)
 
     def report(self, name: str, token: str | None = None, **params: Any) -> list[dict[str, Any]]:
         query = "&".join(f"{k}={v}" for k, v in params.items())
