@@ -54,9 +54,11 @@ class WorkerProcess:
         ready_mark: bytes = READY_MARK,
         module: str = "switchyard",  # tests run a fault-injecting wrapper module instead
         tree: Path = REPO,  # the checkout it runs from: another one runs its own modules (a compiled copy)
+        env: dict[str, str] | None = None,  # on top of the settings' variables, at every start
     ) -> None:
         self.module = module
         self.tree = tree
+        self.env = env or {}
         self.settings = settings
         self.log_path = log_path
         self.command = command
@@ -67,8 +69,11 @@ class WorkerProcess:
     def pid(self) -> int | None:
         return self.proc.pid if self.proc else None
 
-    def start(self, timeout: float = 60.0, extra_env: dict[str, str] | None = None) -> WorkerProcess:
-        env = {**os.environ, **self.settings.to_env(), **(extra_env or {})}
+    def start(
+        self, timeout: float = 60.0, extra_env: dict[str, str] | None = None, wait_ready: bool = True
+    ) -> WorkerProcess:
+        """Start the child; unless ``wait_ready`` is false, return once its log shows the ready mark."""
+        env = {**os.environ, **self.settings.to_env(), **self.env, **(extra_env or {})}
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         start_at = self.log_path.stat().st_size if self.log_path.exists() else 0
         with open(self.log_path, "ab") as log:
@@ -76,20 +81,28 @@ class WorkerProcess:
                 [sys.executable, "-m", self.module, *self.command],
                 cwd=self.tree, env=env, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
             )  # fmt: skip
+        if not wait_ready:
+            return self
+        name = " ".join((self.module, *self.command))
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
-                raise WorkerStartError(f"worker exited with {self.proc.returncode}:\n{self.log_tail()}")
+                raise WorkerStartError(f"{name} exited with {self.proc.returncode}:\n{self.log_tail()}")
             with open(self.log_path, "rb") as handle:
                 handle.seek(start_at)
                 if self.ready_mark in handle.read():
                     return self
             time.sleep(0.2)
         self.kill9()
-        raise WorkerStartError(f"worker not ready within {timeout:.0f}s:\n{self.log_tail()}")
+        raise WorkerStartError(f"{name} not ready within {timeout:.0f}s:\n{self.log_tail()}")
 
     def alive(self) -> bool:
         return self.proc is not None and self.proc.poll() is None
+
+    def wait_exit(self, timeout: float) -> int:
+        """The exit code once the child ends by itself (TimeoutExpired if it does not within ``timeout``)."""
+        assert self.proc is not None, "not started"
+        return self.proc.wait(timeout)
 
     def stop(self, timeout: float = 30.0) -> None:
         """SIGTERM and wait; SIGKILL if it does not exit in time."""

@@ -12,8 +12,7 @@ _SEPARATOR = "\x1f"
 
 def digest(*parts: object, size: int = 12) -> str:
     """Hex blake2b of the parts joined by a unit separator (``size`` bytes -> 2*size hex chars)."""
-    text = _SEPARATOR.join(str(part) for part in parts)
-    return blake2b(text.encode(), digest_size=size).hexdigest()
+    return blake2b(_SEPARATOR.join(map(str, parts)).encode(), digest_size=size).hexdigest()
 
 
 def run_id(contact_id: str, workflow_id: str, version: int, entry: str) -> str:

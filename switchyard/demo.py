@@ -44,6 +44,8 @@ from engine.packing import unpack
 from engine.parser import parse_text
 from engine.profile import SYSTEM_EVENT_TYPES
 from engine.topics import ACTIONS_DLQ, TASKS
+from sinks.analytics.writer import READY_LINE as ANALYTICS_READY
+from sinks.service import READY_LINE as SINKS_READY
 from switchyard.demo_peers import DemoPeers, free_port
 from switchyard.produce import send_file_lines
 from tables.contacts import CONTACTS_TABLE
@@ -53,8 +55,6 @@ from tables.timers import TIMERS_TABLE
 DEMO_EVENTS = REPO / "examples" / "demo" / "events.jsonl"
 EXAMPLES = REPO / "examples" / "workflows"
 DEMO_APP = "switchyard-demo"
-SINKS_READY = b"switchyard sinks: ready"
-ANALYTICS_READY = b"analytics writer ready"
 
 
 class DemoError(RuntimeError):
@@ -87,10 +87,12 @@ def run_demo(base: Settings) -> int:
     report_port = free_port()
     processes = [
         WorkerProcess(settings, settings.data_dir / "worker.log").start(),
-        WorkerProcess(settings, settings.data_dir / "sinks.log", ("sinks",), SINKS_READY).start(
+        WorkerProcess(settings, settings.data_dir / "sinks.log", ("sinks",), SINKS_READY.encode()).start(
             extra_env=peers.env()
         ),
-        WorkerProcess(settings, settings.data_dir / "analytics.log", ("analytics",), ANALYTICS_READY).start(
+        WorkerProcess(
+            settings, settings.data_dir / "analytics.log", ("analytics",), ANALYTICS_READY.encode()
+        ).start(
             extra_env={
                 "SWITCHYARD_ANALYTICS_PORT": str(report_port),
                 "SWITCHYARD_ANALYTICS_BATCH_SECONDS": "0.3",

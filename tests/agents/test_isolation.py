@@ -23,6 +23,7 @@ from agents.worker_process import WorkerProcess
 from engine.step import step
 from engine.types import ContactState
 from engine.workflows import WorkflowSet
+from sinks.service import READY_LINE
 from tables.codec import StateLimits, encode_checked
 from tables.contacts import CONTACTS_TABLE
 from tables.exceptions import StateTooLarge
@@ -34,7 +35,6 @@ pytestmark = pytest.mark.kafka
 T0 = int(time.time() * 1000) - 3_600_000
 HEALTHY = [f"h{i}" for i in range(8)]
 CORRUPT_ROW = b"\x00\x01 not a state"
-SINKS_READY = b"switchyard sinks: ready"
 
 
 def deep_event(contact: str, levels: int) -> bytes:
@@ -126,7 +126,9 @@ def test_bad_records_cost_only_their_contacts_events(test_settings: Settings, tm
     writer = WriterProcess(
         settings, f"chdb://{tmp_path / 'analytics'}", tmp_path / "writer.log", free_port(), {}
     )
-    sinks = WorkerProcess(settings, tmp_path / "sinks.log", ("sinks", "--channel", "task"), SINKS_READY)
+    sinks = WorkerProcess(
+        settings, tmp_path / "sinks.log", ("sinks", "--channel", "task"), READY_LINE.encode()
+    )
     try:
         writer.start()
         sinks.start()

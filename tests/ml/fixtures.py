@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from functools import lru_cache
-from typing import Any
 
 from engine.profile import apply_event
 from engine.types import Event, Profile
@@ -14,6 +13,7 @@ from loadtest.ml_experiments import OnlineRun, run_online
 from ml.clock import DAY_MS, HOUR_MS
 from ml.models import ModelSet
 from ml.state import MLState, absorb
+from tests.engine.fixtures import make_event
 
 T0 = 1_767_261_600_000  # 2026-01-01T10:00:00Z, a Thursday
 DAY = DAY_MS
@@ -31,18 +31,6 @@ __all__ = [
     "small_run",
     "small_traffic",
 ]
-
-
-def make_event(
-    event_type: str, ts: int, contact_id: str = "c1", event_id: str | None = None, **properties: Any
-) -> Event:
-    return {
-        "event_id": event_id or f"{event_type}@{ts}",
-        "contact_id": contact_id,
-        "type": event_type,
-        "ts": ts,
-        "properties": properties,
-    }
 
 
 def fold(events: Iterable[Event], timezone: str = "UTC") -> tuple[Profile | None, MLState | None]:

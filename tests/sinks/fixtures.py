@@ -5,12 +5,8 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import os
 import random
-import signal
 import socket
-import subprocess
-import sys
 import time
 from collections import Counter
 from collections.abc import AsyncIterator, Callable, Iterable
@@ -30,9 +26,8 @@ from aiosmtpd.smtp import SMTP, Envelope, Session
 from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 
 from agents.settings import Settings
-from agents.worker_process import stop_process
 from sinks.channels import DLQ_TOPIC, EVENTS_TOPIC, TASKS_TOPIC, action_topic
-from sinks.service import READY_LINE, SinkService
+from sinks.service import SinkService
 from sinks.settings import RetryPolicy, SinkSettings, SmtpSettings, WebhookSettings
 
 REPO = Path(__file__).resolve().parents[2]
@@ -225,49 +220,6 @@ async def ensure_topics(settings: SinkSettings, channels: Iterable[str], partiti
     names = [EVENTS_TOPIC, DLQ_TOPIC, *map(action_topic, channels)]
     await create_topics(settings.bootstrap, [settings.topic(n) for n in names], partitions)
     await create_topics(settings.bootstrap, [settings.topic(TASKS_TOPIC)], partitions, compact=True)
-
-
-class SinkProcess:
-    """`python -m switchyard.commands.sinks` as a child process (for kill -9)."""
-
-    def __init__(self, settings: Settings, env: dict[str, str], log_path: Path, channels: list[str]) -> None:
-        self.env = {**os.environ, **settings.to_env(), **env}
-        self.log_path = log_path
-        self.channels = channels
-        self.proc: subprocess.Popen[bytes] | None = None
-
-    def start(self, timeout: float = 60.0) -> SinkProcess:
-        start_at = self.log_path.stat().st_size if self.log_path.exists() else 0
-        args = [arg for channel in self.channels for arg in ("--channel", channel)]
-        with open(self.log_path, "ab") as log:
-            self.proc = subprocess.Popen(
-                [sys.executable, "-m", "switchyard.commands.sinks", *args],
-                cwd=REPO,
-                env=self.env,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-            )
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"sinks exited with {self.proc.returncode}:\n{self.log_text()[-3000:]}")
-            if READY_LINE in self.log_text()[start_at:]:
-                return self
-            time.sleep(0.1)
-        self.kill9()
-        raise RuntimeError(f"sinks not ready:\n{self.log_text()[-3000:]}")
-
-    def log_text(self) -> str:
-        return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
-
-    def kill9(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGKILL)
-            self.proc.wait()
-
-    def stop(self) -> None:
-        if self.proc is not None:
-            stop_process(self.proc, 30)
 
 
 # -- actions in, outcomes out -----------------------------------------------------------------------

@@ -9,11 +9,12 @@ from pathlib import Path
 import pytest
 
 from agents.settings import Settings
+from agents.worker_process import WorkerProcess
+from sinks.service import READY_LINE
 from sinks.settings import SinkSettings
 from tests.sinks.fixtures import (
     SECRET,
     Receiver,
-    SinkProcess,
     action,
     at_least,
     ensure_topics,
@@ -51,7 +52,10 @@ async def test_kill9_mid_stream_then_restart(
             for n in range(count)
         ]
         await produce_actions(sink_settings, "webhook", actions)
-        sinks = SinkProcess(test_settings, CHILD_ENV, tmp_path / "sinks.log", ["webhook"])
+        sinks = WorkerProcess(
+            test_settings, tmp_path / "sinks.log", ("sinks", "--channel", "webhook"), READY_LINE.encode(),
+            env=CHILD_ENV,
+        )  # fmt: skip
         await asyncio.to_thread(sinks.start)
         await wait_until(lambda: len(receiver.requests) >= count // 4, timeout=60)
         await asyncio.to_thread(sinks.kill9)

@@ -74,7 +74,7 @@ def seed(worker: ApiWorker, writer: WriterProcess) -> None:
         for t, k, d in sends(first, count, now, workflow) + entered(count, now, workflow, first)
     ]
     asyncio.run(produce_json(worker.settings.bootstrap, records))
-    wait_until(lambda: all(has_figures(writer, w, n) for w, _, n in seeds), 120, writer.log_text)
+    wait_until(lambda: all(has_figures(writer, w, n) for w, _, n in seeds), 120, writer.log_tail)
 
 
 @pytest.fixture(scope="module")
@@ -127,7 +127,7 @@ def counted(
     wait_until(
         lambda: (row(endpoint_report(writer, "recommendations")).get("applied"),
                  row(endpoint_report(writer, "recommendations")).get("dismissed")) == (applied, dismissed),
-        90, writer.log_text,
+        90, writer.log_tail,
     )  # fmt: skip
     return row(report(worker, writer, "recommendations"))
 

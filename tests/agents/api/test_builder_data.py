@@ -61,7 +61,7 @@ def test_events_seen_lists_what_the_stream_carried(with_analytics: tuple[ApiWork
             kind: count for kind, (count, _) in expected.items()
         }
 
-    wait_until(arrived, 60, lambda: f"{seen}\n{writer.log_text()}")
+    wait_until(arrived, 60, lambda: f"{seen}\n{writer.log_tail()}")
     assert seen["days"] == 7
     assert seen["event_types"][0]["type"] == "page.viewed"  # the most frequent first
     for row in seen["event_types"]:

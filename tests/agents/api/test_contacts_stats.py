@@ -70,7 +70,7 @@ def test_contact_and_stats_follow_real_traffic(with_analytics: tuple[ApiWorker, 
         stats.update(client.call("GET", "/v1/workflows/abandoned_cart/stats")[1])
         return bool(stats["entered"] == 3 and stats["goals"] == 1)
 
-    wait_until(counted, 60, lambda: f"{stats}\n{writer.log_text()}")
+    wait_until(counted, 60, lambda: f"{stats}\n{writer.log_tail()}")
     assert stats["nodes"]["wait_2h"]["live"] == 2 and stats["nodes"]["wait_2h"]["reached"] == 3
     assert stats["conversion"] == pytest.approx(1 / 3)
     assert client.call("GET", "/v1/workflows/abandoned_cart/stats?days=zero")[0] == 400

@@ -114,13 +114,13 @@ def test_recommendations_are_shown_applied_dismissed_and_counted(
             r[2] == "entered" and r[5] == runs for r in funnel
         )
 
-    wait_until(lambda: seeded(99, 99), 90, writer.log_text)
+    wait_until(lambda: seeded(99, 99), 90, writer.log_tail)
     status, listed = client.call("GET", path)  # 99 sends and 99 runs: below MIN_SAMPLE, nothing to say
     assert status == 200 and listed["recommendations"] == []
 
     asyncio.run(produce_json(settings.bootstrap, [(topic(t), k, d) for t, k, d in sends(99, 1, now)]))
     asyncio.run(produce_json(settings.bootstrap, [(topic(t), k, d) for t, k, d in entered(100, now)[99:]]))
-    wait_until(lambda: seeded(100, 100), 90, writer.log_text)
+    wait_until(lambda: seeded(100, 100), 90, writer.log_tail)
     status, listed = client.call("GET", path)
     assert status == 200
     recs = {r["kind"]: r for r in listed["recommendations"]}
@@ -197,7 +197,7 @@ def test_recommendations_are_shown_applied_dismissed_and_counted(
             and (counted["fixed_wait_before_send"]["applied"] == 1)
         )
 
-    wait_until(all_counted, 90, lambda: f"{counted}\n{writer.log_text()}")
+    wait_until(all_counted, 90, lambda: f"{counted}\n{writer.log_tail()}")
     cli = report(worker, writer, "recommendations")  # `switchyard report recommendations --json`
     assert {row[0]: dict(zip(cli["columns"], row, strict=True)) for row in cli["rows"]} == counted
     assert counted["fixed_wait_before_send"] == {
@@ -257,13 +257,13 @@ def test_bandit_channel_is_proposed_once_the_evidence_suffices(
         own = any(r["node"] == "thank_you" and r["segment"] == "na" and r["clicked"] == 5 for r in rows)
         return sms and own
 
-    wait_until(lambda: counted(99), 90, writer.log_text)
+    wait_until(lambda: counted(99), 90, writer.log_tail)
     status, listed = client.call("GET", path)  # 99 sms sends: too little evidence for sms
     assert status == 200 and [r for r in listed["recommendations"] if r["kind"] == "bandit_channel"] == []
 
     more = channel_seed("sms", "promo", "offer", 1099, 1, 1, now)
     asyncio.run(produce_json(settings.bootstrap, [(topic(t), k, d) for t, k, d in more]))
-    wait_until(lambda: counted(100), 90, writer.log_text)
+    wait_until(lambda: counted(100), 90, writer.log_tail)
     status, listed = client.call("GET", path)
     (rec,) = [r for r in listed["recommendations"] if r["kind"] == "bandit_channel"]
     segment = rec["evidence"]["segments"]["na"]

@@ -5,10 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import socket
-import subprocess
-import sys
 import time
 import urllib.request
 import uuid
@@ -22,7 +19,7 @@ import pytest
 from aiokafka import AIOKafkaProducer
 
 from agents.settings import Settings
-from agents.worker_process import stop_process
+from agents.worker_process import WorkerProcess
 from engine.events import Limits
 from engine.packing import pack
 from sinks.analytics.batch import ColumnBatch
@@ -159,42 +156,13 @@ def free_port() -> int:
         return port
 
 
-class WriterProcess:
-    """`python -m switchyard.commands.analytics` as a child process, logging to its own file."""
+class WriterProcess(WorkerProcess):
+    """`switchyard analytics` as a child process, with its own store and report port."""
 
     def __init__(self, settings: Settings, dsn: str, log_path: Path, port: int, env: dict[str, str]) -> None:
-        self.settings, self.dsn, self.log_path, self.port = settings, dsn, log_path, port
-        self.env = env
-        self.proc: subprocess.Popen[bytes] | None = None
-
-    def start(self, extra_env: dict[str, str] | None = None, wait_ready: bool = True) -> WriterProcess:
-        env = {**os.environ, **self.settings.to_env(), "SWITCHYARD_ANALYTICS_DSN": self.dsn,
-               "SWITCHYARD_ANALYTICS_PORT": str(self.port), **self.env, **(extra_env or {})}  # fmt: skip
-        start_at = self.log_path.stat().st_size if self.log_path.exists() else 0
-        with open(self.log_path, "ab") as log:
-            self.proc = subprocess.Popen(
-                [sys.executable, "-m", "switchyard.commands.analytics"], cwd=REPO, env=env,
-                stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-            )  # fmt: skip
-        if wait_ready:
-            wait_until(lambda: READY_LINE in self.log_text(start_at), 60, lambda: self.log_text())
-        return self
-
-    def log_text(self, start_at: int = 0) -> str:
-        with open(self.log_path, "rb") as handle:
-            handle.seek(start_at)
-            return handle.read().decode(errors="replace")
-
-    def alive(self) -> bool:
-        return self.proc is not None and self.proc.poll() is None
-
-    def wait_exit(self, timeout: float) -> int:
-        assert self.proc is not None
-        return self.proc.wait(timeout)
-
-    def stop(self) -> None:
-        if self.proc is not None:
-            stop_process(self.proc, 30)
+        own = {"SWITCHYARD_ANALYTICS_DSN": dsn, "SWITCHYARD_ANALYTICS_PORT": str(port)}
+        super().__init__(settings, log_path, ("analytics",), READY_LINE.encode(), env={**own, **env})
+        self.dsn, self.port = dsn, port
 
     def report(self, name: str, token: str | None = None, **params: Any) -> list[dict[str, Any]]:
         query = "&".join(f"{k}={v}" for k, v in params.items())

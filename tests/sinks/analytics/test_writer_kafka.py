@@ -121,7 +121,7 @@ def distinct_ids(writer: Any) -> dict[str, int]:
 def expect_everything(writer: Any, traffic: Traffic) -> None:
     wanted = {"step_log": len(traffic.steps.records), "actions": len(traffic.actions),
               "events": len(traffic.events)}  # fmt: skip
-    wait_until(lambda: all(distinct_ids(writer).get(t) == n for t, n in wanted.items()), 90, writer.log_text)
+    wait_until(lambda: all(distinct_ids(writer).get(t) == n for t, n in wanted.items()), 90, writer.log_tail)
     assert funnel_of(writer.report("funnel", since_ms=0)) == traffic.expected
     outcomes = writer.report("outcomes", since_ms=0)
     got: Counter[tuple[str, str]] = Counter()
@@ -171,12 +171,11 @@ def test_kill_9_between_insert_and_commit_counts_nothing_twice_and_loses_nothing
     traffic = Traffic(120)
     records = traffic.records(test_settings)
     asyncio.run(produce_json(test_settings.bootstrap, records))
-    crash_env = {"SWITCHYARD_ANALYTICS_BATCH_ROWS": "50", "SWITCHYARD_ANALYTICS_BATCH_SECONDS": "5",
-                 "SWITCHYARD_ANALYTICS_CRASH_AFTER_INSERTS": "1"}  # fmt: skip
-    writer = writer_factory(test_settings, crash_env)
+    crash_env = {"SWITCHYARD_ANALYTICS_BATCH_SECONDS": "5", "SWITCHYARD_ANALYTICS_CRASH_AFTER_INSERTS": "1"}
+    writer = writer_factory(test_settings, {"SWITCHYARD_ANALYTICS_BATCH_ROWS": "50"})
     for _ in range(2):  # crash twice at the same point: first batch inserted, offsets not committed
-        writer.start(wait_ready=False)
-        assert writer.wait_exit(90) == -9, writer.log_text()
+        writer.start(extra_env=crash_env, wait_ready=False)
+        assert writer.wait_exit(90) == -9, writer.log_tail()
         assert group_lag(test_settings) == len(records)  # nothing committed ...
     # ... yet the rows are in ClickHouse, twice over: the restart has to insert them again
     env = {**os.environ, **test_settings.to_env(), "SWITCHYARD_ANALYTICS_DSN": writer.dsn,
@@ -189,7 +188,6 @@ def test_kill_9_between_insert_and_commit_counts_nothing_twice_and_loses_nothing
     stored = {row[0]: row[1] for row in json.loads(shown.stdout)["rows"]}
     assert sum(stored.values()) >= 49  # at least one batch of 50 records (one may be the skipped bad one)
 
-    writer.env = {"SWITCHYARD_ANALYTICS_BATCH_ROWS": "50", "SWITCHYARD_ANALYTICS_BATCH_SECONDS": "0.3"}
-    writer.start()
+    writer.start(extra_env={"SWITCHYARD_ANALYTICS_BATCH_SECONDS": "0.3"})
     expect_everything(writer, traffic)
     wait_until(lambda: group_lag(test_settings) == 0, 30)
