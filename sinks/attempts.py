@@ -17,11 +17,21 @@ from sinks.channels import DLQ_TOPIC, EVENTS_TOPIC, FAILURE_EVENTS
 from sinks.exceptions import MalformedAction, PermanentFailure, RetryableFailure
 from sinks.handler import ChannelHandler
 from sinks.ratelimit import TokenBucket
-from sinks.records import Action, Delivery, OutcomeEvent, OutRecord, dead_letter, outcome_event, parse_action
+from sinks.records import (
+    Action,
+    Delivery,
+    OutcomeEvent,
+    OutRecord,
+    dead_letter,
+    outcome_event,
+    parse_action,
+    raw_text,
+)
 from sinks.settings import RetryPolicy
 from sinks.store import SinkStore
 
 log = logging.getLogger(__name__)
+NO_ATTEMPT_LEFT = "every attempt was made and none ended with an outcome (did attempting kill the process?)"
 
 
 def wall_ms() -> int:
@@ -63,11 +73,10 @@ class ActionExecutor:
             action = parse_action(value)
         except MalformedAction as exc:
             self.counters.dead_lettered += 1
-            raw = (value or b"").decode("utf-8", "replace")
             contact = (key or b"").decode("utf-8", "replace")
             reason = str(exc.details.get("reason", "malformed_action"))
             return [
-                OutRecord(DLQ_TOPIC, contact, dead_letter({"raw": raw}, 0, exc.message, wall_ms(), reason))
+                OutRecord(DLQ_TOPIC, contact, dead_letter(raw_text(value), 0, exc.message, wall_ms(), reason))
             ]
         stored = self.store.outcome(action.action_id)
         if stored is not None:
@@ -79,6 +88,8 @@ class ActionExecutor:
 
     async def _attempt_until_done(self, action: Action) -> list[OutRecord]:
         attempt = self.store.attempts_made(action.action_id)
+        if attempt >= self.policy.max_attempts:  # its attempts ended without an outcome: the process died
+            return self._failed(action, attempt, RetryableFailure(NO_ATTEMPT_LEFT))
         while True:
             attempt += 1
             self.store.record_attempt(action.action_id, attempt)

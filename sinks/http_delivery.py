@@ -26,6 +26,10 @@ from sinks.signing import IDEMPOTENCY_HEADER, allowed_header, signed_headers
 
 RETRYABLE_4XX = frozenset({408, 429})
 MAX_BODY_EXCERPT = 200
+# What is read of an answer: enough for any provider's JSON reply; a peer streaming more is cut off here
+# (the connection is closed) rather than held in memory until the request's time runs out.
+MAX_ANSWER_BYTES = 1024 * 1024
+READ_CHUNK = 64 * 1024
 
 
 @dataclass(frozen=True)
@@ -87,8 +91,8 @@ class HttpDelivery:
             async with self.session.post(
                 url, data=body, headers=all_headers, allow_redirects=False
             ) as response:
-                answer = HttpAnswer(response.status, await response.read())
-                retry_after = parse_retry_after(response.headers.get("Retry-After"))
+                answer = HttpAnswer(response.status, await read_bounded(response, MAX_ANSWER_BYTES))
+                retry_after = response.headers.get("Retry-After")
         except TimeoutError:
             raise RetryableFailure("timed out", details={"url": url}) from None
         except aiohttp.ClientError as exc:
@@ -96,7 +100,20 @@ class HttpDelivery:
         return classify(url, answer, retry_after)
 
 
-def classify(url: str, answer: HttpAnswer, retry_after_s: float | None) -> HttpAnswer:
+async def read_bounded(response: aiohttp.ClientResponse, limit: int) -> bytes:
+    """The answer's body, or its first ``limit`` bytes when it is longer."""
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in response.content.iter_chunked(READ_CHUNK):
+        chunks.append(chunk)
+        size += len(chunk)
+        if size >= limit:
+            break
+    return b"".join(chunks)[:limit]
+
+
+def classify(url: str, answer: HttpAnswer, retry_after: str | None) -> HttpAnswer:
+    """The answer on 2xx; otherwise the failure to raise (``retry_after``: the header, read only here)."""
     status = answer.status
     if 200 <= status < 300:
         return answer
@@ -104,7 +121,7 @@ def classify(url: str, answer: HttpAnswer, retry_after_s: float | None) -> HttpA
     message = f"HTTP {status}" + (f": {excerpt}" if excerpt else "")
     details = {"status": status, "url": url}
     if status >= 500 or status in RETRYABLE_4XX:
-        raise RetryableFailure(message, retry_after_s, details)
+        raise RetryableFailure(message, parse_retry_after(retry_after), details)
     raise PermanentFailure(message, details=details)
 
 
@@ -113,7 +130,7 @@ def parse_retry_after(value: str | None, now_s: float | None = None) -> float | 
     if not value:
         return None
     value = value.strip()
-    if value.isdigit():
+    if value.isascii() and value.isdigit():  # str.isdigit also holds for "²" and other non-ASCII digits
         return float(value)
     try:
         when = parsedate_to_datetime(value)

@@ -16,6 +16,9 @@ from sinks.exceptions import MalformedAction
 REQUIRED_FIELDS = ("action_id", "channel", "type", "contact_id")
 MAX_ACTION_DEPTH = 64  # an action nests its params under the record; the engine bounds event data at 32
 META_FIELDS = ("workflow_id", "version", "run_id", "node_id")
+# Of a record we could not read, its dead letter keeps this many characters: escaped as JSON (up to six
+# bytes a character) that stays well below the 1 MB Kafka takes in one record.
+MAX_RAW_CHARS = 64 * 1024
 
 
 @dataclass(frozen=True)
@@ -136,6 +139,16 @@ def nesting_depth(value: Any, stop_past: int) -> int:
             return depth
         stack.extend((child, depth + 1) for child in children)
     return deepest
+
+
+def raw_text(value: bytes | None) -> dict[str, Any]:
+    """A record we could not read, as text for its dead letter: all of it, or its first MAX_RAW_CHARS
+    characters and its size in bytes (the record itself stays on its topic, at the offset named)."""
+    data = value or b""
+    text = data.decode("utf-8", "replace")
+    if len(text) <= MAX_RAW_CHARS:
+        return {"raw": text}
+    return {"raw": text[:MAX_RAW_CHARS], "raw_truncated": True, "raw_bytes": len(data)}
 
 
 def dead_letter(

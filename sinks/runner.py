@@ -28,7 +28,7 @@ from sinks.channels import DLQ_TOPIC, action_topic
 from sinks.group import group_timeouts
 from sinks.output import Output
 from sinks.progress import PartitionProgress
-from sinks.records import OutRecord, dead_letter
+from sinks.records import OutRecord, dead_letter, raw_text
 from sinks.settings import SinkSettings
 
 log = logging.getLogger(__name__)
@@ -139,7 +139,7 @@ class ChannelRunner:
             )
             records = [unhandled(record, f"{type(exc).__name__}: {exc}")]
         if records:
-            await self.output.send_all(records)
+            await self.output.send_all(with_source(records, record))
         self.progress.finished(tp, record.offset)
 
     # -- commits and rebalances ----------------------------------------------------------------------
@@ -158,16 +158,16 @@ class ChannelRunner:
         self.progress.committed(offsets)
 
     async def _abandon(self, tps: list[TopicPartition]) -> None:
-        """Stop working on partitions we are losing; their unfinished actions are delivered again."""
-        doomed = [task for tp in tps for task in self.tasks.get(tp, ())]
+        """Stop working on partitions we are losing; their unfinished actions are delivered again.
+        The backlog and the task sets go first: a cancelled task's callback must find nothing to start."""
+        for tp in tps:
+            self.backlog.pop(tp, None)
+        doomed = [task for tp in tps for task in self.tasks.pop(tp, ())]
+        self.last_of_contact = {k: t for k, t in self.last_of_contact.items() if k[0] not in tps}
         for task in doomed:
             task.cancel()
         if doomed:
             await asyncio.gather(*doomed, return_exceptions=True)
-        for tp in tps:
-            self.tasks.pop(tp, None)
-            self.backlog.pop(tp, None)
-        self.last_of_contact = {k: t for k, t in self.last_of_contact.items() if k[0] not in tps}
 
     async def on_revoked(self, revoked: set[TopicPartition]) -> None:
         tps = list(revoked)
@@ -178,13 +178,16 @@ class ChannelRunner:
 
 
 def unhandled(record: ConsumerRecord[bytes, bytes], error: str) -> OutRecord:
-    """The dead letter of a record the sink could not handle: its bytes as text, and where it came from."""
-    raw = (record.value or b"").decode("utf-8", "replace")
-    source = {"topic": record.topic, "partition": record.partition, "offset": record.offset}
+    """The dead letter of a record the sink could not handle: its bytes as text (where it came from is
+    added by `with_source`)."""
     key = (record.key or b"").decode("utf-8", "replace")
-    return OutRecord(
-        DLQ_TOPIC, key, {**dead_letter({"raw": raw}, 0, error, wall_ms(), "sink_error"), **source}
-    )
+    return OutRecord(DLQ_TOPIC, key, dead_letter(raw_text(record.value), 0, error, wall_ms(), "sink_error"))
+
+
+def with_source(records: list[OutRecord], record: ConsumerRecord[bytes, bytes]) -> list[OutRecord]:
+    """``records`` with every dead letter naming the record it came from: topic, partition and offset."""
+    source = {"topic": record.topic, "partition": record.partition, "offset": record.offset}
+    return [OutRecord(r.topic, r.key, {**r.value, **source}) if r.topic == DLQ_TOPIC else r for r in records]
 
 
 class _Listener(ConsumerRebalanceListener):  # type: ignore[misc]
