@@ -14,6 +14,7 @@ when the wall clock has reached their due time.
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import time
 from collections.abc import Callable
@@ -62,6 +63,9 @@ class TimerService:
         self.queue = TimerQueue(self.now_ms())
         self.rebuild_chunk = REBUILD_CHUNK
         self._journal: list[tuple[bool, Timer]] | None = None  # (added, timer) while a rebuild reads
+        # Fired, not yet acknowledged by Kafka: one whose wake-up is refused goes back into the queue
+        # (unless its contact cancelled it meanwhile), so a failed send is tried again at the next tick.
+        self._in_flight: dict[tuple[int, str], Timer] = {}
         self.stale = False
         app.on_rebalance_complete.connect(self._on_rebalance_complete)
 
@@ -82,6 +86,7 @@ class TimerService:
         """The timer's contact no longer expects it: it will not fire."""
         if self._journal is not None:
             self._journal.append((False, Timer(due, token, "", "")))
+        self._in_flight.pop((due, token), None)
         if self.queue.cancel(due, token):
             self.metrics.timers_pending = len(self.queue)
 
@@ -130,14 +135,34 @@ class TimerService:
         # one at a time: a timer the processor cancels while an earlier one is being sent must not fire
         while (timer := self.queue.pop_due(now_ms)) is not None:
             value = timer_event(timer.contact_id, timer.due, timer.token, timer.kind, now_ms)
-            await self.app.producer.send(
-                self.events_topic, timer.contact_id.encode(), value, None, None, None
-            )
+            key = (timer.due, timer.token)
+            self._in_flight[key] = timer
+            try:
+                sent = await self.app.producer.send(
+                    self.events_topic, timer.contact_id.encode(), value, None, None, None
+                )
+            except BaseException:
+                self._refused(timer)
+                raise
+            sent.add_done_callback(functools.partial(self._settled, timer))
             self.metrics.observe_timer_fired(now_ms - timer.due)
             fired += 1
         self.metrics.timers_pending = len(self.queue)
         self.metrics.timers_overdue = fired
         return fired
+
+    def _settled(self, timer: Timer, sent: asyncio.Future[Any]) -> None:
+        if not sent.cancelled() and sent.exception() is None:
+            self._in_flight.pop((timer.due, timer.token), None)
+            return
+        reason = "cancelled" if sent.cancelled() else repr(sent.exception())
+        log.warning("wake-up %s of %s refused (%s); it fires again", timer.token, timer.contact_id, reason)
+        self._refused(timer)
+
+    def _refused(self, timer: Timer) -> None:
+        """Back into the queue, unless the contact cancelled it while it was in flight."""
+        if self._in_flight.pop((timer.due, timer.token), None) is not None:
+            self.add(timer.contact_id, timer.due, timer.token, timer.kind)
 
     async def run(self) -> None:
         while True:

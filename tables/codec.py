@@ -52,6 +52,12 @@ def decode_state(raw: bytes) -> ContactState:
     if not isinstance(state, dict) or "v" not in state:
         raise StateDecodeError("stored state is not a versioned object")
     version = state["v"]
+    # The version and the offset are read before any step: checked here, where a row that fails is that
+    # contact's alone (tables.contacts.ContactStore.decode), and not where it would fail a whole batch.
+    if type(version) is not int:
+        raise StateDecodeError(f"stored state's layout version is not a whole number: {version!r:.40}")
     if version > STATE_VERSION:
         raise StateVersionError(f"state layout v{version} is newer than this worker's v{STATE_VERSION}")
+    if type(state.get("offset")) is not int:
+        raise StateDecodeError("stored state has no offset (a whole number)")
     return state

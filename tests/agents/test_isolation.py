@@ -34,7 +34,11 @@ from tests.sinks.analytics.fixtures import WriterProcess, free_port, wait_until
 pytestmark = pytest.mark.kafka
 T0 = int(time.time() * 1000) - 3_600_000
 HEALTHY = [f"h{i}" for i in range(8)]
-CORRUPT_ROW = b"\x00\x01 not a state"
+# Rows no worker wrote: bytes that are not JSON, and a versioned object whose version is a string.
+CORRUPT_ROWS = {
+    "corrupt": b"\x00\x01 not a state",
+    "oddstate": b'{"v": "1", "contact_id": "oddstate", "offset": 3}',
+}
 
 
 def deep_event(contact: str, levels: int) -> bytes:
@@ -84,7 +88,7 @@ def read_states(settings: Settings, contacts: list[str]) -> dict[bytes, bytes]:
 def test_bad_records_cost_only_their_contacts_events(test_settings: Settings, tmp_path: Path) -> None:
     settings = test_settings.with_(batch_within_s=1.0)
     asyncio.run(ensure_worker_topics(settings))
-    # The corrupt row: in the contacts changelog before the worker starts, so its restore loads it.
+    # The corrupt rows: in the contacts changelog before the worker starts, so its restore loads them.
     changelog = changelog_topic(settings.app_id, CONTACTS_TABLE)
     asyncio.run(create_topics(settings.bootstrap, [changelog], settings.partitions, compact=True))
 
@@ -94,8 +98,9 @@ def test_bad_records_cost_only_their_contacts_events(test_settings: Settings, tm
         producer = AIOKafkaProducer(bootstrap_servers=settings.bootstrap, acks="all")
         await producer.start()
         try:
-            partition = partition_for(b"corrupt", settings.partitions)
-            await (await producer.send(changelog, CORRUPT_ROW, key=b"corrupt", partition=partition))
+            for contact, row in CORRUPT_ROWS.items():
+                partition = partition_for(contact.encode(), settings.partitions)
+                await (await producer.send(changelog, row, key=contact.encode(), partition=partition))
         finally:
             await producer.stop()
 
@@ -109,10 +114,10 @@ def test_bad_records_cost_only_their_contacts_events(test_settings: Settings, tm
     score_ok = event("score", "contact.added", T0, name="score")
     score_bad = event("score", SCORING_FAULT, T0 + 1)
     deep = deep_event("deep", 300)
-    corrupt_event = event("corrupt", "page.viewed", T0)
+    corrupt_events = [event(contact, "page.viewed", T0) for contact in CORRUPT_ROWS]
     bombs = bomb_events()
     wave = [e for c in HEALTHY for e in healthy_first[c]]
-    wave[4:4] = [boom_ok, boom_bad, score_ok, score_bad, deep, corrupt_event, *bombs]
+    wave[4:4] = [boom_ok, boom_bad, score_ok, score_bad, deep, *corrupt_events, *bombs]
     records = [(orjson.loads(e)["contact_id"].encode() if e is not deep else b"deep", e) for e in wave]
 
     bad_actions = [(b"sinkc", b"not json at all"),
@@ -143,7 +148,7 @@ def test_bad_records_cost_only_their_contacts_events(test_settings: Settings, tm
         wait_processed(settings)
 
         # Every healthy contact, in the first batch and the later one, is exactly what the engine says.
-        stored = read_states(settings, [*HEALTHY, "boom", "score", "bomb", "corrupt"])
+        stored = read_states(settings, [*HEALTHY, "boom", "score", "bomb", *CORRUPT_ROWS])
         for c in HEALTHY:
             want = expected_state([*healthy_first[c], healthy_later[c]])
             assert comparable(orjson.loads(stored[c.encode()])) == comparable(want), c
@@ -155,7 +160,8 @@ def test_bad_records_cost_only_their_contacts_events(test_settings: Settings, tm
         bomb_state = orjson.loads(stored[b"bomb"])
         assert comparable(bomb_state) == comparable(expected_state(bombs))
         assert 0 < len(bomb_state["profile"]["attrs"]) < 4 * len(bombs)  # some applied, the rest refused
-        assert stored[b"corrupt"] == CORRUPT_ROW  # nothing overwrote it
+        for contact, row in CORRUPT_ROWS.items():
+            assert stored[contact.encode()] == row, contact  # nothing overwrote it
         assert b"deep" not in stored
 
         # Each bad event is in the DLQ with its reason and its original bytes.
@@ -163,7 +169,7 @@ def test_bad_records_cost_only_their_contacts_events(test_settings: Settings, tm
             b for b in bombs if orjson.loads(b)["event_id"] not in _applied_ids(bomb_state, bombs)
         ]
         expected_dlq = {deep: "too_deep", boom_bad: "processing_error", score_bad: "scoring_error",
-                        corrupt_event: "corrupt_state",
+                        **dict.fromkeys(corrupt_events, "corrupt_state"),
                         **dict.fromkeys(refused_bombs, "state_too_large")}  # fmt: skip
         dead = asyncio.run(
             read_topic(settings.bootstrap, settings.topic("events.dlq"), len(expected_dlq), 30)

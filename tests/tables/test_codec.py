@@ -19,7 +19,11 @@ def test_newer_layout_is_refused_not_misread() -> None:
         decode_state(orjson.dumps({"v": STATE_VERSION + 1}))
 
 
-@pytest.mark.parametrize("raw", [b"not json", b"[1]", b'{"no": "version"}'])
+@pytest.mark.parametrize(
+    "raw",
+    [b"not json", b"[1]", b'{"no": "version"}', b'{"v": "1", "offset": 3}', b'{"v": true, "offset": 3}',
+     b'{"v": 1}', b'{"v": 1, "offset": "3"}', b'{"v": 1, "offset": null}'],
+)  # fmt: skip
 def test_garbage_is_a_clear_error(raw: bytes) -> None:
     with pytest.raises(StateDecodeError):
         decode_state(raw)
