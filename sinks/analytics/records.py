@@ -22,6 +22,10 @@ from engine.packing import position
 from sinks.analytics.exceptions import UnusableRecord
 
 Row = tuple[Any, ...]
+UINT32_MAX = 2**32 - 1
+INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
+# What a DateTime64(3) column holds: 1900-01-01 to 2299-12-31, in epoch milliseconds
+TIME_MIN_MS, TIME_MAX_MS = -2_208_988_800_000, 10_413_791_999_999
 MAX_RECORD_DEPTH = 64  # step, action and task records: far below orjson's 255, far above what we write
 TableRows = list[tuple[str, Row]]
 
@@ -116,11 +120,11 @@ def _reencoded(item: Any, whole: bytes) -> bytes:
 
 def _step_row(record: dict[str, Any], partition: int, log_offset: int) -> tuple[str, Row]:
     transition = record.get("transition")
-    ts = record.get("ts")
-    if not isinstance(transition, str) or not isinstance(ts, int):
-        raise UnusableRecord("step record without a transition or an integer ts")
+    if not isinstance(transition, str):
+        raise UnusableRecord("step record without a transition")
+    ts = _time(record.get("ts"), "step record's ts")
     source = _text(record.get("source"))
-    seq = record.get("seq") if isinstance(record.get("seq"), int) else 0
+    seq = _uint(record.get("seq"), "step record's seq")
     if source:
         record_id = f"{source}/{seq}"
     else:  # run migrations carry no source: their content names them
@@ -129,12 +133,13 @@ def _step_row(record: dict[str, Any], partition: int, log_offset: int) -> tuple[
             + hashlib.blake2b(orjson.dumps(record, option=orjson.OPT_SORT_KEYS), digest_size=16).hexdigest()
         )
     late = record.get("late_ms")
+    version = _uint(record.get("version"), "version")
     details = {k: v for k, v in record.items() if k not in STEP_KEYS}
     row = (
-        ts, _text(record.get("contact_id")), _text(record.get("workflow_id")), _uint(record.get("version")),
+        ts, _text(record.get("contact_id")), _text(record.get("workflow_id")), version,
         _text(record.get("run_id")), _text(record.get("node_id")), transition, _text(record.get("reason")),
         _text(record.get("arm")), _text(record.get("goal")), _text(record.get("event_id")),
-        _text(record.get("event_type")), source, seq, record_id, late if isinstance(late, int) else None,
+        _text(record.get("event_type")), source, seq, record_id, _int64(late, "step record's late_ms"),
         orjson.dumps(details).decode() if details else "", partition, log_offset,
     )  # fmt: skip
     return ("step_log", row)
@@ -146,10 +151,11 @@ def action_rows(value: bytes | None, partition: int, offset: int) -> TableRows:
     if not isinstance(action_id, str) or not action_id:
         raise UnusableRecord("action record without an action_id")
     ts = record.get("ts")
+    version = _uint(record.get("version"), "version")
     row = (
         action_id, _text(record.get("channel")), _text(record.get("type")), _text(record.get("contact_id")),
-        _text(record.get("workflow_id")), _uint(record.get("version")), _text(record.get("run_id")),
-        _text(record.get("node_id")), ts if isinstance(ts, int) else 0,
+        _text(record.get("workflow_id")), version, _text(record.get("run_id")),
+        _text(record.get("node_id")), _time(ts, "action record's ts") if isinstance(ts, int) else 0,
         orjson.dumps(record.get("params") or {}).decode(), partition, offset,
     )  # fmt: skip
     return [("actions", row)]
@@ -160,7 +166,8 @@ def task_rows(value: bytes | None, timestamp_ms: int) -> TableRows:
     if not isinstance(record.get("task_id"), str):
         raise UnusableRecord("task record without a task_id")
     updated = record.get("updated_at", record.get("ts"))
-    return [("tasks", _task_row(record, updated if isinstance(updated, int) else timestamp_ms))]
+    updated_at = _time(updated, "task record's updated_at") if isinstance(updated, int) else timestamp_ms
+    return [("tasks", _task_row(record, updated_at))]
 
 
 RECOMMENDATION_WHATS: Final = frozenset({"shown", "applied", "dismissed"})
@@ -180,23 +187,27 @@ def recommendation_rows(value: bytes | None) -> TableRows:
              "draft_version", "ts"}  # fmt: skip
     details = {k: v for k, v in record.items() if k not in known}
     row = (
-        record_id, rid, what, _text(record.get("workflow_id")), _uint(record.get("version")),
+        record_id, rid, what, _text(record.get("workflow_id")), _uint(record.get("version"), "version"),
         _text(record.get("kind")), _text(record.get("node")), _text(record.get("reason")),
-        _uint(record.get("draft_version")), ts, orjson.dumps(details).decode() if details else "",
+        _uint(record.get("draft_version"), "draft_version"), _time(ts, "recommendation record's ts"),
+        orjson.dumps(details).decode() if details else "",
     )  # fmt: skip
     return [("recommendation_log", row)]
 
 
 def _task_row(record: dict[str, Any], updated_at: int) -> Row:
     due = record.get("due_at")
+    due_at = due if type(due) is int and TIME_MIN_MS <= due <= TIME_MAX_MS else None
     known = {"task_id", "contact_id", "workflow_id", "action_id", "title", "assignee", "team", "status",
-             "due_at", "updated_at", "ts"}  # fmt: skip
+             "updated_at", "ts"}  # fmt: skip
+    if due_at is not None or due is None:
+        known.add("due_at")  # in its column; a due_at that is no time stays in the details as it came
     details = {k: v for k, v in record.items() if k not in known}
     return (
         record["task_id"], _text(record.get("contact_id")), _text(record.get("workflow_id")),
         _text(record.get("action_id")), _text(record.get("title")), _text(record.get("assignee")),
         _text(record.get("team")), _text(record.get("status")) or "open",
-        due if isinstance(due, int) else None,
+        due_at,
         updated_at, orjson.dumps(details).decode() if details else "",
     )  # fmt: skip
 
@@ -240,5 +251,27 @@ def _text(value: object) -> str:
     return value if isinstance(value, str) else str(value)
 
 
-def _uint(value: object) -> int:
-    return value if isinstance(value, int) and not isinstance(value, bool) and value >= 0 else 0
+def _uint(value: object, what: str) -> int:
+    """A UInt32 column's value: 0 for a missing or non-numeric one; a number it cannot hold is refused."""
+    if type(value) is not int or value < 0:
+        return 0
+    if value > UINT32_MAX:
+        raise UnusableRecord(f"{what} {value} is out of range", "out_of_range")
+    return value
+
+
+def _int64(value: object, what: str) -> int | None:
+    if type(value) is not int:
+        return None
+    if not INT64_MIN <= value <= INT64_MAX:
+        raise UnusableRecord(f"{what} {value} is out of range", "out_of_range")
+    return value
+
+
+def _time(value: object, what: str) -> int:
+    """Epoch milliseconds a DateTime64(3) column holds."""
+    if type(value) is not int:
+        raise UnusableRecord(f"{what} is not an integer time")
+    if not TIME_MIN_MS <= value <= TIME_MAX_MS:
+        raise UnusableRecord(f"{what} {value} is out of range", "out_of_range")
+    return value

@@ -44,6 +44,9 @@ from sinks.group import group_timeouts
 log = logging.getLogger("switchyard.analytics")
 READY_LINE = "analytics writer ready"
 DLQ = "analytics.dlq"
+# A dead letter keeps at most this much of its record (Kafka takes 1 MB a record, headers included); the
+# record itself stays at the offset its headers name.
+MAX_DEAD_LETTER_VALUE = 512 * 1024
 Headers = list[tuple[str, bytes]]
 
 
@@ -194,7 +197,13 @@ class AnalyticsWriter:
         ]
         if part is not None:
             headers.append(("x-switchyard-source-index", str(part.slot).encode()))
-        self.dead.append((message.key, part.value if part else message.value, headers))
+        value = part.value if part else message.value
+        if value is not None and len(value) > MAX_DEAD_LETTER_VALUE:
+            headers.append(("x-switchyard-truncated-from", str(len(value)).encode()))
+            value = value[:MAX_DEAD_LETTER_VALUE]
+        # Kafka takes no record without both key and value: a null record's dead letter gets an empty key
+        key = message.key if message.key is not None or value is not None else b""
+        self.dead.append((key, value, headers))
 
     async def _send_dead_letters(self, stop: asyncio.Event) -> bool:
         """Produce the batch's dead letters and wait for Kafka; False if stopped before it took them."""

@@ -12,6 +12,8 @@ from sinks.analytics.records import action_rows, event_rows, outcome_status, ste
 from sinks.analytics.tables import TABLE_COLUMNS
 from tests.sinks.analytics.fixtures import action_doc, event_doc, outcome_doc
 
+T_MS = 1_767_261_600_000
+
 
 def as_dict(table: str, row: tuple[object, ...]) -> dict[str, object]:
     return dict(zip(TABLE_COLUMNS[table], row, strict=True))
@@ -135,3 +137,26 @@ def test_action_and_task_records() -> None:
     [(table, row)] = task_rows(orjson.dumps({"task_id": "t1", "title": "Call", "team": "sales"}), 123)
     task = as_dict(table, row)
     assert (task["status"], task["updated_at"], task["team"]) == ("open", 123, "sales")
+
+
+def test_numbers_a_column_cannot_hold_are_refused_as_out_of_range() -> None:
+    for changed in ({"seq": 2**32}, {"version": 2**32}, {"late_ms": 2**63}, {"ts": 2**63}, {"ts": 2**64 - 1}):
+        with pytest.raises(UnusableRecord) as refused:
+            step_rows(orjson.dumps({**step("0:1", 0), **changed}), 0, 1)
+        assert refused.value.reason == "out_of_range", changed
+    with pytest.raises(UnusableRecord) as refused:
+        action_rows(orjson.dumps(action_doc("a1", "c1", "w", "n", "email", 2**63)), 0, 7)
+    assert refused.value.reason == "out_of_range"
+    with pytest.raises(UnusableRecord) as refused:
+        task_rows(orjson.dumps({"task_id": "t1", "updated_at": -(2**63)}), 123)
+    assert refused.value.reason == "out_of_range"
+
+
+def test_an_events_due_at_that_is_no_time_stays_in_the_task_details() -> None:
+    raw = orjson.dumps(event_doc("e1", "c1", "task.created", T_MS, task_id="t1", due_at=2**63, title="Call"))
+    rows = dict(event_rows(raw, b"c1", 0, 5, Limits()))
+    task = as_dict("tasks", rows["tasks"])
+    assert task["due_at"] is None and orjson.loads(str(task["details"])) == {"due_at": 2**63}
+    good = orjson.dumps(event_doc("e2", "c1", "task.created", T_MS, task_id="t2", due_at=T_MS + 1))
+    task = as_dict("tasks", dict(event_rows(good, b"c1", 0, 6, Limits()))["tasks"])
+    assert task["due_at"] == T_MS + 1 and task["details"] == ""
