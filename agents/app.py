@@ -17,6 +17,7 @@ import faust
 from agents import core_build
 from agents.api import register_api
 from agents.api.config import ApiConfig
+from agents.api.exceptions import ApiConfigError
 from agents.assignor import LocalStateAssignor
 from agents.breaker import BreakerGuard
 from agents.consumer import install as install_safe_consumer
@@ -107,9 +108,23 @@ def build_app(settings: Settings, api: ApiConfig | None = None) -> faust.App:
         consumer_group_instance_id=settings.group_instance_id,
         PartitionAssignor=LocalStateAssignor,  # a restart on the same data dir keeps its partitions
     )
+    refuse_overridden_web_settings(app, api.bind, max(settings.web_port, 1))
     install_safe_consumer(app)
     install_produce_encoding()  # process-wide: every producer of this worker
     return app
+
+
+def refuse_overridden_web_settings(app: faust.App, bind: str, port: int) -> None:
+    """Faust lets its own environment variables (WEB_BIND, WEB_HOST, WEB_PORT) override what it is given:
+    the API would then listen where ApiConfig did not check (off loopback without a token, say)."""
+    given = {"web_bind": bind, "web_host": bind, "web_port": port}
+    overridden = {name: value for name, value in given.items() if getattr(app.conf, name) != value}
+    if overridden:
+        found = ", ".join(f"{name.upper()}={getattr(app.conf, name)!r}" for name in overridden)
+        raise ApiConfigError(
+            f"the environment sets {found}, which Faust would use instead of Switchyard's settings; "
+            "unset it and use SWITCHYARD_WEB_BIND / SWITCHYARD_WEB_PORT"
+        )
 
 
 def build_worker(settings: Settings) -> Worker:

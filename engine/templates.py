@@ -119,10 +119,26 @@ def _spend(work: int = 0) -> None:
 
 
 def _size(value: Any) -> int:
+    """The work a filter's input stands for: its items, and the characters of the strings among them (a
+    list of many references to one long string is cheap to build and dear to sort or lower-case)."""
     try:
-        return len(value) if isinstance(value, (str, list, tuple, dict, range)) else 0
+        if isinstance(value, (list, tuple)):
+            return _items_and_chars(value, len(value))
+        if isinstance(value, dict):
+            return _items_and_chars((*value.keys(), *value.values()), len(value))
+        return len(value) if isinstance(value, (str, range)) else 0
     except OverflowError:
         return MAX_WORK + 1
+
+
+def _items_and_chars(items: Iterable[Any], count: int) -> int:
+    total = count
+    for item in items:
+        if isinstance(item, str):
+            total += len(item)
+            if total > MAX_WORK:
+                break
+    return total
 
 
 def _check_string(value: Any) -> Any:

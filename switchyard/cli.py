@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -33,6 +34,19 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
     except KeyboardInterrupt:
         return 130
+    except Exception as exc:
+        if not _no_broker(exc):
+            raise
+        print(f"switchyard: no Kafka broker answers ({exc}); start the local one with "
+              "`switchyard kafka start`, or name yours in SWITCHYARD_KAFKA", file=sys.stderr)  # fmt: skip
+        return 1
+
+
+def _no_broker(exc: Exception) -> bool:
+    """Whether aiokafka could not reach the broker (looked up only if a command imported aiokafka, so that
+    commands without Kafka do not pay for importing it)."""
+    errors = sys.modules.get("aiokafka.errors")
+    return errors is not None and isinstance(exc, errors.KafkaConnectionError)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -108,9 +122,11 @@ def cmd_kafka(args: argparse.Namespace, settings: Settings) -> int:
 def cmd_worker(args: argparse.Namespace, settings: Settings) -> int:
     import asyncio
 
+    from agents.api.config import ApiConfig
     from agents.kafka_admin import ensure_worker_topics
     from agents.worker import run_worker
 
+    ApiConfig.from_env(os.environ)  # settings it refuses are refused before anything is touched
     asyncio.run(ensure_worker_topics(settings))
     run_worker(settings)
     return 0

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from agents.settings import SettingsError
+
 
 class ApiError(Exception):
     """A request that cannot be served: HTTP `status`, a stable `code`, a message and optional details."""
@@ -22,5 +24,6 @@ class ApiError(Exception):
         return out
 
 
-class ApiConfigError(ValueError):
-    """API settings we refuse to start with (e.g. a non-loopback address without a token)."""
+class ApiConfigError(SettingsError):
+    """API settings we refuse to start with (e.g. a non-loopback address without a token); a SettingsError,
+    so the command line reports it as one."""

@@ -335,6 +335,15 @@ TEMPLATE_BOMBS = {
         "{% for i in range(19000) %}{{ range(100000) | sum }}{% endfor %}",
         "handled over",
     ),
+    # a list of many references to one long string: cheap to build, dear to lower-case for sorting
+    "sort of a repeated long string": (
+        "{% set l = ['x' * 99999] * 99999 %}{{ l | sort | length }}",
+        "handled over",
+    ),
+    "unique of a repeated long string": (
+        "{% set l = ['x' * 99999] * 99999 %}{{ l | unique | list | length }}",
+        "handled over",
+    ),
     "integer squaring": (
         "{% set ns = namespace(x=3) %}{% for i in range(60) %}{% set ns.x = ns.x * ns.x %}{% endfor %}",
         "an integer over",

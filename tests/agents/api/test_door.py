@@ -94,3 +94,15 @@ def test_no_listening_beyond_loopback_without_a_token(
     monkeypatch.delenv("SWITCHYARD_API_TOKEN", raising=False)
     with pytest.raises(ApiConfigError):  # the worker refuses before building anything
         build_worker(Settings(data_dir=tmp_path, app_id="door"))
+
+
+@pytest.mark.parametrize("variable", ["WEB_BIND", "WEB_HOST", "WEB_PORT"])
+def test_faust_own_web_variables_cannot_move_the_api(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, variable: str
+) -> None:
+    """Faust would let them override what it is given, past the token check above."""
+    monkeypatch.delenv("SWITCHYARD_WEB_BIND", raising=False)
+    monkeypatch.delenv("SWITCHYARD_API_TOKEN", raising=False)
+    monkeypatch.setenv(variable, "7777" if variable == "WEB_PORT" else "0.0.0.0")
+    with pytest.raises(ApiConfigError, match=f"the environment sets {variable}="):
+        build_worker(Settings(data_dir=tmp_path, app_id="door"))
