@@ -43,10 +43,21 @@ def check_events(documents: list[Any], limits: Limits) -> tuple[list[Event], lis
     return events, errors
 
 
+def encoded_size(doc: Any) -> int | Malformed:
+    """Its size as JSON, or why it cannot be written back: a body may nest up to 1,024 levels (what orjson
+    reads), a record at most 255 (what it writes)."""
+    try:
+        return len(orjson.dumps(doc))
+    except orjson.JSONEncodeError:
+        return Malformed("too_deep", "nested deeper than the 255 levels an event can be written with")
+
+
 def _check_one(doc: Any, limits: Limits) -> Event | Malformed:
     if not isinstance(doc, dict):
         return Malformed("not_object", f"JSON {type(doc).__name__} where an event object was expected")
-    size = len(orjson.dumps(doc))
+    size = encoded_size(doc)
+    if isinstance(size, Malformed):
+        return size
     if size > limits.max_bytes:
         return Malformed("oversized", f"{size} bytes is over the limit of {limits.max_bytes}")
     contact = doc.get("contact_id")

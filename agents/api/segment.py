@@ -27,6 +27,7 @@ from typing import Any
 
 import orjson
 
+from agents.api.ingest import encoded_size
 from engine.events import Malformed
 
 MAX_MESSAGE_BYTES = 32 * 1024
@@ -96,7 +97,9 @@ def to_event(message: Any, kind: str | None, received_ms: int) -> dict[str, Any]
     Alias, or why not. ``kind`` is the call's type when the path names it (``/v1/track``)."""
     if not isinstance(message, dict):
         return Malformed("not_object", "a message must be a JSON object")
-    size = len(orjson.dumps(message))
+    size = encoded_size(message)
+    if isinstance(size, Malformed):
+        return size
     if size > MAX_MESSAGE_BYTES:
         return Malformed("message_too_large", f"{size} bytes is over the {MAX_MESSAGE_BYTES} per message")
     kind = kind or message.get("type")

@@ -22,7 +22,7 @@ from aiohttp import web
 from agents.api.context import ApiContext, context_of
 from agents.api.exceptions import ApiError
 from agents.api.http import json_response, read_body
-from agents.api.ingest import check_events
+from agents.api.ingest import check_events, encoded_size
 from agents.api.refusals import dead_letter
 from agents.api.segment import MAX_BATCH_BYTES, MAX_MESSAGE_BYTES, Alias, merged_attributes, to_event
 from engine.events import Malformed
@@ -115,7 +115,15 @@ class Intake:
         if isinstance(message, dict):
             found = message.get("userId") or message.get("anonymousId")
             contact = str(found) if isinstance(found, str | int) else None
-        await dead_letter(self.ctx, contact, orjson.dumps(message), reason, detail, SOURCE)
+        await dead_letter(self.ctx, contact, as_bytes(message), reason, detail, SOURCE)
+
+
+def as_bytes(message: Any) -> bytes:
+    """A refused message's bytes for its dead letter (one JSON cannot write back: its Python form, cut)."""
+    try:
+        return orjson.dumps(message)
+    except orjson.JSONEncodeError:
+        return repr(message)[:MAX_MESSAGE_BYTES].encode("utf-8", "replace")
 
 
 def single_call(kind: str) -> Any:
@@ -141,7 +149,8 @@ async def post_batch(request: web.Request) -> web.Response:
     messages = body.get("batch") if isinstance(body, dict) else None
     if not isinstance(messages, list):
         raise ApiError(400, "bad_body", 'a batch is {"batch": [message, ...]}')
-    oversized = [i for i, m in enumerate(messages) if len(orjson.dumps(m)) > MAX_MESSAGE_BYTES]
+    sizes = [encoded_size(m) for m in messages]  # one nested too deep to write is rejected on its own below
+    oversized = [i for i, size in enumerate(sizes) if isinstance(size, int) and size > MAX_MESSAGE_BYTES]
     if oversized:
         raise ApiError(400, "message_too_large", f"messages over {MAX_MESSAGE_BYTES} bytes", oversized)
     intake = Intake(ctx)

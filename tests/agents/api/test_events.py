@@ -56,10 +56,16 @@ def test_a_batch_with_bad_events_reports_every_error_and_sends_nothing(api_worke
         "not an object",
         {**event("z"), "extra": 1},
     ]
-    status, body = api_worker.client.call("POST", "/v1/events", batch)
+    # nested past the 255 levels JSON is written with (a body may nest 1,024): a 400 like the others
+    nested = b'{"a":' * 300 + b"1" + b"}" * 300
+    deep = orjson.dumps({**event("deep"), "properties": "NESTED"}).replace(
+        b'"NESTED"', b'{"a":' + nested + b"}"
+    )
+    raw = orjson.dumps(batch)[:-1] + b"," + deep + b"]"
+    status, body = api_worker.client.call("POST", "/v1/events", raw=raw)
     assert status == 400 and body["error"] == "invalid_events"
     assert [(d["index"], d["reason"]) for d in body["details"]] == [
-        (1, "bad_type"), (2, "ts_out_of_range"), (3, "not_object"), (4, "unknown_field"),
+        (1, "bad_type"), (2, "ts_out_of_range"), (3, "not_object"), (4, "unknown_field"), (5, "too_deep"),
     ]  # fmt: skip
     assert api_worker.client.call("POST", "/v1/events", event("marker-after-bad-batch"))[0] == 202
     deadline = time.monotonic() + 20

@@ -77,8 +77,10 @@ def test_event_names_become_types() -> None:
         ({"userId": "u", "type": "fly"}, None, "bad_type"),
         ({"userId": "u", "event": "x", "properties": {"blob": "a" * 40_000}}, "track", "message_too_large"),
         ("text", "track", "not_object"),
+        ({"userId": "u", "event": "x", "properties": orjson.loads(b'{"a":' * 300 + b"1" + b"}" * 300)},
+         "track", "too_deep"),
     ],
-)
+)  # fmt: skip
 def test_messages_that_cannot_map_say_why(message: Any, kind: str | None, reason: str) -> None:
     refused = to_event(message, kind, 0)
     assert isinstance(refused, Malformed) and refused.reason == reason
@@ -278,10 +280,16 @@ def test_segment_refusals_answer_like_segment_and_are_dead_lettered(doors_worker
     assert (status, body["error"]) == (400, "missing_identity")
     ok = {"type": "track", "userId": "r3", "event": "ok", "messageId": "r-3"}
     mixed = {"batch": [ok, {**ok, "event": "timer.fired", "messageId": "r-4"}]}
-    status, body = post(doors_worker, "/v1/batch", orjson.dumps(mixed), basic(WRITE_KEY))
+    # nested past the 255 levels JSON is written with (a body may nest 1,024): refused alone, not a 500
+    nested = b'{"a":' * 300 + b"1" + b"}" * 300
+    deep = orjson.dumps({**ok, "messageId": "r-5", "properties": "NESTED"}).replace(
+        b'"NESTED"', b'{"a":' + nested + b"}"
+    )
+    raw = orjson.dumps(mixed)[:-2] + b"," + deep + b"]}"
+    status, body = post(doors_worker, "/v1/batch", raw, basic(WRITE_KEY))
     assert status == 200 and body["accepted"] == 1
-    assert [(r["index"], r["reason"]) for r in body["rejected"]] == [(1, "reserved_type")]
-    wanted = {b"missing_identity", b"reserved_type"}
+    assert [(r["index"], r["reason"]) for r in body["rejected"]] == [(1, "reserved_type"), (2, "too_deep")]
+    wanted = {b"missing_identity", b"reserved_type", b"too_deep"}
     letters = dead_letters(doors_worker, b"api:segment", wanted)
     assert wanted <= {r.headers.get("x-switchyard-reason") for r in letters}
 
