@@ -1,12 +1,17 @@
 """What the worker does when the circuit breaker (engine/breaker.py) trips: pause the workflow through the
 catalog, tell the ops team, and leave a step record saying why.
 
-Three records, all sent with the batch's effects (in Kafka before the batch's offsets are committed):
+Three records, all sent with a batch's effects (in Kafka before the batch's offsets are committed):
 - the catalog record `<id>@<version>` with `status: paused` (what `switchyard workflows pause` writes),
   also applied to this worker's catalog at once so the next batch starts no run of it;
 - a `notify` action to team `ops` (SWITCHYARD_TEAMS names its members), with a deterministic id;
 - an analytics step record, transition `paused`, with the reason (the builder's and the API's trace).
 `switchyard workflows resume <id>` resumes it; the breaker then counts that workflow afresh.
+
+The pause applies locally at once, so a batch processed again does not trip again: a trip's records are
+kept until a batch that carried them is written, and every batch computed until then carries them (the
+processor's `hand_over` and `delivered`). A copy sent twice changes nothing: the catalog record is the same
+record again, the notice has a deterministic action id and the step record is named by its content.
 """
 
 from __future__ import annotations
@@ -26,6 +31,7 @@ from engine.workflows import WorkflowSet
 log = logging.getLogger("switchyard.breaker")
 NOTIFY_TEAM = "ops"
 Send = Callable[[str, bytes | None, bytes], None]
+Record = tuple[str, bytes | None, bytes]  # topic, key, value
 
 
 class BreakerGuard:
@@ -36,6 +42,7 @@ class BreakerGuard:
         self.notify_topic = notify_topic
         self.analytics_topic = analytics_topic
         self.trips_total = 0
+        self.undelivered: list[Record] = []  # trips' records no written batch has carried yet
 
     def follow(self, workflows: WorkflowSet) -> None:
         """Count afresh a tripped workflow that was resumed since (published again)."""
@@ -44,9 +51,10 @@ class BreakerGuard:
             if head is None or head.status == "published":
                 self.breaker.reset(workflow_id)
 
-    def observe(self, workflows: WorkflowSet, event: Event, result: StepResult, send: Send,
-                apply: Callable[[bytes, bytes], None]) -> None:  # fmt: skip
-        """Count one step; on a trip, ``send`` the three records and ``apply`` the pause locally."""
+    def observe(
+        self, workflows: WorkflowSet, event: Event, result: StepResult, apply: Callable[[bytes, bytes], None]
+    ) -> None:
+        """Count one step; on a trip, ``apply`` the pause locally and keep the three records to hand over."""
         for trip in self.breaker.observe_step(event, result.trace, result.actions):
             head = workflows.governing.get(trip.workflow_id)
             if head is None or head.status != "published":
@@ -55,10 +63,24 @@ class BreakerGuard:
             log.error("workflow %s v%d paused: %s", head.id, head.version, trip.reason)
             key = f"{head.id}@{head.version}".encode()
             value = orjson.dumps({**head.definition, "status": "paused"})
-            send(self.catalog_topic, key, value)
             apply(key, value)
-            send(self.notify_topic, key, orjson.dumps(_notification(trip, head.id, head.version)))
-            send(self.analytics_topic, key, orjson.dumps(_step_record(trip, head.id, head.version)))
+            self.undelivered += [
+                (self.catalog_topic, key, value),
+                (self.notify_topic, key, orjson.dumps(_notification(trip, head.id, head.version))),
+                (self.analytics_topic, key, orjson.dumps(_step_record(trip, head.id, head.version))),
+            ]
+
+    def hand_over(self, send: Send) -> tuple[Record, ...]:
+        """``send`` every trip's records not yet delivered (with the batch being computed); returns them,
+        for `delivered` once that batch is written."""
+        for topic, key, value in self.undelivered:
+            send(topic, key, value)
+        return tuple(self.undelivered)
+
+    def delivered(self, records: tuple[Record, ...]) -> None:
+        """A batch that carried ``records`` is written: they are in Kafka."""
+        if records:
+            self.undelivered = [record for record in self.undelivered if record not in records]
 
 
 def _notification(trip: Trip, workflow_id: str, version: int) -> dict[str, Any]:

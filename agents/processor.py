@@ -35,7 +35,7 @@ from typing import Any
 
 import orjson
 
-from agents.breaker import BreakerGuard
+from agents.breaker import BreakerGuard, Record
 from agents.consumer import SafeConsumer
 from agents.definitions import DefinitionCache, apply_migrations
 from agents.exceptions import DeliveryFailed
@@ -178,6 +178,7 @@ class Computed:
     contacts: int
     started: float  # perf_counter at the start and the end of the computation
     computed: float
+    tripped: tuple[Record, ...] = ()  # the circuit breaker's records this batch carries
     effects: list[Submission] = field(default_factory=list)  # once submitted
 
 
@@ -421,7 +422,11 @@ class EventProcessor:
         self.metrics.replayed_total += self.replayed
         if self.replayed:
             log.info("skipped %d already-applied event(s) (re-delivered offsets)", self.replayed)
-        return Computed(batch, taken, staged, last_offsets, len(by_contact), started, time.perf_counter())
+        # the breaker's trips not yet in a written batch: this one carries them too (see agents/breaker.py)
+        tripped = self.breaker.hand_over(self._send_effect) if self.breaker is not None else ()
+        return Computed(
+            batch, taken, staged, last_offsets, len(by_contact), started, time.perf_counter(), tripped
+        )
 
     async def _write(self, computed: Computed) -> Landing:
         """Once the batch's effects are in Kafka, write its timers, states and progress locally and submit
@@ -429,6 +434,8 @@ class EventProcessor:
         waited = time.perf_counter()
         await settle(computed.effects)  # effects are in Kafka before any state says they happened
         delivered = time.perf_counter()
+        if self.breaker is not None:
+            self.breaker.delivered(computed.tripped)
         for table in self.tables:  # changelog records acknowledged since the last batch
             table.note_persisted()
         unwritten = self.unwritten
@@ -642,8 +649,7 @@ class EventProcessor:
         if self.outputs.consent is not None and consent_changed(state, new_state):
             self.send(self.outputs.consent, key, orjson.dumps(consent_record(new_state)))
         if self.breaker is not None:
-            self.breaker.observe(self.definitions.workflows, event, result, self._send_effect,
-                                 self.definitions.apply)  # fmt: skip
+            self.breaker.observe(self.definitions.workflows, event, result, self.definitions.apply)
         if result.trace:
             self._emit_records(key, result.trace, self._record_context(event, message))
         return self._score(new_state, event, key, result.actions)
@@ -692,7 +698,7 @@ class EventProcessor:
         return extra
 
     def _send_effect(self, topic: str, key: bytes | None, value: bytes) -> None:
-        """Straight to the outbox, whatever happens to the contact (the breaker's pause and notice)."""
+        """Straight to the outbox, whatever happens to any contact (the breaker's pause and notice)."""
         self.effects.add(topic, key, value)
 
     def _dead_letter(self, message: Any, problem: Malformed) -> None:

@@ -7,7 +7,7 @@ from dataclasses import replace
 
 import orjson
 
-from agents.breaker import BreakerGuard
+from agents.breaker import BreakerGuard, Record
 from agents.definitions import compile_all
 from engine.breaker import BreakerSettings
 from engine.step import step
@@ -27,9 +27,11 @@ LOOP = load_workflow(
 SETTINGS = BreakerSettings(window_ms=60_000, history=5, factor=5.0, floor=50)
 
 
-def run(
+def compute(
     guard: BreakerGuard, workflows: WorkflowSet, events: int, start: int
-) -> list[tuple[str, bytes, bytes]]:
+) -> tuple[list[tuple[str, bytes, bytes]], tuple[Record, ...]]:
+    """A batch of ``events`` as the processor computes it: each step observed, then the trips' records not
+    yet delivered handed over with the batch. (What it sent, what it carries.)"""
     sent: list[tuple[str, bytes, bytes]] = []
     applied: list[tuple[bytes, bytes]] = []
     state: ContactState | None = None
@@ -37,9 +39,18 @@ def run(
         event = make_event("crm.updated", start + i * 60_000 // events, "c1", f"e{start}-{i}")
         result = step(state, event, workflows, event["ts"])
         state = result.state
-        guard.observe(workflows, event, result, lambda t, k, v: sent.append((t, k or b"", v)),
-                      lambda k, v: applied.append((k, v)))  # fmt: skip
-    assert [key for key, _ in applied] == [key for topic, key, _ in sent if topic == "catalog"]
+        guard.observe(workflows, event, result, lambda k, v: applied.append((k, v)))
+    carried = guard.hand_over(lambda t, k, v: sent.append((t, k or b"", v)))
+    assert {key for key, _ in applied} <= {key for topic, key, _ in sent if topic == "catalog"}
+    return sent, carried
+
+
+def run(
+    guard: BreakerGuard, workflows: WorkflowSet, events: int, start: int
+) -> list[tuple[str, bytes, bytes]]:
+    """A batch computed and written."""
+    sent, carried = compute(guard, workflows, events, start)
+    guard.delivered(carried)
     return sent
 
 
@@ -73,3 +84,17 @@ def test_a_resumed_workflow_is_counted_afresh_and_the_notice_id_is_stable() -> N
         guard.follow(workflows)  # published again (resumed): the trip is forgotten
         assert guard.breaker.tripped == {}
     assert ids[0] == ids[1]  # the same trip notifies once, whichever worker or retry sends it
+
+
+def test_a_trip_is_handed_over_with_every_batch_until_one_that_carried_it_is_written() -> None:
+    workflows = WorkflowSet([LOOP])
+    guard = BreakerGuard("catalog", "notify", "analytics", SETTINGS)
+    for minute in range(5):
+        run(guard, workflows, 5, T0 + minute * 60_000)
+    first, carried = compute(guard, workflows, 200, T0 + 5 * 60_000)  # trips; its effects are refused
+    assert [topic for topic, _, _ in first] == ["catalog", "notify", "analytics"] and len(carried) == 3
+    # processed again: the workflow is paused here already, so nothing trips, but the records go out again
+    again, carried_again = compute(guard, workflows, 200, T0 + 5 * 60_000)
+    assert again == first
+    guard.delivered(carried_again)
+    assert compute(guard, workflows, 5, T0 + 6 * 60_000) == ([], ())
