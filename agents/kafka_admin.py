@@ -14,7 +14,14 @@ from aiokafka.errors import TopicAlreadyExistsError, UnknownTopicOrPartitionErro
 
 from agents.settings import Settings
 from agents.topic_reader import metadata_consumer, topic_end_offsets
-from agents.topics import CONSENT, RECOMMENDATIONS, WORKFLOWS, all_topic_names
+from agents.topics import (
+    CONSENT,
+    EVENTS_DLQ,
+    RECOMMENDATIONS,
+    WORKFLOWS,
+    all_topic_names,
+)
+from engine.topics import DEAD_LETTER_CONFIG
 
 
 async def topic_names(bootstrap: str) -> set[str]:
@@ -119,6 +126,8 @@ async def ensure_worker_topics(settings: Settings) -> None:
     another count, and Faust refuses a table whose changelog does not match its source topic. The
     workflow catalog is one compacted partition; the consent view is compacted, keyed by contact; the API
     records shown/applied/dismissed recommendations on `recommendations`."""
+    dead_letters = [settings.topic(EVENTS_DLQ)]
+    await create_topics(settings.bootstrap, dead_letters, settings.partitions, configs=DEAD_LETTER_CONFIG)
     await create_topics(settings.bootstrap, all_topic_names(settings.topic_prefix), settings.partitions)
     await create_topics(settings.bootstrap, [settings.topic(RECOMMENDATIONS)], settings.partitions)
     await create_topics(settings.bootstrap, [settings.topic(WORKFLOWS)], 1, compact=True)

@@ -1,4 +1,5 @@
-"""The names of Switchyard's Kafka topics, shared by the worker, the sinks and the tools (names only)."""
+"""The names of Switchyard's Kafka topics, shared by the worker, the sinks and the tools (names, and the
+dead-letter topics' size limit)."""
 
 from __future__ import annotations
 
@@ -21,3 +22,9 @@ assert frozenset(ACTION_CHANNELS) == CHANNELS, "engine/topics.py is out of step 
 
 def action_topic(channel: str) -> str:
     return f"actions.{channel}"
+
+
+# A dead-letter topic takes records twice as large as Kafka's default limit (1 MB): a record as large as
+# its own topic took, with the reason's headers added, still fits, so its dead letter never holds a batch.
+DEAD_LETTER_MAX_BYTES: Final = 2 * 1024 * 1024
+DEAD_LETTER_CONFIG: Final = {"max.message.bytes": str(DEAD_LETTER_MAX_BYTES)}

@@ -8,6 +8,7 @@ import logging
 import orjson
 from aiokafka import AIOKafkaProducer
 
+from engine.topics import DEAD_LETTER_MAX_BYTES
 from sinks.records import OutRecord
 
 log = logging.getLogger(__name__)
@@ -28,7 +29,9 @@ class Output:
         return self._producer
 
     async def start(self) -> None:
-        self._producer = AIOKafkaProducer(bootstrap_servers=self.bootstrap, acks="all", linger_ms=2)
+        self._producer = AIOKafkaProducer(
+            bootstrap_servers=self.bootstrap, acks="all", linger_ms=2, max_request_size=DEAD_LETTER_MAX_BYTES
+        )  # a dead letter may be larger than Kafka's default limit: its topic takes it (agents/topics.py)
         await self._producer.start()
 
     async def stop(self) -> None:

@@ -13,6 +13,7 @@ import orjson
 from aiokafka import AIOKafkaProducer
 
 from agents.topic_reader import KNOWN_TOPIC_WAIT_S, Record, read_to_end
+from engine.topics import DEAD_LETTER_MAX_BYTES
 from engine.types import Event
 
 
@@ -26,8 +27,9 @@ class KafkaGateway:
         async with self._lock:
             if self._producer is None:
                 producer = AIOKafkaProducer(
-                    bootstrap_servers=self.bootstrap, acks="all", enable_idempotence=True, linger_ms=2
-                )
+                    bootstrap_servers=self.bootstrap, acks="all", enable_idempotence=True, linger_ms=2,
+                    max_request_size=DEAD_LETTER_MAX_BYTES,  # a refused body of 1 MiB, with its reasons
+                )  # fmt: skip
                 await producer.start()
                 self._producer = producer
             return self._producer

@@ -55,9 +55,11 @@ def run_sinks(args: argparse.Namespace, settings: Settings) -> int:
 async def _serve(config: SinkSettings, partitions: int, channels: list[str], strict: bool) -> None:
     # Imported here: every `switchyard` command builds the parser that `register` adds to.
     from agents.kafka_admin import create_topics
+    from engine.topics import DEAD_LETTER_CONFIG
     from sinks.service import SinkService
 
-    plain = [EVENTS_TOPIC, DLQ_TOPIC, *map(action_topic, channels)]
+    await create_topics(config.bootstrap, [config.topic(DLQ_TOPIC)], partitions, configs=DEAD_LETTER_CONFIG)
+    plain = [EVENTS_TOPIC, *map(action_topic, channels)]
     await create_topics(config.bootstrap, [config.topic(name) for name in plain], partitions)
     await create_topics(config.bootstrap, [config.topic(TASKS_TOPIC)], partitions, compact=True)
     stop = asyncio.Event()

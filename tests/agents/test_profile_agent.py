@@ -81,6 +81,9 @@ MALFORMED: list[tuple[str, bytes | None, bytes]] = [
 ]
 
 
+HUGE = b"x" * 1_048_400  # with a record's overhead, just under the broker's 1 MB message limit
+
+
 def test_every_kind_of_malformed_input_is_dead_lettered_and_the_worker_goes_on(
     test_settings: Settings, worker_factory: WorkerFactory
 ) -> None:
@@ -91,13 +94,17 @@ def test_every_kind_of_malformed_input_is_dead_lettered_and_the_worker_goes_on(
     records: list[tuple[bytes | None, bytes | None]] = [(key, value) for _, key, value in MALFORMED]
     records.append((b"good", event("good", "contact.added", T0, name="Still here")))
     records.append((b"nokey-but-valid", None))  # a tombstone-like record with no value
+    # as large as Kafka takes a record: its dead letter, with the reason's headers, must still fit
+    records.append((b"huge", HUGE))
     asyncio.run(produce(settings.bootstrap, settings.topic("events"), records))
     wait_processed(settings)
 
     dead = asyncio.run(
-        read_topic(settings.bootstrap, settings.topic("events.dlq"), expect=len(MALFORMED) + 1)
+        read_topic(settings.bootstrap, settings.topic("events.dlq"), expect=len(MALFORMED) + 2)
     )
-    assert len(dead) == len(MALFORMED) + 1
+    assert len(dead) == len(MALFORMED) + 2
+    [huge] = [d for d in dead if d.key == b"huge"]
+    assert huge.headers["x-switchyard-reason"] == b"oversized"
     by_value = {d.value: d for d in dead}
     for reason, key, value in MALFORMED:
         letter = by_value[value]  # the original bytes, unchanged

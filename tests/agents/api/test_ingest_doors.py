@@ -315,11 +315,16 @@ def test_signed_webhook_starts_a_workflow_and_bad_ones_are_refused_into_the_dlq(
     unmapped = post(doors_worker, "/v1/hooks/shop", other, standard_headers(SHOP_SECRET, other, "msg_2"))
     assert (unmapped[0], unmapped[1]["error"]) == (400, "unmapped")
     assert post(doors_worker, "/v1/hooks/nowhere", body, {})[0] == 404
+    # as large as a body may be (1 MiB): its dead letter, with the reason's headers, is larger than Kafka's
+    # default limit, which the dead-letter topic raises
+    large = b'{"note": "' + b"a" * (1_048_576 - 12) + b'"}'
+    assert post(doors_worker, "/v1/hooks/shop", large, {})[0] == 401
 
     letters = dead_letters(doors_worker, b"api:hooks/shop", {b"unsigned", b"unmapped"})
     assert {(r.headers["x-switchyard-reason"], r.value) for r in letters} >= {
         (b"unsigned", body),
         (b"unmapped", other),
+        (b"unsigned", large),
     }
 
     deadline, runs = time.monotonic() + 30, list[dict[str, Any]]()
