@@ -476,7 +476,10 @@ class EventProcessor:
         after, before = set(timers_after), set(timers_before)
         for due, token, _ in before - after:  # first: a timer moved to another due is cancelled, then added
             self.timer_service.cancel(due, token)
-        for due, token, kind in after - before:
+        # A republished state may be one whose timers row a crash lost (the two files and changelogs are
+        # separate): the row is written again above, and its timers go back into the queue (added twice,
+        # a timer is queued once).
+        for due, token, kind in after if entry.republish else after - before:
             self.timer_service.add(entry.contact_id, due, token, kind)
 
     def _load(

@@ -5,11 +5,14 @@ worker applies them (no Kafka)."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
+from types import SimpleNamespace
+from typing import Any, cast
 
 import orjson
 
-from agents.processor import all_pending, same_wakeups, staged
+from agents.processor import EventProcessor, Staged, all_pending, same_wakeups, staged
 from agents.scoring import Predictions, is_ml_wakeup
 from engine.step import step
 from engine.types import ContactState
@@ -49,3 +52,35 @@ def test_same_parts_mean_same_wakeups(tmp_path: Path) -> None:
         assert again.wakeups == (all_pending(before), all_pending(after)), event
     assert spared > 0 and compared > 0  # the shortcut is taken, and not for everything
     assert not same_wakeups(None, states[next(iter(states))])
+
+
+class TimerLedger:
+    """What `_save_timers` asks of the timers table and the timer service, in order."""
+
+    def __init__(self) -> None:
+        self.calls: list[tuple[str, ...]] = []
+
+    def save(self, partition: int, contact_id: str, timers: object) -> None:
+        self.calls.append(("save", contact_id))
+
+    def add(self, contact_id: str, due: int, token: str, kind: str) -> None:
+        self.calls.append(("add", token))
+
+    def cancel(self, due: int, token: str) -> None:
+        self.calls.append(("cancel", token))
+
+
+def test_a_republished_state_puts_all_its_timers_back_in_the_queue() -> None:
+    """A crash can keep a contact's new state and lose its timers row (two files, two changelogs): the
+    replay finds the state applied and republishes it, rewriting the row; its timers must be queued too,
+    although they equal the stored state's."""
+    ledger = TimerLedger()
+    processor = SimpleNamespace(timer_store=ledger, timer_service=ledger)
+    pending = [(NOW + 1000, "t1", "wait"), (NOW + 2000, "t2", "ml")]
+    entry = Staged("c1", 0, b"", (pending, pending), republish=True)
+    EventProcessor._save_timers(cast(Any, processor), entry, pending, pending)
+    assert ledger.calls[0] == ("save", "c1") and sorted(ledger.calls[1:]) == [("add", "t1"), ("add", "t2")]
+    ledger.calls.clear()
+    moved = [(NOW + 1000, "t1", "wait"), (NOW + 3000, "t3", "ml")]
+    EventProcessor._save_timers(cast(Any, processor), replace(entry, republish=False), pending, moved)
+    assert ledger.calls == [("save", "c1"), ("cancel", "t2"), ("add", "t3")]  # only the difference
