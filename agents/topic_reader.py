@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncGenerator, AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -78,7 +78,7 @@ async def read_batches(
     key: bytes | None = None,
     start: Mapping[int, int] | None = None,
     wait_for_topic_s: float = 0.0,
-) -> AsyncIterator[list[Record]]:
+) -> AsyncGenerator[list[Record], None]:
     """The records of ``topic`` as they are fetched, a list at a time (a reader of a large topic need not
     hold it all): of one ``partition`` when given, only those with ``key`` when given, from offsets
     ``start`` on (partition -> offset; from the beginning without it), up to the end offsets seen at the

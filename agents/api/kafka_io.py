@@ -7,12 +7,12 @@ Reads use their own short-lived consumer with no group, so they never disturb th
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterable
+from collections.abc import AsyncGenerator, Iterable
 
 import orjson
 from aiokafka import AIOKafkaProducer
 
-from agents.topic_reader import KNOWN_TOPIC_WAIT_S, Record, read_to_end
+from agents.topic_reader import KNOWN_TOPIC_WAIT_S, Record, read_batches, read_to_end
 from engine.topics import DEAD_LETTER_MAX_BYTES
 from engine.types import Event
 
@@ -58,6 +58,10 @@ class KafkaGateway:
         """One refused request or message, kept with its reason headers, acknowledged before returning."""
         producer = await self.producer()
         await (await producer.send(topic, key=key, value=value, headers=headers))
+
+    def read_batches(self, topic: str) -> AsyncGenerator[list[Record], None]:
+        """As `read`, every partition, a fetch at a time (a reader that stops early reads no further)."""
+        return read_batches(self.bootstrap, topic, wait_for_topic_s=KNOWN_TOPIC_WAIT_S)
 
     async def read(self, topic: str, partition: int | None = None, key: bytes | None = None) -> list[Record]:
         """Records of one partition (or all) from the beginning to the end seen at the start; only those

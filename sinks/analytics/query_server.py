@@ -19,7 +19,7 @@ from aiohttp import web
 
 from sinks.analytics.exceptions import StoreUnavailable, UnknownReport
 from sinks.analytics.gateway import StoreGateway
-from sinks.analytics.reports import REPORTS, report_parameters, run_report
+from sinks.analytics.reports import MAX_REPORT_ROWS, REPORTS, report_parameters, run_report
 from sinks.analytics.writer import WriterStats
 
 log = logging.getLogger("switchyard.analytics.http")
@@ -50,9 +50,12 @@ def build_app(gateway: StoreGateway, stats: WriterStats, token: str | None) -> w
                 request.query.get("workflow"),
                 int(request.query.get("since_ms", "0")),
                 int(request.query.get("as_of_ms", str(int(time.time() * 1000)))),
+                int(request.query.get("max_rows", str(MAX_REPORT_ROWS))),
             )
         except ValueError:
-            return web.json_response({"error": "since_ms and as_of_ms are integers (epoch ms)"}, status=400)
+            return web.json_response(
+                {"error": "since_ms and as_of_ms are integers (epoch ms), max_rows an integer"}, status=400
+            )
         try:
             result = await gateway.run(lambda store: run_report(store, name, params))
         except UnknownReport as exc:

@@ -17,6 +17,7 @@ from sinks.analytics.exceptions import UnknownReport
 from sinks.analytics.store import AnalyticsStore, QueryResult
 
 WORKFLOW = "({workflow:String} = '' OR workflow_id = {workflow:String})"
+MAX_REPORT_ROWS = 200_000  # rows of a report of raw rows: enough for any backtest's cap
 SINCE_DAY = "day >= toDate(fromUnixTimestamp64Milli({since_ms:Int64}, 'UTC'))"
 SINCE_TS = "ts >= fromUnixTimestamp64Milli({since_ms:Int64}, 'UTC')"
 SINCE_TS_DAY = "toDate(ts) >= toDate(fromUnixTimestamp64Milli({since_ms:Int64}, 'UTC'))"  # as SINCE_DAY
@@ -255,6 +256,7 @@ REPORTS: dict[str, Report] = {
             FROM events FINAL
             WHERE ts >= fromUnixTimestamp64Milli({since_ms:Int64}, 'UTC') AND type != 'timer.fired'
             ORDER BY contact_id, kafka_partition, kafka_offset
+            LIMIT {max_rows:UInt64}
             """,
         ),
         Report(
@@ -288,8 +290,18 @@ REPORTS: dict[str, Report] = {
 }
 
 
-def report_parameters(workflow: str | None, since_ms: int, as_of_ms: int) -> dict[str, Any]:
-    return {"workflow": workflow or "", "since_ms": int(since_ms), "as_of_ms": int(as_of_ms)}
+def report_parameters(
+    workflow: str | None, since_ms: int, as_of_ms: int, max_rows: int = MAX_REPORT_ROWS
+) -> dict[str, Any]:
+    """The parameters every report may read; ``max_rows`` bounds the reports of raw rows (`events`), at
+    most MAX_REPORT_ROWS (a caller that wants to know whether there were more asks for one row more)."""
+    rows = max(0, min(int(max_rows), MAX_REPORT_ROWS))
+    return {
+        "workflow": workflow or "",
+        "since_ms": int(since_ms),
+        "as_of_ms": int(as_of_ms),
+        "max_rows": rows,
+    }
 
 
 def run_report(store: AnalyticsStore, name: str, parameters: Mapping[str, Any]) -> QueryResult:

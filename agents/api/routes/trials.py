@@ -3,6 +3,8 @@ process within the trial caps (agents/api/trial_runner.py), never on the worker'
 
 from __future__ import annotations
 
+import asyncio
+from contextlib import aclosing
 from typing import Any
 
 import orjson
@@ -48,22 +50,24 @@ async def backtest(request: web.Request) -> web.Response:
     trial_workflows(definition)
     now = ctx.clock()
     since = now - days * DAY
-    events, source = await recorded_events(ctx, since)
+    events, source = await recorded_events(ctx, since, ctx.config.trials.max_events)
     result = await run_capped(definition, events, now, ctx.config.trials)
     return json_response(
         {"workflow_id": definition.get("id"), "days": days, "since": since, "source": source, **result}
     )
 
 
-async def recorded_events(ctx: ApiContext, since: int) -> tuple[list[Event], str]:
+async def recorded_events(ctx: ApiContext, since: int, cap: int) -> tuple[list[Event], str]:
     """Events with ts >= since, per contact in arrival order: from the analytics store when its writer
-    serves the `events` report, else from the `events` topic itself."""
+    serves the `events` report, else from the `events` topic itself. At most ``cap`` + 1 of them: one more
+    than the trial takes is enough for it to refuse (none of the rest is loaded)."""
     try:
+        params = {"since_ms": since, "max_rows": cap + 1}
         report = await fetch_report(
-            ctx.config.analytics_url, ctx.config.token, RECORDED_EVENTS_REPORT, {"since_ms": since}
+            ctx.config.analytics_url, ctx.config.token, RECORDED_EVENTS_REPORT, params
         )
     except ApiError:
-        return await _events_from_topic(ctx, since), "kafka"
+        return await _events_from_topic(ctx, since, cap), "kafka"
     columns = report["columns"]
     rows = [dict(zip(columns, row, strict=False)) for row in report["rows"]]
     return [_event_from_row(row) for row in rows if int(row["ts_ms"]) >= since], "analytics"
@@ -80,13 +84,20 @@ def _event_from_row(row: dict[str, Any]) -> Event:
     }
 
 
-async def _events_from_topic(ctx: ApiContext, since: int) -> list[Event]:
+async def _events_from_topic(ctx: ApiContext, since: int, cap: int) -> list[Event]:
+    """As `recorded_events`, read a fetch at a time (the event loop runs between two), stopping at one
+    event more than ``cap``."""
     limits = Limits(max_bytes=ctx.max_event_bytes, max_ts=ctx.clock() + DAY)
     out: list[Event] = []
-    for record in await ctx.kafka.read(ctx.events_topic):
-        event = decode_event(record.value, record.key, limits)
-        if isinstance(event, dict) and event["ts"] >= since and event["type"] != "timer.fired":
-            out.append(event)
+    async with aclosing(ctx.kafka.read_batches(ctx.events_topic)) as batches:  # closed when left early
+        async for records in batches:
+            for record in records:
+                event = decode_event(record.value, record.key, limits)
+                if isinstance(event, dict) and event["ts"] >= since and event["type"] != "timer.fired":
+                    out.append(event)
+            if len(out) > cap:
+                break
+            await asyncio.sleep(0)
     return out
 
 

@@ -3,14 +3,21 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
-from typing import Any
+from types import SimpleNamespace
+from typing import Any, cast
 
+import orjson
 import pytest
 
+from agents.api.kafka_io import KafkaGateway
+from agents.api.routes.trials import _events_from_topic
+from agents.kafka_admin import create_topics
+from agents.settings import Settings
 from engine.durations import HOUR
 from tests.agents.api.fixtures import ApiWorker, example_definition
-from tests.agents.fixtures import read_actions, wait_processed
+from tests.agents.fixtures import produce, read_actions, wait_processed
 
 pytestmark = pytest.mark.kafka
 T0 = 1_767_261_600_000  # as in tests/engine/fixtures.py
@@ -104,3 +111,28 @@ def test_backtest_a_draft_over_recorded_events_sends_nothing(api_worker: ApiWork
     )
     assert read_actions(api_worker.settings, expect=1, timeout=3) == []  # a draft: nothing really sent
     assert client.call("POST", "/v1/workflows/cart_bt/backtest", {"days": 0})[1]["error"] == "bad_days"
+
+
+def test_recorded_events_from_the_topic_stop_one_past_the_cap(test_settings: Settings) -> None:
+    """Without an analytics endpoint a backtest reads the `events` topic: it stops at one event more than
+    the trial cap (enough for the trial to refuse), not at the topic's end."""
+    topic = test_settings.topic("events")
+    now = int(time.time() * 1000)
+    docs = [{"event_id": f"e{n}", "contact_id": f"c{n % 5}", "type": "page.viewed", "ts": now - 1000 + n,
+             "properties": {}} for n in range(30_000)]  # fmt: skip
+    records = [(str(doc["contact_id"]).encode(), orjson.dumps(doc)) for doc in docs]
+
+    async def scenario() -> tuple[int, int]:
+        await create_topics(test_settings.bootstrap, [topic], 1)
+        await produce(test_settings.bootstrap, topic, records)
+        kafka = KafkaGateway(test_settings.bootstrap)
+        ctx = SimpleNamespace(kafka=kafka, events_topic=topic, max_event_bytes=65536, clock=lambda: now)
+        try:
+            capped = await _events_from_topic(cast(Any, ctx), now - 60_000, 3)
+            every = await _events_from_topic(cast(Any, ctx), now - 60_000, 100_000)
+        finally:
+            await kafka.stop()
+        return len(capped), len(every)
+
+    capped, every = asyncio.run(scenario())
+    assert every == 30_000 and 4 <= capped <= 20_000  # whole fetches (up to 1 MB each): stops after the first

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from sinks.analytics.reports import report_parameters, run_report
+from sinks.analytics.reports import MAX_REPORT_ROWS, report_parameters, run_report
 from sinks.analytics.store import AnalyticsStore
 from tests.sinks.analytics.fixtures import StepLog, action_doc, event_doc, insert_records, outcome_doc
 
@@ -199,6 +199,16 @@ def test_events_per_minute_per_type(store: AnalyticsStore) -> None:
     ]
     report = run_report(store, "throughput", report_parameters(None, T1 + MIN, T2)).as_dicts()
     assert [(r["type"], r["events"]) for r in report] == [("page.viewed", 1), ("email.opened", 1)]
+
+
+def test_the_recorded_events_report_returns_at_most_max_rows(store: AnalyticsStore) -> None:
+    events = [event_doc(f"e{n}", f"c{n % 3}", "page.viewed", T1 + n) for n in range(7)]
+    load_twice(store, events=events)
+    every = run_report(store, "events", report_parameters(None, T1, T2)).as_dicts()
+    assert len(every) == 7 and [r["contact_id"] for r in every] == sorted(r["contact_id"] for r in every)
+    capped = run_report(store, "events", report_parameters(None, T1, T2, max_rows=4)).as_dicts()
+    assert capped == every[:4]
+    assert report_parameters(None, 0, 0, max_rows=10**12)["max_rows"] == MAX_REPORT_ROWS
 
 
 def lift_dataset() -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
