@@ -30,6 +30,9 @@ from engine.types import Event
 
 SINGLE_CALLS = ("track", "identify", "page", "screen", "group", "alias")
 SOURCE = "api:segment"
+# An alias reads both contacts' stored states (a read of their changelog partitions each): a request may
+# carry this many; the rest of a batch's aliases are refused, each on its own, to be sent again.
+MAX_ALIASES_PER_REQUEST = 4  # an SDK sends one when a visitor signs up: rarely two in a batch
 
 
 def write_key_of(request: web.Request, body: Any) -> str | None:
@@ -75,12 +78,19 @@ class Intake:
         self.limits = ctx.event_limits()
         self.events: list[Event] = []
         self.rejected: list[dict[str, Any]] = []
+        self.aliases = 0
 
     async def take(self, index: int, message: Any, kind: str | None) -> None:
         mapped = to_event(message, kind, self.ctx.clock())
         if isinstance(mapped, Malformed):
             await self._refuse(index, message, mapped.reason, mapped.detail)
             return
+        if isinstance(mapped, Alias):
+            self.aliases += 1
+            if self.aliases > MAX_ALIASES_PER_REQUEST:
+                detail = f"at most {MAX_ALIASES_PER_REQUEST} alias calls a request: send this one again"
+                await self._refuse(index, message, "too_many_aliases", detail)
+                return
         documents = await self._alias(mapped) if isinstance(mapped, Alias) else [mapped]
         events, errors = check_events(documents, self.limits)
         if errors:

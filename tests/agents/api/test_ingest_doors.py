@@ -23,6 +23,7 @@ from standardwebhooks.webhooks import Webhook
 
 from agents.api.exceptions import ApiConfigError
 from agents.api.hooks import load_sources, map_payload, verified
+from agents.api.routes.segment import MAX_ALIASES_PER_REQUEST
 from agents.api.segment import Alias, event_type_of, to_event
 from agents.topic_reader import Record, read_to_end
 from engine.events import Malformed
@@ -289,7 +290,14 @@ def test_segment_refusals_answer_like_segment_and_are_dead_lettered(doors_worker
     status, body = post(doors_worker, "/v1/batch", raw, basic(WRITE_KEY))
     assert status == 200 and body["accepted"] == 1
     assert [(r["index"], r["reason"]) for r in body["rejected"]] == [(1, "reserved_type"), (2, "too_deep")]
-    wanted = {b"missing_identity", b"reserved_type", b"too_deep"}
+    # an alias reads two stored states: a request carries a few, the others are refused one by one
+    aliases = [{"type": "alias", "userId": f"k{n}", "previousId": f"p{n}", "messageId": f"al-{n}"}
+               for n in range(MAX_ALIASES_PER_REQUEST + 1)]  # fmt: skip
+    status, body = post(doors_worker, "/v1/batch", orjson.dumps({"batch": aliases}), basic(WRITE_KEY))
+    assert status == 200 and [(r["index"], r["reason"]) for r in body["rejected"]] == [
+        (MAX_ALIASES_PER_REQUEST, "too_many_aliases")
+    ]
+    wanted = {b"missing_identity", b"reserved_type", b"too_deep", b"too_many_aliases"}
     letters = dead_letters(doors_worker, b"api:segment", wanted)
     assert wanted <= {r.headers.get("x-switchyard-reason") for r in letters}
 
