@@ -19,10 +19,10 @@ import logging
 import re
 import socket
 from typing import NoReturn
-from urllib.parse import urlsplit
 
 from aiohttp.abc import AbstractResolver, ResolveResult
 from aiohttp.resolver import DefaultResolver
+from yarl import URL
 
 from sinks.exceptions import TargetRefused
 
@@ -75,22 +75,24 @@ class AddressGuard:
         self.allow_private = allow_private
 
     def check_url(self, url: str) -> None:
-        """Refuse a URL by its scheme, its host (allowlist) and, for IP literals, its address."""
+        """Refuse a URL by its scheme, its host (allowlist) and, for IP literals, its address. The host is
+        read as the HTTP client (aiohttp, through yarl) will connect to it: it maps fullwidth and
+        ideographic dots to ASCII ones, so `127。0。0。1` is checked as the 127.0.0.1 it becomes."""
         try:
-            parts = urlsplit(url)
-            host = parts.hostname
-        except ValueError:
+            parsed = URL(url)
+            host, raw_host = parsed.host, parsed.raw_host
+        except (ValueError, TypeError):
             refuse("the URL does not parse", url)
-        if parts.scheme not in ALLOWED_SCHEMES:
+        if parsed.scheme not in ALLOWED_SCHEMES:
             raise TargetRefused("target refused: only http and https targets are allowed")
-        if not host:
+        if not host or not raw_host:
             raise TargetRefused("target refused: the URL has no host")
         if not host_allowed(host, self.allow_hosts):
             raise TargetRefused("target refused: the host is not on the allowlist")
-        if _looks_numeric(host) and not _is_ip_literal(host):
-            refuse("not a canonical IP address", host)
-        if not self.allow_private and _is_ip_literal(host):
-            self.check_address(host)
+        if _looks_numeric(raw_host) and not _is_ip_literal(raw_host):
+            refuse("not a canonical IP address", raw_host)
+        if not self.allow_private and _is_ip_literal(raw_host):
+            self.check_address(raw_host)
 
     def check_address(self, address: str) -> None:
         if self.allow_private:

@@ -65,7 +65,7 @@ def build_email(
     message = EmailMessage(policy=HEADER_POLICY)
     message["From"] = sender
     message["To"] = recipient
-    message["Subject"] = subject
+    message["Subject"] = " ".join(subject.split())  # one line: a template's line breaks become spaces
     message["Date"] = formatdate(now_s, usegmt=True)
     message["Message-ID"] = message_id(action_id, sender)
     if not transactional:  # a receipt or a password reset carries no unsubscribe link

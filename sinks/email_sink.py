@@ -8,6 +8,7 @@ is derived from the HTML. Outcome: ``email.sent`` (to, template, subject, messag
 
 from __future__ import annotations
 
+import unicodedata
 from email.utils import getaddresses
 from typing import Any
 
@@ -44,17 +45,27 @@ class EmailBody:
 
 
 def recipient_of(params: dict[str, Any]) -> str:
-    """The one address the message goes to: a list ("a@x, b@y"), a header break or a display name that
-    hides a second address is refused."""
+    """The one address the message goes to (see `single_address`)."""
     to = params.get("to") or params.get("email")
     if not isinstance(to, str) or "@" not in to:
         raise PermanentFailure("email action has no recipient address (params.to)")
-    if any(ch in to for ch in "\r\n,;"):
-        raise PermanentFailure("an email action has exactly one recipient address (params.to)")
-    found = getaddresses([to])
+    return single_address(to, "an email action has exactly one recipient address (params.to)")
+
+
+def single_address(value: str, refusal: str) -> str:
+    """``value`` as one address: a list ("a@x, b@y"), a line or header break, a control or separator
+    character, or a display name that hides a second address is refused with ``refusal``."""
+    if any(ch in value for ch in ",;") or any(_unprintable(ch) for ch in value):
+        raise PermanentFailure(refusal)
+    found = getaddresses([value])
     if len(found) != 1 or not found[0][1] or found[0][1].count("@") != 1:
-        raise PermanentFailure("an email action has exactly one recipient address (params.to)")
+        raise PermanentFailure(refusal)
     return found[0][1]
+
+
+def _unprintable(ch: str) -> bool:
+    """Control, format and separator characters (CR, LF, VT, U+2028 ...), the ASCII space aside."""
+    return ch != " " and unicodedata.category(ch)[0] in "CZ"
 
 
 def _str_or_none(value: Any) -> str | None:

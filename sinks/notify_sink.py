@@ -8,6 +8,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from sinks.email_message import build_email
+from sinks.email_sink import single_address
 from sinks.exceptions import PermanentFailure, SinkConfigError
 from sinks.http_delivery import HttpDelivery
 from sinks.records import Action, Delivery, OutcomeEvent
@@ -68,7 +69,7 @@ class NotifyHandler:
 
     def address_of(self, user: str) -> str:
         if "@" in user:
-            return user
+            return single_address(user, f"a notify user is one name or one address, not {user[:80]!r}")
         address = self.settings.user_emails.get(user)
         if address:
             return address
@@ -106,7 +107,10 @@ class NotifyHandler:
                 html=None,
                 unsubscribe_url=None,
             )
-            await self.pool.send(email)
+            try:
+                await self.pool.send(email)
+            except PermanentFailure as exc:  # a team member's address refused: ours to fix, not a bounce
+                raise PermanentFailure(exc.message, details=exc.details) from None
             via = "email"
         return Delivery(
             [OutcomeEvent("notification.sent", {**recipient, "users": users, "reason": reason, "via": via})]

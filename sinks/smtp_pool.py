@@ -1,7 +1,8 @@
 """Sending MIME messages over SMTP (aiosmtplib) through a few reused connections, and sorting errors.
 
 - a 5xx rejection of the recipient or of the message is a bounce: final, reported as ``email.bounced``;
-- a rejected sender or failed login is final too, but an operator's problem (``email.failed``, DLQ);
+- a rejected sender, a failed login or a refused session (EHLO, STARTTLS) is final too, but an operator's
+  problem (``email.failed``, DLQ), and the connection is opened anew for the next send;
 - 4xx replies, timeouts and dropped connections are retried (the connection is opened anew).
 With a login, the connection is upgraded with STARTTLS first (or is TLS from the start); logging in over
 plain text needs SmtpSettings.allow_plain_auth (SWITCHYARD_SMTP_PLAIN_AUTH), see sinks/settings.py.
@@ -48,9 +49,7 @@ class SmtpPool:
         client = await self.idle.get()
         try:
             if not client.is_connected:
-                await client.connect()
-                if self.settings.user:
-                    await client.login(self.settings.user, self.settings.password or "")
+                await self._open(client)
             # Flattened here, not by send_message: its policy folds at 78 columns and turns a long
             # unfoldable value (a signed unsubscribe URL) into encoded words that clients cannot use.
             to = [address for _, address in getaddresses(message.get_all("To", []))]
@@ -62,6 +61,11 @@ class SmtpPool:
             codes = [refused.code for refused in exc.recipients]
             raise _by_code(
                 max(codes, default=550), "; ".join(str(r) for r in exc.recipients), bounce=True
+            ) from None
+        except aiosmtplib.SMTPHeloError as exc:  # EHLO/HELO refused (sent lazily, with the first mail)
+            client.close()
+            raise _by_code(
+                exc.code, f"SMTP session refused: {exc.code} {exc.message}", bounce=False
             ) from None
         except (aiosmtplib.SMTPAuthenticationError, aiosmtplib.SMTPSenderRefused) as exc:
             raise _by_code(exc.code, f"SMTP {exc.code} {exc.message}", bounce=False) from None
@@ -81,6 +85,23 @@ class SmtpPool:
             raise RetryableFailure(f"SMTP: {type(exc).__name__}: {exc}") from None
         finally:
             self.idle.put_nowait(client)
+
+    async def _open(self, client: aiosmtplib.SMTP) -> None:
+        """Connect (greeting, EHLO, STARTTLS) and log in. A refusal here is the server's answer to us, not
+        to a recipient: never a bounce. Any failure closes the connection, so the next send starts a new
+        session and logs in again (a connection left open after a failed login would send without it)."""
+        try:
+            await client.connect()
+            if self.settings.user:
+                await client.login(self.settings.user, self.settings.password or "")
+        except aiosmtplib.SMTPResponseException as exc:
+            client.close()
+            raise _by_code(
+                exc.code, f"SMTP session refused: {exc.code} {exc.message}", bounce=False
+            ) from None
+        except BaseException:
+            client.close()
+            raise
 
 
 def _by_code(code: int, message: str, bounce: bool) -> PermanentFailure | RetryableFailure:

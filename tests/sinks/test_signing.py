@@ -12,9 +12,9 @@ from typing import Any
 import pytest
 from aiokafka import TopicPartition
 
-from sinks.address_guard import address_refusal, host_allowed
+from sinks.address_guard import AddressGuard, address_refusal, host_allowed
 from sinks.backoff import retry_delay_s, worst_case_retry_s
-from sinks.exceptions import SinkConfigError
+from sinks.exceptions import SinkConfigError, TargetRefused
 from sinks.http_delivery import parse_retry_after
 from sinks.progress import PartitionProgress
 from sinks.settings import RetryPolicy, parse_teams
@@ -127,6 +127,18 @@ def test_address_and_host_rules() -> None:
     assert host_allowed("hooks.example.com", ("*.example.com",))
     assert not host_allowed("example.com.evil.io", ("*.example.com", "example.com"))
     assert host_allowed("anything.io", ())
+
+
+@pytest.mark.parametrize(
+    "url",
+    ["http://127.0.0.1/a", "http://127\u30020\u30020\u30021/a", "http://127\uff0e0\uff0e0\uff0e1/a",
+     "http://169\u3002254\u3002169\u3002254/latest", "http://[::ffff:127.0.0.1]/", "http://0x7f.1/"],
+)  # fmt: skip
+def test_urls_are_checked_as_the_client_will_connect(url: str) -> None:
+    """Fullwidth and ideographic dots become ASCII ones in the HTTP client: the guard sees the same host."""
+    with pytest.raises(TargetRefused):
+        AddressGuard((), allow_private=False).check_url(url)
+    AddressGuard((), allow_private=False).check_url("https://hooks.example.com/x")  # a public name passes
 
 
 def test_retry_after_forms_and_team_config() -> None:
