@@ -20,6 +20,12 @@ from sinks.store import SinkStore
 from sinks.template_files import TemplateFiles, action_context
 
 
+def document_key(contact_id: str, document_id: str) -> str:
+    """A generated document, by its contact and its id: ids come from workflow data, so two contacts may
+    use the same one, and neither may be sent the other's."""
+    return f"doc:{contact_id}\x1f{document_id}"
+
+
 class DocumentHandler:
     channel = "document"
 
@@ -53,7 +59,9 @@ class DocumentHandler:
             raise PermanentFailure(f"no template {name}.html in {self.templates.directory}")
         digest, path = store_document(self.settings.documents_dir, html.encode())
         document_id = str(action.params.get("document_id") or digest[:16])
-        self.store.put_json(f"doc:{document_id}", {"sha256": digest, "path": str(path)})
+        self.store.put_json(
+            document_key(action.contact_id, document_id), {"sha256": digest, "path": str(path)}
+        )
         return Delivery(
             [
                 OutcomeEvent(
@@ -78,7 +86,9 @@ class DocumentHandler:
         document_id = str(action.params.get("document_id") or "")
         if not document_id:
             raise PermanentFailure("request_signature has no document_id")
-        stored = self.store.get_json(f"doc:{document_id}") or {}
+        stored = self.store.get_json(document_key(action.contact_id, document_id))
+        if not isinstance(stored, dict):  # never generated for this contact, or its generation failed
+            raise PermanentFailure(f"no document {document_id!r} was generated for this contact")
         signer = action.params.get("signer_email")
         payload = {
             "document_id": document_id,

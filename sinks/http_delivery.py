@@ -18,6 +18,7 @@ from typing import Any
 
 import aiohttp
 import orjson
+from yarl import URL
 
 from sinks.address_guard import AddressGuard, GuardedResolver
 from sinks.exceptions import PermanentFailure, RetryableFailure
@@ -94,9 +95,9 @@ class HttpDelivery:
                 answer = HttpAnswer(response.status, await read_bounded(response, MAX_ANSWER_BYTES))
                 retry_after = response.headers.get("Retry-After")
         except TimeoutError:
-            raise RetryableFailure("timed out", details={"url": url}) from None
+            raise RetryableFailure("timed out", details={"url": origin_of(url)}) from None
         except aiohttp.ClientError as exc:
-            raise RetryableFailure(f"{type(exc).__name__}: {exc}", details={"url": url}) from None
+            raise RetryableFailure(f"{type(exc).__name__}: {exc}", details={"url": origin_of(url)}) from None
         return classify(url, answer, retry_after)
 
 
@@ -119,10 +120,19 @@ def classify(url: str, answer: HttpAnswer, retry_after: str | None) -> HttpAnswe
         return answer
     excerpt = answer.body[:MAX_BODY_EXCERPT].decode("utf-8", "replace")
     message = f"HTTP {status}" + (f": {excerpt}" if excerpt else "")
-    details = {"status": status, "url": url}
+    details = {"status": status, "url": origin_of(url)}
     if status >= 500 or status in RETRYABLE_4XX:
         raise RetryableFailure(message, parse_retry_after(retry_after), details)
     raise PermanentFailure(message, details=details)
+
+
+def origin_of(url: str) -> str:
+    """Where a request went, for outcome events and dead letters: scheme, host and port, without the path
+    and query, where a configured URL may carry a secret (a chat service's incoming-webhook token)."""
+    try:
+        return str(URL(url).origin())
+    except (ValueError, TypeError):
+        return "(a URL without a host)"
 
 
 def parse_retry_after(value: str | None, now_s: float | None = None) -> float | None:

@@ -92,4 +92,8 @@ class WebhookHandler:
         answer = await self.clients[destination].post_json(
             url, webhook_body(action), action.action_id, extra_headers(action.params)
         )
-        return Delivery([OutcomeEvent("webhook.delivered", {"status": answer.status, "url": url})])
+        # a named endpoint's URL is the operator's (it may carry a token): the outcome names the endpoint
+        where = (
+            {"endpoint": destination.removeprefix("endpoint:")} if destination != "webhook" else {"url": url}
+        )
+        return Delivery([OutcomeEvent("webhook.delivered", {"status": answer.status, **where})])

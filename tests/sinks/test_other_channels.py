@@ -132,6 +132,15 @@ async def test_documents_are_stored_by_hash_and_sent_for_signature(sink_settings
                        signer_email="ana@example.com"),
             ])  # fmt: skip
             events = await read_json(settings, "events", at_least(1, "signature.requested"))
+            # another contact's workflow with the same document id: never sent c-9's document
+            await produce_actions(settings, "document", [
+                action("document", "request_signature", 3, contact="c-10", document_id="d-1",
+                       signer_email="eve@example.com"),
+            ])  # fmt: skip
+            events = await read_json(settings, "events", at_least(1, "action.failed"))
+    refused = next(e for e in events if e["type"] == "action.failed")
+    assert refused["contact_id"] == "c-10" and "no document 'd-1'" in refused["properties"]["error"]
+    assert "a-document-3" not in signer.bodies
     expected = b"<h1>Contract &lt;big&gt;</h1>\n"
     digest = hashlib.sha256(expected).hexdigest()
     generated = next(e for e in events if e["type"] == "document.generated")["properties"]

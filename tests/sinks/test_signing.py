@@ -15,7 +15,7 @@ from aiokafka import TopicPartition
 from sinks.address_guard import AddressGuard, address_refusal, host_allowed
 from sinks.backoff import retry_delay_s, worst_case_retry_s
 from sinks.exceptions import SinkConfigError, TargetRefused
-from sinks.http_delivery import parse_retry_after
+from sinks.http_delivery import origin_of, parse_retry_after
 from sinks.progress import PartitionProgress
 from sinks.settings import RetryPolicy, parse_teams
 from sinks.signing import allowed_header, parse_secrets, signed_headers, verify
@@ -146,3 +146,11 @@ def test_retry_after_forms_and_team_config() -> None:
     assert parse_retry_after("Wed, 21 Oct 2015 07:28:00 GMT", now_s=1445412470.0) == 10.0
     assert parse_retry_after("soon") is None
     assert parse_teams("sales=ana,ben;legal=li") == {"sales": ("ana", "ben"), "legal": ("li",)}
+
+
+def test_outcomes_show_where_a_request_went_without_its_path() -> None:
+    """A configured URL may carry a secret in its path or query (a chat service's incoming webhook)."""
+    assert origin_of("https://hooks.chat.example/services/T0/B0/SECRET") == "https://hooks.chat.example"
+    assert origin_of("http://127.0.0.1:8080/x?token=1") == "http://127.0.0.1:8080"
+    assert origin_of("http://user:pass@host.example/p") == "http://host.example"
+    assert origin_of("not a url") == "(a URL without a host)"
