@@ -9,6 +9,7 @@ A profile attribute ``status: unsubscribed`` (what ``update_contact`` in the exa
 unsubscribed from every channel. A marketing send (the default ``category``) to a contact without consent
 is suppressed in whichever workflow it comes from; ``category: transactional`` (receipts, password resets)
 is still sent. A later ``subscribed`` restores consent, including after a bounce (a corrected address).
+Later means in event time: an event older than the channel's recorded one changes nothing.
 """
 
 from __future__ import annotations
@@ -37,9 +38,16 @@ def record(state: ContactState, event: Event) -> None:
         channels: tuple[str, ...] = ("email",)
     else:
         named = event["properties"].get("channel")
-        channels = (named,) if named in CONTACT_CHANNELS else tuple(sorted(CONTACT_CHANNELS))
+        channels = (
+            (named,)
+            if isinstance(named, str) and named in CONTACT_CHANNELS
+            else tuple(sorted(CONTACT_CHANNELS))
+        )
     consent = dict(state.get(STATE_KEY) or {})
     for channel in channels:
+        current = consent.get(channel)
+        if isinstance(current, dict) and isinstance(current.get("ts"), int) and event["ts"] < current["ts"]:
+            continue  # event time decides: a late `subscribed` does not undo a newer `unsubscribed`
         consent[channel] = {"status": status, "ts": event["ts"]}
     state[STATE_KEY] = consent
 

@@ -56,13 +56,18 @@ class Cron:
         return dom or dow
 
 
+def _digits(text: str) -> bool:
+    """ASCII digits only: str.isdigit also holds for "²" and other digits int() does not read."""
+    return text.isascii() and text.isdigit()
+
+
 def _value(text: str, name: str, low: int, high: int) -> int:
     lowered = text.lower()
     if name == "month" and lowered in _MONTHS:
         return _MONTHS.index(lowered) + 1
     if name == "day of week" and lowered in _DAYS:
         return _DAYS.index(lowered)
-    if not text.isdigit():
+    if not _digits(text):
         raise CronError(f"{name}: {text!r} is not a number")
     number = int(text)
     if not low <= number <= high:
@@ -76,7 +81,7 @@ def _field(text: str, name: str, low: int, high: int) -> frozenset[int]:
         body, _, step_text = part.partition("/")
         step = 1
         if step_text:
-            if not step_text.isdigit() or int(step_text) == 0:
+            if not _digits(step_text) or int(step_text) == 0:
                 raise CronError(f"{name}: bad step {step_text!r}")
             step = int(step_text)
         if body == "*":

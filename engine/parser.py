@@ -52,7 +52,19 @@ class Document:
 
 
 class _Loader(yaml.SafeLoader):
-    """SafeLoader without YAML 1.1 surprises (yes/no/on/off booleans, timestamps, sexagesimals)."""
+    """SafeLoader without YAML 1.1 surprises (yes/no/on/off booleans, timestamps, sexagesimals), and
+    without aliases: `*name` shares a node, so a few hundred bytes of nested aliases stand for a tree of
+    millions of nodes (and one alias can refer to itself); a workflow writes its values out."""
+
+    def compose_node(self, parent: yaml.Node | None, index: Any) -> yaml.Node | None:
+        if self.check_event(yaml.AliasEvent):
+            event = self.peek_event()  # type: ignore[no-untyped-call]
+            raise yaml.composer.ComposerError(
+                None, None, f"aliases (*{event.anchor}) are not allowed in a workflow: write the value out",
+                event.start_mark,
+            )  # fmt: skip
+        node: yaml.Node | None = super().compose_node(parent, index)
+        return node
 
 
 _Loader.yaml_implicit_resolvers = {

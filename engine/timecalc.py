@@ -20,11 +20,16 @@ _TIME_OF_DAY = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)$")
 _DATE_ONLY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
 
-@lru_cache(maxsize=1024)
-def zone(name: str | None) -> tzinfo:
-    """The IANA zone ``name``, or UTC when it is missing or unknown."""
+def zone(name: object) -> tzinfo:
+    """The IANA zone ``name``, or UTC when it is missing, unknown or not a string (a contact attribute may
+    be anything: checked before the cache, which could not hash a list)."""
     if not name or not isinstance(name, str):
         return UTC
+    return _named_zone(name)
+
+
+@lru_cache(maxsize=1024)
+def _named_zone(name: str) -> tzinfo:
     try:
         return ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError):

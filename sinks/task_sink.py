@@ -24,10 +24,13 @@ def due_at(action: Action) -> int | None:
     if isinstance(params.get("due_at"), int):
         return int(params["due_at"])
     if "due" in params and action.ts is not None:
+        due = params["due"]
+        if not isinstance(due, str):
+            raise PermanentFailure(f"bad due {due!r}: a duration such as '2d' or '4h'")
         try:
-            return action.ts + parse_duration(params["due"])
+            return action.ts + parse_duration(due)
         except DurationError as exc:
-            raise PermanentFailure(f"bad due {params['due']!r}: {exc}") from None
+            raise PermanentFailure(f"bad due {due!r}: {exc}") from None
     return None
 
 

@@ -62,10 +62,16 @@ def target(params: dict[str, Any], endpoints: dict[str, str] | Any) -> tuple[str
 
 
 def extra_headers(params: dict[str, Any]) -> dict[str, str]:
+    """The workflow's own headers: not the reserved ones, and none with a control character in its name or
+    value (a line break would end the header: the HTTP client refuses it)."""
     headers = params.get("headers")
     if not isinstance(headers, dict):
         return {}
-    return {str(k): str(v) for k, v in headers.items() if allowed_header(str(k))}
+    out = {str(k): str(v) for k, v in headers.items() if allowed_header(str(k))}
+    broken = sorted(k for k, v in out.items() if any(ord(ch) < 32 or ord(ch) == 127 for ch in k + v))
+    if broken:
+        raise PermanentFailure(f"webhook header(s) {', '.join(map(repr, broken))} hold a control character")
+    return out
 
 
 class WebhookHandler:

@@ -81,3 +81,20 @@ def test_a_channel_named_unsubscribe_leaves_the_other_channels() -> None:
     h.send("email.complained", at=T0 + 2 * DAY)
     h.run_until(T0 + 7 * DAY)
     assert suppressed(h) == [("b", "consent: email complained"), ("c", "consent: sms unsubscribed")]
+
+
+def test_event_time_decides_a_late_subscribe_does_not_undo_a_newer_unsubscribe() -> None:
+    h = harness()
+    h.send("list.joined")
+    h.send("unsubscribed", at=T0 + 2 * DAY, channel="email")
+    h.send("subscribed", at=T0 + DAY, channel="email")  # sent before the unsubscribe, arrived after it
+    h.run_until(T0 + 7 * DAY)
+    assert suppressed(h) == [("b", "consent: email unsubscribed")]
+
+
+def test_an_unsubscribe_naming_channels_in_a_list_unsubscribes_every_channel() -> None:
+    h = harness()
+    h.send("list.joined")
+    h.send("unsubscribed", at=T0 + DAY, channel=["email"])  # not a channel name: as if none were named
+    h.run_until(T0 + 7 * DAY)
+    assert sent(h) == [("d", "send_email")]

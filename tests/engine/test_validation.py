@@ -230,6 +230,32 @@ def test_parse_errors_and_duplicates_have_lines() -> None:
     assert issue.line == len(duplicated.splitlines()) and issue.node_id == "a"
 
 
+def test_aliases_are_refused_at_their_line() -> None:
+    """Nested aliases stand for an exponentially large tree (and one can refer to itself)."""
+    levels = "".join(f"  l{i}: &l{i} [{', '.join([f'*l{i - 1}'] * 9)}]\n" for i in range(1, 9))
+    bomb = only_error(workflow_text(GOOD) + "layout:\n  l0: &l0 [a]\n" + levels)
+    assert "aliases (*l0) are not allowed" in bomb.message
+    assert bomb.line == len(workflow_text(GOOD).splitlines()) + 3
+    assert "aliases (*r)" in only_error("id: x\nlayout: &r [*r]\n").message
+
+
+@pytest.mark.parametrize(
+    ("duration", "says"),
+    [("99999999999999999999d", "ten years"), ("3651d", "ten years"), ("1.5", "not a duration"),
+     ("[1]", "not a duration")],
+)  # fmt: skip
+def test_durations_are_bounded_and_typed(duration: str, says: str) -> None:
+    text = workflow_text(f"  a: {{type: wait, duration: {duration}, next: b}}\n  b: {{type: exit}}\n")
+    issue = only_error(text)
+    assert says in issue.message and issue.node_id == "a" and issue.line is not None
+
+
+@pytest.mark.parametrize("cron", ["0 9 * * \u00b2", "*/\u00b2 * * * *"])
+def test_a_cron_with_non_ascii_digits_is_an_issue_not_a_crash(cron: str) -> None:
+    issue = only_error(workflow_text("  a: {type: exit}\n", trigger=f'{{schedule: "{cron}"}}'))
+    assert "is not a number" in issue.message or "bad step" in issue.message, issue.message
+
+
 def test_load_workflow_raises_with_all_issues_and_file_validation(tmp_path: Path) -> None:
     path = tmp_path / "bad.yaml"
     path.write_text(workflow_text(GOOD.replace("next: b", "next: zz") + "  c: {type: nope}\n"))
