@@ -52,7 +52,10 @@ def test_every_event_goes_through_the_engine_once(
 
 
 def test_the_baseline_times_one_decode_and_encode_per_contact_given(tmp_path: Path) -> None:
-    store = {"a": orjson.dumps({"v": 1, "x": list(range(50))}), "b": orjson.dumps({"v": 1})}
+    store = {
+        "a": orjson.dumps({"v": 1, "offset": 3, "x": list(range(50))}),
+        "b": orjson.dumps({"v": 1, "offset": -1}),
+    }
     assert codec_baseline(store, ["a", "b", "a"]) > 0
     with pytest.raises(KeyError):
         codec_baseline(store, ["missing"])
