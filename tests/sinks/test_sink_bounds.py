@@ -15,13 +15,16 @@ from aiokafka import ConsumerRecord, TopicPartition
 
 from sinks.attempts import NO_ATTEMPT_LEFT, ActionExecutor
 from sinks.channels import DLQ_TOPIC
+from sinks.exceptions import PermanentFailure
 from sinks.http_delivery import MAX_ANSWER_BYTES, HttpDelivery, parse_retry_after
 from sinks.output import Output
 from sinks.ratelimit import TokenBucket
-from sinks.records import MAX_RAW_CHARS, Action, Delivery
+from sinks.records import MAX_RAW_CHARS, Action, Delivery, parse_action
 from sinks.runner import ChannelRunner
 from sinks.settings import RetryPolicy, SinkSettings
 from sinks.store import SinkStore
+from sinks.task_sink import due_at
+from sinks.webhook_sink import extra_headers
 
 KAFKA_RECORD_LIMIT = 1024 * 1024  # the producer's max_request_size and the broker's message limit
 
@@ -172,3 +175,16 @@ def test_a_delivered_request_with_an_odd_retry_after_is_delivered() -> None:
 def test_an_endless_answer_is_read_up_to_its_bound() -> None:
     status, size = asyncio.run(post_to(Peer(200, {}, 64 * MAX_ANSWER_BYTES)))
     assert (status, size) == (200, MAX_ANSWER_BYTES)
+
+
+def test_odd_params_fail_permanently_with_a_clear_error() -> None:
+    """Retried, they would fail the same way every time: refused on the first attempt."""
+    with pytest.raises(PermanentFailure, match="hold a control character"):
+        extra_headers({"headers": {"X-Note": "a\r\nX-Injected: 1"}})
+    assert extra_headers({"headers": {"X-Note": "plain"}}) == {"X-Note": "plain"}
+    for due in (None, [1], 1.5):
+        action = parse_action(orjson.dumps({"action_id": "t1", "channel": "task", "type": "create_task",
+                                            "contact_id": "c1", "ts": 1_767_261_600_000,
+                                            "params": {"title": "x", "due": due}}))  # fmt: skip
+        with pytest.raises(PermanentFailure, match="bad due"):
+            due_at(action)
