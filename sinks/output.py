@@ -31,7 +31,7 @@ class Output:
     async def start(self) -> None:
         self._producer = AIOKafkaProducer(
             bootstrap_servers=self.bootstrap, acks="all", linger_ms=2, max_request_size=DEAD_LETTER_MAX_BYTES
-        )  # a dead letter may be larger than Kafka's default limit: its topic takes it (agents/topics.py)
+        )  # a dead letter may be larger than Kafka's default limit: its topic takes it (engine/topics.py)
         await self._producer.start()
 
     async def stop(self) -> None:

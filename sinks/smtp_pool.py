@@ -63,10 +63,7 @@ class SmtpPool:
                 max(codes, default=550), "; ".join(str(r) for r in exc.recipients), bounce=True
             ) from None
         except aiosmtplib.SMTPHeloError as exc:  # EHLO/HELO refused (sent lazily, with the first mail)
-            client.close()
-            raise _by_code(
-                exc.code, f"SMTP session refused: {exc.code} {exc.message}", bounce=False
-            ) from None
+            raise _session_refused(client, exc) from None
         except (aiosmtplib.SMTPAuthenticationError, aiosmtplib.SMTPSenderRefused) as exc:
             raise _by_code(exc.code, f"SMTP {exc.code} {exc.message}", bounce=False) from None
         except (
@@ -95,13 +92,19 @@ class SmtpPool:
             if self.settings.user:
                 await client.login(self.settings.user, self.settings.password or "")
         except aiosmtplib.SMTPResponseException as exc:
-            client.close()
-            raise _by_code(
-                exc.code, f"SMTP session refused: {exc.code} {exc.message}", bounce=False
-            ) from None
+            raise _session_refused(client, exc) from None
         except BaseException:
             client.close()
             raise
+
+
+def _session_refused(
+    client: aiosmtplib.SMTP, exc: aiosmtplib.SMTPResponseException
+) -> PermanentFailure | RetryableFailure:
+    """The server refused the session (greeting, EHLO, login): the operator's problem, never a bounce. The
+    connection is closed, so the next send starts a new session and logs in again."""
+    client.close()
+    return _by_code(exc.code, f"SMTP session refused: {exc.code} {exc.message}", bounce=False)
 
 
 def _by_code(code: int, message: str, bounce: bool) -> PermanentFailure | RetryableFailure:

@@ -255,23 +255,22 @@ def _uint(value: object, what: str) -> int:
     """A UInt32 column's value: 0 for a missing or non-numeric one; a number it cannot hold is refused."""
     if type(value) is not int or value < 0:
         return 0
-    if value > UINT32_MAX:
-        raise UnusableRecord(f"{what} {value} is out of range", "out_of_range")
-    return value
+    return _within(value, 0, UINT32_MAX, what)
 
 
 def _int64(value: object, what: str) -> int | None:
-    if type(value) is not int:
-        return None
-    if not INT64_MIN <= value <= INT64_MAX:
-        raise UnusableRecord(f"{what} {value} is out of range", "out_of_range")
-    return value
+    return _within(value, INT64_MIN, INT64_MAX, what) if type(value) is int else None
 
 
 def _time(value: object, what: str) -> int:
     """Epoch milliseconds a DateTime64(3) column holds."""
     if type(value) is not int:
         raise UnusableRecord(f"{what} is not an integer time")
-    if not TIME_MIN_MS <= value <= TIME_MAX_MS:
+    return _within(value, TIME_MIN_MS, TIME_MAX_MS, what)
+
+
+def _within(value: int, low: int, high: int, what: str) -> int:
+    """``value``, or UnusableRecord `out_of_range` when its column cannot hold it."""
+    if not low <= value <= high:
         raise UnusableRecord(f"{what} {value} is out of range", "out_of_range")
     return value

@@ -91,7 +91,9 @@ class Intake:
                 detail = f"at most {MAX_ALIASES_PER_REQUEST} alias calls a request: send this one again"
                 await self._refuse(index, message, "too_many_aliases", detail)
                 return
-        documents = await self._alias(mapped) if isinstance(mapped, Alias) else [mapped]
+            documents = await self._alias(mapped)
+        else:
+            documents = [mapped]
         events, errors = check_events(documents, self.limits)
         if errors:
             await self._refuse(index, message, errors[0]["reason"], errors[0]["detail"])
