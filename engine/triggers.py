@@ -9,6 +9,7 @@ Armed trigger timers live in ``state["armed"][slot]`` as
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from typing import Any
 
 from engine import ids
@@ -79,14 +80,20 @@ def on_trigger_events(ctx: StepContext) -> None:
 
 
 def _completes_window(ctx: StepContext, slot: str, trigger: EventTrigger) -> bool:
-    """Note this matching event; True when it makes `times` of them within the window. Only the last
-    `times` event times per trigger are kept, so the record is bounded by the trigger itself."""
-    since = ctx.now - trigger.within_ms
-    hits = [ts for ts in ctx.window_hits(slot) if ts > since]
-    hits.append(ctx.now)
-    hits = hits[-trigger.times :]
-    ctx.set_window_hits(slot, hits)
-    return len(hits) >= trigger.times
+    """Note this matching event; True when it is one of `times` matching events less than `within` apart.
+    The kept times stay sorted, so a late event counts with its neighbours on either side. Only the last
+    `times` are kept, so the record is bounded by the trigger itself; an event older than all of them can
+    only complete a window with the kept ones after it."""
+    hits = sorted(ctx.window_hits(slot))  # states written before this kept a late event's time unsorted
+    at = bisect_right(hits, ctx.now)
+    hits = [*hits[:at], ctx.now, *hits[at:]]
+    times = trigger.times
+    completes = any(
+        hits[first + times - 1] - hits[first] < trigger.within_ms
+        for first in range(max(0, at - times + 1), min(at, len(hits) - times) + 1)
+    )
+    ctx.set_window_hits(slot, hits[-times:])
+    return completes
 
 
 def _crossed(ctx: StepContext, trigger: ScoreTrigger) -> bool:

@@ -8,7 +8,7 @@ import pytest
 from engine.exceptions import WorkflowInvalid
 from engine.validation import load_workflow
 from engine.workflows import WorkflowSet
-from tests.engine.fixtures import DAY, T0, Harness, workflow_text
+from tests.engine.fixtures import DAY, MINUTE, T0, Harness, workflow_text
 
 BODY = "  a: {type: action, action: send_email, params: {template: pricing, subject: Plans}}\n"
 PRICING = "{event: page.viewed, filter: \"event.page == 'pricing'\", times: 3, within: 7d}"
@@ -64,3 +64,19 @@ def test_the_kept_record_is_bounded_by_times() -> None:
 def test_bad_windows_are_refused_with_the_path(trigger: str, message: str) -> None:
     with pytest.raises(WorkflowInvalid, match=message):
         load_workflow(workflow_text(BODY, trigger=trigger))
+
+
+def test_a_late_event_fires_only_with_neighbours_within_the_window() -> None:
+    # 1:30 and 2:00 are kept; a late 0:45 makes three, but 0:45 to 2:00 is wider than 1h.
+    h = harness("{event: page.viewed, times: 3, within: 1h}")
+    fired = [h.send("page.viewed", at=T0 + minute * MINUTE).actions != [] for minute in (90, 120, 45)]
+    assert fired == [False, False, False]
+
+
+def test_a_late_event_completing_a_window_between_kept_times_fires() -> None:
+    # 0:10 and 1:00 are kept; a late 0:30 makes three within 1h (0:10, 0:30, 1:00).
+    h = harness("{event: page.viewed, times: 3, within: 1h}")
+    fired = [h.send("page.viewed", at=T0 + minute * MINUTE).actions != [] for minute in (10, 60, 30)]
+    assert fired == [False, False, True]
+    assert h.state is not None
+    assert list(h.state["windows"].values()) == [[T0 + m * MINUTE for m in (10, 30, 60)]]
