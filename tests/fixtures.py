@@ -17,6 +17,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from aiokafka.admin import AIOKafkaAdminClient
+from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
 
 from agents.settings import Settings
 from broker import KafkaBroker
@@ -87,3 +89,21 @@ async def running(coroutine: Coroutine[Any, Any, object]) -> AsyncIterator[async
     finally:
         task.cancel()
         await asyncio.gather(task, return_exceptions=True)
+
+
+def topic_config(bootstrap: str, topic: str) -> dict[str, str]:
+    """The topic's effective config as the broker describes it (an unknown topic raises)."""
+
+    async def describe() -> dict[str, str]:
+        admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+        await admin.start()
+        try:
+            (response,) = await admin.describe_configs([ConfigResource(ConfigResourceType.TOPIC, topic)])
+        finally:
+            await admin.close()
+        ((error_code, error_message, _, _, entries),) = response.resources
+        if error_code:
+            raise LookupError(f"{topic}: {error_message}")
+        return {entry[0]: entry[1] for entry in entries}
+
+    return asyncio.run(describe())

@@ -14,6 +14,7 @@ alone. Environment (read here, at the front door; docs/analytics.md has the full
 from __future__ import annotations
 
 import argparse
+import asyncio
 import os
 import sys
 from collections.abc import Mapping, Sequence
@@ -56,8 +57,20 @@ def run_analytics(args: argparse.Namespace, settings: Settings) -> int:
     from sinks.analytics.service import run_service
 
     configure_logging(settings.log_level, settings.log_format)
-    run_service(writer_config(settings, os.environ))
+    config = writer_config(settings, os.environ)
+    asyncio.run(_create_dead_letter_topic(config, settings.partitions))
+    run_service(config)
     return 0
+
+
+async def _create_dead_letter_topic(config: WriterConfig, partitions: int) -> None:
+    """Created here, not left to the broker's auto-creation: a cluster may have it off, and the topic takes
+    the dead-letter record size (engine/topics.py)."""
+    from agents.kafka_admin import create_topics
+    from engine.topics import DEAD_LETTER_CONFIG
+    from sinks.analytics.writer import DLQ
+
+    await create_topics(config.bootstrap, [config.topic_prefix + DLQ], partitions, configs=DEAD_LETTER_CONFIG)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -17,7 +17,9 @@ from aiokafka.admin import AIOKafkaAdminClient
 
 from agents.kafka_admin import end_offsets
 from agents.settings import Settings
+from engine.topics import DEAD_LETTER_MAX_BYTES
 from sinks.analytics.routing import TopicRouter
+from tests.fixtures import topic_config
 from tests.sinks.analytics.fixtures import (
     REPO,
     StepLog,
@@ -144,6 +146,9 @@ def test_writer_ingests_everything_produced_and_serves_reports(
     writer = writer_factory(test_settings, {"SWITCHYARD_ANALYTICS_BATCH_ROWS": "64",
                                             "SWITCHYARD_ANALYTICS_BATCH_SECONDS": "0.3",
                                             "SWITCHYARD_API_TOKEN": token}).start()  # fmt: skip
+    # created by the writer, with the dead-letter record size, not left to the broker's auto-creation
+    dead_letters = topic_config(test_settings.bootstrap, test_settings.topic("analytics.dlq"))
+    assert dead_letters["max.message.bytes"] == str(DEAD_LETTER_MAX_BYTES)
     with pytest.raises(urllib.error.HTTPError) as refused:
         writer.report("tables")
     assert refused.value.code == 401
