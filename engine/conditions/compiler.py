@@ -117,11 +117,21 @@ def compile_condition(source: object) -> Condition:
     """Parse and compile ``source`` (cached); raises ConditionError (with position and hint) when invalid."""
     if not isinstance(source, str):
         raise ConditionError(f"a condition must be text, not {type(source).__name__}", 0, "")
-    return _compile_cached(source)
+    return _compile_short(source) if len(source) <= SHORT_SOURCE else _compile_long(source)
+
+
+# Two caches, so that memory is bounded by size and not only by count: a compiled condition takes about 50
+# bytes per character of source (a 10,000-character one about 0.5 MiB), so 4,096 long ones would be 2 GiB.
+SHORT_SOURCE: Final = 500
 
 
 @lru_cache(maxsize=4096)
-def _compile_cached(source: str) -> Condition:
+def _compile_short(source: str) -> Condition:
+    return compile_uncached(source)
+
+
+@lru_cache(maxsize=64)
+def _compile_long(source: str) -> Condition:
     return compile_uncached(source)
 
 

@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from engine.conditions import ConditionError, Scope, compile_condition, parse
+from engine.conditions import ConditionError, Scope, compile_condition, compiler, parse
 from engine.conditions.compiler import compile_uncached
 from engine.durations import DAY, HOUR, MINUTE, SECOND, WEEK, parse_duration
 from tests.engine.conditions_fixtures import (
@@ -752,3 +752,18 @@ def test_generated_expressions_compile_deterministically_and_never_raise(source:
     assert isinstance(result, bool)
     assert second.evaluate(scope) == result
     first.value(scope)
+
+
+def test_the_compile_cache_keeps_few_long_conditions() -> None:
+    """A long condition takes about 0.5 MiB compiled: only 64 of them stay cached, so distinct long sources
+    cannot fill memory, while short ones are cached by the thousand."""
+    long_part = " or ".join(f"contact.a{i} == {i}" for i in range(30))
+    assert len(long_part) > compiler.SHORT_SOURCE
+    for n in range(100):
+        assert compile_condition(f"{long_part} or contact.n == {n}") is compile_condition(
+            f"{long_part} or contact.n == {n}"
+        )
+    assert compiler._compile_long.cache_info().currsize <= 64
+    short = compile_condition("contact.plan == 'pro'")
+    assert compile_condition("contact.plan == 'pro'") is short
+    assert compiler._compile_short.cache_info().maxsize == 4096
