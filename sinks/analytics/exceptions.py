@@ -11,6 +11,10 @@ class StoreUnavailable(AnalyticsError):
     """ClickHouse could not be reached or refused a statement (the writer retries these)."""
 
 
+class QueryTooSlow(AnalyticsError):
+    """A query ClickHouse stopped at its time limit (the store is fine; the question was too large)."""
+
+
 class MigrationError(AnalyticsError):
     """A migration file that cannot be applied, or one changed after it was applied."""
 

@@ -17,7 +17,7 @@ from typing import Any
 
 from aiohttp import web
 
-from sinks.analytics.exceptions import StoreUnavailable, UnknownReport
+from sinks.analytics.exceptions import QueryTooSlow, StoreUnavailable, UnknownReport
 from sinks.analytics.gateway import StoreGateway
 from sinks.analytics.reports import MAX_REPORT_ROWS, REPORTS, report_parameters, run_report
 from sinks.analytics.writer import WriterStats
@@ -60,6 +60,8 @@ def build_app(gateway: StoreGateway, stats: WriterStats, token: str | None) -> w
             result = await gateway.run(lambda store: run_report(store, name, params))
         except UnknownReport as exc:
             return web.json_response({"error": str(exc)}, status=404)
+        except QueryTooSlow as exc:
+            return web.json_response({"error": f"{exc}; ask for a shorter time range"}, status=504)
         except StoreUnavailable as exc:
             return web.json_response({"error": str(exc)}, status=503)
         body: dict[str, Any] = {"columns": result.columns, "rows": [list(row) for row in result.rows]}

@@ -18,6 +18,8 @@ from sinks.analytics.store import AnalyticsStore, QueryResult
 
 WORKFLOW = "({workflow:String} = '' OR workflow_id = {workflow:String})"
 MAX_REPORT_ROWS = 200_000  # rows of a report of raw rows: enough for any backtest's cap
+# A report holds the writer's one ClickHouse thread, so its inserts wait meanwhile; under the API's 30 s.
+REPORT_TIME_LIMIT_S = 20.0
 SINCE_DAY = "day >= toDate(fromUnixTimestamp64Milli({since_ms:Int64}, 'UTC'))"
 SINCE_TS = "ts >= fromUnixTimestamp64Milli({since_ms:Int64}, 'UTC')"
 SINCE_TS_DAY = "toDate(ts) >= toDate(fromUnixTimestamp64Milli({since_ms:Int64}, 'UTC'))"  # as SINCE_DAY
@@ -308,7 +310,7 @@ def run_report(store: AnalyticsStore, name: str, parameters: Mapping[str, Any]) 
     report = REPORTS.get(name)
     if report is None:
         raise UnknownReport(f"no report named {name!r}; known: {', '.join(REPORTS)}")
-    result = store.query(report.sql, parameters)
+    result = store.query(report.sql, parameters, time_limit_s=REPORT_TIME_LIMIT_S)
     return QueryResult(result.columns, [tuple(plain(value) for value in row) for row in result.rows])
 
 

@@ -13,9 +13,10 @@ from typing import Any
 import clickhouse_connect
 
 from sinks.analytics.dsn import redact
-from sinks.analytics.exceptions import StoreUnavailable
+from sinks.analytics.exceptions import QueryTooSlow, StoreUnavailable
 
 log = logging.getLogger("switchyard.analytics.store")
+TIMEOUT_EXCEEDED = "TIMEOUT_EXCEEDED"  # the name of ClickHouse's error 159, in every client's message
 
 
 @dataclass(frozen=True)
@@ -50,10 +51,16 @@ class AnalyticsStore:
         except Exception as exc:
             raise StoreUnavailable(f"statement failed: {exc}") from exc
 
-    def query(self, sql: str, parameters: Mapping[str, Any] | None = None) -> QueryResult:
+    def query(
+        self, sql: str, parameters: Mapping[str, Any] | None = None, time_limit_s: float | None = None
+    ) -> QueryResult:
+        """Rows of one query; past ``time_limit_s`` ClickHouse stops it and QueryTooSlow is raised."""
+        settings = {"max_execution_time": time_limit_s} if time_limit_s is not None else None
         try:
-            result = self.client.query(sql, parameters=dict(parameters or {}))
+            result = self.client.query(sql, parameters=dict(parameters or {}), settings=settings)
         except Exception as exc:
+            if TIMEOUT_EXCEEDED in str(exc):
+                raise QueryTooSlow(f"the query took longer than {time_limit_s:g} s and was stopped") from exc
             raise StoreUnavailable(f"query failed: {exc}") from exc
         return QueryResult(list(result.column_names), [tuple(row) for row in result.result_rows])
 
