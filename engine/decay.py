@@ -46,16 +46,17 @@ def add_keys(bag: DecayedBag, keys: tuple[str, ...], weight: float, ts: int, hal
 
 
 def read(bag: DecayedBag, key: str, now: int, half_life_ms: int) -> float:
-    """The decayed value of ``key`` at ``now`` (0 when never added)."""
+    """The decayed value of ``key`` at ``now`` (0 when never added); before the bag's base, its value at
+    the base (read further back, later additions would be inflated, past floats for a late enough now)."""
     stored = bag["v"].get(key)
     if not stored:
         return 0.0
-    return float(stored * 2.0 ** (-(now - bag["b"]) / half_life_ms))
+    return float(stored * 2.0 ** (-max(0, now - bag["b"]) / half_life_ms))
 
 
 def read_all(bag: DecayedBag, now: int, half_life_ms: int) -> dict[str, float]:
-    """Every key's decayed value at ``now``."""
+    """Every key's decayed value at ``now`` (before the base: at the base, as ``read``)."""
     if not bag["v"]:
         return {}
-    factor = 2.0 ** (-(now - bag["b"]) / half_life_ms)
+    factor = 2.0 ** (-max(0, now - bag["b"]) / half_life_ms)
     return {key: value * factor for key, value in bag["v"].items()}

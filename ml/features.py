@@ -61,14 +61,16 @@ def feature_vector(profile: Profile, ml_state: MLState, now: int) -> list[float]
     activity_total = ml_state["n_act"]
     week_bag = ml_state["d7"]
     week: dict[str, float] = week_bag["v"]
-    week_factor = 2.0 ** ((week_bag["b"] - now) / _H7) if week else 0.0
+    # A late event reads the counters at their base, not before it: read back in time, newer activity
+    # would be inflated (2 ** 1024 overflows for an event 1,024 half-lives late, 2.8 years for d1).
+    week_factor = 2.0 ** (min(0, week_bag["b"] - now) / _H7) if week else 0.0
     d7_activity = week.get(ACTIVITY, 0.0) * week_factor
     bag = ml_state["d1"]
     stored = bag["v"].get(ACTIVITY)
-    d1_activity = float(stored * 2.0 ** ((bag["b"] - now) / _H1)) if stored else 0.0
+    d1_activity = float(stored * 2.0 ** (min(0, bag["b"] - now) / _H1)) if stored else 0.0
     bag = ml_state["d30"]
     stored = bag["v"].get(ACTIVITY)
-    d30_activity = float(stored * 2.0 ** ((bag["b"] - now) / _H30)) if stored else 0.0
+    d30_activity = float(stored * 2.0 ** (min(0, bag["b"] - now) / _H30)) if stored else 0.0
     opened = counts.get("email.opened", 0)
     sent = counts.get("email.sent", 0)
     clicked = counts.get("email.clicked", 0)

@@ -123,12 +123,17 @@ class ModelSet:
         self._stale[name] = 0
         return view
 
-    def learn(self, name: str, x: Features, label: int) -> None:
+    def learn(self, name: str, x: Features, label: int) -> bool:
+        """Learn one label; False (and nothing learned) for features that are not all finite numbers: one
+        infinite value makes the scaler's variance and then every weight NaN, for every contact."""
+        if not all(type(value) in (float, int) and math.isfinite(value) for value in x.values()):
+            return False
         self.models[name].learn_one(x, bool(label))
         self.learned[name] += 1
         self._stale[name] += 1
         if self._stale[name] >= self.view_refresh:
             self._views.pop(name, None)
+        return True
 
     def __getstate__(self) -> dict[str, Any]:
         return attribute_state(self, self.PICKLED)  # not ``_views``: derived, rebuilt on first use

@@ -20,6 +20,7 @@ A plain, orjson-serialisable dict, bounded whatever the stream (fixed key sets, 
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from engine import decay
@@ -31,6 +32,7 @@ from ml.clock import DAY_MS, HOURS_PER_WEEK, hour_of_week
 MLState = dict[str, Any]
 ML_STATE_VERSION = 1
 MAX_OPEN_CARTS = 5
+MAX_CART_VALUE = 1e12
 HALF_LIVES_MS = {"d1": DAY_MS, "d7": 7 * DAY_MS, "d30": 30 * DAY_MS}
 ACTIVITY = "act"
 _ACTIVITY_ONLY = (ACTIVITY,)
@@ -94,11 +96,14 @@ def absorb(ml_state: MLState | None, event: Event, timezone: str) -> MLState:
 
 def _cart_changed(state: MLState, props: dict[str, Any]) -> dict[str, Any]:
     cart_id, value = props.get("cart_id"), props.get("value")
-    if not isinstance(value, (int, float)) or isinstance(value, bool):
+    if not isinstance(value, (int, float)) or isinstance(value, bool) or not math.isfinite(value):
         return {}
-    changes: dict[str, Any] = {"last_cart": float(value)}
+    # Kept within [0, MAX_CART_VALUE]: the features take logs of these and of their sum, and one
+    # infinite or negative feature would turn the shared models' weights to NaN for every contact.
+    value = min(max(float(value), 0.0), MAX_CART_VALUE)
+    changes: dict[str, Any] = {"last_cart": value}
     if isinstance(cart_id, str):
         carts = {k: v for k, v in state["carts"].items() if k != cart_id}
-        carts[cart_id] = float(value)
+        carts[cart_id] = value
         changes["carts"] = dict(list(carts.items())[-MAX_OPEN_CARTS:])
     return changes

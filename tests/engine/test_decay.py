@@ -51,3 +51,11 @@ def test_add_is_pure_and_matches_the_direct_sum(adds: list[tuple[str, int]]) -> 
     # keys that decayed to nothing may be pruned on a rebase; the others are all there
     kept = decay.read_all(bag, now, H).keys()
     assert {k for k, ts in adds if now - ts < 20 * H} <= kept <= {k for k, _ in adds}
+
+
+def test_reading_before_the_base_gives_the_value_at_the_base() -> None:
+    """A late reader (an event years before the bag's base) gets the value at the base: read further back,
+    later additions would be inflated, and past 1,024 half-lives the float overflows."""
+    bag = decay.add(decay.empty_bag(), "k", 1.0, 10_000 * H, H)
+    assert decay.read(bag, "k", 0, H) == decay.read(bag, "k", 10_000 * H, H) == 1.0
+    assert decay.read_all(bag, 0, H) == {"k": 1.0}

@@ -19,7 +19,7 @@ from ml import activity
 from ml.features import FEATURE_NAMES, feature_vector, features
 from ml.labels import LabelConfig, Resolved
 from ml.scoring import Scorer, ScorerConfig
-from ml.state import MAX_OPEN_CARTS, absorb, new_ml_state
+from ml.state import MAX_CART_VALUE, MAX_OPEN_CARTS, absorb, new_ml_state
 from tests.ml.fixtures import DAY, HOUR, T0, ScriptedModels, fold, make_event
 
 TYPES = [
@@ -185,3 +185,28 @@ def test_ml_state_stays_bounded_and_serialisable(seed: int) -> None:
     assert len(state["pend"]) <= scorer.config.labels.max_pending
     assert len(state["how"]["v"]) <= 168
     assert len(orjson.dumps(state)) < 16_000
+
+
+@pytest.mark.parametrize("values", [(1e308, 1e308), (-2.0, 5.0), (-1.0,), (1e300, -1e300)])
+def test_any_cart_values_give_finite_features(values: tuple[float, ...]) -> None:
+    """Two carts near the float limit sum to infinity, and a value of -1 or less has no log1p: either way
+    one feature would be infinite or raise, and one infinite feature turns the shared models' weights to
+    NaN. Cart values are kept within [0, MAX_CART_VALUE]."""
+    events = [make_event("cart.created", T0 + n, cart_id=f"k{n}", value=v) for n, v in enumerate(values)]
+    profile, state = fold(events)
+    assert profile is not None and state is not None
+    vector = feature_vector(profile, state, T0 + DAY)
+    assert all(math.isfinite(value) for value in vector), vector
+    assert all(0.0 <= value <= MAX_CART_VALUE for value in state["carts"].values())
+
+
+def test_an_event_years_before_the_contacts_latest_activity_is_scored() -> None:
+    """The decayed counters are read at the late event's time no earlier than their base: read back three
+    years, 2 ** (1,095 one-day half-lives) overflowed, and the event was dead-lettered."""
+    profile, state = fold([make_event("email.opened", T0 + 1100 * DAY)])
+    assert profile is not None and state is not None
+    late = T0
+    vector = feature_vector(profile, state, late)
+    assert all(math.isfinite(value) for value in vector)
+    on_time = features(profile, state, T0 + 1100 * DAY)
+    assert features(profile, state, late)["decayed1_activity"] == on_time["decayed1_activity"]
