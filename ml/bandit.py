@@ -38,6 +38,7 @@ OUTCOME_REWARDS = {
 }
 ALL = "all"
 MAX_SEGMENTS = 1000
+MAX_SEGMENT_CHARS = 64
 TABLE_ROWS = 64
 REDRAW_MIN = 8
 REDRAW_SHARE = 0.1
@@ -56,10 +57,14 @@ def reward_for(outcomes: Iterable[str]) -> float:
 
 
 def segment_of(attrs: Mapping[str, Any]) -> str:
-    """The contact's bandit segment: its ``segment`` attribute, else its ``plan``, else ``"all"``."""
+    """The contact's bandit segment: its ``segment`` attribute, else its ``plan``, else ``"all"``. A value
+    longer than ``MAX_SEGMENT_CHARS`` stands as a digest of it: the segment is copied into the contact's
+    open trials and hints, and a long one would push the state past its size limit."""
     for name in ("segment", "plan"):
         value = attrs.get(name)
         if isinstance(value, str) and value:
+            if len(value) > MAX_SEGMENT_CHARS:
+                return "#" + blake2b(value.encode(errors="surrogatepass"), digest_size=8).hexdigest()
             return value
     return ALL
 
@@ -103,8 +108,11 @@ class ThompsonBandit:
         set_attributes(self, {"seed": 0, "updates": {}, "tables": {}, **state}, self.PICKLED)
 
     def segment_key(self, segment: str) -> str:
-        """``segment``, or ``ALL`` when ``MAX_SEGMENTS`` others are known already."""
-        if segment in self.posteriors or len(self.posteriors) < MAX_SEGMENTS:
+        """``segment``, or ``ALL`` when ``MAX_SEGMENTS`` others are known already (posteriors fill when
+        a trial closes, draw tables for every contact picked for: both are bounded)."""
+        if segment in self.posteriors or segment in self.tables:
+            return segment
+        if len(self.posteriors) < MAX_SEGMENTS and len(self.tables) < MAX_SEGMENTS:
             return segment
         return ALL
 

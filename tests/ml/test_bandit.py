@@ -8,7 +8,7 @@ import pickle
 import pytest
 
 from loadtest.ml_experiments import BANDIT_RATES, bandit_regret
-from ml.bandit import ThompsonBandit, reward_for
+from ml.bandit import ALL, MAX_SEGMENT_CHARS, MAX_SEGMENTS, ThompsonBandit, reward_for, segment_of
 from ml.exceptions import MLConfigError, UnknownArmError
 
 
@@ -68,3 +68,22 @@ def test_rewards_from_outcomes_and_bad_arms() -> None:
     assert bandit.choose("x", allowed=["sms"]) == "sms"
     bandit.update("x", "sms", 5.0)  # clamped to 1
     assert bandit.mean_rates("x") == {"email": 0.5, "sms": pytest.approx(2 / 3)}
+
+
+def test_draw_tables_are_bounded_like_posteriors() -> None:
+    """Tables are drawn for every contact picked for, posteriors only when a trial closes: free-form segments
+    (an account id) must not grow the tables, and with them the checkpoint, without end."""
+    bandit = ThompsonBandit(("email", "sms", "push"), seed=3)
+    for n in range(MAX_SEGMENTS + 500):
+        bandit.table(f"account-{n}")
+    assert len(bandit.tables) <= MAX_SEGMENTS + 1  # the others share ALL's
+    assert bandit.segment_key("account-5") == "account-5"
+    assert bandit.segment_key(f"account-{MAX_SEGMENTS + 100}") == ALL
+
+
+def test_a_long_segment_stands_as_a_short_digest() -> None:
+    long = "€" * 16_000
+    key = segment_of({"segment": long})
+    assert len(key) <= MAX_SEGMENT_CHARS and key == segment_of({"segment": long})
+    assert key != segment_of({"segment": long + "x"})
+    assert segment_of({"segment": "pro"}) == "pro" and segment_of({}) == ALL
