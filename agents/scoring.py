@@ -18,6 +18,7 @@ actions open bandit trials that the contact's outcome events reward (ml.trials).
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -31,6 +32,7 @@ if TYPE_CHECKING:
     from ml.checkpoint import ModelCheckpoint
     from ml.scoring import Scorer
 
+log = logging.getLogger("switchyard.scoring")
 __all__ = ["ML_TIMER_KIND", "Predictions", "is_ml_wakeup", "pending_ml_timers", "same_ml_timer"]
 
 
@@ -48,6 +50,8 @@ class Predictions:
 
         self.checkpoint_file: ModelCheckpoint = ModelCheckpoint(data_dir)
         restored = self.checkpoint_file.load()
+        self.checkpoint_file.remove_leftovers()
+        self.failed_checkpoints = 0
         self.origin = f"models restored from {data_dir}" if restored is not None else "new models"
         self.scorer: Scorer = Scorer(restored or ModelSet())
 
@@ -78,7 +82,12 @@ class Predictions:
         if not self.checkpoint_file.due(now):
             return
         data = self.checkpoint_file.serialize(self.scorer.models, now)
-        await asyncio.to_thread(self.checkpoint_file.write, data, now)
+        try:
+            await asyncio.to_thread(self.checkpoint_file.write, data, now)
+        except OSError as exc:  # a full or failing disk: the worker goes on, and tries again next period
+            self.failed_checkpoints += 1
+            log.warning("saving the models to %s failed (%d so far): %s", self.checkpoint_file.path,
+                        self.failed_checkpoints, exc)  # fmt: skip
 
     def save(self, final: bool = False) -> None:
         now = time.time()

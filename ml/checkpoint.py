@@ -25,6 +25,7 @@ from __future__ import annotations
 import os
 import pickle
 import tempfile
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -46,6 +47,9 @@ class ModelCheckpoint:
         self.path = self.directory / f"{name}.pkl"
         self.every_s = every_s
         self.last_saved: float | None = None
+        # The periodic save writes in a thread and the final one on the event loop: the lock orders their
+        # renames, and a snapshot older than the one in place is dropped, not renamed over it.
+        self._replacing = threading.Lock()
 
     def save(self, models: ModelSet, now: float) -> Path:
         """Write ``models`` atomically (temp file, fsync, rename); ``now`` is the caller's clock (s)."""
@@ -67,7 +71,12 @@ class ModelCheckpoint:
                 file.write(data)
                 file.flush()
                 os.fsync(file.fileno())
-            os.replace(temp_name, self.path)
+            with self._replacing:
+                if self.last_saved is not None and now < self.last_saved:
+                    Path(temp_name).unlink()
+                    return self.path
+                os.replace(temp_name, self.path)
+                self.last_saved = now
         except BaseException:
             Path(temp_name).unlink(missing_ok=True)
             raise
@@ -76,8 +85,15 @@ class ModelCheckpoint:
             os.fsync(directory)  # the rename itself survives a crash
         finally:
             os.close(directory)
-        self.last_saved = now
         return self.path
+
+    def remove_leftovers(self) -> int:
+        """Delete the temp files of saves a crash interrupted; how many. Call before the first save."""
+        removed = 0
+        for leftover in self.directory.glob(f".{self.path.name}.*"):
+            leftover.unlink(missing_ok=True)
+            removed += 1
+        return removed
 
     def due(self, now: float) -> bool:
         """True when the period has passed since the last save (or nothing was saved yet)."""

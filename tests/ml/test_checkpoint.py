@@ -172,3 +172,24 @@ def test_a_checkpoint_missing_an_attribute_is_unreadable_not_a_crash(tmp_path) -
         Incomplete(file).dump({"format": CHECKPOINT_FORMAT, "saved_at": 1.0, "models": _trained(10)})
     with pytest.raises(CheckpointError, match="unreadable"):
         checkpoint.load()
+
+
+def test_a_snapshot_older_than_the_saved_one_is_not_renamed_over_it(tmp_path) -> None:
+    """The periodic save writes in a thread; a final save on the event loop can finish first. The older
+    snapshot, finishing later, is dropped instead of replacing the newer one."""
+    checkpoint = ModelCheckpoint(tmp_path)
+    older = checkpoint.serialize(_trained(10), now=1.0)
+    checkpoint.save(_trained(20), now=2.0)
+    newer = checkpoint.path.read_bytes()
+    checkpoint.write(older, now=1.0)
+    assert checkpoint.path.read_bytes() == newer
+    assert [p.name for p in checkpoint.directory.iterdir()] == ["models.pkl"]
+
+
+def test_the_temp_files_of_interrupted_saves_are_removed(tmp_path) -> None:
+    checkpoint = ModelCheckpoint(tmp_path)
+    checkpoint.save(_trained(10), now=1.0)
+    (checkpoint.directory / ".models.pkl.k3j2x1").write_bytes(b"half a pickle")  # a kill -9 mid-write
+    assert checkpoint.remove_leftovers() == 1
+    assert [p.name for p in checkpoint.directory.iterdir()] == ["models.pkl"]
+    assert checkpoint.load() is not None
