@@ -43,6 +43,14 @@ def last_lines(path: Path, lines: int) -> str:
         return "(no log)"
 
 
+def inherited_env(switchyard: bool = True) -> dict[str, str]:
+    """This process's environment for a child; without its SWITCHYARD_* variables unless ``switchyard``
+    (a child that must not reach what the caller's shell names: a store, SMTP, a webhook)."""
+    if switchyard:
+        return dict(os.environ)
+    return {name: value for name, value in os.environ.items() if not name.startswith("SWITCHYARD_")}
+
+
 class WorkerProcess:
     """`switchyard worker` (or `sinks`, `analytics` ...) in a child process, logging to its own file."""
 
@@ -55,7 +63,9 @@ class WorkerProcess:
         module: str = "switchyard",  # tests run a fault-injecting wrapper module instead
         tree: Path = REPO,  # the checkout it runs from: another one runs its own modules (a compiled copy)
         env: dict[str, str] | None = None,  # on top of the settings' variables, at every start
+        inherit_switchyard_env: bool = True,  # False: this process's SWITCHYARD_* variables stay here
     ) -> None:
+        self.inherit_switchyard_env = inherit_switchyard_env
         self.module = module
         self.tree = tree
         self.env = env or {}
@@ -73,7 +83,12 @@ class WorkerProcess:
         self, timeout: float = 60.0, extra_env: dict[str, str] | None = None, wait_ready: bool = True
     ) -> WorkerProcess:
         """Start the child; unless ``wait_ready`` is false, return once its log shows the ready mark."""
-        env = {**os.environ, **self.settings.to_env(), **self.env, **(extra_env or {})}
+        env = {
+            **inherited_env(self.inherit_switchyard_env),
+            **self.settings.to_env(),
+            **self.env,
+            **(extra_env or {}),
+        }
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         start_at = self.log_path.stat().st_size if self.log_path.exists() else 0
         with open(self.log_path, "ab") as log:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import os
 import shutil
 import subprocess
 import sys
@@ -37,13 +36,14 @@ from agents.topics import (
     action_topic,
     all_topic_names,
 )
-from agents.worker_process import REPO, WorkerProcess
+from agents.worker_process import REPO, WorkerProcess, WorkerStartError, inherited_env
 from broker.factory import broker_for
 from engine.durations import DurationError, format_duration, parse_duration
 from engine.packing import unpack
 from engine.parser import parse_text
 from engine.profile import SYSTEM_EVENT_TYPES
 from engine.topics import ACTIONS_DLQ, TASKS
+from sinks.analytics.dsn import default_dsn
 from sinks.analytics.writer import READY_LINE as ANALYTICS_READY
 from sinks.service import READY_LINE as SINKS_READY
 from switchyard.demo_peers import DemoPeers, free_port
@@ -85,23 +85,22 @@ def run_demo(base: Settings) -> int:
         f"      loopback peers: SMTP 127.0.0.1:{peers.smtp_port}, HTTP receiver 127.0.0.1:{peers.http_port}"
     )
     report_port = free_port()
-    processes = [
-        WorkerProcess(settings, settings.data_dir / "worker.log").start(),
-        WorkerProcess(settings, settings.data_dir / "sinks.log", ("sinks",), SINKS_READY.encode()).start(
-            extra_env=peers.env()
-        ),
-        WorkerProcess(
-            settings, settings.data_dir / "analytics.log", ("analytics",), ANALYTICS_READY.encode()
-        ).start(
-            extra_env={
-                "SWITCHYARD_ANALYTICS_PORT": str(report_port),
-                "SWITCHYARD_ANALYTICS_BATCH_SECONDS": "0.3",
-            }
-        ),
-    ]
-    for process in processes:
-        print(f"      {' '.join(process.command):9} pid {process.pid}, log {process.log_path}")
+    # The children get the demo's settings and none of this shell's SWITCHYARD_* variables: a store, an
+    # SMTP server or a webhook named there for real work must not receive the demo's traffic.
+    logs = settings.data_dir
+    children = [
+        (WorkerProcess(settings, logs / "worker.log", inherit_switchyard_env=False), {}),
+        (WorkerProcess(settings, logs / "sinks.log", ("sinks",), SINKS_READY.encode(),
+                       inherit_switchyard_env=False), peers.env()),
+        (WorkerProcess(settings, logs / "analytics.log", ("analytics",), ANALYTICS_READY.encode(),
+                       inherit_switchyard_env=False), analytics_env(settings, report_port)),
+    ]  # fmt: skip
+    processes: list[WorkerProcess] = []
     try:
+        for process, extra_env in children:
+            processes.append(process)
+            process.start(extra_env=extra_env)
+            print(f"      {' '.join(process.command):9} pid {process.pid}, log {process.log_path}")
         say("5/7", f"sending {DEMO_EVENTS.relative_to(REPO)} (times relative to now)")
         sent = send_file_lines(
             settings.bootstrap, settings.topic("events"), demo_lines(int(time.time() * 1000))
@@ -119,12 +118,24 @@ def run_demo(base: Settings) -> int:
         say("7/7", "what the outside world received, and what analytics counted")
         report_deliveries(settings, peers)
         report_funnel(settings, report_port)
+    except WorkerStartError as exc:
+        print(f"      {exc}")
+        return 1
     finally:
         for process in reversed(processes):
             process.stop()
         peers.stop()
     print("\nThe broker keeps running for you: `switchyard kafka stop` stops it.")
     return 0
+
+
+def analytics_env(settings: Settings, report_port: int) -> dict[str, str]:
+    """The demo's analytics writer: its own embedded store under the demo's data dir."""
+    return {
+        "SWITCHYARD_ANALYTICS_DSN": default_dsn(settings.data_dir),
+        "SWITCHYARD_ANALYTICS_PORT": str(report_port),
+        "SWITCHYARD_ANALYTICS_BATCH_SECONDS": "0.3",
+    }
 
 
 def reset(settings: Settings) -> None:
@@ -283,7 +294,7 @@ def report_deliveries(settings: Settings, peers: DemoPeers) -> None:
 
 def report_funnel(settings: Settings, port: int) -> None:
     print("\n  `switchyard report funnel` (ClickHouse, embedded chdb, through the analytics writer):")
-    env = {**os.environ, **settings.to_env(), "SWITCHYARD_ANALYTICS_PORT": str(port)}
+    env = {**inherited_env(switchyard=False), **settings.to_env(), **analytics_env(settings, port)}
     result = subprocess.run(
         [sys.executable, "-m", "switchyard", "report", "funnel", "--since", "30d"],
         env=env, capture_output=True, text=True, check=False, cwd=REPO, stdin=subprocess.DEVNULL,
