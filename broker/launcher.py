@@ -8,11 +8,14 @@ pid file live under the data dir. `start` reuses a broker that is already up; `s
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import fcntl
 import os
 import shutil
 import signal
 import subprocess
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -92,8 +95,21 @@ class KafkaBroker:
 
     # -- lifecycle --------------------------------------------------------------------------------
 
+    @contextlib.contextmanager
+    def _exclusive(self) -> Iterator[None]:
+        """Held by start, stop and clear_data: two commands at once on one work dir would otherwise both
+        launch a broker (one then dies on Kafka's own lock and may leave its pid in the pid file)."""
+        self.work_dir.mkdir(parents=True, exist_ok=True)
+        with open(self.work_dir / "broker.lock", "a") as handle:
+            fcntl.flock(handle, fcntl.LOCK_EX)
+            yield
+
     def start(self, timeout: float = 60.0) -> BrokerStatus:
         """Start the broker, or reuse the one already running; return once it answers metadata."""
+        with self._exclusive():
+            return self._start(timeout)
+
+    def _start(self, timeout: float) -> BrokerStatus:
         current = self.status()
         if current.running:
             return current
@@ -132,7 +148,7 @@ class KafkaBroker:
             if wait_for_metadata(self.bootstrap, 1.0):
                 return self.status()
             time.sleep(0.2)
-        self.stop()
+        self._stop(20.0)
         raise BrokerError(f"the broker did not answer within {timeout:.0f}s; see {self.log_file}")
 
     def java_command(self, config: Path) -> list[str]:
@@ -160,26 +176,40 @@ class KafkaBroker:
 
     def stop(self, timeout: float = 20.0) -> bool:
         """SIGTERM, then SIGKILL after `timeout`. Returns whether a broker was running."""
+        with self._exclusive():
+            return self._stop(timeout)
+
+    def _stop(self, timeout: float) -> bool:
         pid = self._live_pid()
         if pid is None:
             self.pid_file.unlink(missing_ok=True)
             return False
-        os.kill(pid, signal.SIGTERM)
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline and pid_alive(pid):
-            time.sleep(0.1)
-        if pid_alive(pid):
-            os.kill(pid, signal.SIGKILL)
-            while pid_alive(pid):
-                time.sleep(0.05)
+        try:
+            os.kill(pid, signal.SIGTERM)
+            deadline = time.monotonic() + timeout
+            while time.monotonic() < deadline and pid_alive(pid):
+                time.sleep(0.1)
+            if pid_alive(pid):
+                os.kill(pid, signal.SIGKILL)
+                while pid_alive(pid):
+                    time.sleep(0.05)
+        except ProcessLookupError:
+            pass  # it exited meanwhile
+        except PermissionError:
+            raise BrokerError(
+                f"broker pid {pid} belongs to another user; it cannot be stopped from here"
+            ) from None
         self.pid_file.unlink(missing_ok=True)
         return True
 
     def clear_data(self) -> None:
         """Remove a stopped broker's topics, offsets and metadata, so that its next start begins empty."""
-        if self.status().running:
-            raise BrokerError(f"the broker in {self.work_dir} is running; stop it before clearing its data")
-        shutil.rmtree(self.work_dir / "data", ignore_errors=True)
+        with self._exclusive():
+            if self._live_pid() is not None:  # also one alive but not answering yet: starting, or paused
+                raise BrokerError(
+                    f"the broker in {self.work_dir} is running; stop it before clearing its data"
+                )
+            shutil.rmtree(self.work_dir / "data", ignore_errors=True)
 
     def status(self) -> BrokerStatus:
         pid = self._live_pid()
@@ -208,7 +238,14 @@ class KafkaBroker:
             cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
         except OSError:
             return None
-        return pid if BROKER_MAIN.encode() in cmdline else None
+        # Several brokers may run here (the session's, a load test's, a benchmark's): ours is the one that
+        # runs this work dir's config.
+        arguments = cmdline.split(b"\0")
+        ours = (
+            BROKER_MAIN.encode() in arguments
+            and str(self.work_dir / "server.properties").encode() in arguments
+        )
+        return pid if ours else None
 
     def _write_config(self) -> Path:
         data_dir = self.work_dir / "data"

@@ -13,7 +13,7 @@ import pytest
 from agents.kafka_admin import create_topics, topic_names
 from agents.settings import Settings
 from broker import BrokerError, KafkaBroker
-from broker.launcher import JIT_FLAGS
+from broker.launcher import BROKER_MAIN, JIT_FLAGS
 from tests.fixtures import free_ports
 
 
@@ -146,3 +146,43 @@ def test_cleared_data_starts_empty_and_a_running_broker_is_not_cleared(
         assert "left-over" not in asyncio.run(topic_names(broker.bootstrap))
     finally:
         broker.stop()
+
+
+def fake_broker(config: Path) -> subprocess.Popen[bytes]:
+    """A process whose command line reads like a broker's running ``config`` (it answers nothing)."""
+    code = "import time; time.sleep(60)"
+    return subprocess.Popen([sys.executable, "-c", code, BROKER_MAIN, str(config)])
+
+
+def test_a_broker_of_another_work_dir_is_not_ours_to_stop(tmp_path: Path) -> None:
+    """Several brokers run here (the session's, a load test's, a benchmark's); a stale pid file whose pid
+    now belongs to another of them must not stop it."""
+    broker = KafkaBroker(tmp_path / "ours", tmp_path / "cache", port=19999, controller_port=19998)
+    other = fake_broker(tmp_path / "loadtest" / "server.properties")
+    try:
+        broker.pid_file.parent.mkdir(parents=True, exist_ok=True)
+        broker.pid_file.write_text(str(other.pid))
+        assert broker.status().pid is None
+        assert broker.stop() is False
+        assert other.poll() is None
+    finally:
+        other.kill()
+        other.wait()
+
+
+def test_a_broker_alive_but_not_answering_keeps_its_data(tmp_path: Path) -> None:
+    """One starting up, or paused, misses the metadata probe; its data is not cleared under it."""
+    broker = KafkaBroker(tmp_path, tmp_path / "cache", port=19999, controller_port=19998)
+    ours = fake_broker(tmp_path / "server.properties")
+    try:
+        (tmp_path / "data").mkdir()
+        broker.pid_file.write_text(str(ours.pid))
+        assert not broker.status().running and broker.status().pid == ours.pid
+        with pytest.raises(BrokerError, match="is running"):
+            broker.clear_data()
+        assert (tmp_path / "data").is_dir()
+        assert broker.stop() is True
+        assert ours.wait(5) is not None
+    finally:
+        ours.kill()
+        ours.wait()
