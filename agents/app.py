@@ -196,6 +196,8 @@ def build_worker(settings: Settings) -> Worker:
                     landings = []
                 # Whatever has arrived, at once; batches grow under load while the previous one is processed.
                 taken = batch = await feed.take()
+                if not taken:
+                    continue  # dropped by a rebalance: back to finishing what is in flight
                 batches += 1
                 if skip and batches == 2:  # fault injection for tests: records lost before the agent
                     batch = drop_first_records(taken, skip)

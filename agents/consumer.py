@@ -46,12 +46,21 @@ class SafeConsumer(FaustConsumer):
         self.reseeks: list[tuple[TP, int]] = []  # seeks to repeat before the next fetch
 
     async def seek(self, partition: TP, offset: int) -> None:
+        """Our seeks (agents/gaps.py): the partition's records in its feed not yet taken are from before
+        the seek, so they go; whatever of it reaches the feed afterwards comes from where the seek put it."""
         await super().seek(partition, offset)
         self._sought(partition, offset)
+        feed = self.feeds.get(partition.topic)
+        if feed is not None:
+            feed.discard(partition)
 
     async def seek_to_committed(self) -> Any:
         """Faust's seek of the assigned partitions to their committed offsets (on assignment, recovery)."""
         offsets = await super().seek_to_committed()
+        # A partition revoked before its first record came would stay here, and seeking it again (below)
+        # is refused by aiokafka: only the current assignment's seeks are kept.
+        assigned = self.assignment()
+        self.sought = {tp: sought for tp, sought in self.sought.items() if tp in assigned}
         for tp, offset in offsets.items():
             if offset is not None and offset >= 0:
                 self._sought(tp, offset)
@@ -92,6 +101,9 @@ class SafeConsumer(FaustConsumer):
         while not (consumer_stopped() or fetcher_stopped()):
             while self.reseeks:
                 tp, target = self.reseeks.pop()
+                if tp not in self.assignment():
+                    self.sought.pop(tp, None)  # revoked meanwhile
+                    continue
                 await FaustConsumer.seek(self, tp, target)  # the same target: `sought` stays as it is
             fetched_after = self.seeks_done
             await asyncio.sleep(0)
@@ -105,13 +117,15 @@ class SafeConsumer(FaustConsumer):
                 last = read_offset[tp]
                 if last is not None and offset < last:
                     continue  # handed out already
+                waited = False  # after any wait the partition may have been sought: checked again
                 if last and offset - last > 1 and acks_enabled_for(message.topic):
                     await self._add_gap(tp, last + 1, offset)  # offsets without records: commit past them
+                    waited = True
                 if self._commit_every is not None and self._n_acked >= self._commit_every:
                     self._n_acked = 0
                     await self.commit()
+                    waited = True
                 feed = feeds.get(message.topic)
-                waited = False
                 if feed is not None and not feed.has_room():
                     await feed.wait_for_room()
                     waited = True

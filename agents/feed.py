@@ -87,20 +87,38 @@ class RecordFeed:
         self._full.clear()
         self._room.set()
 
+    def discard(self, tp: Any) -> int:
+        """Drop the records of partition ``tp`` not taken yet (the consumer sought it: they come again from
+        where the seek put it); how many."""
+        records = self._records
+        kept = [message for message in records if message.tp != tp]
+        dropped = len(records) - len(kept)
+        if dropped:
+            records.clear()
+            records.extend(kept)
+            self.dropped += dropped
+            if len(records) < self.max_size:
+                self._full.clear()
+            if not records:
+                self._arrived.clear()
+            if len(records) < self.capacity:
+                self._room.set()
+        return dropped
+
     # -- the agent's side -------------------------------------------------------------------------------
 
     async def take(self) -> list[Fetched]:
-        """The next batch: 1..max_size records of the current consumer generation, tracked as in flight."""
-        while True:
-            while not self._records:
-                self._arrived.clear()
-                await self._arrived.wait()
-            if self.max_wait_s > 0 and len(self._records) < self.max_size:
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._full.wait(), timeout=self.max_wait_s)
-            batch = self._take_current()
-            if batch:
-                return batch
+        """The next batch: up to max_size records of the current consumer generation, tracked as in flight.
+        Empty when a rebalance dropped what was there, or it was all of an older generation: the caller
+        then finishes the batch in flight before it waits again, since the rebalance waits for that batch,
+        and the fetch loop holds its next record until the rebalance is done."""
+        while not self._records:
+            self._arrived.clear()
+            await self._arrived.wait()
+        if self.max_wait_s > 0 and len(self._records) < self.max_size:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._full.wait(), timeout=self.max_wait_s)
+        return self._take_current()
 
     def _take_current(self) -> list[Fetched]:
         records = self._records

@@ -31,9 +31,20 @@ class GapGuard:
         tries = self.attempts.get((tp, missing_from), 0) + 1
         self.attempts[(tp, missing_from)] = tries
         if tries > MAX_SEEKS:
-            log.error("partition %s: records %d..%d are gone from the log (retention?); going on",
-                      tp, missing_from, arrived - 1)  # fmt: skip
+            if tries == MAX_SEEKS + 1:
+                log.error("partition %s: offsets %d..%d hold no records to read (retention, or transaction "
+                          "markers); going on", tp, missing_from, arrived - 1)  # fmt: skip
             return False
+        return True
+
+    def unstall(self, tp: Any, offset: int, end: int) -> bool:
+        """Whether to seek a partition that delivers nothing although its log ends at ``end`` past
+        ``offset`` (`stalled_partitions`): at most MAX_SEEKS times, since a log that ends in a
+        transaction marker shows exactly that for good."""
+        if not self._should_seek(tp, offset, end):
+            return False
+        self.rewinding[tp] = offset
+        self.seeks_total += 1
         return True
 
     def reset(self) -> None:
@@ -49,12 +60,14 @@ class GapGuard:
             message = item.message
             tp, offset = message.tp, message.offset
             self.seen_at[tp] = time.monotonic()
-            waiting = self.rewinding.get(tp)
-            if waiting is not None:
-                if offset != waiting:
-                    self.dropped_total += 1
-                    continue  # still before the hole is refilled: these come again after it
-                del self.rewinding[tp]
+            if tp in seeks:
+                self.dropped_total += 1
+                continue  # sought in this batch: the rest of it comes again after the seek
+            # The first record since a seek of an earlier batch (the consumer drops the partition's
+            # records fetched before it) is the one sought, or a later one when that is gone (retention,
+            # or a transaction marker, which takes an offset and is never delivered). The check below
+            # seeks again while it is missing, up to MAX_SEEKS times, and then goes on.
+            self.rewinding.pop(tp, None)
             if tp not in expected:
                 progress = self.load_progress(message.partition)
                 expected[tp] = None if progress is None else progress + 1

@@ -267,10 +267,11 @@ class EventProcessor:
                 for tp in assigned:
                     self.gaps.seen_at[tp] = now
         for tp, offset in stalled_partitions(positions, now, quiet_s).items():
+            self.gaps.seen_at[tp] = now
+            if not self.gaps.unstall(tp, offset, positions[tp][1] or offset):
+                continue
             log.warning("partition %s: no records for %.0f s although the log has more; seeking back to %d",
                         tp.partition, quiet_s, offset)  # fmt: skip
-            self.gaps.rewinding[tp] = offset
-            self.gaps.seen_at[tp] = now
             await self.app.consumer.seek(tp, offset)
 
     async def submit(self, batch: Sequence[Any], taken: Any) -> list[Landing]:
@@ -471,7 +472,9 @@ class EventProcessor:
         return Landing(computed.batch, computed.taken, submitted)
 
     def _save_timers(self, entry: Staged, timers_before: Pending, timers_after: Pending) -> None:
-        if timers_after != timers_before or (entry.republish and timers_after):
+        # Republished, the row is written even when empty: a crash may have lost the delete of a row
+        # emptied before, and a restore would bring its stale wake-ups back.
+        if timers_after != timers_before or entry.republish:
             self.timer_store.save(entry.partition, entry.contact_id, timers_after)
         after, before = set(timers_after), set(timers_before)
         for due, token, _ in before - after:  # first: a timer moved to another due is cancelled, then added

@@ -139,3 +139,31 @@ def test_a_batch_size_below_one_is_refused() -> None:
             RecordFeed(app, TOPIC, 0)
     finally:
         loop.close()
+
+
+async def test_a_seek_discards_only_that_partitions_untaken_records(app: faust.App) -> None:
+    """Records of a sought partition still in the feed are from before the seek: the gap guard would take
+    them for the first ones after it."""
+    feed = RecordFeed(app, TOPIC, max_size=2)
+    generation = app.consumer_generation_id
+    for partition, offset in ((0, 140), (1, 7), (0, 141), (1, 8)):
+        feed.put(ConsumerMessage(TOPIC, partition, offset, 0.0, 0, None, b"k", b"v", None,
+                                 tp=TP(TOPIC, partition), generation_id=generation))  # fmt: skip
+    assert not feed.has_room()
+    assert feed.discard(TP(TOPIC, 0)) == 2 and feed.dropped == 2
+    assert feed.has_room() and len(feed) == 2
+    taken = await asyncio.wait_for(feed.take(), 1.0)
+    assert [(item.message.partition, item.message.offset) for item in taken] == [(1, 7), (1, 8)]
+    assert feed.discard(TP(TOPIC, 0)) == 0
+
+
+async def test_a_rebalance_during_the_wait_for_a_fuller_batch_returns_an_empty_one(app: faust.App) -> None:
+    """The rebalance waits for the batch in flight, and the fetch loop holds its next record until the
+    rebalance is done: waiting on for new records here, instead of returning, would wait for ever."""
+    feed, source = make(app, max_size=100, max_wait_s=0.5)
+    source.put(10)
+    taking = asyncio.ensure_future(feed.take())
+    await asyncio.sleep(0.05)
+    app.flow_control.suspend()
+    app.flow_control.clear()
+    assert await asyncio.wait_for(taking, 5.0) == []

@@ -42,10 +42,10 @@ def test_a_hole_seeks_back_and_drops_until_the_first_missing_record_returns() ->
     admitted, seeks = guard.admit(batch((0, 10), (1, 140), (1, 141), (0, 11)))
     assert offsets(admitted) == [(0, 10), (0, 11)]
     assert seeks == {("events", 1): 100}
-    # records still buffered from before the seek are dropped; the refill is processed in order
-    admitted, seeks = guard.admit(batch((1, 142), (1, 100), (1, 101), (1, 102)))
+    # the consumer's seek dropped the partition's records still in the feed: the refill comes next
+    admitted, seeks = guard.admit(batch((1, 100), (1, 101), (1, 102)))
     assert offsets(admitted) == [(1, 100), (1, 101), (1, 102)] and seeks == {}
-    assert guard.seeks_total == 1 and guard.dropped_total == 3
+    assert guard.seeks_total == 1 and guard.dropped_total == 2
 
 
 def test_redeliveries_below_the_progress_pass() -> None:
@@ -75,14 +75,33 @@ def test_a_partition_that_stopped_short_of_its_log_end_is_found() -> None:
 
 
 def test_a_hole_that_never_refills_is_given_up_after_three_seeks() -> None:
+    """Records removed by retention: the log now starts at 50, and every seek to 10 lands there. The guard
+    goes on after three seeks, with no rebalance needed (before, it waited for offset 10 for good,
+    dropping every later record of the partition, and the consumer committed past them)."""
     guard = GapGuard({0: 9}.get)
     for _ in range(3):
-        guard.reset()  # e.g. the records were removed by retention: the log now starts at 50
-        admitted, seeks = guard.admit(batch((0, 50)))
+        admitted, seeks = guard.admit(batch((0, 50), (0, 51)))
         assert admitted == [] and seeks == {("events", 0): 10}
-    guard.reset()
     admitted, seeks = guard.admit(batch((0, 50), (0, 51)))
     assert offsets(admitted) == [(0, 50), (0, 51)] and seeks == {}
+    assert guard.rewinding == {}
+
+
+def test_a_transaction_marker_is_passed_after_three_seeks() -> None:
+    """A transactional producer's commit marker takes an offset and is never delivered: 41 here."""
+    guard = GapGuard({0: 40}.get)
+    assert guard.admit(batch((0, 42)))[1] == {("events", 0): 41}
+    assert guard.admit(batch((0, 42)))[1] == {("events", 0): 41}
+    assert guard.admit(batch((0, 42)))[1] == {("events", 0): 41}
+    admitted, seeks = guard.admit(batch((0, 42), (0, 43)))
+    assert offsets(admitted) == [(0, 42), (0, 43)] and seeks == {}
+
+
+def test_a_stalled_partition_is_sought_at_most_three_times() -> None:
+    """A log that ends in a transaction marker looks stalled for good: seeking it every check would go on
+    for ever."""
+    guard = GapGuard({0: 40}.get)
+    assert [guard.unstall(("events", 0), 41, 42) for _ in range(5)] == [True, True, True, False, False]
 
 
 def test_processing_held_past_the_limit_is_logged_once_per_period(caplog: pytest.LogCaptureFixture) -> None:

@@ -84,3 +84,17 @@ def test_a_republished_state_puts_all_its_timers_back_in_the_queue() -> None:
     moved = [(NOW + 1000, "t1", "wait"), (NOW + 3000, "t3", "ml")]
     EventProcessor._save_timers(cast(Any, processor), replace(entry, republish=False), pending, moved)
     assert ledger.calls == [("save", "c1"), ("cancel", "t2"), ("add", "t3")]  # only the difference
+
+
+def test_a_republished_state_without_timers_writes_its_empty_row_again() -> None:
+    """The delete of a timers row emptied by a wake-up can be lost while the state's record lands (two
+    changelogs, acknowledged apart): the republish writes the empty row (a delete) again, or a restore
+    brings the old row, and its stale wake-up, back after every rebuild."""
+    ledger = TimerLedger()
+    processor = SimpleNamespace(timer_store=ledger, timer_service=ledger)
+    entry = Staged("c1", 0, b"", ([], []), republish=True)
+    EventProcessor._save_timers(cast(Any, processor), entry, [], [])
+    assert ledger.calls == [("save", "c1")]
+    ledger.calls.clear()
+    EventProcessor._save_timers(cast(Any, processor), replace(entry, republish=False), [], [])
+    assert ledger.calls == []
