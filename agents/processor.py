@@ -192,7 +192,7 @@ class Landing:
 
 
 Item = tuple[Any, Event]  # (the stream's event, the decoded contract event)
-OutRecord = tuple[str, bytes | None, bytes, Headers | None]
+OutRecord = tuple[str, bytes | None, bytes, Headers | None, int | None]  # ..., partition (None: by key)
 
 
 class EventProcessor:
@@ -238,8 +238,11 @@ class EventProcessor:
         self.unwritten = Unwritten()  # the batch in flight's states and offsets (`submit`)
         self._in_flight: Computed | None = None
 
-    def send(self, topic: str, key: bytes | None, value: bytes, headers: Headers | None = None) -> None:
-        self._records.append((topic, key, value, headers))
+    def send(
+        self, topic: str, key: bytes | None, value: bytes, headers: Headers | None = None,
+        partition: int | None = None,
+    ) -> None:  # fmt: skip
+        self._records.append((topic, key, value, headers, partition))
 
     async def unstall(self, assigned: list[Any], quiet_s: float = 10.0) -> None:
         """Seek back partitions that stopped delivering although their log has more (a hole at the tail)."""
@@ -483,7 +486,7 @@ class EventProcessor:
         # separate): the row is written again above, and its timers go back into the queue (added twice,
         # a timer is queued once).
         for due, token, kind in after if entry.republish else after - before:
-            self.timer_service.add(entry.contact_id, due, token, kind)
+            self.timer_service.add(entry.contact_id, due, token, kind, entry.partition)
 
     def _load(
         self, by_contact: dict[str, list[Item]], unwritten: Unwritten | None
@@ -531,8 +534,8 @@ class EventProcessor:
             fresh = self.store.decode(raw)  # the state the fast path started from, not its changes
             assert not isinstance(fresh, StateDecodeError)  # it was decoded a moment ago
             entry = self._run_carefully(contact_id, items, fresh, workflows)
-        for topic, key, value, headers in self._records:
-            self.effects.add(topic, key, value, headers)
+        for topic, key, value, headers, partition in self._records:
+            self.effects.add(topic, key, value, headers, partition)
         self._records = []
         return entry
 
@@ -621,7 +624,7 @@ class EventProcessor:
 
     def _check_records(self, start: int) -> None:
         """Refuse the contact's output records from `start` on if one could never be delivered."""
-        for topic, key, value, headers in self._records[start:]:
+        for topic, key, value, headers, _ in self._records[start:]:
             size = record_size(key, value, headers)
             if size > self.max_record_bytes:
                 raise ContactFailure(
@@ -638,7 +641,7 @@ class EventProcessor:
     def _apply(self, state: ContactState | None, event: Event, message: Any) -> ContactState:
         """One event through the engine and the models; raises ContactFailure (or what the engine raised)."""
         if state is not None and is_ml_wakeup(event):  # a label window closed: the models' business only
-            return self._score({**state, "offset": message.offset}, event, message.key)
+            return self._score({**state, "offset": message.offset}, event, message)
         hints = self._first_hints(state, event)
         result = engine_step(state, event, self.definitions.workflows, event["ts"], hints)
         new_state = result.state
@@ -658,7 +661,7 @@ class EventProcessor:
             self.breaker.observe(self.definitions.workflows, event, result, self.definitions.apply)
         if result.trace:
             self._emit_records(key, result.trace, self._record_context(event, message))
-        return self._score(new_state, event, key, result.actions)
+        return self._score(new_state, event, message, result.actions)
 
     def _first_hints(self, state: ContactState | None, event: Event) -> dict[str, Any] | None:
         if self.predictions is None:
@@ -669,7 +672,7 @@ class EventProcessor:
             raise scoring_failure(exc) from exc
 
     def _score(
-        self, state: ContactState, event: Event, key: bytes, actions: Sequence[dict[str, Any]] = ()
+        self, state: ContactState, event: Event, message: Any, actions: Sequence[dict[str, Any]] = ()
     ) -> ContactState:
         if self.predictions is None:
             return state
@@ -677,8 +680,10 @@ class EventProcessor:
             state, predicted = self.predictions.observe(state, event, actions)
         except Exception as exc:
             raise scoring_failure(exc) from exc
+        # Into the partition the contact's state is in, whatever partitioner its events' producer used
+        # (the same key may hash elsewhere under ours): the prediction must reach this state.
         for prediction in predicted:
-            self.send(self.outputs.events, key, orjson.dumps(prediction))
+            self.send(self.outputs.events, message.key, orjson.dumps(prediction), partition=message.partition)
         self.metrics.predictions_total += len(predicted)
         return state
 

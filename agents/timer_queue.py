@@ -29,11 +29,12 @@ class Timer(NamedTuple):
     token: str
     contact_id: str
     kind: str
+    partition: int = -1  # of events: where the contact's state is, and so where its wake-up goes
 
 
 # Held as plain tuples: the collector stops tracking a tuple of strings and ints, not a NamedTuple, and a
 # worker holds a timer per contact that every full collection would otherwise walk.
-Entry = tuple[int, str, str, str]  # a Timer's fields
+Entry = tuple[int, str, str, str, int]  # a Timer's fields
 
 
 class TimerQueue:
@@ -62,7 +63,7 @@ class TimerQueue:
     def add(self, timer: Timer) -> bool:
         """Queue ``timer``. False: it is queued already."""
         due, token = timer.due, timer.token
-        entry: Entry = (due, token, timer.contact_id, timer.kind)
+        entry: Entry = (due, token, timer.contact_id, timer.kind, timer.partition)
         number = due // self.bucket_ms
         if number <= self._reach:
             if self._near_due.get(token) == due:

@@ -75,8 +75,8 @@ class TimerService:
     async def _on_rebalance_complete(self, sender: Any = None, **kwargs: Any) -> None:
         self.stale = True
 
-    def add(self, contact_id: str, due: int, token: str, kind: str) -> None:
-        timer = Timer(due, token, contact_id, kind)
+    def add(self, contact_id: str, due: int, token: str, kind: str, partition: int) -> None:
+        timer = Timer(due, token, contact_id, kind, partition)
         if self._journal is not None:
             self._journal.append((True, timer))
         if self.queue.add(timer):
@@ -113,8 +113,8 @@ class TimerService:
         try:
             queue = TimerQueue(self.now_ms())
             for rows in self.store.scan(self.rebuild_chunk):
-                for contact_id, due, token, kind in rows:
-                    queue.add(Timer(due, token, contact_id, kind))
+                for partition, contact_id, due, token, kind in rows:
+                    queue.add(Timer(due, token, contact_id, kind, partition))
                 await asyncio.sleep(0)
         finally:
             self._journal = None
@@ -138,8 +138,9 @@ class TimerService:
             key = (timer.due, timer.token)
             self._in_flight[key] = timer
             try:
+                # to the partition of the contact's state: its events' producer may partition otherwise
                 sent = await self.app.producer.send(
-                    self.events_topic, timer.contact_id.encode(), value, None, None, None
+                    self.events_topic, timer.contact_id.encode(), value, timer.partition, None, None
                 )
             except BaseException:
                 self._refused(timer)
@@ -162,7 +163,7 @@ class TimerService:
     def _refused(self, timer: Timer) -> None:
         """Back into the queue, unless the contact cancelled it while it was in flight."""
         if self._in_flight.pop((timer.due, timer.token), None) is not None:
-            self.add(timer.contact_id, timer.due, timer.token, timer.kind)
+            self.add(timer.contact_id, timer.due, timer.token, timer.kind, timer.partition)
 
     async def run(self) -> None:
         while True:

@@ -207,8 +207,8 @@ def rebuild_figures(count: int, seed: int, work_dir: Path) -> tuple[float, float
     started = time.perf_counter()
     queue = TimerQueue(START_MS)
     for rows in store.scan(count + 1):
-        for contact_id, due, token, kind in rows:
-            queue.add(Timer(due, token, contact_id, kind))
+        for partition, contact_id, due, token, kind in rows:
+            queue.add(Timer(due, token, contact_id, kind, partition))
     one_pass = time.perf_counter() - started
     del queue
     app = SimpleNamespace(on_rebalance_complete=SimpleNamespace(connect=lambda receiver: None))

@@ -38,12 +38,12 @@ class TimerStore:
         value = orjson.dumps(sorted(pending)) if pending else None
         self.table.put(partition, contact_id.encode(), value)
 
-    def scan(self, chunk: int) -> Iterator[list[tuple[str, int, str, str]]]:
-        """(contact, due, token, kind) of every timer in the partitions this worker holds, in lists read
-        ``chunk`` rows at a time (DirectTable.scan: the event loop may run between two lists)."""
+    def scan(self, chunk: int) -> Iterator[list[tuple[int, str, int, str, str]]]:
+        """(partition, contact, due, token, kind) of every timer in the partitions this worker holds, in
+        lists read ``chunk`` rows at a time (DirectTable.scan: the event loop may run between two lists)."""
         for rows in self.table.scan(chunk):
             yield [
-                (key.decode(), int(due), str(token), str(kind))
-                for _, key, value in rows
+                (partition, key.decode(), int(due), str(token), str(kind))
+                for partition, key, value in rows
                 for due, token, kind in orjson.loads(value)
             ]

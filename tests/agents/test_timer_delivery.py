@@ -26,14 +26,18 @@ class Producer:
 
     def __init__(self) -> None:
         self.sent: list[tuple[str, asyncio.Future[Any]]] = []
+        self.partitions: list[int | None] = []
         self.raise_next = False
 
-    async def send(self, topic: str, key: bytes, value: bytes, *_: Any) -> asyncio.Future[Any]:
+    async def send(
+        self, topic: str, key: bytes, value: bytes, partition: int | None, *_: Any
+    ) -> asyncio.Future[Any]:
         if self.raise_next:
             self.raise_next = False
             raise KafkaTimeoutError("no metadata")
         future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
         self.sent.append((orjson.loads(value)["event_id"], future))
+        self.partitions.append(partition)
         return future
 
 
@@ -49,8 +53,8 @@ def service(tmp_path: Path) -> tuple[TimerService, Producer]:
 def test_a_refused_wake_up_fires_again_and_an_acknowledged_one_does_not(tmp_path: Path) -> None:
     async def scenario() -> None:
         timers, producer = service(tmp_path)
-        timers.add("c1", NOW_MS - 10, "t1", "wait")
-        timers.add("c2", NOW_MS - 5, "t2", "wait")
+        timers.add("c1", NOW_MS - 10, "t1", "wait", 0)
+        timers.add("c2", NOW_MS - 5, "t2", "wait", 0)
         assert await timers.fire_due() == 2
         [(first, refused), (second, acknowledged)] = producer.sent
         assert (first, second) == ("timer:t1", "timer:t2")
@@ -69,7 +73,7 @@ def test_a_refused_wake_up_fires_again_and_an_acknowledged_one_does_not(tmp_path
 def test_a_send_that_raises_keeps_its_timer(tmp_path: Path) -> None:
     async def scenario() -> None:
         timers, producer = service(tmp_path)
-        timers.add("c1", NOW_MS - 10, "t1", "wait")
+        timers.add("c1", NOW_MS - 10, "t1", "wait", 0)
         producer.raise_next = True
         try:
             await timers.fire_due()
@@ -85,11 +89,28 @@ def test_a_send_that_raises_keeps_its_timer(tmp_path: Path) -> None:
 def test_a_refused_wake_up_its_contact_cancelled_meanwhile_stays_cancelled(tmp_path: Path) -> None:
     async def scenario() -> None:
         timers, producer = service(tmp_path)
-        timers.add("c1", NOW_MS - 10, "t1", "wait")
+        timers.add("c1", NOW_MS - 10, "t1", "wait", 0)
         assert await timers.fire_due() == 1
         timers.cancel(NOW_MS - 10, "t1")  # the contact moved on before Kafka answered
         producer.sent[0][1].set_exception(KafkaTimeoutError("request timed out"))
         await asyncio.sleep(0)
         assert await timers.fire_due() == 0
+
+    asyncio.run(scenario())
+
+
+def test_a_wake_up_goes_to_the_partition_its_contact_state_is_in(tmp_path: Path) -> None:
+    """A producer may partition the contact's events otherwise than ours does (librdkafka's default hashes
+    with CRC32, not murmur2): the wake-up must reach the partition where the contact's state and run are,
+    not the one our partitioner picks for the key."""
+
+    async def scenario() -> None:
+        timers, producer = service(tmp_path)
+        timers.add("c1", NOW_MS - 10, "t1", "wait", 5)
+        assert await timers.fire_due() == 1
+        assert producer.partitions == [5]
+        producer.sent[0][1].set_exception(KafkaTimeoutError("request timed out"))
+        await asyncio.sleep(0)
+        assert await timers.fire_due() == 1 and producer.partitions == [5, 5]  # fired again, same place
 
     asyncio.run(scenario())

@@ -52,7 +52,7 @@ def test_a_rebuild_ends_with_the_tables_timers_whatever_changed_while_it_read(tm
         for due, token, _ in set(before) - set(after):
             service.cancel(due, token)
         for due, token, kind in set(after) - set(before):
-            service.add(contact, due, token, kind)
+            service.add(contact, due, token, kind, partition)
         pending[contact] = (partition, after)
 
     async def scenario() -> int:
@@ -68,8 +68,9 @@ def test_a_rebuild_ends_with_the_tables_timers_whatever_changed_while_it_read(tm
         return await rebuilding
 
     live = asyncio.run(scenario())
-    expected = sorted(Timer(due, token, contact, kind)
-                      for contact, (_, timers) in pending.items() for due, token, kind in timers)  # fmt: skip
+    expected = sorted(Timer(due, token, contact, kind, partition)
+                      for contact, (partition, timers) in pending.items()
+                      for due, token, kind in timers)  # fmt: skip
     assert changed_during_rebuild >= 30  # the rebuild really ran alongside the changes
     assert live == len(expected)
     drained = []
@@ -85,7 +86,7 @@ class FailingOnce(TimerStore):
         super().__init__(store.table)
         self.failures = 1
 
-    def scan(self, chunk: int) -> Iterator[list[tuple[str, int, str, str]]]:
+    def scan(self, chunk: int) -> Iterator[list[tuple[int, str, int, str, str]]]:
         if self.failures:
             self.failures -= 1
             raise OSError("read failed")

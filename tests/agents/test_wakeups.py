@@ -63,7 +63,7 @@ class TimerLedger:
     def save(self, partition: int, contact_id: str, timers: object) -> None:
         self.calls.append(("save", contact_id))
 
-    def add(self, contact_id: str, due: int, token: str, kind: str) -> None:
+    def add(self, contact_id: str, due: int, token: str, kind: str, partition: int) -> None:
         self.calls.append(("add", token))
 
     def cancel(self, due: int, token: str) -> None:
