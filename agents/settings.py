@@ -24,6 +24,7 @@ KAFKA_JITS = ("c1", "tiered")
 # a session timeout must leave room for a few missed ones.
 HEARTBEAT_S = 1.0
 MIN_SESSION_TIMEOUT_S = 3 * HEARTBEAT_S
+MAX_PORT = 65535
 
 
 class SettingsError(ValueError):
@@ -138,8 +139,8 @@ class Settings:
             )
         return cls(
             external_kafka=env.get("SWITCHYARD_KAFKA") or None,
-            kafka_port=env_int(env, "SWITCHYARD_KAFKA_PORT", base.kafka_port),
-            kafka_controller_port=env_int(
+            kafka_port=env_port(env, "SWITCHYARD_KAFKA_PORT", base.kafka_port),
+            kafka_controller_port=env_port(
                 env, "SWITCHYARD_KAFKA_CONTROLLER_PORT", base.kafka_controller_port
             ),
             kafka_jit=_choice(env, "SWITCHYARD_KAFKA_JIT", base.kafka_jit, KAFKA_JITS),
@@ -150,7 +151,7 @@ class Settings:
             partitions=env_int(env, "SWITCHYARD_PARTITIONS", base.partitions),
             log_level=env.get("SWITCHYARD_LOG_LEVEL", base.log_level).lower(),
             log_format=_choice(env, "SWITCHYARD_LOG_FORMAT", base.log_format, ("text", "json")),
-            web_port=env_int(env, "SWITCHYARD_WEB_PORT", base.web_port),
+            web_port=env_port(env, "SWITCHYARD_WEB_PORT", base.web_port, off=True),
             max_event_bytes=env_int(env, "SWITCHYARD_MAX_EVENT_BYTES", base.max_event_bytes),
             batch_size=env_int(env, "SWITCHYARD_BATCH_SIZE", base.batch_size),
             batch_within_s=env_float(env, "SWITCHYARD_BATCH_WITHIN", base.batch_within_s),
@@ -165,7 +166,17 @@ class Settings:
 def analytics_port(env: Mapping[str, str]) -> int:
     """SWITCHYARD_ANALYTICS_PORT: where the analytics writer serves its reports (0 = it serves none), read by
     the writer, the worker's API and `switchyard report`."""
-    return env_int(env, "SWITCHYARD_ANALYTICS_PORT", WriterConfig.query_port)
+    return env_port(env, "SWITCHYARD_ANALYTICS_PORT", WriterConfig.query_port, off=True)
+
+
+def env_port(env: Mapping[str, str], name: str, default: int, off: bool = False) -> int:
+    """The TCP port in ``env[name]`` (1-65535; also 0 when ``off``, where 0 turns the listener off),
+    ``default`` when unset or empty; SettingsError else."""
+    port = env_int(env, name, default)
+    if not (0 if off else 1) <= port <= MAX_PORT:
+        allowed = f"from 1 to {MAX_PORT}" + (" (or 0: off)" if off else "")
+        raise SettingsError(f"{name}={env.get(name)!r} is not a port: it must be {allowed}")
+    return port
 
 
 def env_int(env: Mapping[str, str], name: str, default: int) -> int:

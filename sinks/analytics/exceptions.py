@@ -27,6 +27,11 @@ class ReportUnavailable(AnalyticsError):
     """No way to run a report: the writer's query endpoint and the store are both out of reach."""
 
 
+class ReportPortUnavailable(AnalyticsError):
+    """The writer's report endpoint cannot listen on its port (SWITCHYARD_ANALYTICS_PORT): in use, or not
+    ours to take. Raised before the writer touches Kafka or the store."""
+
+
 class UnusableRecord(AnalyticsError):
     """A Kafka record the writer cannot turn into rows (it is dead-lettered with `reason` and skipped)."""
 

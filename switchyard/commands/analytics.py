@@ -54,12 +54,17 @@ def writer_config(settings: Settings, env: Mapping[str, str]) -> WriterConfig:
 
 
 def run_analytics(args: argparse.Namespace, settings: Settings) -> int:
+    from sinks.analytics.exceptions import ReportPortUnavailable
     from sinks.analytics.service import run_service
 
     configure_logging(settings.log_level, settings.log_format)
     config = writer_config(settings, os.environ)
     asyncio.run(_create_dead_letter_topic(config, settings.partitions))
-    run_service(config)
+    try:
+        run_service(config)
+    except ReportPortUnavailable as exc:
+        print(f"switchyard analytics: {exc}", file=sys.stderr)
+        return 1
     return 0
 
 

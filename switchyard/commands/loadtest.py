@@ -27,7 +27,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from agents.settings import Settings, SettingsError
+from agents.settings import MAX_PORT, Settings, SettingsError
 from broker import KafkaBroker
 from broker.factory import broker_at
 
@@ -52,7 +52,8 @@ def register(subparsers: Any) -> None:
                         help="worker's extra wait (s) to fill a batch (default: settings)")  # fmt: skip
     parser.add_argument("--report-dir", type=Path, default=REPO / "reports")
     parser.add_argument("--name", default="", help="report file stem (default: loadtest-<mode>-<rate>)")
-    parser.add_argument("--broker-port", type=int, default=DEFAULT_BROKER_PORT)
+    parser.add_argument("--broker-port", type=broker_port, default=DEFAULT_BROKER_PORT,
+                        help="the load-test broker's port; its controller takes the next one")  # fmt: skip
     parser.add_argument("--broker-dir", type=Path, default=None, help="default: <data dir>/loadtest-kafka")
     parser.add_argument("--keep-broker", action="store_true", help="leave a broker this command started")
     parser.add_argument("--keep-topics", action="store_true", help="leave the run's topics for inspection")
@@ -72,6 +73,19 @@ def register(subparsers: Any) -> None:
                         help="the checkout the worker runs from, e.g. .native (`make native`: the compiled "
                              "core); the report and the summary name the core it ran")  # fmt: skip
     parser.set_defaults(run=run_loadtest)
+
+
+def broker_port(text: str) -> int:
+    """--broker-port: a port whose next one (the broker's controller, see start_broker) is a port too."""
+    try:
+        port = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if not 1 <= port <= MAX_PORT - 1:
+        raise argparse.ArgumentTypeError(
+            f"{port} is not a port from 1 to {MAX_PORT - 1} (the broker's controller takes the next one)"
+        )
+    return port
 
 
 def start_broker(settings: Settings, args: argparse.Namespace) -> tuple[str, KafkaBroker | None]:

@@ -58,6 +58,7 @@ def run_report_command(args: argparse.Namespace, settings: Settings) -> int:
         token=os.environ.get("SWITCHYARD_API_TOKEN") or None,
     )
     parameters = report_parameters(args.workflow, since_ms(args.since, now_ms), now_ms)
+    chart = chart_path(args.png) if args.png else None  # refused before the query, not after the table
     try:
         result = fetch_report(source, args.name, parameters)
     except AnalyticsError as exc:
@@ -67,13 +68,43 @@ def run_report_command(args: argparse.Namespace, settings: Settings) -> int:
         print(json.dumps({"columns": result.columns, "rows": [list(row) for row in result.rows]}))
     else:
         print(text_table(result))
-    if args.png:
+    if chart is not None:
         from sinks.analytics.charts import save_chart
 
         title = f"{args.name}" + (f" — {args.workflow}" if args.workflow else "") + f" (since {args.since})"
-        save_chart(args.name, result, args.png, title)
-        print(f"chart: {args.png}", file=sys.stderr if args.json else sys.stdout)
+        try:
+            save_chart(args.name, result, chart, title)
+        except OSError as exc:  # what chart_path cannot foresee, e.g. a full disk or a read-only directory
+            print(f"switchyard report: --png {args.png}: cannot write the chart: {exc.strerror or exc}",
+                  file=sys.stderr)  # fmt: skip
+            return 1
+        print(f"chart: {chart}", file=sys.stderr if args.json else sys.stdout)
     return 0
+
+
+def chart_path(path: Path) -> Path:
+    """The file the chart of ``--png PATH`` goes to: SettingsError when PATH is a directory, its directory
+    is missing, or the renderer knows no format by its suffix. Without a suffix the chart is a PNG, and the
+    name gets ``.png`` (as matplotlib would add it)."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg  # the renderer of sinks/analytics/charts.py
+
+    try:
+        if path.is_dir():
+            raise SettingsError(f"--png {path}: is a directory; name a file in it, e.g. {path / 'chart.png'}")
+        if not path.parent.is_dir():
+            raise SettingsError(f"--png {path}: no such directory: {path.parent}")
+    except OSError as exc:  # e.g. a name too long to look up
+        raise SettingsError(f"--png {path}: {exc.strerror or exc}") from None
+    formats = FigureCanvasAgg.get_supported_filetypes()
+    suffix = path.suffix[1:].lower()
+    if not suffix:
+        return path.with_name(path.name + ".png")
+    if suffix not in formats:
+        raise SettingsError(
+            f"--png {path}: cannot draw a chart as .{suffix}; use one of: "
+            + ", ".join(f".{name}" for name in sorted(formats))
+        )
+    return path
 
 
 def main(argv: Sequence[str] | None = None) -> int:
