@@ -4,7 +4,7 @@
 import React, { useCallback, useEffect, useMemo, useRef, useState } from "react";
 import { ReactFlow, ReactFlowProvider, Background, Controls, MiniMap, useReactFlow } from "@xyflow/react";
 import { call, setToken, token } from "./api.js";
-import { NODE_TYPES, TRIGGER, getPath, references, setPath } from "./graph.js";
+import { NODE_TYPES, TRIGGER, getPath, references, renameNode, renameProblem, setPath } from "./graph.js";
 import { dagreLayout, positionsOf } from "./layout.js";
 import { withConversion } from "./edgeConversion.jsx";
 import { iconOf, summarize } from "./nodeSummary.js";
@@ -304,6 +304,21 @@ function Builder() {
     setSelected(null);
   };
 
+  // renames node `old`: only the fields that refer to it by id follow (graph.js renameNode), never a param or
+  // a text that happens to equal it; an id the engine would refuse, or one taken, is refused with the reason
+  // (returned for the config panel and shown in the toolbar), and nothing changes
+  const renameSelected = (old, fresh) => {
+    const problem = renameProblem(definition, old, fresh);
+    if (problem) {
+      setMessage(`${old} not renamed: ${problem}`);
+      return problem;
+    }
+    update((d) => renameNode(d, old, fresh));
+    setSelected(fresh);
+    setMessage(`renamed ${old} to ${fresh}`);
+    return "";
+  };
+
   // an edge is a reference field of its source node: deleting the edge clears that field
   const deleteEdge = (edgeId) => {
     const cut = edgeId.indexOf(":");
@@ -460,18 +475,26 @@ function Builder() {
     if (draft && JSON.stringify(draft.definition) !== JSON.stringify(opened)) setDraftOffer(draft);
   };
 
+  // Only a 404 means there is no such workflow yet (a blank one opens under that id); any other failure (a
+  // worker still loading its catalog, a time-out, a missing token, no answer at all) says why and leaves the
+  // canvas, its undo history and the summary as they were.
   const openWorkflow = async (id = workflowId) => {
-    const r = await refreshSummary(id);
+    const r = await call("GET", `/v1/workflows/${encodeURIComponent(id)}`).catch(() => ({ status: 0, ok: false, data: {} }));
     if (r.ok) {
+      setSummary(r.data);
       const latest = r.data.definitions[r.data.definitions.length - 1];
       switchTo(latest, id);
       setMessage(`opened ${id} v${latest.version}`);
       offerDraft(id, latest);
-    } else {
+    } else if (r.status === 404) {
+      setSummary(null);
       const blank = emptyDefinition(id);
       switchTo(blank, id);
       setMessage(`new workflow ${id}`);
       offerDraft(id, blank);
+    } else {
+      const why = r.data?.message || (r.status ? `the worker answered ${r.status}` : "the worker did not answer");
+      setMessage(`could not open ${id}: ${why}`);
     }
   };
 
@@ -637,15 +660,7 @@ function Builder() {
             onSettings={(settings) => update((d) => { const { settings: _old, ...rest } = d; return Object.keys(settings).length ? { ...d, settings } : rest; })} />}
           {selected !== TRIGGER && selected !== SETTINGS && <ConfigPanel schema={schema} definition={definition} selected={selected} issues={issues}
             onNodeChange={(id, name, value) => update((d) => ({ ...d, nodes: { ...d.nodes, [id]: setPath(d.nodes[id], name, value) } }))}
-            onRename={(old, fresh) => update((d) => {
-              if (!fresh || d.nodes[fresh]) return d;
-              const text = JSON.stringify({ ...d.nodes, [fresh]: d.nodes[old] }).replaceAll(`"${old}"`, `"${fresh}"`);
-              const nodesOut = JSON.parse(text);
-              delete nodesOut[old];
-              setSelected(fresh);
-              const { [old]: place, ...places } = d.layout || {}; // the old id keeps no stale place in the layout
-              return { ...d, nodes: nodesOut, start: d.start === old ? fresh : d.start, layout: { ...places, [fresh]: place } };
-            })}
+            onRename={renameSelected}
             onDelete={(id) => confirmed(`Delete ${id}? (Ctrl+Z brings it back)`) && deleteNode(id)} />}
           {selected && selected !== SETTINGS && <KeyboardConnect definition={definition} source={selected} onConnect={onConnect} />}
         </div>

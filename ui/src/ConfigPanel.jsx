@@ -2,7 +2,7 @@
 // ($defs/<type>_node); issues whose field points into a property are shown under that property.
 // Conditions (filters, branch arms) get the row builder, event types the picker of types seen, and
 // send_email nodes the template picker with a rendered preview.
-import React from "react";
+import React, { useState } from "react";
 import ConditionField, { BranchesField } from "./ConditionBuilder.jsx";
 import { EventInput } from "./Pickers.jsx";
 import { ArmsField, ParamsField } from "./RowFields.jsx";
@@ -88,6 +88,40 @@ function Field({ name, prop, value, required, nodeIds, issues, onChange }) {
   );
 }
 
+// The node's id, renamed when the box loses focus (or on Enter; Escape puts the id back). A refused id
+// (onRename returns why) is not kept in the box: the box shows the node's id and the reason shows below.
+function NodeIdBox({ kind, id, onRename }) {
+  const [problem, setProblem] = useState("");
+  const commit = (box) => {
+    const fresh = box.value.trim();
+    if (fresh === id) {
+      box.value = id;
+      return;
+    }
+    const refused = onRename(id, fresh);
+    setProblem(refused || "");
+    if (refused) box.value = id;
+  };
+  return (
+    <>
+      <h3>
+        {kind}: <input className="rename" data-testid="node-id" aria-label="Node id" defaultValue={id}
+          aria-invalid={problem ? true : undefined} aria-describedby={problem ? "node-id-error" : undefined}
+          onChange={() => problem && setProblem("")}
+          onBlur={(e) => commit(e.target)}
+          onKeyDown={(e) => {
+            if (e.key === "Enter") e.currentTarget.blur();
+            if (e.key === "Escape") {
+              e.currentTarget.value = id;
+              e.currentTarget.blur();
+            }
+          }} />
+      </h3>
+      {problem && <em id="node-id-error" className="field-issue" role="alert" data-testid="node-id-error">{problem}</em>}
+    </>
+  );
+}
+
 export default function ConfigPanel({ schema, definition, selected, issues, onNodeChange, onRename, onDelete }) {
   if (!selected) return <aside className="panel config"><p className="muted">Select a node to configure it.</p></aside>;
   const nodeIds = Object.keys(definition.nodes || {});
@@ -99,10 +133,7 @@ export default function ConfigPanel({ schema, definition, selected, issues, onNo
   const mine = issues.filter((i) => i.node === selected);
   return (
     <aside className="panel config" data-testid="config-panel">
-      <h3>
-        {node.type}: <input key={selected} className="rename" data-testid="node-id" aria-label="Node id" defaultValue={selected}
-          onBlur={(e) => e.target.value !== selected && onRename(selected, e.target.value)} />
-      </h3>
+      <NodeIdBox key={selected} kind={node.type} id={selected} onRename={onRename} />
       {Object.entries(nodeSchema.properties || {})
         .filter(([name]) => !SKIP.has(name))
         .map(([name, prop]) => {

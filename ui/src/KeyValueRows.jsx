@@ -1,12 +1,16 @@
-// Key/value rows for a flat object (event properties, contact attributes, action params): a value that reads
-// as a number, true/false or null is sent as one, anything else as text.
+// Key/value rows for a flat object (event properties, contact attributes, action params): a value typed into a
+// row that reads as a number, true/false or null is sent as one, anything else as text. A row read from an
+// object keeps that object's value (`original`) for as long as its text is not edited: saving the params
+// after an edit of one row leaves every other value as it was, "0042" a string and a long number exact.
 import React from "react";
 
+// the text a row shows for a value
+export function textOf(value) {
+  return typeof value === "string" ? value : JSON.stringify(value);
+}
+
 export function toRows(object) {
-  return Object.entries(object || {}).map(([key, value]) => ({
-    key,
-    value: typeof value === "string" ? value : JSON.stringify(value),
-  }));
+  return Object.entries(object || {}).map(([key, value]) => ({ key, value: textOf(value), original: value }));
 }
 
 export function valueOf(text) {
@@ -24,9 +28,16 @@ export function valueOf(text) {
   return text;
 }
 
+// a row's value: its original one while its text is the one it was read with (a renamed key keeps it
+// too), else what its text reads as
+function rowValue(row) {
+  if ("original" in row && row.value === textOf(row.original)) return row.original;
+  return valueOf(row.value);
+}
+
 export function fromRows(rows) {
   const out = {};
-  for (const { key, value } of rows || []) if (key.trim()) out[key.trim()] = valueOf(value);
+  for (const row of rows || []) if (row.key.trim()) out[row.key.trim()] = rowValue(row);
   return out;
 }
 

@@ -13,6 +13,8 @@ export function ParamsField({ value, onChange }) {
   }, [given]); // eslint-disable-line react-hooks/exhaustive-deps
   return (
     <KeyValueRows testid="params" label="param" rows={rows} onChange={(next) => {
+      // every row goes back into the params, but only an edited one is read from its text (fromRows): the
+      // others keep their values exactly ("0042" stays a string)
       setRows(next);
       const params = fromRows(next);
       onChange(Object.keys(params).length ? params : undefined);
