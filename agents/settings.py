@@ -27,6 +27,17 @@ MIN_SESSION_TIMEOUT_S = 3 * HEARTBEAT_S
 MAX_PORT = 65535
 
 
+CHECKOUT = Path(__file__).resolve().parents[1]
+
+
+def default_data_dir() -> Path:
+    """`var/` of the checkout this code runs from, whatever the current directory (a command run from a
+    subdirectory must find the broker and the state the others use); `./var` when installed elsewhere."""
+    if (CHECKOUT / "pyproject.toml").is_file():
+        return CHECKOUT / "var"
+    return Path("var").resolve()
+
+
 class SettingsError(ValueError):
     """An environment variable with a value we cannot use."""
 
@@ -43,7 +54,7 @@ class Settings:
     # Where fetched broker jars live (outside the repo, shared between checkouts).
     cache_dir: Path = field(default_factory=lambda: Path.home() / ".cache" / "switchyard")
     # Worker state (RocksDB tables), broker data and logs.
-    data_dir: Path = field(default_factory=lambda: Path("var").resolve())
+    data_dir: Path = field(default_factory=lambda: default_data_dir())
     app_id: str = "switchyard"
     topic_prefix: str = ""
     partitions: int = 8

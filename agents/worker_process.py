@@ -13,9 +13,9 @@ import sys
 import time
 from pathlib import Path
 
-from agents.settings import Settings
+from agents.settings import CHECKOUT, Settings
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = CHECKOUT  # the checkout whose modules the children run
 READY_MARK = b"[^Worker]: Ready"
 
 

@@ -1,8 +1,10 @@
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
-from agents.settings import Settings, SettingsError
+from agents.settings import CHECKOUT, Settings, SettingsError
 
 
 def test_defaults_and_environment() -> None:
@@ -66,3 +68,13 @@ BAD = [("SWITCHYARD_PARTITIONS", "eight"), ("SWITCHYARD_WEB_PORT", "-1"), ("SWIT
 def test_bad_values_name_the_variable(name: str, value: str) -> None:
     with pytest.raises(SettingsError, match=name):
         Settings.from_env({name: value})
+
+
+def test_the_default_data_dir_is_the_checkouts_wherever_a_command_runs(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`switchyard kafka stop` run from ui/ must find the broker `switchyard kafka start` started from the
+    checkout's top, not look for one under ui/var."""
+    monkeypatch.chdir(tmp_path)
+    assert Settings().data_dir == CHECKOUT / "var"
+    assert Settings.from_env({}).data_dir == CHECKOUT / "var"
