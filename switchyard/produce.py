@@ -23,9 +23,9 @@ def key_of(line: bytes) -> bytes | None:
 async def send_lines(bootstrap: str, topic: str, lines: Iterable[bytes]) -> int:
     """Send every non-blank line as one record; malformed lines go too, so the worker can dead-letter them."""
     producer = AIOKafkaProducer(bootstrap_servers=bootstrap, linger_ms=5, acks=1)
-    await producer.start()
     sent = 0
     try:
+        await producer.start()  # inside: a broker that is not there still leaves the producer closed
         futures = []
         for raw in lines:
             line = raw.rstrip(b"\r\n")

@@ -53,8 +53,9 @@ def selection(args: argparse.Namespace) -> Selection:
 
 
 def cmd_list(args: argparse.Namespace, settings: Settings) -> int:
+    chosen_by = selection(args)  # before reading: a bad --since/--until is refused even with no letters
     letters = asyncio.run(read_dead_letters(settings.bootstrap, settings.topic(EVENTS_DLQ)))
-    chosen = [letter for letter in letters if selection(args).matches(letter)]
+    chosen = [letter for letter in letters if chosen_by.matches(letter)]
     for reason, count in by_reason(chosen).items():
         print(f"{reason}\t{count}")
     print(f"total\t{len(chosen)}")
@@ -62,8 +63,9 @@ def cmd_list(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_replay(args: argparse.Namespace, settings: Settings) -> int:
+    chosen_by = selection(args)
     letters = asyncio.run(read_dead_letters(settings.bootstrap, settings.topic(EVENTS_DLQ)))
-    chosen = [letter for letter in letters if selection(args).matches(letter)]
+    chosen = [letter for letter in letters if chosen_by.matches(letter)]
     if args.dry_run:
         for letter in chosen:
             print(f"{letter.where}\t{letter.reason}\t{(letter.key or b'').decode('utf-8', 'replace')}")

@@ -228,3 +228,18 @@ def test_the_analytics_port_is_a_port_or_zero() -> None:
 def test_a_report_port_out_of_range_is_one_line(tmp_path: Path) -> None:
     line = one_line_error(switchyard(tmp_path, "report", "tables", SWITCHYARD_ANALYTICS_PORT="70000"))
     assert line.startswith("switchyard: SWITCHYARD_ANALYTICS_PORT='70000' is not a port")
+
+
+@pytest.mark.parametrize("flag", ["--since", "--until"])
+def test_a_bad_dead_letter_time_is_refused_before_kafka_is_read(tmp_path: Path, flag: str) -> None:
+    """Checked only letter by letter before, so with no dead letters (or no broker) it went unnoticed."""
+    done = switchyard(tmp_path, "dlq", "list", flag, "bogus", SWITCHYARD_KAFKA="127.0.0.1:1")
+    assert one_line_error(done) == "switchyard dlq: 'bogus' is neither a duration (2h, 7d) nor a time"
+
+
+def test_no_broker_for_send_leaves_no_unclosed_producer(tmp_path: Path) -> None:
+    events = tmp_path / "one.jsonl"
+    events.write_text('{"contact_id": "c1", "type": "page.viewed"}\n')
+    done = switchyard(tmp_path, "send", str(events), SWITCHYARD_KAFKA="127.0.0.1:1")
+    assert done.returncode == 1 and "Traceback" not in done.stderr, done.stderr
+    assert "no Kafka broker answers" in done.stderr and "Unclosed" not in done.stderr, done.stderr
