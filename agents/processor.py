@@ -25,6 +25,7 @@ fails the batch instead (DeliveryFailed): its offsets are not committed and it i
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import gc
 import logging
 import time
@@ -358,7 +359,7 @@ class EventProcessor:
                 batch = await self._pause_before_retry(batch, failed, attempt)
                 attempt += 1
             try:
-                with collector_paused():
+                with collector_paused(), self._not_learning():  # its first computation taught the models
                     computed = await self._compute(batch, taken, None)
                 computed.effects = await self.effects.submit()
                 return await self._write(computed)
@@ -524,9 +525,11 @@ class EventProcessor:
             return None
         self._records = []
         counted = self._counters()
+        self._hold_learning()
         try:
             entry = self._run(contact_id, items, loaded, workflows)
         except Exception as exc:
+            self._release_learning(keep=False)  # the careful path learns from the events it keeps
             first = as_failure(exc)
             log.warning("contact %s: %s; processing its events one at a time", contact_id, first)
             self._records = []
@@ -534,10 +537,34 @@ class EventProcessor:
             fresh = self.store.decode(raw)  # the state the fast path started from, not its changes
             assert not isinstance(fresh, StateDecodeError)  # it was decoded a moment ago
             entry = self._run_carefully(contact_id, items, fresh, workflows)
+        else:
+            self._release_learning(keep=True)
         for topic, key, value, headers, partition in self._records:
             self.effects.add(topic, key, value, headers, partition)
         self._records = []
         return entry
+
+    def _hold_learning(self) -> None:
+        """What the models learn from a contact's events waits until its new state is kept (Scorer.hold)."""
+        if self.predictions is not None:
+            self.predictions.scorer.hold()
+
+    def _release_learning(self, keep: bool) -> None:
+        if self.predictions is not None:
+            self.predictions.scorer.release(keep)
+
+    @contextlib.contextmanager
+    def _not_learning(self) -> Iterator[None]:
+        """Events processed again: the models score them but do not learn from them a second time."""
+        scorer = self.predictions.scorer if self.predictions is not None else None
+        if scorer is None or not scorer.learning:
+            yield
+            return
+        scorer.learning = False
+        try:
+            yield
+        finally:
+            scorer.learning = True
 
     def _counters(self) -> tuple[int, int, int, int, dict[str, int]]:
         m = self.metrics
@@ -591,16 +618,19 @@ class EventProcessor:
                 skipped = True
                 continue
             mark, counted = len(self._records), self._counters()
+            self._hold_learning()
             try:
                 base = decode_state(encoded) if encoded is not None else None  # untouched by a failed try
                 candidate = self._apply(base, event, item.message)
                 candidate_bytes = self.store.encode(candidate)
                 self._check_records(mark)
             except Exception as exc:
+                self._release_learning(keep=False)
                 del self._records[mark:]
                 self._restore_counters(counted)
                 self._fail(item.message, as_failure(exc))
                 continue
+            self._release_learning(keep=True)
             state, encoded, changed = candidate, candidate_bytes, True
         if not (changed or skipped) or state is None or encoded is None:
             return None

@@ -109,6 +109,12 @@ class Scorer:
         self.config = config if config is not None else ScorerConfig()
         self.on_label = on_label
         self.on_trial = on_trial
+        # False while the caller processes again events the models have already learned from (a batch
+        # redone after a failed delivery): scores and hints are computed as usual, but labels, rewards and
+        # send hours are not counted twice.
+        self.learning = True
+        # What the models would learn, held between `hold` and `release` (see there).
+        self._held: list[tuple[Callable[..., Any], tuple[Any, ...]]] | None = None
         self._hinter = Hinter(self.models.prior, self.models.bandit)
 
     def observe(
@@ -185,7 +191,7 @@ class Scorer:
         if etype != TIMER_EVENT:
             out = absorb(state, event, timezone)
             ts = event["ts"]
-            self.models.prior.record(hour_of_week(ts, timezone), engagement_weight(etype), ts)
+            self._update(self.models.prior.record, hour_of_week(ts, timezone), engagement_weight(etype), ts)
         else:
             out = state.copy()
         # ``out`` is this call's own copy from here on: it is changed in place
@@ -256,16 +262,38 @@ class Scorer:
         bandit = self.models.bandit
         for trial in closed:
             if self.config.learn and trial.channel in bandit.channels:
-                bandit.update(trial.segment, trial.channel, trial.reward)
+                self._update(bandit.update, trial.segment, trial.channel, trial.reward)
             if self.on_trial is not None:
                 self.on_trial(contact_id, trial)
 
     def _learn(self, contact_id: str, resolved: list[Resolved]) -> None:
         for item in resolved:
             if self.config.learn:
-                self.models.learn(item.model, as_features(item.vector), item.label)
+                self._update(self.models.learn, item.model, as_features(item.vector), item.label)
             if self.on_label is not None:
                 self.on_label(contact_id, item)
+
+    def hold(self) -> None:
+        """From now on, hold what the models would learn (labels, rewards, send hours) until `release`:
+        the caller knows only later whether the contact's new state is kept. A state that is dropped keeps
+        its pending labels, so they come again with its next event, and learning from them now would count
+        them once per try (for a contact whose every event fails, once per event)."""
+        self._held = []
+
+    def release(self, keep: bool) -> None:
+        """Learn what was held (``keep``: the state it came with is kept), or forget it."""
+        held, self._held = self._held, None
+        if keep and held:
+            for update, arguments in held:
+                update(*arguments)
+
+    def _update(self, update: Callable[..., Any], *arguments: Any) -> None:
+        if not self.learning:
+            return
+        if self._held is not None:
+            self._held.append((update, arguments))
+        else:
+            update(*arguments)
 
     def _crossings(self, state: MLState, event: Event, now: int, scores: tuple[float, float]) -> list[Event]:
         """The predicted events of the scores' crossings; updates ``state["arm"]`` (the caller's own copy)."""
