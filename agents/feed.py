@@ -97,13 +97,18 @@ class RecordFeed:
             records.clear()
             records.extend(kept)
             self.dropped += dropped
-            if len(records) < self.max_size:
-                self._full.clear()
-            if not records:
-                self._arrived.clear()
-            if len(records) < self.capacity:
-                self._room.set()
+            self._taken_out()
         return dropped
+
+    def _taken_out(self) -> None:
+        """Records left the buffer: the events follow what is left."""
+        left = len(self._records)
+        if left < self.max_size:
+            self._full.clear()
+            if not left:
+                self._arrived.clear()
+        if left < self.capacity:
+            self._room.set()
 
     # -- the agent's side -------------------------------------------------------------------------------
 
@@ -135,12 +140,7 @@ class RecordFeed:
                 message.tracked = True
                 consumer.track_message(message)
             batch.append(Fetched(message))
-        if len(records) < self.max_size:
-            self._full.clear()
-            if not records:
-                self._arrived.clear()
-        if len(records) < self.capacity:
-            self._room.set()
+        self._taken_out()
         return batch
 
     def ack(self, batch: list[Fetched]) -> None:
