@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 
+from tests.agents.api.fixtures import ApiWorker, api_settings, start_api_worker
 from tests.ui.test_builder import CHROMIUM, FLAGS, ensure_ui_built
 
 
@@ -80,3 +81,16 @@ def open_template(page: Any, name: str, as_id: str | None = None) -> None:
     if as_id is not None:
         page.get_by_test_id("workflow-id").fill(as_id)
     when_still(page.get_by_test_id("node-__trigger__"))
+
+
+def token_worker(kafka_bootstrap: str, tmp: Path, token: str) -> Iterator[ApiWorker]:
+    """A worker whose API (not the builder's files under /ui/) wants ``token``, stopped at the end."""
+    started = start_api_worker(api_settings(kafka_bootstrap, tmp / "data"), tmp / "worker.log",
+                               {"SWITCHYARD_API_TOKEN": token})  # fmt: skip
+    yield started
+    started.process.stop()
+
+
+def builder_tab(browser: Any, worker: ApiWorker, accept_dialogs: bool = False) -> Iterator[Any]:
+    """The builder before its user typed the API token."""
+    yield from open_tab(browser, f"{worker.client.base}/ui/#/builder", accept_dialogs=accept_dialogs)

@@ -15,8 +15,15 @@ from typing import Any
 
 import pytest
 
-from tests.agents.api.fixtures import ApiWorker, api_settings, example_definition, start_api_worker
-from tests.ui.fixtures import launch_chromium, open_tab, open_template, shot, when_still
+from tests.agents.api.fixtures import ApiWorker, example_definition
+from tests.ui.fixtures import (
+    builder_tab,
+    launch_chromium,
+    open_template,
+    shot,
+    token_worker,
+    when_still,
+)
 from tests.ui.test_builder import CHROMIUM
 
 pytestmark = [
@@ -31,12 +38,7 @@ ROW_OF = "(els, key) => els.findIndex(e => e.value === key)"
 
 @pytest.fixture(scope="module")
 def worker(kafka_bootstrap: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[ApiWorker]:
-    """One worker for the module; its API (not the builder's files under /ui/) wants TOKEN."""
-    tmp = tmp_path_factory.mktemp("ui-fidelity")
-    settings = api_settings(kafka_bootstrap, tmp / "data")
-    started = start_api_worker(settings, tmp / "worker.log", {"SWITCHYARD_API_TOKEN": TOKEN})
-    yield started
-    started.process.stop()
+    yield from token_worker(kafka_bootstrap, tmp_path_factory.mktemp("ui-fidelity"), TOKEN)
 
 
 @pytest.fixture(scope="module")
@@ -46,8 +48,7 @@ def browser(worker: ApiWorker) -> Iterator[Any]:
 
 @pytest.fixture
 def bare_page(browser: Any, worker: ApiWorker) -> Iterator[Any]:
-    """The builder before its user typed the API token."""
-    yield from open_tab(browser, f"{worker.client.base}/ui/#/builder", accept_dialogs=True)
+    yield from builder_tab(browser, worker, accept_dialogs=True)
 
 
 @pytest.fixture

@@ -3,7 +3,7 @@
 // history, live per-node counts, the contact path and the suggestions (Recommendations.jsx).
 import React, { useCallback, useEffect, useMemo, useRef, useState } from "react";
 import { ReactFlow, ReactFlowProvider, Background, Controls, MiniMap, useReactFlow } from "@xyflow/react";
-import { call, setToken, token } from "./api.js";
+import { call, token } from "./api.js";
 import { NODE_TYPES, TRIGGER, getPath, references, renameNode, renameProblem, setPath } from "./graph.js";
 import { dagreLayout, positionsOf } from "./layout.js";
 import { withConversion } from "./edgeConversion.jsx";
@@ -18,6 +18,7 @@ import TriggerForm from "./TriggerForm.jsx";
 import SettingsPanel from "./SettingsPanel.jsx";
 import VersionHistory from "./VersionHistory.jsx";
 import TestSend from "./TestSend.jsx";
+import TokenInput from "./TokenInput.jsx";
 import KeyboardConnect from "./KeyboardConnect.jsx";
 import { copyNodes, pasteNodes } from "./clipboard.js";
 import { readDraft, removeDraft, useDraftAutosave } from "./drafts.js";
@@ -71,6 +72,25 @@ function cleanForSave(definition) {
   return rest;
 }
 
+// why a request to the worker failed, for the message that says so
+function failureReason(r) {
+  return r.data?.message || (r.status ? `the worker answered ${r.status}` : "the worker did not answer");
+}
+
+// What the canvas shows once `published` (the answer to publishing `saving`) is in: the published
+// definition (its version, status, metadata) with the edits made while it was being published on top, as
+// the top-level fields `current` changed since `saving`; those edits stay unsaved.
+function withEditsSince(published, saving, current) {
+  if (current === saving) return published;
+  const merged = { ...published };
+  for (const key of new Set([...Object.keys(saving), ...Object.keys(current)])) {
+    if (JSON.stringify(current[key]) === JSON.stringify(saving[key])) continue;
+    if (key in current) merged[key] = current[key];
+    else delete merged[key];
+  }
+  return merged;
+}
+
 function Builder() {
   const flow = useReactFlow();
   const [view, setView] = useState(viewOfHash);
@@ -79,6 +99,7 @@ function Builder() {
   const [schema, setSchema] = useState(null);
   const [templates, setTemplates] = useState([]);
   const [issues, setIssues] = useState([]);
+  const [notValidated, setNotValidated] = useState(""); // why the last validation could not run, else ""
   const { selected, selectedIds, setSelected, selectMany, onSelectChange } = useSelection();
   const [selectedEdge, setSelectedEdge] = useState(null);
   const [summary, setSummary] = useState(null);
@@ -95,8 +116,17 @@ function Builder() {
   // unsaved changes: the definition differs from the one last loaded or saved (its JSON is kept)
   const [baseline, setBaseline] = useState(() => JSON.stringify(emptyDefinition("my_workflow")));
   const dirty = useMemo(() => JSON.stringify(definition) !== baseline, [definition, baseline]);
-  const [draftOffer, setDraftOffer] = useState(null); // a stored draft of the workflow just opened
-  const autosave = useDraftAutosave(definition, workflowId, dirty, draftOffer !== null);
+  // a stored draft of the workflow just opened ({workflowId, definition, savedAt, opened}: `opened` is the
+  // definition it was offered over); while on show it pauses autosave, which would overwrite it
+  const [draftOffer, setDraftOffer] = useState(null);
+  const offerShown = draftOffer !== null && draftOffer.workflowId === workflowId;
+  const autosave = useDraftAutosave(definition, workflowId, dirty, offerShown && definition === draftOffer.opened, baseline);
+  // an edit made while the offer awaits an answer supersedes the offered draft: the offer goes, and the edit
+  // is autosaved as the workflow's draft (leaving promises it stays one)
+  useEffect(() => {
+    if (draftOffer && definition !== draftOffer.opened) setDraftOffer(null);
+  }, [definition, draftOffer]);
+  const switches = useRef(0); // counts switchTo(): an answer that arrives after a switch is not applied
   useBeforeUnload(dirty);
   const clip = useRef(null);
   const mayLeaveRef = useRef(() => true); // the hash listener's view of mayLeave() below
@@ -120,14 +150,23 @@ function Builder() {
     call("GET", "/v1/templates").then((r) => r.ok && setTemplates(r.data.templates));
   }, [tokenText]);
 
-  // validation overlay: every change is validated by the API (debounced)
+  // validation overlay: every change is validated by the API (debounced), and again when the token changes;
+  // a request that fails (no token, a busy worker, no answer) says so and why: its issues are unknown, never
+  // "valid". An answer about a definition changed since is dropped.
   useEffect(() => {
+    let stale = false;
     const timer = setTimeout(async () => {
-      const r = await call("POST", `/v1/workflows/${encodeURIComponent(workflowId)}/validate`, { definition });
-      if (r.ok) setIssues(r.data.issues);
+      const r = await call("POST", `/v1/workflows/${encodeURIComponent(workflowId)}/validate`, { definition })
+        .catch(() => ({ status: 0, ok: false, data: {} }));
+      if (stale) return;
+      setIssues(r.ok ? r.data.issues : []);
+      setNotValidated(r.ok ? "" : failureReason(r));
     }, 250);
-    return () => clearTimeout(timer);
-  }, [definition, workflowId]);
+    return () => {
+      stale = true;
+      clearTimeout(timer);
+    };
+  }, [definition, workflowId, tokenText]);
 
   const refreshSummary = useCallback(async (id) => {
     const r = await call("GET", `/v1/workflows/${encodeURIComponent(id)}`);
@@ -447,6 +486,7 @@ function Builder() {
   // switching workflows clears everything that belonged to the previous one: the selection (a selected
   // node id that the new definition lacks crashed the config panel), counts, results, the undo history
   const switchTo = (loaded, id) => {
+    switches.current += 1;
     autosave.flush(); // the last edits of the workflow left stay as its draft
     autosave.forget();
     setDraftOffer(null);
@@ -472,7 +512,7 @@ function Builder() {
   // a stored draft of `id` that differs from what was opened is offered, never one of another id
   const offerDraft = (id, opened) => {
     const draft = readDraft(id);
-    if (draft && JSON.stringify(draft.definition) !== JSON.stringify(opened)) setDraftOffer(draft);
+    if (draft && JSON.stringify(draft.definition) !== JSON.stringify(opened)) setDraftOffer({ ...draft, opened });
   };
 
   // Only a 404 means there is no such workflow yet (a blank one opens under that id); any other failure (a
@@ -493,8 +533,7 @@ function Builder() {
       setMessage(`new workflow ${id}`);
       offerDraft(id, blank);
     } else {
-      const why = r.data?.message || (r.status ? `the worker answered ${r.status}` : "the worker did not answer");
-      setMessage(`could not open ${id}: ${why}`);
+      setMessage(`could not open ${id}: ${failureReason(r)}`);
     }
   };
 
@@ -513,17 +552,22 @@ function Builder() {
     setDraftOffer(null);
   };
 
-  // leaving the workflow with unsaved changes asks first, as the destructive actions do
-  const mayLeave = () => !dirty || confirmed(`Leave ${workflowId} with unsaved changes? They stay as a draft to restore when you open it again.`);
+  // leaving the workflow with unsaved changes asks first, as the destructive actions do; it names the id
+  // their draft is kept under (the id box may already show the workflow about to be opened)
+  const mayLeave = () => !dirty || confirmed(`Leave ${autosave.key()} with unsaved changes? They stay as a draft to restore when you open it again.`);
   mayLeaveRef.current = mayLeave;
 
+  // the canvas stays editable while a save or a publish runs (each may take seconds: the worker reads its
+  // catalog write back): what is edited meanwhile stays, unsaved; an answer that arrives after another
+  // workflow was opened only says so in the message
   const saveDraft = async () => {
     const saving = definition;
+    const switched = switches.current;
     const body = { ...cleanForSave(saving), id: workflowId };
     let r = await call("PUT", `/v1/workflows/${encodeURIComponent(workflowId)}/draft`, body);
     if (r.status === 404) r = await call("POST", "/v1/workflows", body);
     setMessage(r.ok ? `draft v${r.data.definition.version} saved` : `save failed: ${r.data.message}`);
-    if (r.ok) {
+    if (r.ok && switches.current === switched) {
       setSummary(r.data);
       setBaseline(JSON.stringify(saving));
       autosave.clear([workflowId]);
@@ -533,14 +577,17 @@ function Builder() {
   };
 
   const publish = async () => {
+    const saving = definition; // what saveDraft saves, and so what is published
+    const switched = switches.current;
     const saved = await saveDraft();
     if (!saved.ok) return;
     const r = await call("POST", `/v1/workflows/${encodeURIComponent(workflowId)}/publish`, { note });
     setMessage(r.ok ? `published v${r.data.version}` : `publish refused: ${r.data.message}`);
-    if (r.ok) {
+    if (r.ok && switches.current === switched) {
+      const published = r.data.definition;
       setSummary(r.data);
-      setDefinition(r.data.definition);
-      setBaseline(JSON.stringify(r.data.definition));
+      setDefinition((d) => withEditsSince(published, saving, d));
+      setBaseline(JSON.stringify(published)); // later edits differ from it: they show as unsaved
       setPane("history");
     }
   };
@@ -574,7 +621,7 @@ function Builder() {
 
   if (view === "home") {
     return (
-      <Home templates={templates}
+      <Home templates={templates} token={tokenText} onToken={setTokenText}
         onOpen={(id) => { setWorkflowId(id); showView("builder"); openWorkflow(id); }}
         onTemplate={(t) => { loadDefinition({ ...t.definition, status: "draft" }); showView("builder"); }}
         onBlank={() => { switchTo(emptyDefinition(workflowId), workflowId); setSummary(null); showView("builder"); }} />
@@ -608,11 +655,10 @@ function Builder() {
         <button onClick={() => setStatus("pause")}>Pause</button>
         <button onClick={() => setStatus("resume")}>Resume</button>
         <button onClick={() => setStatus("archive")}>Archive</button>
-        <input className="token" aria-label="API token" placeholder="API token" value={tokenText}
-          onChange={(e) => { setTokenText(e.target.value); setToken(e.target.value); }} />
+        <TokenInput value={tokenText} onChange={setTokenText} />
         <span className="message" data-testid="message">{message}</span>
       </header>
-      {draftOffer && draftOffer.workflowId === workflowId && (
+      {offerShown && (
         <div className="draft-offer" role="alert" data-testid="draft-offer">
           Restore unsaved changes to {workflowId} from {new Date(draftOffer.savedAt).toLocaleString()}?
           <button data-testid="draft-restore" onClick={restoreDraft}>Restore</button>
@@ -638,9 +684,14 @@ function Builder() {
             </div>
           ))}
           <h3>Validation</h3>
-          <div data-testid="validation-summary" className={errors.length ? "bad" : "good"}>
-            {errors.length ? `${errors.length} error(s)` : "valid"}
+          <div data-testid="validation-summary" className={notValidated || errors.length ? "bad" : "good"}>
+            {notValidated ? "not validated" : errors.length ? `${errors.length} error(s)` : "valid"}
           </div>
+          {notValidated && (
+            <div className="validation-failure" data-testid="validation-failure" role="status">
+              validation could not run: {notValidated}
+            </div>
+          )}
         </nav>
         <div className="canvas" data-testid="canvas" onPointerDownCapture={() => { fitPending.current = false; }} onDragOver={(e) => { e.preventDefault(); e.dataTransfer.dropEffect = "move"; }} onDrop={onDrop}>
           <ReactFlow nodes={nodes} edges={edges} nodeTypes={nodeTypes} onNodesChange={onNodesChange}
@@ -681,7 +732,8 @@ function Builder() {
                 {i.node ? `${i.node}: ` : ""}{i.message}{i.hint ? ` (${i.hint})` : ""}
               </li>
             ))}
-            {!issues.length && <li className="muted">no issues</li>}
+            {notValidated && <li className="error" data-testid="issues-not-validated">validation could not run: {notValidated}</li>}
+            {!issues.length && !notValidated && <li className="muted">no issues</li>}
           </ul>
         )}
         {(pane === "simulate" || pane === "backtest") && (

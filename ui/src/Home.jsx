@@ -1,11 +1,15 @@
 // The home view: every workflow of the catalog with its status, version and live figures (entered, active
 // now, converted over the last 7 UTC days, and a sparkline of the runs entered each day; "–" when no
 // analytics endpoint answers), searchable and filtered by status; "New from template" opens the gallery of
-// the example workflows.
-import React, { useEffect, useMemo, useState } from "react";
+// the example workflows. The API token box is the builder's: on a worker that wants one, typing it loads the
+// list again.
+import React, { useEffect, useMemo, useRef, useState } from "react";
 import { call } from "./api.js";
 import Sparkline from "./Sparkline.jsx";
 import TemplateGallery from "./TemplateGallery.jsx";
+import TokenInput from "./TokenInput.jsx";
+
+const RELOAD_DELAY_MS = 400; // after the last key typed into the token box
 
 const STATUSES = ["draft", "published", "paused", "archived"];
 const DASH = "–";
@@ -20,30 +24,37 @@ async function figuresOf(id) {
   return { entered: r.data.entered, active, converted: r.data.goals, daily };
 }
 
-export default function Home({ templates, onOpen, onTemplate, onBlank }) {
+export default function Home({ templates, token, onToken, onOpen, onTemplate, onBlank }) {
   const [workflows, setWorkflows] = useState(null);
   const [failure, setFailure] = useState("");
   const [figures, setFigures] = useState({});
   const [query, setQuery] = useState("");
   const [status, setStatus] = useState("");
   const [gallery, setGallery] = useState(false);
+  const loaded = useRef(false); // the first load goes at once, a reload for a new token once it is typed
 
   useEffect(() => {
     let stop = false;
-    call("GET", "/v1/workflows").then(async (r) => {
+    const load = () => call("GET", "/v1/workflows").catch(() => ({ status: 0, ok: false, data: {} })).then((r) => {
       if (stop) return;
       if (!r.ok) {
-        setFailure(r.data.message || `the workflow list did not load (${r.status})`);
+        setFailure(r.data.message || `the workflow list did not load (${r.status || "no answer"})`);
         setWorkflows([]);
         return;
       }
+      setFailure("");
       setWorkflows(r.data.workflows);
       for (const w of r.data.workflows) {
-        figuresOf(w.id).then((f) => !stop && setFigures((old) => ({ ...old, [w.id]: f })));
+        figuresOf(w.id).catch(() => null).then((f) => !stop && setFigures((old) => ({ ...old, [w.id]: f })));
       }
     });
-    return () => { stop = true; };
-  }, []);
+    const timer = setTimeout(load, loaded.current ? RELOAD_DELAY_MS : 0);
+    loaded.current = true;
+    return () => {
+      stop = true;
+      clearTimeout(timer);
+    };
+  }, [token]);
 
   const shown = useMemo(() => {
     const q = query.trim().toLowerCase();
@@ -63,6 +74,7 @@ export default function Home({ templates, onOpen, onTemplate, onBlank }) {
         <span className="muted-light">workflows</span>
         <button data-testid="new-from-template" onClick={() => setGallery(true)}>New from template</button>
         <button data-testid="new-blank" onClick={onBlank}>Blank workflow</button>
+        <span className="toolbar-end"><TokenInput value={token} onChange={onToken} /></span>
       </header>
       <div className="home-body">
         <div className="home-filters">

@@ -29,10 +29,13 @@ export function removeDraft(workflowId) {
 }
 
 // Writes `definition` under the id Save would write it to (the id box when the change was made) while it
-// differs from what was last loaded or saved, and not while `paused` (an offered draft awaits an answer).
-// flush() writes a pending change now (before switching workflows, and when the page goes away); forget()
-// ends the session; clear(ids) removes the session's drafts after a save.
-export function useDraftAutosave(definition, workflowId, dirty, paused) {
+// differs from what was last loaded or saved, and not while `paused` (an offered draft awaits an answer; the
+// builder drops the offer at the first edit, so no edit waits on it). `savedAs` (the JSON last loaded or
+// saved) arms it again after a save: edits made while the save ran are still unsaved, and clear() has just
+// dropped their pending write. flush() writes a pending change now (before switching workflows, and when
+// the page goes away); forget() ends the session; clear(ids) removes the session's drafts after a save;
+// key() is the id the unsaved edits are (or are about to be) kept under.
+export function useDraftAutosave(definition, workflowId, dirty, paused, savedAs) {
   const idRef = useRef(workflowId);
   idRef.current = workflowId;
   const pending = useRef(null);
@@ -58,7 +61,7 @@ export function useDraftAutosave(definition, workflowId, dirty, paused) {
     pending.current = { id: idRef.current, definition };
     const timer = setTimeout(flush, DELAY_MS);
     return () => clearTimeout(timer);
-  }, [definition, dirty, paused, flush]);
+  }, [definition, dirty, paused, savedAs, flush]);
 
   useEffect(() => {
     window.addEventListener("pagehide", flush);
@@ -76,5 +79,7 @@ export function useDraftAutosave(definition, workflowId, dirty, paused) {
     written.current = null;
   }, []);
 
-  return { flush, forget, clear };
+  const key = useCallback(() => pending.current?.id ?? written.current ?? idRef.current, []);
+
+  return { flush, forget, clear, key };
 }
