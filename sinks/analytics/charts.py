@@ -72,8 +72,8 @@ def _whereis(axes: Any, rows: list[dict[str, Any]]) -> None:
 def _outcomes(axes: Any, rows: list[dict[str, Any]]) -> None:
     labels = [_label(r, "workflow_id", "node", "channel") for r in rows][::-1]
     left = [0.0] * len(rows)
-    for status in ("delivered", "sent", "failed", "pending"):
-        values = [float(r[status]) for r in rows][::-1]
+    for status in ("delivered", "sent", "failed", "suppressed", "pending"):
+        values = [float(r.get(status, 0)) for r in rows][::-1]
         axes.barh(labels, values, left=left, label=status)
         left = [a + b for a, b in zip(left, values, strict=True)]
     axes.set_xlabel("actions")

@@ -24,8 +24,10 @@ SINCE_DAY = "day >= toDate(fromUnixTimestamp64Milli({since_ms:Int64}, 'UTC'))"
 SINCE_TS = "ts >= fromUnixTimestamp64Milli({since_ms:Int64}, 'UTC')"
 SINCE_TS_DAY = "toDate(ts) >= toDate(fromUnixTimestamp64Milli({since_ms:Int64}, 'UTC'))"  # as SINCE_DAY
 AS_OF = "fromUnixTimestamp64Milli({as_of_ms:Int64}, 'UTC')"
-# the transitions that are a visit of their node (the funnel's `reached` in sql/migrations/002)
-VISITS = "('waited', 'branched', 'split', 'acted', 'applied', 'skipped', 'capped', 'goal', 'exited')"
+# the transitions that are a visit of their node (the funnel's `reached` in sql/migrations/005)
+VISITS = (
+    "('waited', 'branched', 'split', 'acted', 'applied', 'skipped', 'capped', 'suppressed', 'goal', 'exited')"
+)
 
 
 @dataclass(frozen=True)
@@ -113,11 +115,12 @@ REPORTS: dict[str, Report] = {
         ),
         Report(
             "outcomes",
-            "actions per workflow node and channel: delivered, failed, sent, pending",
+            "actions per workflow node and channel: delivered, failed, sent, suppressed (no consent at the"
+            " sink), pending",
             f"""
             SELECT workflow_id, version, node_id AS node, channel, sum(actions) AS actions,
                    sum(delivered) AS delivered, sum(failed) AS failed, sum(sent) AS sent,
-                   sum(pending) AS pending
+                   sum(suppressed) AS suppressed, sum(pending) AS pending
             FROM action_outcomes
             WHERE {WORKFLOW} AND {SINCE_DAY}
             GROUP BY workflow_id, version, node, channel
@@ -130,7 +133,7 @@ REPORTS: dict[str, Report] = {
             """
             SELECT minute, type, events
             FROM events_per_minute
-            WHERE minute >= fromUnixTimestamp64Milli({since_ms:Int64}, 'UTC')
+            WHERE minute >= toStartOfMinute(fromUnixTimestamp64Milli({since_ms:Int64}, 'UTC'))
             ORDER BY minute, type
             """,
         ),
@@ -149,8 +152,8 @@ REPORTS: dict[str, Report] = {
         ),
         Report(
             "sends",
-            "per send node: actions sent, and of them opened, clicked (outcome events with their action_id)"
-            " and converted (the run reached a goal)",
+            "per send node: actions sent (not those the sink suppressed for want of consent), and of them"
+            " opened, clicked (outcome events with their action_id) and converted (the run reached a goal)",
             f"""
             SELECT a.wf AS workflow_id, a.ver AS version, a.node_at AS node,
                    any(a.via) AS channel, count() AS sent,
@@ -165,12 +168,13 @@ REPORTS: dict[str, Report] = {
             ) AS a
             LEFT JOIN (
                 SELECT action_id, max(endsWith(outcome, '.opened')) AS opened,
-                       max(endsWith(outcome, '.clicked')) AS clicked
+                       max(endsWith(outcome, '.clicked')) AS clicked, max(status = 'suppressed') AS suppressed
                 FROM action_results GROUP BY action_id
             ) AS r ON r.action_id = a.action_id
             LEFT JOIN (
                 SELECT DISTINCT run_id FROM step_log WHERE transition = 'goal' AND {WORKFLOW} AND run_id != ''
             ) AS g ON g.run_id = a.run
+            WHERE r.suppressed = 0
             GROUP BY workflow_id, version, node
             ORDER BY workflow_id, version, node
             """,
@@ -178,7 +182,8 @@ REPORTS: dict[str, Report] = {
         Report(
             "channels",
             "the channel bandit's evidence, over every workflow (it learns across them): per send node,"
-            " channel and recipient segment (their `segment` attribute, else `plan`, else 'all'), sends,"
+            " channel and recipient segment (their `segment` attribute, else `plan`, else 'all'), sends (not"
+            " those the sink suppressed for want of consent),"
             " opened, clicked (or replied), converted (the run reached a goal) and the sum of the send's"
             " engagement reward (the bandit's: 0.7 clicked or replied, 0.3 opened) and of its square",
             f"""
@@ -197,7 +202,8 @@ REPORTS: dict[str, Report] = {
             ) AS a
             LEFT JOIN (
                 SELECT action_id, max(endsWith(outcome, '.opened')) AS opened,
-                       max(endsWith(outcome, '.clicked') OR endsWith(outcome, '.replied')) AS clicked
+                       max(endsWith(outcome, '.clicked') OR endsWith(outcome, '.replied')) AS clicked,
+                       max(status = 'suppressed') AS suppressed
                 FROM action_results GROUP BY action_id
             ) AS r ON r.action_id = a.action_id
             LEFT JOIN (
@@ -216,6 +222,7 @@ REPORTS: dict[str, Report] = {
                     GROUP BY contact_id
                 )
             ) AS s ON s.contact_id = a.who
+            WHERE r.suppressed = 0
             GROUP BY workflow_id, version, node, channel, segment
             ORDER BY workflow_id, version, node, channel, segment
             """,
@@ -263,8 +270,8 @@ REPORTS: dict[str, Report] = {
         ),
         Report(
             "seen",
-            "event types recorded since `since_ms`: events, the last time, and their property keys (at most"
-            " 200 per type), for the builder's pickers",
+            "event types recorded since `since_ms` (the 500 most frequent): events, the last time, and their"
+            " property keys (at most 200 per type), for the builder's pickers",
             """
             SELECT type, count() AS events, toUnixTimestamp64Milli(max(ts)) AS last_ts_ms,
                    arraySort(groupUniqArrayArray(200)(JSONExtractKeys(properties))) AS property_keys
@@ -296,8 +303,9 @@ def report_parameters(
     workflow: str | None, since_ms: int, as_of_ms: int, max_rows: int = MAX_REPORT_ROWS
 ) -> dict[str, Any]:
     """The parameters every report may read; ``max_rows`` bounds the reports of raw rows (`events`), at
-    most MAX_REPORT_ROWS (a caller that wants to know whether there were more asks for one row more)."""
-    rows = max(0, min(int(max_rows), MAX_REPORT_ROWS))
+    most MAX_REPORT_ROWS + 1 (a caller that wants to know whether there were more than its cap asks for
+    one row more, also for a cap of MAX_REPORT_ROWS)."""
+    rows = max(0, min(int(max_rows), MAX_REPORT_ROWS + 1))  # one more than any cap: a caller sees it was cut
     return {
         "workflow": workflow or "",
         "since_ms": int(since_ms),

@@ -1,8 +1,10 @@
 -- Conversion of each split arm against the holdout of the same split node (workflow, version, node).
 -- A contact is assigned once per split node (its first `split` record); it converted when it produced
 -- one of the workflow's goal event types (event types that completed a goal of the workflow, wake-ups
--- excepted) at or after its assignment. Arms and holdout are measured the same way, so the holdout,
--- whose runs end at the split, is a fair control.
+-- excepted) at or after its assignment, other than the event that made the assignment (the engine never
+-- counts a run's own cause as its goal; a trigger or a wait of a goal's type would else convert every
+-- contact, holdout included). Arms and holdout are measured the same way, so the holdout, whose runs end at
+-- the split, is a fair control.
 -- rate_low/rate_high: Wilson score interval, 95 %. diff = rate - holdout_rate with a 95 % interval from the
 -- normal approximation (unpooled standard error); lift = rate / holdout_rate - 1.
 CREATE OR REPLACE VIEW split_lift AS
@@ -10,7 +12,7 @@ WITH
     1.959963984540054 AS z,
     assignments AS (
         SELECT workflow_id, version, node_id AS split_node, contact_id,
-               argMin(arm, ts) AS arm_name, min(ts) AS assigned_at
+               argMin(arm, ts) AS arm_name, min(ts) AS assigned_at, argMin(event_id, ts) AS assigned_by
         FROM step_log
         WHERE transition = 'split'
         GROUP BY workflow_id, version, split_node, contact_id
@@ -21,14 +23,16 @@ WITH
         WHERE transition = 'goal' AND event_type NOT IN ('', 'timer.fired', 'migration')
     ),
     goal_events AS (
-        SELECT DISTINCT g.workflow_id AS workflow_id, e.contact_id AS contact_id, e.ts AS goal_ts
+        SELECT DISTINCT g.workflow_id AS workflow_id, e.contact_id AS contact_id, e.ts AS goal_ts,
+               e.event_id AS goal_event
         FROM events AS e
         INNER JOIN goal_types AS g ON e.type = g.goal_type
     ),
     outcomes AS (
         SELECT a.workflow_id AS workflow_id, a.version AS version, a.split_node AS split_node,
                a.contact_id AS contact_id, any(a.arm_name) AS arm_name,
-               max(ge.contact_id != '' AND ge.goal_ts >= a.assigned_at) AS converted
+               max(ge.contact_id != '' AND ge.goal_ts >= a.assigned_at AND ge.goal_event != a.assigned_by)
+                   AS converted
         FROM assignments AS a
         LEFT JOIN goal_events AS ge ON ge.workflow_id = a.workflow_id AND ge.contact_id = a.contact_id
         GROUP BY workflow_id, version, split_node, contact_id
