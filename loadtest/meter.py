@@ -11,7 +11,8 @@ latency of the actions afterwards.
 - Latency of an action = its arrival in `actions.*` - its triggering event's produce time. The action
   topics are created with ``message.timestamp.type=LogAppendTime``, so a record's timestamp is the
   broker's clock when the record was appended; the producer stamps every event's ``ts`` with the wall
-  clock at send, and an immediate action carries its event's ``ts``. Actions caused by a wake-up carry
+  clock time its open-loop schedule sends it at (time it then waits in the producer counts), and an
+  immediate action carries its event's ``ts``. Actions caused by a wake-up carry
   the due time instead: they are measured apart (arrival - due) and kept out of the main figures.
 """
 

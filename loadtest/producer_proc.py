@@ -6,17 +6,20 @@
 
 It generates the traffic (loadtest.generator: realistic contacts, reproducible from the seed), then
 prints ``READY <events>`` and waits for one line on stdin before it sends anything, so the caller decides
-when the clock starts. Every event is stamped with ``ts`` = the wall-clock time at which it is sent (the
-record's timestamp is the same), so event time is produce time and an immediate action's ``ts`` tells
-when its triggering event was produced.
+when the clock starts. Every event is stamped with ``ts`` = the wall-clock time at which it is due to be
+sent (the record's timestamp is the same), so event time is produce time and an immediate action's ``ts``
+tells when its triggering event was produced.
 
-- paced (default): ``rate`` events per second, open loop (the schedule never waits for the consumer),
-  handed to the client every 5 ms as one record batch per partition; ``PROGRESS <sent> <acked>`` every
-  0.25 s.
+- paced (default): ``rate`` events per second, open loop (the schedule never waits for the consumer):
+  event n is due at the start + n / rate and stamped with that time, not with the moment it leaves, so
+  the time an event waits in this process (behind a send that blocks, say) counts in its latency. The
+  events due are handed to the client every 5 ms as one record batch per partition; ``PROGRESS <sent>
+  <acked>`` every 0.25 s.
 - ``--preload``: everything as fast as aiokafka can write it (loadtest.kafka_bench.preload).
 
-It ends with ``DONE <json>`` (sent, acked, seconds, achieved rate, first/last ts) and exit code 0, or
-``FAILED <reason>`` and exit code 1 when a delivery fails.
+It ends with ``DONE <json>`` (sent, acked, seconds, achieved rate, first/last ts, the most an event was
+handed over after its due time) and exit code 0, or ``FAILED <reason>`` and exit code 1 as soon as a
+delivery fails.
 """
 
 from __future__ import annotations
@@ -46,7 +49,7 @@ PROGRESS_EVERY_S = 0.25
 # Events due are sent every tick. Each tick is a produce request, and at 1 ms this process spent a third of a
 # core writing them at 3,000 ev/s, on a machine whose two cores the measured worker and the broker share. A
 # producer's client batches like this anyway (Kafka's Java client lingers 5 ms by default); each event is
-# still stamped with the moment it is handed over, so its latency counts from there.
+# still stamped with its due time, so its latency counts from there.
 TICK_S = 0.005
 
 
@@ -57,6 +60,7 @@ class Produced:
     seconds: float
     first_ts: int
     last_ts: int
+    max_behind_ms: int = 0  # the most an event was handed to the client after its due time (paced)
 
     @property
     def rate(self) -> float:
@@ -88,36 +92,46 @@ async def send_paced(
     bootstrap: str, topic: str, events: Sequence[Event], rate: float, partitions: int,
     twice: AbstractSet[int] = frozenset(),
 ) -> Produced:  # fmt: skip
-    """Each tick, the events now due, stamped and handed to the client as one record batch per partition
-    (a send per record cost this process a third of a core at 3,000 ev/s, on a machine whose two cores
-    the measured worker and the broker share). The batches leave at once (no linger)."""
+    """Each tick, the events now due, stamped with their due time and handed to the client as one record
+    batch per partition (a send per record cost this process a third of a core at 3,000 ev/s, on a machine
+    whose two cores the measured worker and the broker share). The batches leave at once (no linger).
+    The first failed delivery ends it (RuntimeError), during the sends or while it waits for the acks."""
     producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks=1, linger_ms=0)
     await producer.start()
-    acked = 0
+    acked = failed = 0  # records
     failures: list[BaseException] = []
 
     def delivered(count: int, future: asyncio.Future[Any]) -> None:
-        nonlocal acked
+        nonlocal acked, failed
         if future.cancelled():
             failures.append(asyncio.CancelledError())
-        elif future.exception() is not None:
-            failures.append(future.exception())  # type: ignore[arg-type]
+            failed += count
+        elif (error := future.exception()) is not None:
+            failures.append(error)
+            failed += count
         else:
             acked += count
+
+    def failure() -> RuntimeError:
+        return RuntimeError(f"delivery failed for {failed:,} record(s): {failures[0]!r}")
 
     futures: list[asyncio.Future[Any]] = []
     partition_of: dict[bytes, int] = {}
     first_ts = last_ts = 0
     sent = handed = 0  # events, and records handed to the client (a repeated event is two)
+    behind = 0
     try:
         started = time.monotonic()
+        started_ms = time.time() * 1000  # event n is due at started_ms + n * 1000 / rate
         next_progress = started
         while sent < len(events):
             now = time.monotonic()
             due = min(len(events), int((now - started) * rate) + 1)
             ticked: dict[int, list[OutboxRecord]] = {}
+            if sent < due:  # the oldest event due now is the most behind its time
+                behind = max(behind, now_ms() - int(started_ms + sent * 1000 / rate))
             while sent < due:
-                ts = now_ms()
+                ts = int(started_ms + sent * 1000 / rate)
                 key, value = stamped(events[sent], ts)
                 partition = partition_of.get(key)
                 if partition is None:
@@ -135,26 +149,27 @@ async def send_paced(
                     futures.append(future)
                     handed += count
             if failures:
-                raise RuntimeError(f"delivery failed: {failures[0]!r}")
+                raise failure()
             if now >= next_progress:
                 say(f"PROGRESS {handed} {acked}")
                 next_progress = now + PROGRESS_EVERY_S
                 futures = [future for future in futures if not future.done()]
             await asyncio.sleep(TICK_S)
         seconds = time.monotonic() - started
-        while acked + len(failures) < handed:  # the client may still hold a backlog: keep reporting it
+        # the client may still hold a backlog: keep reporting it (each callback counts its batch's records)
+        while acked + failed < handed and not failures:
             say(f"PROGRESS {handed} {acked}")
             if futures:
                 await asyncio.wait(futures, timeout=PROGRESS_EVERY_S)
             else:  # all done; their callbacks run on the next turn of the loop
                 await asyncio.sleep(0)
             futures = [future for future in futures if not future.done()]
-        await asyncio.gather(*futures)
         if failures:
-            raise RuntimeError(f"delivery failed: {failures[0]!r}")
+            raise failure()
+        await asyncio.gather(*futures)
     finally:
         await producer.stop()
-    return Produced(handed, acked, seconds, first_ts, last_ts)
+    return Produced(handed, acked, seconds, first_ts, last_ts, behind)
 
 
 async def send_preloaded(

@@ -26,7 +26,7 @@ class Sample:
 
     t: float  # seconds since the run started (end of this second)
     produced: int  # events produced during the second
-    processed: int  # events the workers applied during the second (throughput)
+    processed: int  # events the workers applied since the sample before (the first: since the start)
     lag: int  # consumer lag (messages) at the end of the second
     actions: int = 0  # actions seen on actions.* during the second
     p50_ms: float | None = None  # end-to-end latency of the actions seen during the second
@@ -35,20 +35,26 @@ class Sample:
 
 
 def summarise(samples: Sequence[Sample]) -> dict[str, float | int]:
-    """Figures of the whole run. The lag slope (messages/s, least squares over the second half) says
-    whether the system keeps up: close to 0 it does; clearly positive, the backlog grows."""
+    """Figures of the whole run, from its samples in time order since its start (the first one counts from
+    t = 0, each later one from the sample before it). Rates divide by the seconds the samples cover, not by
+    how many there are: a sample lost to a broker hiccup leaves the next one covering two seconds. The lag
+    slope (messages/s, least squares over the second half) says whether the system keeps up: close to 0 it
+    does; clearly positive, the backlog grows."""
     if not samples:
         return {"seconds": 0}
-    seconds = len(samples)
+    seconds = samples[-1].t
     processed = [s.processed for s in samples]
+    starts = [0.0, *(s.t for s in samples[:-1])]
+    rates = [s.processed / (s.t - start) for s, start in zip(samples, starts, strict=True) if s.t > start]
     p99s = [s.p99_ms for s in samples if s.p99_ms is not None]
     return {
         "seconds": seconds,
+        "samples": len(samples),
         "produced": sum(s.produced for s in samples),
         "processed": sum(processed),
         "actions": sum(s.actions for s in samples),
-        "mean_throughput_eps": sum(processed) / seconds,
-        "peak_throughput_eps": max(processed),
+        "mean_throughput_eps": sum(processed) / seconds if seconds > 0 else math.nan,
+        "peak_throughput_eps": max(rates, default=math.nan),
         "max_lag": max(s.lag for s in samples),
         "final_lag": samples[-1].lag,
         "lag_slope_per_s": lag_slope(samples[len(samples) // 2 :]),

@@ -147,11 +147,29 @@ class RuntimeResult:
     def outputs_per_input(self) -> float:
         return sum(self.outputs_by_topic.values()) / self.inputs if self.inputs else 0.0
 
+    @property
+    def stalls(self) -> dict[str, str]:
+        """The phases ("first_sight", "mixed") whose lag stopped shrinking before 0, and how."""
+        stalls: dict[str, str] = self.extra.get("stalls", {})
+        return stalls
+
+    @property
+    def first_sight_rate(self) -> float | None:
+        """Events/s of the first sights; None when the phase stalled: its events were not all applied, so
+        its events over its changelog span is no rate at all."""
+        return None if "first_sight" in self.stalls else self.first_sight.per_second
+
+    @property
+    def mixed_rate(self) -> float | None:
+        """Events/s of the mixed stream; None when the phase stalled (see first_sight_rate)."""
+        return None if "mixed" in self.stalls else self.mixed.per_second
+
     def as_dict(self) -> dict[str, Any]:
         out = asdict(self)
-        out["first_sight"]["events_per_s"] = round(self.first_sight.per_second, 1)
-        out["mixed"]["events_per_s"] = round(self.mixed.per_second, 1)
-        out["processed_per_s"] = round(self.processed / self.mixed.seconds, 1) if self.mixed.seconds else None
+        out["first_sight"]["events_per_s"] = rounded(self.first_sight_rate)
+        out["mixed"]["events_per_s"] = rounded(self.mixed_rate)
+        stalled = self.mixed_rate is None or not self.mixed.seconds
+        out["processed_per_s"] = None if stalled else round(self.processed / self.mixed.seconds, 1)
         out["latency_ms"] = self.latency.as_dict()
         out["outputs_per_input"] = round(self.outputs_per_input, 2)
         del out["latency"]
@@ -222,8 +240,20 @@ def logged_errors(paths: Sequence[str]) -> list[str]:
     return found
 
 
-def ratio(numerator: float, denominator: float) -> float | None:
-    return round(numerator / denominator, 3) if denominator > 0 else None
+def ratio(numerator: float | None, denominator: float | None) -> float | None:
+    """None when either side has no rate (a stalled phase) or the denominator is 0."""
+    if numerator is None or denominator is None or denominator <= 0:
+        return None
+    return round(numerator / denominator, 3)
+
+
+def rounded(rate: float | None) -> float | None:
+    return None if rate is None else round(rate, 1)
+
+
+def format_rate(rate: float | None, width: int = 0) -> str:
+    """A phase's events/s for the printed table: STALLED when it has none."""
+    return f"{'STALLED' if rate is None else format(rate, ',.0f'):>{width}}"
 
 
 def format_latency(lat: LatencySummary) -> str:
@@ -238,7 +268,7 @@ def table_lines(baselines: Sequence[PathResult], runs: Sequence[RuntimeResult]) 
         lines.append(f"{name:<28} {base.events_per_s:>10,.0f} {format_latency(base.latency)}")
     for run in runs:
         label = f"runtime, {run.workers} worker{'s' if run.workers > 1 else ''}"
-        lines.append(f"{label:<28} {run.mixed.per_second:>10,.0f} {format_latency(run.latency)}")
+        lines.append(f"{label:<28} {format_rate(run.mixed_rate, 10)} {format_latency(run.latency)}")
     return lines
 
 
@@ -560,8 +590,8 @@ async def run_all(
             print(f"-- runtime with {workers} worker(s) ...", flush=True)
             run = await run_runtime(bcfg, workers, workload, opts.profile_dir, opts.worker)
             runs.append(run)
-            print(f"   first sight {run.first_sight.per_second:,.0f} ev/s; "
-                  f"mixed {run.mixed.per_second:,.0f} ev/s; latency {format_latency(run.latency)}",
+            print(f"   first sight {format_rate(run.first_sight_rate)} ev/s; "
+                  f"mixed {format_rate(run.mixed_rate)} ev/s; latency {format_latency(run.latency)}",
                   flush=True)  # fmt: skip
     finally:
         if opts.keep_topics:
@@ -579,10 +609,11 @@ def summarise(
     out: dict[str, Any] = {}
     if runs:
         one = runs[0]
-        out["ratios"] = {f"runtime/{p}": ratio(one.mixed.per_second, rate[p]) for p in rate}
+        one_rate = one.mixed_rate  # None when the phase stalled: no ratio, and the target is not met
+        out["ratios"] = {} if one_rate is None else {f"runtime/{p}": ratio(one_rate, rate[p]) for p in rate}
         out["target_events_per_s"] = TARGET_EVENTS_PER_S
         if one.workers == 1:
-            out["target_met"] = one.mixed.per_second >= TARGET_EVENTS_PER_S
+            out["target_met"] = one_rate is not None and one_rate >= TARGET_EVENTS_PER_S
         out["workers_logged_errors"] = {r.workers: len(r.extra.get("logged_errors", [])) for r in runs}
         out["all_events_applied"] = all(
             not r.applied.get("at_end", {}).get("not_applied_by_partition") and r.lag_end == 0
@@ -592,12 +623,14 @@ def summarise(
     if len(runs) > 1:
         base = runs[0]
         out["scaling"] = {
-            f"{r.workers}w/{base.workers}w": ratio(r.mixed.per_second, base.mixed.per_second)
+            f"{r.workers}w/{base.workers}w": ratio(r.mixed_rate, base.mixed_rate)
             for r in runs[1:]
+            if r.mixed_rate is not None and base.mixed_rate is not None
         }
         out["scaling_first_sight"] = {
-            f"{r.workers}w/{base.workers}w": ratio(r.first_sight.per_second, base.first_sight.per_second)
+            f"{r.workers}w/{base.workers}w": ratio(r.first_sight_rate, base.first_sight_rate)
             for r in runs[1:]
+            if r.first_sight_rate is not None and base.first_sight_rate is not None
         }
         first_start = min(r.started_ms for r in runs)
         last_end = max(r.ended_ms for r in runs)
@@ -620,18 +653,24 @@ def print_report(opts: Options, workload: Workload, baselines: Sequence[PathResu
     for name, value in summary.get("ratios", {}).items():
         goal = "  (long-run target >= 1.0, the whole workflow engine on)" if name == "runtime/q" else ""
         print(f"{name} = {value}{goal}")
+    if runs and baselines and runs[0].mixed_rate is None:
+        print("runtime/baseline ratios: none, the runtime's mixed phase STALLED")
     for name, value in summary.get("scaling", {}).items():
-        first = summary["scaling_first_sight"][name]
+        first = summary["scaling_first_sight"].get(name, "none (a first-sight phase STALLED)")
         print(f"scaling {name} = {value} on the mixed stream, {first} on first sights  (2 cores shared by "
               "the broker, the workers and this driver)")  # fmt: skip
     if "target_met" in summary:
         met = "met" if summary["target_met"] else "NOT met"
+        if runs and runs[0].mixed_rate is None:
+            met += " (the mixed phase STALLED: no rate)"
         print(f"target >= {TARGET_EVENTS_PER_S:,.0f} ev/s in one worker: {met}")
     if runs:
         print(f"every event applied exactly once, lag 0, no dead letters: {summary['all_events_applied']}")
     for r in runs:
         tag = f"[{r.workers}w]"
-        print(f"{tag} first sight {r.first_sight.per_second:,.0f} ev/s ({r.first_sight.events:,} in "
+        for phase, how in r.stalls.items():
+            print(f"{tag} STALLED in the {phase} phase, so it has no rate: {how}")
+        print(f"{tag} first sight {format_rate(r.first_sight_rate)} ev/s ({r.first_sight.events:,} in "
               f"{r.first_sight.seconds:.1f} s); mixed {r.mixed.events:,} in {r.mixed.seconds:.1f} s, "
               f"processed {r.processed:,} incl. wake-ups; lag 0 after {r.lag_zero_s} s; lag at end "
               f"{r.lag_end}; dead letters {r.dead_letters}")  # fmt: skip

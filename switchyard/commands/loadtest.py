@@ -11,8 +11,9 @@ app id and topic prefix (``lt-...``); its topics are deleted at the end unless -
 ``reports/<stem>.json`` and ``.png``; worker and producer logs to ``<data dir>/loadtest/<run>/``.
 With --analytics the analytics writer runs too (its store: ``<run dir>/analytics``, kept) and its funnel,
 step, action and table counts must equal the oracle's.
-Exit code 0 when the oracle found nothing missing, unexpected or conflicting and the lag drained to 0
-(and, with --analytics, every count equal).
+Exit code 0 when the oracle found nothing missing, unexpected or conflicting, no step failure, malformed
+event, dead letter, missed or early wake-up, and the lag drained to 0 (and, with --analytics, every count
+equal).
 Wire-up: ``register(subparsers)``; ``python -m switchyard.commands.loadtest`` runs it alone.
 """
 

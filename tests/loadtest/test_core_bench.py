@@ -11,11 +11,15 @@ import orjson
 import pytest
 
 from agents.scoring import Predictions
+from engine.types import ContactState
 from engine.workflows import WorkflowSet
+from loadtest import core_bench
 from loadtest.compiled_tree import REPO, copy_tree, differing_files, modules_to_compile
 from loadtest.core_bench import STAGES, CoreFigures, codec_baseline, report, run_core
 from loadtest.runtime_workload import generate_workload
 from loadtest.step_bench import definitions
+from tables.codec import decode_state
+from tables.exceptions import StateDecodeError
 
 NOW_MS = 1_767_261_600_000
 
@@ -51,14 +55,34 @@ def test_every_event_goes_through_the_engine_once(
     assert figures.baseline_ns > 0
 
 
-def test_the_baseline_times_one_decode_and_encode_per_contact_given(tmp_path: Path) -> None:
-    store = {
-        "a": orjson.dumps({"v": 1, "offset": 3, "x": list(range(50))}),
-        "b": orjson.dumps({"v": 1, "offset": -1}),
-    }
-    assert codec_baseline(store, ["a", "b", "a"]) > 0
-    with pytest.raises(KeyError):
-        codec_baseline(store, ["missing"])
+def test_the_baseline_times_one_decode_and_encode_per_state_given() -> None:
+    a = orjson.dumps({"v": 1, "offset": 3, "x": list(range(50))})
+    b = orjson.dumps({"v": 1, "offset": -1})
+    assert codec_baseline([a, b, a]) > 0
+    with pytest.raises(StateDecodeError):  # it decodes exactly what it is given
+        codec_baseline([a, b"not a state"])
+
+
+def test_the_baseline_decodes_the_states_the_core_decoded(
+    stream: tuple[list[bytes], list[bytes]], workflows: WorkflowSet, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    first, mixed = stream
+    decoded: list[bytes] = []  # every state decode_state is given: the core's, then the baseline's
+
+    def recorded(raw: bytes) -> ContactState:
+        decoded.append(raw)
+        return decode_state(raw)
+
+    monkeypatch.setattr(core_bench, "decode_state", recorded)
+    figures = run_core(first, mixed, workflows, None)
+    # the core decodes a contact's state before each of its events but its first: every contact has one
+    # first sight, so the last len(mixed) of its decodes are the measured events'
+    by_core = len(first) + len(mixed) - len(figures.states)
+    measured, by_baseline = decoded[by_core - len(mixed) : by_core], decoded[by_core:]
+    assert by_baseline == measured  # the same bytes, in the same order: the state before each event
+    assert figures.baseline_bytes == sum(map(len, measured)) > 0
+    final = sum(len(figures.states[orjson.loads(value)["contact_id"]]) for value in mixed)
+    assert final > figures.baseline_bytes  # the contacts' final states, bigger, are not what the core decoded
 
 
 def test_the_report_states_each_stage_and_the_ratio_to_the_baseline() -> None:

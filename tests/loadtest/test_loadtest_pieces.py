@@ -1,20 +1,46 @@
 """The pure pieces of `switchyard loadtest`: the keep-up judgement, per-second samples, latency by cause,
-the attributed replay and the worker's core read from its log (no Kafka)."""
+the attributed replay, the oracle's verdict (missed and early wake-ups, step failures, malformed events,
+dead letters) and its rows in the table, the drain's judgement, the producer's deadline and the worker's
+core read from its log (no Kafka)."""
 
 from __future__ import annotations
 
+import asyncio
+import copy
+import re
+import time
+from dataclasses import replace
 from pathlib import Path
+from typing import Any, cast
 
 import orjson
+import pytest
 
+import engine.simulate
+import engine.step
 from agents.core_build import COMPILED, INTERPRETED
 from agents.logs import CORE_BUILD
-from engine.types import Event
-from loadtest.accuracy import replay
+from agents.settings import Settings
+from agents.topic_reader import Record
+from agents.worker_process import WorkerProcess
+from engine.durations import HOUR
+from engine.types import ContactState, Event
+from engine.workflows import WorkflowSet
+from loadtest.accuracy import Delivered, Emitted, Verdict, delivered_from, replay
 from loadtest.meter import Offsets, Tick, first_arrivals, latency_figures, samples
-from loadtest.oracle import example_workflows, expected_actions
+from loadtest.oracle import compare, example_workflows, expected_actions, simulate
 from loadtest.report import Sample
-from loadtest.run import worker_core
+from loadtest.run import (
+    Meter,
+    ProducerChild,
+    RunClock,
+    RunConfig,
+    RunError,
+    WorkerHolder,
+    producer_deadline_s,
+    render_table,
+    worker_core,
+)
 from loadtest.verdict import keep_up
 
 NOW = 1_795_449_787_876
@@ -120,3 +146,187 @@ def test_the_worker_core_is_read_from_its_log_in_either_format(tmp_path: Path) -
     assert worker_core(json_lines) == INTERPRETED
     assert worker_core(silent).startswith("unknown")
     assert worker_core(tmp_path / "absent.log").startswith("unknown")
+
+
+# -- the oracle's verdict -----------------------------------------------------------------------------
+
+
+def cart_created(contact: str = "c1") -> Event:
+    return {"event_id": f"{contact}-cart", "contact_id": contact, "type": "cart.created", "ts": NOW,
+            "properties": {"cart_id": "k1", "value": 120}}  # fmt: skip
+
+
+def verdict_of(
+    events: dict[str, list[Event]], workflows: WorkflowSet, due_by: int | None = None, **delivered: Any
+) -> Verdict:
+    """The verdict on a run whose worker emitted exactly the actions the replay of ``events`` expects."""
+    expected = replay(events, workflows, due_by=due_by)
+    emitted = Emitted(list(expected.actions), [NOW] * len(expected.actions))
+    seen = Delivered(events, sum(map(len, events.values())), 0, delivered.pop("malformed", 0))
+    return Verdict(compare(expected.actions, emitted.actions), expected, emitted, seen, **delivered)
+
+
+def test_a_due_timer_the_worker_never_fired_is_a_missed_wake_up() -> None:
+    workflows = example_workflows("abandoned_cart")
+    end = NOW + 3 * HOUR  # the reminder's 2 h wait fell due an hour before the run ended
+    # the worker fired the wake-up: the topic holds it, the replay follows it to the reminder
+    fired = simulate([cart_created()], workflows, end).delivered
+    assert [e["type"] for e in fired["c1"]] == ["cart.created", "timer.fired"]
+    on_time = verdict_of(fired, workflows, due_by=end)
+    assert [a["node_id"] for a in on_time.expected.actions] == ["reminder"]
+    assert on_time.expected.missed_wakeups == 0 and on_time.ok
+    # the timer service dropped it: the topic holds the cart only, so no action is expected or missing
+    dropped = verdict_of({"c1": [cart_created()]}, workflows, due_by=end)
+    assert dropped.expected.actions == [] and dropped.comparison.ok
+    assert dropped.expected.missed_wakeups == 1 and not dropped.ok
+    token = fired["c1"][1]["properties"]["token"]
+    assert dropped.expected.missed_examples == [f"c1 {token} due {NOW + 2 * HOUR}"]
+    assert dropped.as_dict()["missed_wakeups"] == 1 and dropped.as_dict()["ok"] is False
+    # a timer not due yet when the run ended is not missed
+    assert verdict_of({"c1": [cart_created()]}, workflows, due_by=NOW + 2 * HOUR - 1).ok
+
+
+def as_record(event: Event, offset: int) -> Record:
+    value = orjson.dumps(event)
+    return Record(event["contact_id"].encode(), value, {}, partition=0, offset=offset, timestamp=event["ts"])
+
+
+def test_a_wake_up_fired_before_its_due_time_is_counted_early() -> None:
+    workflows = example_workflows("abandoned_cart")
+    cart, wakeup = simulate([cart_created()], workflows, NOW + 3 * HOUR).delivered["c1"]
+    on_time = delivered_from([as_record(cart, 0), as_record(wakeup, 1)])
+    assert on_time.wakeups == 1 and on_time.early == 0
+    early = copy.deepcopy(wakeup)
+    early["properties"]["fired_at"] = wakeup["properties"]["due"] - 1
+    # a copy fired again (after a restart, say) is early too, though the oracle replays the event once
+    read = delivered_from([as_record(cart, 0), as_record(wakeup, 1), as_record(early, 2)])
+    assert read.repeated == 1 and read.early == 1 and read.early_examples == ["0:2"]
+    expected = replay(read.by_contact, workflows, read.sources, due_by=NOW + 3 * HOUR)
+    checked = Verdict(compare(expected.actions, expected.actions), expected, Emitted([], []), read)
+    assert checked.comparison.ok and checked.expected.missed_wakeups == 0 and not checked.ok
+    assert checked.as_dict()["early_wakeups"] == 1
+
+
+def test_an_event_that_crashes_step_fails_the_verdict(monkeypatch: pytest.MonkeyPatch) -> None:
+    workflows = example_workflows()
+    events: dict[str, list[Event]] = {"c1": [
+        {"event_id": "e0", "contact_id": "c1", "type": "contact.added", "ts": NOW,
+         "properties": {"email": "ada@example.com"}},
+        {"event_id": "e1", "contact_id": "c1", "type": "purchase", "ts": NOW + 1,
+         "properties": {"order_id": "o1", "amount": 30}},
+    ]}  # fmt: skip
+    assert verdict_of(events, workflows).ok
+    real_step = engine.step.step
+
+    def regressed(
+        state: ContactState | None, event: Event, workflows: WorkflowSet, now: int, hints: Any = None
+    ) -> engine.step.StepResult:
+        if event["type"] == "purchase":
+            raise KeyError("cart_id")  # every purchase crashes step: the worker dead-letters it
+        return real_step(state, event, workflows, now, hints)
+
+    monkeypatch.setattr(engine.simulate, "step", regressed)
+    crashed = verdict_of(events, workflows)
+    assert crashed.expected.step_failures == 1 and crashed.comparison.ok  # both sides agree on nothing
+    assert not crashed.ok
+
+
+def test_malformed_events_and_dead_letters_fail_the_verdict() -> None:
+    workflows = example_workflows("abandoned_cart")
+    events = {"c1": [cart_created()]}
+    assert verdict_of(events, workflows).ok
+    assert not verdict_of(events, workflows, malformed=1).ok
+    assert not verdict_of(events, workflows, dead_letters=1).ok
+
+
+def run_config(tmp_path: Path, **changes: Any) -> RunConfig:
+    cfg = RunConfig(
+        settings=Settings(), mode="open", rate=100.0, seconds=10.0, events=0, contacts=0, seed=1, kills=0,
+        report_dir=tmp_path, stem="t", log_dir=tmp_path, show_progress=False,
+    )  # fmt: skip
+    return replace(cfg, **changes)
+
+
+def test_the_table_shows_what_the_comparison_cannot_see(tmp_path: Path) -> None:
+    workflows = example_workflows("abandoned_cart")
+    checked = verdict_of({"c1": [cart_created()]}, workflows, due_by=NOW + 3 * HOUR, malformed=2,
+                         dead_letters=3)  # fmt: skip
+    report = {
+        "oracle": checked.as_dict(), "config": {"core": "interpreted"}, "chaos": [], "drained": True,
+        "machine": {"cpus": 2, "loadavg_before": (0.5, 0, 0), "loadavg_after": (0.5, 0, 0),
+                    "loadavg_1m_during": {}},
+        "producer": {"sent": 1, "rate": 100.0, "max_behind_ms": 7},
+    }  # fmt: skip
+    table = render_table(run_config(tmp_path), report, [], latency_figures({}, {}, NOW))
+    for row, value in (
+        ("step failures in the oracle's replay", 0), ("malformed events in topic", 2),
+        ("dead letters \\(events.dlq\\)", 3), ("wake-ups due, never fired", 1),
+        ("wake-ups fired before due", 0), ("producer max ms behind schedule", 7),
+    ):  # fmt: skip
+        assert re.search(rf"^{row}\s+{value}$", table, re.MULTILINE), (row, table)
+
+
+# -- the drain and the producer's deadline ------------------------------------------------------------
+
+
+class LiveWorker(WorkerHolder):
+    """A worker that stays up (the drain only asks)."""
+
+    def check(self) -> None:
+        pass
+
+
+LIVE = LiveWorker(cast(WorkerProcess, None))
+
+
+def draining(tmp_path: Path, ticks: list[Tick]) -> Meter:
+    """A Meter without its offset probe: the drain reads only the ticks the sampling appends."""
+    gauge = Meter.__new__(Meter)
+    gauge.cfg = run_config(tmp_path, settle_s=0.5, stall_s=1.0)
+    gauge.clock, gauge.ticks, gauge.bar = RunClock(), ticks, None
+    return gauge
+
+
+def test_the_drain_ends_as_stalled_when_no_sample_ever_comes(tmp_path: Path) -> None:
+    started = time.monotonic()
+    assert asyncio.run(asyncio.wait_for(draining(tmp_path, []).drain(LIVE), 10)) is False
+    assert time.monotonic() - started < 3
+
+
+def test_a_stale_sample_of_lag_0_does_not_end_the_drain(tmp_path: Path) -> None:
+    # the sampling stopped (or its reads keep failing) since a reading of lag 0 ten seconds ago
+    gauge = draining(tmp_path, [Tick(10.0, 100_000, Offsets(50_000, 50_000))])
+    gauge.clock.started -= 20.0
+    assert asyncio.run(asyncio.wait_for(gauge.drain(LIVE), 10)) is False
+
+
+def test_fresh_samples_that_reach_lag_0_end_the_drain(tmp_path: Path) -> None:
+    gauge = draining(tmp_path, [])
+
+    async def sample() -> None:  # the lag shrinks 4 -> 0 over 1.6 s, longer than stall_s, then stays 0
+        started = time.monotonic()
+        while True:
+            lag = max(0, 4 - int((time.monotonic() - started) / 0.4))
+            gauge.ticks.append(Tick(gauge.clock.now(), 10, Offsets(10, 10 - lag)))
+            await asyncio.sleep(0.1)
+
+    async def drain() -> bool:
+        sampling = asyncio.create_task(sample())
+        try:
+            return await asyncio.wait_for(gauge.drain(LIVE), 10)
+        finally:
+            sampling.cancel()
+
+    assert asyncio.run(drain()) is True
+
+
+def test_a_producer_that_never_finishes_ends_the_run_at_its_deadline(tmp_path: Path) -> None:
+    cfg = run_config(tmp_path)
+    assert producer_deadline_s(cfg, 1_000) == 2 * 10 + 60
+    assert producer_deadline_s(run_config(tmp_path, mode="max"), 100_000) == 100 + 60
+    child = ProducerChild(cfg, preload=False)  # never spawned: it never says DONE
+    child.planned, child.sent, child.acked = 10, 10, 0
+    started = time.monotonic()
+    with pytest.raises(RunError, match=r"producer: not done 0 s after .*acknowledged 0 of 10"):
+        asyncio.run(asyncio.wait_for(child.wait_done(0.3), 10))
+    assert time.monotonic() - started < 3

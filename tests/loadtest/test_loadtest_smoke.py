@@ -30,7 +30,10 @@ def test_ten_second_run_is_fully_accurate_and_reported(test_settings: Settings, 
     assert oracle["events_in_topic"] >= 1600
     assert oracle["expected"] > 0 and oracle["accuracy_pct"] == 100.0, result.table
     assert oracle["missing"] == oracle["unexpected"] == oracle["conflicting"] == 0
-    assert result.report["drained"] is True
+    # nor what the comparison cannot see: step failures, malformed events, dead letters, wrong wake-ups
+    assert oracle["oracle_step_failures"] == oracle["malformed_in_topic"] == oracle["dead_letters"] == 0
+    assert oracle["missed_wakeups"] == oracle["early_wakeups"] == 0
+    assert result.report["drained"] is True and result.ok, result.table
     assert result.report["config"]["core"] == describe()  # read from the worker's own log line
     assert result.report["latency"]["immediate_ms"]["count"] > 0
     assert result.report["keep_up"]["keeps_up"] is True, result.table

@@ -36,3 +36,13 @@ def test_percentile_rejects_empty_and_out_of_range() -> None:
         percentile([], 50)
     with pytest.raises(ValueError):
         percentile([1.0], 101)
+
+
+def test_the_rank_is_exact_where_float_arithmetic_would_round_it_up() -> None:
+    # in floats 99.9 / 100 * 1000 is 999.0000000000001, whose ceiling is rank 1,000
+    for n in (1_000, 2_000, 10_000):
+        values = [float(v) for v in range(1, n + 1)]
+        assert percentile(values, 99.9) == n * 999 // 1000
+    thousand = [float(v) for v in range(1, 1_001)]
+    assert percentile(thousand, 99.95) == 1_000.0  # rank 999.5: the next value up
+    assert percentile(thousand, 0.1) == 1.0 and percentile(thousand, 0.15) == 2.0

@@ -10,6 +10,7 @@ from pathlib import Path
 import orjson
 import pytest
 
+from loadtest.meter import Offsets, Tick, samples
 from loadtest.report import (
     ProgressBar,
     Sample,
@@ -75,6 +76,20 @@ def test_summary_figures_follow_the_samples() -> None:
     assert summary["worst_second_p99_ms"] == max(s.p99_ms for s in samples if s.p99_ms is not None)
     assert summary["lag_slope_per_s"] == pytest.approx(25, abs=0.5)
     assert summarise(run_samples(growth=0))["lag_slope_per_s"] == pytest.approx(0, abs=0.5)
+
+
+def test_rates_divide_by_the_seconds_the_samples_cover_when_some_were_lost() -> None:
+    # 1,000 ev/s for 10 s; the meter lost the samples of 4, 7 and 9 s to broker hiccups, so the samples
+    # after each gap count two seconds of events
+    ticks = [Tick(float(t), 1000 * t, Offsets(1000 * t, 1000 * t)) for t in (1, 2, 3, 5, 6, 8, 10)]
+    summary = summarise(samples(ticks, []))
+    assert summary["seconds"] == 10.0 and summary["samples"] == 7 and summary["processed"] == 10_000
+    assert summary["mean_throughput_eps"] == 1000.0
+    assert summary["peak_throughput_eps"] == 1000.0
+    # a real burst still shows as the peak
+    ticks.append(Tick(11.0, 13_000, Offsets(13_000, 13_000)))
+    burst = summarise(samples(ticks, []))
+    assert burst["peak_throughput_eps"] == 3000.0 and burst["mean_throughput_eps"] == 13_000 / 11
 
 
 def test_lag_slope_is_the_least_squares_slope() -> None:

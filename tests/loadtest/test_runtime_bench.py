@@ -32,6 +32,7 @@ from loadtest.runtime_bench import (
     cpu_delta,
     logged_errors,
     parse_options,
+    print_report,
     summarise,
     table_lines,
     timer_window_problems,
@@ -208,6 +209,47 @@ def test_table_lists_every_run_with_its_rate() -> None:
     assert len(lines) == 3
     assert lines[1].split()[:3] == ["runtime,", "1", "worker"] and "2,000" in lines[1]
     assert lines[2].split()[:3] == ["runtime,", "2", "workers"]
+
+
+def fast(workers: int, stalled: str = "") -> RuntimeResult:
+    """A run whose mixed stream went at 10,000 ev/s (first sights 1,000), or whose ``stalled`` phase stalled
+    after those figures were taken."""
+    run = result(workers)
+    run.first_sight, run.mixed = Phase(1_000, 1.0), Phase(10_000, 1.0)
+    if stalled:
+        run.extra["stalls"] = {stalled: "lag 500, no longer shrinking"}
+    return run
+
+
+def test_a_stalled_phase_has_no_rate_no_ratio_and_misses_the_target(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    workload = generate_workload(10, 5, 0, now_ms=NOW)
+    a = PathResult("a", "uvloop", "", 10_000, 2.0, 5_000.0, latency_summary([1.0]), 0.0, 0.0, 0.0)
+    healthy = summarise(workload, [a], [fast(1), fast(2)])
+    assert healthy["ratios"] == {"runtime/a": 2.0} and healthy["target_met"] is True
+    assert healthy["scaling"] == {"2w/1w": 1.0} and healthy["scaling_first_sight"] == {"2w/1w": 1.0}
+
+    stalled = fast(1, "mixed")
+    summary = summarise(workload, [a], [stalled, fast(2)])
+    assert summary["ratios"] == {} and summary["target_met"] is False
+    assert summary["scaling"] == {} and summary["scaling_first_sight"] == {"2w/1w": 1.0}
+    assert stalled.mixed_rate is None and stalled.first_sight_rate == 1_000.0
+    figures = stalled.as_dict()
+    assert figures["mixed"]["events_per_s"] is None and figures["processed_per_s"] is None
+    assert figures["first_sight"]["events_per_s"] == 1_000.0
+    row = table_lines([a], [stalled])[2]
+    assert row.split()[:5] == ["runtime,", "1", "worker", "STALLED", "20"] and "10,000" not in row
+    opts = parse_options(["--workers", "1,2", "--baselines", "a"])
+    print_report(opts, workload, [a], [stalled, fast(2)], summary)
+    printed = capsys.readouterr().out
+    assert "runtime/a =" not in printed and "ratios: none, the runtime's mixed phase STALLED" in printed
+    assert "ev/s in one worker: NOT met (the mixed phase STALLED: no rate)" in printed
+    assert "[1w] STALLED in the mixed phase" in printed
+
+    first_stalled = summarise(workload, [a], [fast(1), fast(2, "first_sight")])
+    assert first_stalled["scaling"] == {"2w/1w": 1.0} and first_stalled["scaling_first_sight"] == {}
+    assert first_stalled["ratios"] == {"runtime/a": 2.0} and first_stalled["target_met"] is True
 
 
 def test_the_peer_is_a_baseline_and_unknown_paths_are_refused() -> None:
