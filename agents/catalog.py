@@ -136,6 +136,9 @@ def plan_migration(
     missing = [f"v{v}" for (_, v) in wanted if (workflow_id, v) not in definitions]
     if missing:
         raise CatalogError(f"{workflow_id}: {', '.join(missing)} not in the catalog")
+    if definitions[(workflow_id, to_version)].get("status") == "draft":
+        # a draft can still be rewritten: runs moved onto it would run content that keeps changing
+        raise CatalogError(f"{workflow_id}: v{to_version} is a draft; publish it before moving runs to it")
     workflows = WorkflowSet.from_definitions(definitions[k] for k in wanted)
     new = workflows.get(workflow_id, to_version)
     problems: list[str] = []

@@ -75,8 +75,13 @@ def compile_all(items: list[tuple[bytes, bytes]]) -> tuple[WorkflowSet, Migratio
         try:
             doc = orjson.loads(value)
             if name.endswith(MIGRATION_SUFFIX):
+                # Keys come in byte order (`wf@10#...` before `wf@2#...`): of two migrations of one source
+                # version, the one to the newer version governs, whatever the order.
+                to = int(doc["to"])
                 for version in doc["from"]:
-                    migrations[(str(doc["workflow_id"]), int(version))] = (int(doc["to"]), dict(doc["nodes"]))
+                    slot = (str(doc["workflow_id"]), int(version))
+                    if slot not in migrations or migrations[slot][0] < to:
+                        migrations[slot] = (to, dict(doc["nodes"]))
             elif name.startswith(POLICY_PREFIX):
                 candidate = load_policy(doc, name)
                 if candidate.version > policy.version:

@@ -66,7 +66,7 @@ def compile_node(reader: Reader, node_id: str, value: Any, path: Path) -> Node |
     if node_type is None:
         reader.issues.add(path, "node has no 'type'", f"one of: {', '.join(sorted(NODE_TYPES))}", at_key=True)
         return None
-    if node_type not in NODE_TYPES:
+    if not isinstance(node_type, str) or node_type not in NODE_TYPES:  # a list or a mapping is no type
         hint = did_you_mean(str(node_type), NODE_TYPES) or f"one of: {', '.join(sorted(NODE_TYPES))}"
         reader.issues.add((*path, "type"), f"unknown node type {node_type!r}", hint)
         return None

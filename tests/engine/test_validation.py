@@ -42,6 +42,15 @@ CASES = [
         "did you mean 'wait'",
     ),
     (
+        "node type that is not text",  # a list is unhashable: the membership test raised TypeError (a 500)
+        GOOD + "  c: {type: [wait], duration: 1h}\n",
+        {},
+        "c",
+        "type: [wait]",
+        "unknown node type",
+        "did you mean 'wait'",
+    ),
+    (
         "unknown field",
         GOOD.replace("duration: 1h", "duraton: 1h"),
         {},
