@@ -135,7 +135,10 @@ class StepContext:
         window = self.workflows.cap_windows.get(channel)
         if window is None:
             return
-        horizon = self.now - window
+        # Kept for twice the window: a send up to one window late (a wake-up processed after a later
+        # event's send) still finds the sends its own window holds. Cut at one window, those were gone and
+        # the late send went past the cap.
+        horizon = self.now - 2 * window
         kept = [ts for ts in self.sent(channel) if ts > horizon]
         kept.append(self.now)
         self._own("sent")[channel] = kept

@@ -163,6 +163,20 @@ def test_frequency_caps_are_never_exceeded(script: list[tuple[str, int, dict[str
         assert len(window) <= CAP_MAX
 
 
+def test_a_late_wake_up_is_capped_by_the_sends_before_and_after_it() -> None:
+    """Found by the property above: abandoned_cart's second wake-up (due at 26 h) is processed after
+    welcome_series' send at 72 h. Keeping only one window of send times had dropped the two sends at 0 h
+    by then, so the late send went past the cap of 2 per 3 days."""
+    script = [("purchase", 0, {}), ("cart.created", 0, {}),
+              ("contact.added", 0, {"cart_id": "k1", "plan": "pro", "lifecycle": "lead", "source": "signup"}),
+              ("contact.added", 3 * DAY, {})]  # fmt: skip
+    actions, _, _ = play(CAPPED_SET, script)
+    emails = [a["ts"] for a in actions if a["channel"] == "email"]
+    assert len(emails) >= 3  # the late wake-up's send is there to be capped
+    for index, ts in enumerate(emails):
+        assert len([other for other in emails[: index + 1] if other > ts - CAP_PER]) <= CAP_MAX
+
+
 @FAST
 @given(steps_strategy)
 def test_no_run_exceeds_its_step_limit(script: list[tuple[str, int, dict[str, Any]]]) -> None:
